@@ -1,0 +1,82 @@
+package tandem.model.data;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Examples held in memory as named {@link Field}s with the same number of rows. Immutable and
+ * thread-safe; {@link #batch} copies the selected rows out.
+ */
+public final class DataSet {
+
+  private final String name;
+  private final Map<String, Field> fields;
+  private final int size;
+
+  /** {@code name} identifies the data in errors and provenance (e.g. a file path). */
+  public DataSet(String name, Map<String, Field> fields) {
+    if (fields.isEmpty()) {
+      throw new IllegalArgumentException(name + ": a data set needs at least one field");
+    }
+    int rows = -1;
+    for (Map.Entry<String, Field> entry : fields.entrySet()) {
+      int fieldRows = entry.getValue().rows();
+      if (rows >= 0 && fieldRows != rows) {
+        throw new IllegalArgumentException(name + ": field '" + entry.getKey() + "' has "
+            + fieldRows + " rows, expected " + rows);
+      }
+      rows = fieldRows;
+    }
+    this.name = name;
+    this.fields = Collections.unmodifiableMap(new LinkedHashMap<>(fields));
+    this.size = rows;
+  }
+
+  public String name() {
+    return name;
+  }
+
+  /** Number of examples. */
+  public int size() {
+    return size;
+  }
+
+  public Set<String> fieldNames() {
+    return fields.keySet();
+  }
+
+  /** The named field, or {@code null}. */
+  public Field field(String fieldName) {
+    return fields.get(fieldName);
+  }
+
+  /** Copies {@code rows} of every field into a new batch of {@code dataType} arrays. */
+  public Batch batch(int[] rows, DataType dataType) {
+    Map<String, INDArray> arrays = new LinkedHashMap<>();
+    for (Map.Entry<String, Field> entry : fields.entrySet()) {
+      arrays.put(entry.getKey(), gather(entry.getValue(), rows, dataType));
+    }
+    return new Batch(rows.length, arrays);
+  }
+
+  private static INDArray gather(Field field, int[] rows, DataType dataType) {
+    int width = field.width();
+    float[] out = new float[rows.length * width];
+    if (field instanceof FloatField floats) {
+      for (int i = 0; i < rows.length; i++) {
+        System.arraycopy(floats.values(), rows[i] * width, out, i * width, width);
+      }
+    } else if (field instanceof ClassField classes) {
+      for (int i = 0; i < rows.length; i++) {
+        out[i * width + classes.ids()[rows[i]]] = 1f;
+      }
+    }
+    INDArray array = Nd4j.create(out, new long[] {rows.length, width}, 'c');
+    return dataType == DataType.FLOAT ? array : array.castTo(dataType);
+  }
+}

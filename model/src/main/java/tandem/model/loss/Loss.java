@@ -1,0 +1,118 @@
+package tandem.model.loss;
+
+import java.util.List;
+import java.util.Optional;
+import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.activations.impl.ActivationIdentity;
+import org.nd4j.linalg.activations.impl.ActivationSigmoid;
+import org.nd4j.linalg.activations.impl.ActivationSoftmax;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.lossfunctions.ILossFunction;
+import org.nd4j.linalg.lossfunctions.impl.LossBinaryXENT;
+import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
+import org.nd4j.linalg.lossfunctions.impl.LossMSE;
+
+/**
+ * A loss on an output module's pre-activation ("logits"), with the output activation it implies,
+ * taken from ND4J's {@link ILossFunction}s. Scores are means over the batch and gradients are of
+ * that mean, so a step's gradient does not grow with the batch size. Immutable and thread-safe.
+ */
+public enum Loss {
+  /** Softmax over classes, then cross-entropy against one-hot labels (a class field). */
+  SOFTMAX_CROSS_ENTROPY("softmax_cross_entropy", new LossMCXENT(), new ActivationSoftmax(),
+      "accuracy", true),
+  /** Sigmoid per unit, then binary cross-entropy against 0/1 targets (a float field). */
+  SIGMOID_CROSS_ENTROPY("sigmoid_cross_entropy", new LossBinaryXENT(), new ActivationSigmoid(),
+      "accuracy", false),
+  /** Mean squared error against float targets, no output activation. */
+  MSE("mse", new LossMSE(), new ActivationIdentity(), "mse", false);
+
+  private final String specName;
+  private final ILossFunction function;
+  private final IActivation activation;
+  private final String metric;
+  private final boolean classLabels;
+
+  Loss(String specName, ILossFunction function, IActivation activation, String metric,
+      boolean classLabels) {
+    this.specName = specName;
+    this.function = function;
+    this.activation = activation;
+    this.metric = metric;
+    this.classLabels = classLabels;
+  }
+
+  /** The loss a spec names, e.g. {@code softmax_cross_entropy}. */
+  public static Optional<Loss> named(String name) {
+    for (Loss loss : values()) {
+      if (loss.specName.equals(name)) {
+        return Optional.of(loss);
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** Every name a spec may use, for error messages. */
+  public static List<String> names() {
+    return java.util.Arrays.stream(values()).map(Loss::specName).toList();
+  }
+
+  public String specName() {
+    return specName;
+  }
+
+  /** Whether the labels are a class field (one-hot in batches) rather than a float field. */
+  public boolean takesClassLabels() {
+    return classLabels;
+  }
+
+  /** Name of the evaluation metric: {@code accuracy} or {@code mse}. */
+  public String metric() {
+    return metric;
+  }
+
+  /** Mean loss over the batch of {@code logits} ({@code [batch, width]}) against labels. */
+  public double score(INDArray labels, INDArray logits) {
+    // ND4J's activations may work in place; the caller's logits stay untouched.
+    return function.computeScore(labels, logits.dup(), activation, null, true);
+  }
+
+  /** dMeanLoss/dLogits, a new array shaped like {@code logits}. */
+  public INDArray gradient(INDArray labels, INDArray logits) {
+    INDArray perExample = function.computeGradient(labels, logits.dup(), activation, null);
+    return perExample.divi(logits.size(0));
+  }
+
+  /**
+   * The metric summed over the batch: correct examples for {@code accuracy} (softmax: argmax
+   * matches the label; sigmoid: every unit on the right side of 0.5), squared error per example
+   * averaged over units for {@code mse}. Divide by the examples seen for the mean.
+   */
+  public double metricSum(INDArray labels, INDArray logits) {
+    int rows = (int) logits.size(0);
+    switch (this) {
+      case SOFTMAX_CROSS_ENTROPY -> {
+        INDArray predicted = logits.argMax(1);
+        INDArray expected = labels.argMax(1);
+        return predicted.eq(expected).castTo(org.nd4j.linalg.api.buffer.DataType.INT32)
+            .sumNumber().doubleValue();
+      }
+      case SIGMOID_CROSS_ENTROPY -> {
+        INDArray predicted = logits.gt(0.0);
+        INDArray expected = labels.gt(0.5);
+        double correct = 0;
+        for (int i = 0; i < rows; i++) {
+          if (predicted.getRow(i).equals(expected.getRow(i))) {
+            correct++;
+          }
+        }
+        return correct;
+      }
+      case MSE -> {
+        INDArray diff = logits.sub(labels);
+        return diff.muli(diff).sumNumber().doubleValue() / logits.size(1);
+      }
+      default -> throw new AssertionError(this);
+    }
+  }
+}

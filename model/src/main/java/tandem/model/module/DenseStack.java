@@ -1,0 +1,197 @@
+package tandem.model.module;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.activations.impl.ActivationIdentity;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.weightinit.impl.XavierInitScheme;
+
+/**
+ * Fully connected layers applied in order, {@code a = activation(x W + b)}. Parameters per layer,
+ * in order: W ({@code [in, out]}, column-major as in DL4J) then b ({@code [out]}). Matrix products
+ * go through {@link Nd4j#gemm} into column-major buffers made once per batch size (measured 4-5x
+ * faster than {@code mmul} into row-major results on the 2-core machines). Immutable.
+ */
+public final class DenseStack implements Module {
+
+  /** One layer: output width and the activation applied to {@code x W + b}. */
+  public record Layer(int size, IActivation activation) {}
+
+  private final String name;
+  private final int inputSize;
+  private final List<Layer> layers;
+  private final long[] weightOffsets;
+  private final long[] biasOffsets;
+  private final long parameterCount;
+
+  public DenseStack(String name, int inputSize, List<Layer> layers) {
+    if (inputSize <= 0) {
+      throw new IllegalArgumentException("expected a positive input size, found " + inputSize);
+    }
+    if (layers.isEmpty()) {
+      throw new IllegalArgumentException("expected at least one layer, found none");
+    }
+    this.name = name;
+    this.inputSize = inputSize;
+    this.layers = List.copyOf(layers);
+    this.weightOffsets = new long[layers.size()];
+    this.biasOffsets = new long[layers.size()];
+    long offset = 0;
+    int in = inputSize;
+    for (int i = 0; i < layers.size(); i++) {
+      int out = layers.get(i).size();
+      if (out <= 0) {
+        throw new IllegalArgumentException("layer " + i + ": expected a positive size, found " + out);
+      }
+      weightOffsets[i] = offset;
+      offset += (long) in * out;
+      biasOffsets[i] = offset;
+      offset += out;
+      in = out;
+    }
+    this.parameterCount = offset;
+  }
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  @Override
+  public int inputSize() {
+    return inputSize;
+  }
+
+  @Override
+  public int outputSize() {
+    return layers.get(layers.size() - 1).size();
+  }
+
+  @Override
+  public long parameterCount() {
+    return parameterCount;
+  }
+
+  public List<Layer> layers() {
+    return layers;
+  }
+
+  @Override
+  public void initializeInPlace(INDArray parameters, long seed) {
+    checkParameters(parameters);
+    // ND4J's weight-init schemes draw from the calling thread's generator: seed it per module.
+    Nd4j.getRandom().setSeed(seed);
+    int in = inputSize;
+    for (int i = 0; i < layers.size(); i++) {
+      int out = layers.get(i).size();
+      INDArray weights = weights(parameters, i);
+      new XavierInitScheme('f', in, out).create(new long[] {in, out}, weights);
+      bias(parameters, i).assign(0);
+      in = out;
+    }
+  }
+
+  @Override
+  public Buffers createBuffers(int batchSize, DataType dataType) {
+    return new DenseBuffers(batchSize, dataType);
+  }
+
+  @Override
+  public INDArray forward(INDArray parameters, INDArray input, Module.Buffers buffers) {
+    DenseBuffers work = (DenseBuffers) buffers;
+    checkInput(input, work);
+    INDArray x = input;
+    for (int i = 0; i < layers.size(); i++) {
+      work.inputs[i] = x;
+      INDArray z = work.preActivations[i];
+      Nd4j.gemm(x, weights(parameters, i), z, false, false, 1.0, 0.0);
+      z.addiRowVector(bias(parameters, i));
+      INDArray a = work.activations[i];
+      a.assign(z);
+      layers.get(i).activation().getActivation(a, true);
+      x = a;
+    }
+    return x;
+  }
+
+  @Override
+  public INDArray backward(INDArray parameters, INDArray outputGradient, Module.Buffers buffers,
+      INDArray parameterGradient) {
+    DenseBuffers work = (DenseBuffers) buffers;
+    checkParameters(parameterGradient);
+    INDArray epsilon = outputGradient;
+    for (int i = layers.size() - 1; i >= 0; i--) {
+      IActivation activation = layers.get(i).activation();
+      // backprop may overwrite its input; the pre-activation is not needed after this layer.
+      INDArray delta = activation instanceof ActivationIdentity
+          ? epsilon
+          : activation.backprop(work.preActivations[i], epsilon).getFirst();
+      Nd4j.gemm(work.inputs[i], delta, weights(parameterGradient, i), true, false, 1.0, 1.0);
+      bias(parameterGradient, i).addi(delta.sum(0));
+      INDArray inputGradient = work.inputGradients[i];
+      Nd4j.gemm(delta, weights(parameters, i), inputGradient, false, true, 1.0, 0.0);
+      epsilon = inputGradient;
+    }
+    return epsilon;
+  }
+
+  private INDArray weights(INDArray flat, int layer) {
+    long in = layer == 0 ? inputSize : layers.get(layer - 1).size();
+    long out = layers.get(layer).size();
+    return flat.get(NDArrayIndex.interval(weightOffsets[layer], weightOffsets[layer] + in * out))
+        .reshape('f', in, out);
+  }
+
+  private INDArray bias(INDArray flat, int layer) {
+    long out = layers.get(layer).size();
+    return flat.get(NDArrayIndex.interval(biasOffsets[layer], biasOffsets[layer] + out));
+  }
+
+  private void checkParameters(INDArray flat) {
+    if (flat.length() != parameterCount || flat.rank() != 1) {
+      throw new IllegalArgumentException(name + ": expected a flat buffer of " + parameterCount
+          + " parameters, found shape " + java.util.Arrays.toString(flat.shape()));
+    }
+  }
+
+  private void checkInput(INDArray input, DenseBuffers work) {
+    if (input.rank() != 2 || input.size(0) != work.batchSize || input.size(1) != inputSize) {
+      throw new IllegalArgumentException(name + ": expected input [" + work.batchSize + ", "
+          + inputSize + "], found " + java.util.Arrays.toString(input.shape()));
+    }
+  }
+
+  private final class DenseBuffers implements Module.Buffers {
+    private final int batchSize;
+    private final INDArray[] inputs;
+    private final INDArray[] preActivations;
+    private final INDArray[] activations;
+    private final INDArray[] inputGradients;
+
+    DenseBuffers(int batchSize, DataType dataType) {
+      this.batchSize = batchSize;
+      int count = layers.size();
+      inputs = new INDArray[count];
+      preActivations = new INDArray[count];
+      activations = new INDArray[count];
+      inputGradients = new INDArray[count];
+      List<Integer> widths = new ArrayList<>();
+      widths.add(inputSize);
+      layers.forEach(layer -> widths.add(layer.size()));
+      for (int i = 0; i < count; i++) {
+        preActivations[i] = Nd4j.createUninitialized(dataType, new long[] {batchSize, widths.get(i + 1)}, 'f');
+        activations[i] = Nd4j.createUninitialized(dataType, new long[] {batchSize, widths.get(i + 1)}, 'f');
+        inputGradients[i] = Nd4j.createUninitialized(dataType, new long[] {batchSize, widths.get(i)}, 'f');
+      }
+    }
+
+    @Override
+    public int batchSize() {
+      return batchSize;
+    }
+  }
+}

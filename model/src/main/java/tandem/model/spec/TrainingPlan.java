@@ -1,0 +1,40 @@
+package tandem.model.spec;
+
+import java.time.Duration;
+import java.util.Map;
+import tandem.api.v1.JobSpec;
+import tandem.model.data.DataSet;
+import tandem.model.optim.OptimizerSettings;
+
+/**
+ * A job spec checked and resolved into what training needs: the model graph, each task's training
+ * and evaluation data (loaded and validated), and the job's settings with defaults filled in.
+ * Immutable; built by {@link JobSpecCompiler#compile}.
+ *
+ * @param schedule {@code round_robin} or {@code random}
+ * @param consistency {@code sync}
+ * @param stepsInFlight credits per worker, at least 1
+ * @param aggregation {@code mean} or {@code sum}
+ * @param maxTime {@code null} when the spec sets no wall-clock limit
+ * @param workers workers to spread tasks over; 0 means every available one
+ */
+public record TrainingPlan(
+    JobSpec spec,
+    ModelGraph graph,
+    Map<String, DataSet> trainingData,
+    Map<String, DataSet> evaluationData,
+    OptimizerSettings optimizer,
+    String schedule,
+    String consistency,
+    int stepsInFlight,
+    String aggregation,
+    long maxSteps,
+    Duration maxTime,
+    long seed,
+    int workers) {
+
+  public TrainingPlan {
+    trainingData = Map.copyOf(trainingData);
+    evaluationData = Map.copyOf(evaluationData);
+  }
+}
