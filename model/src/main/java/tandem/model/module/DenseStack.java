@@ -120,7 +120,7 @@ public final class DenseStack implements Module {
 
   @Override
   public INDArray backward(INDArray parameters, INDArray outputGradient, Module.Buffers buffers,
-      INDArray parameterGradient) {
+      INDArray parameterGradient, boolean inputGradientNeeded) {
     DenseBuffers work = (DenseBuffers) buffers;
     checkParameters(parameterGradient);
     INDArray epsilon = outputGradient;
@@ -132,6 +132,9 @@ public final class DenseStack implements Module {
           : activation.backprop(work.preActivations[i], epsilon).getFirst();
       Nd4j.gemm(work.inputs[i], delta, weights(parameterGradient, i), true, false, 1.0, 1.0);
       bias(parameterGradient, i).addi(delta.sum(0));
+      if (i == 0 && !inputGradientNeeded) {
+        return null;
+      }
       INDArray inputGradient = work.inputGradients[i];
       Nd4j.gemm(delta, weights(parameters, i), inputGradient, false, true, 1.0, 0.0);
       epsilon = inputGradient;

@@ -41,10 +41,11 @@ public interface Module {
   /**
    * Back-propagates {@code outputGradient} (dLoss/dOutput of the last forward pass with these
    * buffers), <em>adds</em> dLoss/dParameters into {@code parameterGradient} and returns
-   * dLoss/dInput (owned by {@code buffers}).
+   * dLoss/dInput (owned by {@code buffers}), or {@code null} when {@code inputGradientNeeded} is
+   * false (the first module of a path: its input is data, so that product would be wasted).
    */
   INDArray backward(INDArray parameters, INDArray outputGradient, Buffers buffers,
-      INDArray parameterGradient);
+      INDArray parameterGradient, boolean inputGradientNeeded);
 
   /** Per-batch work arrays of one module; confined to one thread. */
   interface Buffers {

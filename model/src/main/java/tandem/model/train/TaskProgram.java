@@ -1,0 +1,159 @@
+package tandem.model.train;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import tandem.model.data.Batch;
+import tandem.model.data.DataSet;
+import tandem.model.module.Module;
+import tandem.model.spec.OutputGraph;
+import tandem.model.spec.TaskGraph;
+
+/**
+ * Runs one task's step: forward along the path and every output, the weighted sum of the output
+ * losses, and backward into per-module gradient buffers. Holds the work arrays of each batch size
+ * it has seen, so a steady run allocates only the loss gradients. Parameters and gradients are
+ * passed in by module name, which lets the same program run on a worker's replica and on a plain
+ * sequential loop. Confined to one thread.
+ */
+public final class TaskProgram {
+
+  private final TaskGraph task;
+  private final DataType dataType;
+  private final Map<Integer, Work> workByBatchSize = new HashMap<>();
+
+  public TaskProgram(TaskGraph task, DataType dataType) {
+    this.task = task;
+    this.dataType = dataType;
+  }
+
+  public TaskGraph task() {
+    return task;
+  }
+
+  /**
+   * Computes the loss of {@code batch} and writes dLoss/dParameters of every module this task
+   * runs into {@code gradients} (overwriting them). Both maps are keyed by module name and hold
+   * flat buffers; parameters are only read.
+   */
+  public StepResult computeGradients(Map<String, INDArray> parameters, Batch batch,
+      Map<String, INDArray> gradients) {
+    Work work = work(batch.size());
+    for (String module : task.moduleNames()) {
+      gradients.get(module).assign(0);
+    }
+    INDArray pathOutput = forwardPath(parameters, batch, work);
+    work.pathGradient.assign(0);
+    double loss = 0;
+    Map<String, Double> outputLosses = new LinkedHashMap<>();
+    for (int o = 0; o < task.outputs().size(); o++) {
+      OutputGraph output = task.outputs().get(o);
+      INDArray logits = forwardOutput(parameters, pathOutput, work.outputBuffers.get(o), output);
+      INDArray labels = batch.field(output.label());
+      double outputLoss = output.loss().score(labels, logits);
+      outputLosses.put(output.name(), outputLoss);
+      loss += output.weight() * outputLoss;
+      INDArray epsilon = output.loss().gradient(labels, logits);
+      if (output.weight() != 1.0) {
+        epsilon.muli(output.weight());
+      }
+      List<Module.Buffers> buffers = work.outputBuffers.get(o);
+      for (int m = output.modules().size() - 1; m >= 0; m--) {
+        Module module = output.modules().get(m);
+        boolean inputNeeded = m > 0 || !task.path().isEmpty();
+        epsilon = module.backward(parameters.get(module.name()), epsilon, buffers.get(m),
+            gradients.get(module.name()), inputNeeded);
+      }
+      if (epsilon != null) {
+        work.pathGradient.addi(epsilon);
+      }
+    }
+    INDArray epsilon = work.pathGradient;
+    for (int m = task.path().size() - 1; m >= 0; m--) {
+      Module module = task.path().get(m);
+      epsilon = module.backward(parameters.get(module.name()), epsilon, work.pathBuffers.get(m),
+          gradients.get(module.name()), m > 0);
+    }
+    return new StepResult(loss, outputLosses, batch.size());
+  }
+
+  /**
+   * Each output's metric ({@link tandem.model.loss.Loss#metric()}) over all of {@code data}, in
+   * batches of the task's batch size, keyed by output name in spec order.
+   */
+  public Map<String, Double> evaluate(Map<String, INDArray> parameters, DataSet data) {
+    double[] sums = new double[task.outputs().size()];
+    int batchSize = Math.min(task.batchSize(), data.size());
+    for (int start = 0; start < data.size(); start += batchSize) {
+      int size = Math.min(batchSize, data.size() - start);
+      int[] rows = new int[size];
+      for (int i = 0; i < size; i++) {
+        rows[i] = start + i;
+      }
+      Batch batch = data.batch(rows, dataType);
+      Work work = work(size);
+      INDArray pathOutput = forwardPath(parameters, batch, work);
+      for (int o = 0; o < task.outputs().size(); o++) {
+        OutputGraph output = task.outputs().get(o);
+        INDArray logits = forwardOutput(parameters, pathOutput, work.outputBuffers.get(o), output);
+        sums[o] += output.loss().metricSum(batch.field(output.label()), logits);
+      }
+    }
+    Map<String, Double> metrics = new LinkedHashMap<>();
+    for (int o = 0; o < sums.length; o++) {
+      metrics.put(task.outputs().get(o).name(), sums[o] / data.size());
+    }
+    return metrics;
+  }
+
+  private INDArray forwardPath(Map<String, INDArray> parameters, Batch batch, Work work) {
+    INDArray x = batch.field(task.input());
+    for (int m = 0; m < task.path().size(); m++) {
+      Module module = task.path().get(m);
+      x = module.forward(parameters.get(module.name()), x, work.pathBuffers.get(m));
+    }
+    return x;
+  }
+
+  private static INDArray forwardOutput(Map<String, INDArray> parameters, INDArray pathOutput,
+      List<Module.Buffers> buffers, OutputGraph output) {
+    INDArray x = pathOutput;
+    for (int m = 0; m < output.modules().size(); m++) {
+      Module module = output.modules().get(m);
+      x = module.forward(parameters.get(module.name()), x, buffers.get(m));
+    }
+    return x;
+  }
+
+  private Work work(int batchSize) {
+    return workByBatchSize.computeIfAbsent(batchSize, size -> new Work(size));
+  }
+
+  /** Buffers of every module of the task for one batch size. */
+  private final class Work {
+    final List<Module.Buffers> pathBuffers = new ArrayList<>();
+    final List<List<Module.Buffers>> outputBuffers = new ArrayList<>();
+    final INDArray pathGradient;
+
+    Work(int batchSize) {
+      for (Module module : task.path()) {
+        pathBuffers.add(module.createBuffers(batchSize, dataType));
+      }
+      for (OutputGraph output : task.outputs()) {
+        List<Module.Buffers> buffers = new ArrayList<>();
+        for (Module module : output.modules()) {
+          buffers.add(module.createBuffers(batchSize, dataType));
+        }
+        outputBuffers.add(buffers);
+      }
+      int width = task.path().isEmpty()
+          ? task.outputs().get(0).modules().get(0).inputSize()
+          : task.path().get(task.path().size() - 1).outputSize();
+      pathGradient = org.nd4j.linalg.factory.Nd4j.zeros(dataType, batchSize, width);
+    }
+  }
+}

@@ -1,0 +1,60 @@
+package tandem.model.loss;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import tandem.model.GradientCheck;
+
+class LossTest {
+
+  @Test
+  void softmaxCrossEntropyMatchesHandComputedValue() {
+    INDArray logits = Nd4j.createFromArray(new double[][] {{0, 0}, {Math.log(3), 0}});
+    INDArray labels = Nd4j.createFromArray(new double[][] {{1, 0}, {0, 1}});
+    // row 1: -log(1/2); row 2: p(class 1) = 1/4 -> -log(1/4); mean over the batch.
+    double expected = (Math.log(2) + Math.log(4)) / 2;
+    assertEquals(expected, Loss.SOFTMAX_CROSS_ENTROPY.score(labels, logits), 1e-12);
+  }
+
+  @Test
+  void sigmoidCrossEntropyAndMseMatchHandComputedValues() {
+    INDArray logits = Nd4j.createFromArray(new double[][] {{0, 0}});
+    INDArray targets = Nd4j.createFromArray(new double[][] {{1, 0}});
+    // ND4J's binary cross-entropy sums over units: 2 * -log(1/2).
+    assertEquals(2 * Math.log(2), Loss.SIGMOID_CROSS_ENTROPY.score(targets, logits), 1e-9);
+    INDArray predictions = Nd4j.createFromArray(new double[][] {{1, 3}, {0, 0}});
+    INDArray values = Nd4j.createFromArray(new double[][] {{0, 1}, {0, 2}});
+    // per example: mean over units of squared error: (1 + 4) / 2 and (0 + 4) / 2; batch mean 2.25.
+    assertEquals(2.25, Loss.MSE.score(values, predictions), 1e-12);
+  }
+
+  @Test
+  void gradientsMatchNumerical() {
+    Nd4j.getRandom().setSeed(3);
+    for (Loss loss : Loss.values()) {
+      INDArray logits = Nd4j.rand(DataType.DOUBLE, 4, 3).subi(0.5).muli(4);
+      INDArray labels = loss.takesClassLabels()
+          ? Nd4j.createFromArray(new double[][] {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}, {0, 1, 0}})
+          : loss == Loss.MSE ? Nd4j.rand(DataType.DOUBLE, 4, 3)
+          : Nd4j.createFromArray(new double[][] {{1, 0, 1}, {0, 1, 0}, {0, 0, 1}, {1, 1, 0}});
+      INDArray gradient = loss.gradient(labels, logits);
+      GradientCheck.assertGradient(loss.specName(), logits, gradient,
+          () -> loss.score(labels, logits), 1e-5);
+    }
+  }
+
+  @Test
+  void metricsCountCorrectExamples() {
+    INDArray logits = Nd4j.createFromArray(new double[][] {{2, 1}, {0, 3}, {5, -1}});
+    INDArray labels = Nd4j.createFromArray(new double[][] {{1, 0}, {1, 0}, {1, 0}});
+    assertEquals(2, Loss.SOFTMAX_CROSS_ENTROPY.metricSum(labels, logits));
+    INDArray bitLogits = Nd4j.createFromArray(new double[][] {{2, -1}, {2, 1}});
+    INDArray bits = Nd4j.createFromArray(new double[][] {{1, 0}, {1, 0}});
+    assertEquals(1, Loss.SIGMOID_CROSS_ENTROPY.metricSum(bits, bitLogits));
+    assertEquals(java.util.Optional.of(Loss.MSE), Loss.named("mse"));
+    assertEquals(java.util.Optional.empty(), Loss.named("hinge"));
+  }
+}
