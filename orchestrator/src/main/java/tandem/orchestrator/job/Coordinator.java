@@ -1,0 +1,398 @@
+package tandem.orchestrator.job;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.Terminated;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import tandem.api.v1.Evaluation;
+import tandem.api.v1.EvaluationCompleted;
+import tandem.api.v1.JobFinished;
+import tandem.api.v1.JobStarted;
+import tandem.api.v1.JobState;
+import tandem.api.v1.OutputLoss;
+import tandem.api.v1.StepCompleted;
+import tandem.api.v1.TaskPlacement;
+import tandem.api.v1.TrainingEvent;
+import tandem.model.spec.TrainingPlan;
+import tandem.model.train.ModelParameters;
+import tandem.orchestrator.schedule.Schedule;
+import tandem.model.train.Seeds;
+import tandem.worker.TaskAssignment;
+import tandem.worker.TrunkSnapshot;
+import tandem.worker.Worker;
+
+/**
+ * The coordinator of one job: places its tasks' heads on workers, schedules steps (the job's
+ * {@link Schedule}, at most {@code stepsInFlight} per worker), runs sync rounds with its child
+ * {@link SharedParameters}, appends every step, evaluation and the outcome to the job's
+ * {@link EventLog}, and at the end collects the trained parameters. Stops itself when the job
+ * ends (succeeded, failed or cancelled), which stops the shared-parameter actor too.
+ *
+ * <p>State confined to the actor; talks to workers, its shared-parameter actor and the job manager.
+ */
+public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
+
+  /** Messages the coordinator accepts. */
+  public sealed interface Command {}
+
+  /** Stop the job now; replies whether it was still running. */
+  public record Cancel(ActorRef<Boolean> replyTo) implements Command {}
+
+  private record FromWorker(Worker.StepOutcome outcome) implements Command {}
+
+  private record FromParameters(SharedParameters.Report report) implements Command {}
+
+  private record TasksAssigned(Worker.Assigned assigned) implements Command {}
+
+  private record Evaluated(Worker.EvaluationDone done) implements Command {}
+
+  private record HeadsCollected(Worker.Heads heads) implements Command {}
+
+  private record TrunkCollected(SharedParameters.Parameters parameters) implements Command {}
+
+  private enum TimeLimitReached implements Command { INSTANCE }
+
+  private enum Phase { ASSIGNING, RUNNING, EVALUATING, COLLECTING }
+
+  /** A dispatched step, until both its outcome and its gradient's application are in. */
+  private static final class PendingStep {
+    Worker.StepDone done;
+    Long staleness;
+  }
+
+  /**
+   * @param workers every worker the job may use, in placement order, with their names
+   */
+  public static Behavior<Command> create(JobRecord record, TrainingPlan plan,
+      List<ActorRef<Worker.Command>> workers, List<String> workerNames) {
+    return Behaviors.setup(context -> Behaviors.withTimers(timers ->
+        new Coordinator(context, timers, record, plan, workers, workerNames)));
+  }
+
+  private final TimerScheduler<Command> timers;
+  private final JobRecord record;
+  private final TrainingPlan plan;
+  private final EventLog log;
+  private final Map<String, ActorRef<Worker.Command>> ownerOf = new LinkedHashMap<>();
+  private final Map<ActorRef<Worker.Command>, String> nameOf = new LinkedHashMap<>();
+  private final Map<ActorRef<Worker.Command>, Integer> credits = new HashMap<>();
+  private final Map<String, INDArray> initialParameters;
+  private final TreeMap<Long, PendingStep> pending = new TreeMap<>();
+  private final Schedule schedule;
+  private final ActorRef<SharedParameters.Command> sharedParameters;
+  private final List<Evaluation> evaluations = new ArrayList<>();
+  private final Map<String, INDArray> trained = new LinkedHashMap<>();
+  private Phase phase = Phase.ASSIGNING;
+  private int awaitedReplies;
+  private long dispatched;
+  private long completed;
+  private long examples;
+  private long trunkVersion;
+  private boolean roundOpen;
+  private boolean stopRequested;
+  private long startedAtNanos;
+
+  private Coordinator(ActorContext<Command> context, TimerScheduler<Command> timers,
+      JobRecord record, TrainingPlan plan, List<ActorRef<Worker.Command>> workers,
+      List<String> workerNames) {
+    super(context);
+    this.timers = timers;
+    this.record = record;
+    this.plan = plan;
+    this.log = record.events();
+    Map<String, Integer> placement = Placement.place(plan.graph(), workers.size());
+    placement.forEach((task, index) -> ownerOf.put(task, workers.get(index)));
+    for (ActorRef<Worker.Command> worker : ownerOf.values()) {
+      nameOf.put(worker, workerNames.get(workers.indexOf(worker)));
+      credits.put(worker, plan.stepsInFlight());
+      context.watch(worker);
+    }
+    this.schedule = Schedule.create(plan.schedule(),
+        plan.graph().tasks().stream().map(t -> t.name()).toList(),
+        Seeds.derive(plan.seed(), "schedule"));
+    this.initialParameters = ModelParameters.initial(plan.graph(), plan.seed(), DataType.FLOAT);
+    Map<String, INDArray> shared = new LinkedHashMap<>();
+    plan.graph().sharedModules().forEach(m -> shared.put(m, initialParameters.get(m)));
+    this.sharedParameters = context.spawn(
+        SharedParameters.create(record.jobId(), plan, new TrunkSnapshot(0, shared),
+            List.copyOf(nameOf.keySet()),
+            context.messageAdapter(SharedParameters.Report.class, FromParameters::new)),
+        "shared-parameters");
+    context.watch(sharedParameters);
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Cancel.class, this::onCancel)
+        .onMessage(FromWorker.class, this::onFromWorker)
+        .onMessage(FromParameters.class, this::onFromParameters)
+        .onMessage(TasksAssigned.class, this::onTasksAssigned)
+        .onMessage(Evaluated.class, this::onEvaluated)
+        .onMessage(HeadsCollected.class, this::onHeadsCollected)
+        .onMessage(TrunkCollected.class, this::onTrunkCollected)
+        .onMessage(TimeLimitReached.class, message -> onTimeLimitReached())
+        .onSignal(Terminated.class, this::onTerminated)
+        .build();
+  }
+
+  private Behavior<Command> onCancel(Cancel command) {
+    command.replyTo().tell(true);
+    return finish(JobState.JOB_STATE_CANCELLED, "cancelled by request");
+  }
+
+  private Behavior<Command> onFromWorker(FromWorker message) {
+    if (message.outcome() instanceof Worker.StepFailed failed) {
+      return finish(JobState.JOB_STATE_FAILED, "step " + failed.step() + " of task '"
+          + failed.task() + "' failed on " + failed.worker() + ": " + failed.reason());
+    }
+    Worker.StepDone done = (Worker.StepDone) message.outcome();
+    ActorRef<Worker.Command> worker = ownerOf.get(done.task());
+    credits.merge(worker, 1, Integer::sum);
+    PendingStep step = pending.get(done.step());
+    if (step != null) {
+      step.done = done;
+      completeIfReady(done.step(), step);
+    }
+    return advance();
+  }
+
+  private Behavior<Command> onFromParameters(FromParameters message) {
+    if (message.report() instanceof SharedParameters.Ready ready) {
+      assignTasks(ready.gradients());
+      return this;
+    }
+    SharedParameters.VersionApplied applied = (SharedParameters.VersionApplied) message.report();
+    trunkVersion = applied.version();
+    roundOpen = false;
+    applied.stalenessByStep().forEach((stepNumber, staleness) -> {
+      PendingStep step = pending.get(stepNumber);
+      if (step != null) {
+        step.staleness = staleness;
+        completeIfReady(stepNumber, step);
+      }
+    });
+    return advance();
+  }
+
+  private void assignTasks(ActorRef<Worker.SharedGradients> gradients) {
+    ActorRef<Worker.StepOutcome> outcomes =
+        getContext().messageAdapter(Worker.StepOutcome.class, FromWorker::new);
+    ActorRef<Worker.Assigned> assigned =
+        getContext().messageAdapter(Worker.Assigned.class, TasksAssigned::new);
+    TrunkSnapshot trunk = new TrunkSnapshot(0, sharedInitial());
+    for (ActorRef<Worker.Command> worker : nameOf.keySet()) {
+      List<String> tasks = tasksOf(worker);
+      Map<String, INDArray> heads = new LinkedHashMap<>();
+      tasks.forEach(task -> plan.graph().heads(task)
+          .forEach(head -> heads.put(head, initialParameters.get(head))));
+      worker.tell(new Worker.AssignTasks(new TaskAssignment(record.jobId(), plan, tasks, heads,
+          trunk, gradients, outcomes), assigned));
+      awaitedReplies++;
+    }
+  }
+
+  private Behavior<Command> onTasksAssigned(TasksAssigned message) {
+    if (phase != Phase.ASSIGNING || --awaitedReplies > 0) {
+      return this;
+    }
+    JobStarted.Builder started = JobStarted.newBuilder()
+        .addAllSharedModules(plan.graph().sharedModules())
+        .setMaxSteps(plan.maxSteps())
+        .setWorkers(nameOf.size());
+    ownerOf.forEach((task, worker) -> started.addPlacements(TaskPlacement.newBuilder()
+        .setTask(task).setWorker(nameOf.get(worker)).addAllHeads(plan.graph().heads(task))));
+    log.append(TrainingEvent.newBuilder().setJobStarted(started));
+    getContext().getLog().info("job {} started: {} tasks on {} workers", record.jobId(),
+        ownerOf.size(), nameOf.size());
+    phase = Phase.RUNNING;
+    startedAtNanos = System.nanoTime();
+    if (plan.maxTime() != null) {
+      timers.startSingleTimer(TimeLimitReached.INSTANCE, plan.maxTime());
+    }
+    return advance();
+  }
+
+  private Behavior<Command> onEvaluated(Evaluated message) {
+    if (phase != Phase.EVALUATING) {
+      return this;
+    }
+    message.done().metrics().forEach((task, metrics) -> metrics.forEach((output, value) ->
+        evaluations.add(Evaluation.newBuilder().setTask(task).setOutput(output)
+            .setMetric(plan.graph().task(task).outputs().stream()
+                .filter(o -> o.name().equals(output)).findFirst().orElseThrow().loss().metric())
+            .setValue(value)
+            .setExamples(plan.evaluationData().get(task).size()).build())));
+    if (--awaitedReplies > 0) {
+      return this;
+    }
+    evaluations.sort(java.util.Comparator.comparingInt(e -> taskIndex(e.getTask())));
+    log.append(TrainingEvent.newBuilder().setEvaluationCompleted(
+        EvaluationCompleted.newBuilder().setStep(completed).addAllEvaluations(evaluations)));
+    phase = Phase.COLLECTING;
+    awaitedReplies = nameOf.size() + 1;
+    sharedParameters.tell(new SharedParameters.GetParameters(
+        getContext().messageAdapter(SharedParameters.Parameters.class, TrunkCollected::new)));
+    ActorRef<Worker.Heads> heads = getContext().messageAdapter(Worker.Heads.class,
+        HeadsCollected::new);
+    nameOf.keySet().forEach(worker -> worker.tell(new Worker.GetHeads(record.jobId(), heads)));
+    return this;
+  }
+
+  private Behavior<Command> onHeadsCollected(HeadsCollected message) {
+    trained.putAll(message.heads().parameters());
+    return collected();
+  }
+
+  private Behavior<Command> onTrunkCollected(TrunkCollected message) {
+    trained.putAll(message.parameters().parameters());
+    return collected();
+  }
+
+  private Behavior<Command> collected() {
+    if (phase != Phase.COLLECTING || --awaitedReplies > 0) {
+      return this;
+    }
+    Map<String, INDArray> inSpecOrder = new LinkedHashMap<>();
+    plan.graph().modules().keySet().forEach(m -> inSpecOrder.put(m, trained.get(m)));
+    record.setTrainedParameters(inSpecOrder);
+    return finish(JobState.JOB_STATE_SUCCEEDED, "");
+  }
+
+  private Behavior<Command> onTimeLimitReached() {
+    getContext().getLog().info("job {} reached its time limit after {} steps", record.jobId(),
+        completed);
+    stopRequested = true;
+    return advance();
+  }
+
+  private Behavior<Command> onTerminated(Terminated signal) {
+    if (signal.getRef().equals(sharedParameters)) {
+      return finish(JobState.JOB_STATE_FAILED, "the shared-parameter actor stopped");
+    }
+    String worker = nameOf.getOrDefault(signal.getRef().<Worker.Command>unsafeUpcast(), "a worker");
+    return finish(JobState.JOB_STATE_FAILED, worker + " stopped while running the job");
+  }
+
+  /** Dispatches what credits and the round allow, or moves on once training is over. */
+  private Behavior<Command> advance() {
+    if (phase != Phase.RUNNING) {
+      return this;
+    }
+    if (!stopRequested && dispatched < plan.maxSteps() && !roundOpen) {
+      dispatchRound();
+    }
+    boolean trainingOver = stopRequested || completed == plan.maxSteps();
+    if (trainingOver && pending.isEmpty() && !roundOpen) {
+      startEvaluation();
+    }
+    return this;
+  }
+
+  /** One sync round: steps on the current trunk version while their workers have credit. */
+  private void dispatchRound() {
+    int steps = 0;
+    while (dispatched < plan.maxSteps()) {
+      String task = schedule.peek();
+      ActorRef<Worker.Command> worker = ownerOf.get(task);
+      if (credits.get(worker) == 0) {
+        break;
+      }
+      schedule.advance();
+      credits.merge(worker, -1, Integer::sum);
+      long step = ++dispatched;
+      pending.put(step, new PendingStep());
+      worker.tell(new Worker.RunStep(record.jobId(), step, task, trunkVersion, System.nanoTime()));
+      steps++;
+    }
+    if (steps > 0) {
+      roundOpen = true;
+      sharedParameters.tell(new SharedParameters.ExpectRound(trunkVersion, steps));
+    }
+  }
+
+  private void completeIfReady(long stepNumber, PendingStep step) {
+    if (step.done == null || step.staleness == null) {
+      return;
+    }
+    pending.remove(stepNumber);
+    completed++;
+    Worker.StepDone done = step.done;
+    examples += done.result().examples();
+    StepCompleted.Builder event = StepCompleted.newBuilder()
+        .setStep(done.step())
+        .setTask(done.task())
+        .setLoss(done.result().loss())
+        .setExamples(done.result().examples())
+        .setTrunkVersion(done.trunkVersion())
+        .setStaleness(step.staleness)
+        .setWorker(done.worker())
+        .setComputeTime(proto(done.computeTime()))
+        .setQueueTime(proto(done.queueTime()))
+        .setBatch(done.batch());
+    done.result().outputLosses().forEach((output, loss) ->
+        event.addOutputs(OutputLoss.newBuilder().setOutput(output).setLoss(loss)));
+    log.append(TrainingEvent.newBuilder().setStepCompleted(event));
+  }
+
+  private void startEvaluation() {
+    phase = Phase.EVALUATING;
+    awaitedReplies = nameOf.size();
+    ActorRef<Worker.EvaluationDone> replies =
+        getContext().messageAdapter(Worker.EvaluationDone.class, Evaluated::new);
+    nameOf.keySet().forEach(worker ->
+        worker.tell(new Worker.Evaluate(record.jobId(), trunkVersion, replies)));
+  }
+
+  private Behavior<Command> finish(JobState state, String message) {
+    Duration elapsed = Duration.ofNanos(startedAtNanos == 0 ? 0 : System.nanoTime() - startedAtNanos);
+    double seconds = elapsed.toNanos() / 1e9;
+    log.append(TrainingEvent.newBuilder().setJobFinished(JobFinished.newBuilder()
+        .setState(state)
+        .setMessage(message)
+        .setSteps(completed)
+        .setElapsed(proto(elapsed))
+        .setExamplesPerSecond(seconds > 0 ? examples / seconds : 0)));
+    if (state == JobState.JOB_STATE_FAILED) {
+      getContext().getLog().warn("job {} failed: {}", record.jobId(), message);
+    } else {
+      getContext().getLog().info("job {} ended {} after {} steps in {}", record.jobId(), state,
+          completed, elapsed);
+    }
+    nameOf.keySet().forEach(worker -> worker.tell(new Worker.ReleaseJob(record.jobId())));
+    return Behaviors.stopped();
+  }
+
+  private Map<String, INDArray> sharedInitial() {
+    Map<String, INDArray> shared = new LinkedHashMap<>();
+    plan.graph().sharedModules().forEach(m -> shared.put(m, initialParameters.get(m)));
+    return shared;
+  }
+
+  private List<String> tasksOf(ActorRef<Worker.Command> worker) {
+    return ownerOf.entrySet().stream().filter(e -> e.getValue().equals(worker))
+        .map(Map.Entry::getKey).toList();
+  }
+
+  private int taskIndex(String task) {
+    return new ArrayList<>(ownerOf.keySet()).indexOf(task);
+  }
+
+  private static com.google.protobuf.Duration proto(Duration duration) {
+    return com.google.protobuf.Duration.newBuilder().setSeconds(duration.getSeconds())
+        .setNanos(duration.getNano()).build();
+  }
+}

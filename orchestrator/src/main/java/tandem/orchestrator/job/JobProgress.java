@@ -1,0 +1,106 @@
+package tandem.orchestrator.job;
+
+import com.google.protobuf.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import tandem.api.v1.Evaluation;
+import tandem.api.v1.JobFinished;
+import tandem.api.v1.JobState;
+import tandem.api.v1.JobStatus;
+import tandem.api.v1.StepCompleted;
+import tandem.api.v1.TaskPlacement;
+import tandem.api.v1.TaskProgress;
+import tandem.api.v1.TrainingEvent;
+
+/**
+ * A job's status folded from its events, so the status can never disagree with the log.
+ * Confined to the {@link EventLog} that owns it (called under its lock).
+ */
+final class JobProgress {
+
+  /** Weight of the newest step in the smoothed loss. */
+  static final double SMOOTHING = 0.1;
+
+  private final String jobId;
+  private final String name;
+  private final Instant submittedAt;
+  private final Map<String, TaskProgress.Builder> tasks = new LinkedHashMap<>();
+  private JobState state = JobState.JOB_STATE_PENDING;
+  private long stepsDone;
+  private long maxSteps;
+  private long examples;
+  private Instant startedAt;
+  private Duration elapsed = Duration.ZERO;
+  private List<Evaluation> evaluations = List.of();
+  private String error = "";
+
+  JobProgress(String jobId, String name, Instant submittedAt) {
+    this.jobId = jobId;
+    this.name = name;
+    this.submittedAt = submittedAt;
+  }
+
+  void apply(TrainingEvent event, Instant now) {
+    switch (event.getKindCase()) {
+      case JOB_STARTED -> {
+        state = JobState.JOB_STATE_RUNNING;
+        startedAt = now;
+        maxSteps = event.getJobStarted().getMaxSteps();
+        for (TaskPlacement placement : event.getJobStarted().getPlacementsList()) {
+          tasks.put(placement.getTask(), TaskProgress.newBuilder().setTask(placement.getTask())
+              .setWorker(placement.getWorker()));
+        }
+      }
+      case STEP_COMPLETED -> {
+        StepCompleted step = event.getStepCompleted();
+        stepsDone++;
+        examples += step.getExamples();
+        TaskProgress.Builder task = tasks.computeIfAbsent(step.getTask(),
+            t -> TaskProgress.newBuilder().setTask(t));
+        task.setSmoothedLoss(task.getSteps() == 0 ? step.getLoss()
+            : (1 - SMOOTHING) * task.getSmoothedLoss() + SMOOTHING * step.getLoss());
+        task.setSteps(task.getSteps() + 1).setExamples(task.getExamples() + step.getExamples())
+            .setLastLoss(step.getLoss()).setWorker(step.getWorker());
+      }
+      case EVALUATION_COMPLETED -> evaluations = event.getEvaluationCompleted().getEvaluationsList();
+      case JOB_FINISHED -> {
+        JobFinished finished = event.getJobFinished();
+        state = finished.getState();
+        if (state == JobState.JOB_STATE_FAILED) {
+          error = finished.getMessage();
+        }
+        elapsed = elapsedAt(now);
+        startedAt = null;
+      }
+      default -> { }
+    }
+  }
+
+  JobStatus toStatus(long lastSequence, Instant now) {
+    Duration running = startedAt == null ? elapsed : elapsedAt(now);
+    double seconds = running.toNanos() / 1e9;
+    JobStatus.Builder status = JobStatus.newBuilder()
+        .setJobId(jobId)
+        .setName(name)
+        .setState(state)
+        .setStepsDone(stepsDone)
+        .setMaxSteps(maxSteps)
+        .addAllEvaluations(evaluations)
+        .setError(error)
+        .setSubmittedAt(Timestamp.newBuilder().setSeconds(submittedAt.getEpochSecond())
+            .setNanos(submittedAt.getNano()))
+        .setElapsed(com.google.protobuf.Duration.newBuilder().setSeconds(running.getSeconds())
+            .setNanos(running.getNano()))
+        .setLastSequence(lastSequence)
+        .setExamplesPerSecond(seconds > 0 ? examples / seconds : 0);
+    tasks.values().forEach(task -> status.addTasks(task.build()));
+    return status.build();
+  }
+
+  private Duration elapsedAt(Instant now) {
+    return startedAt == null ? elapsed : elapsed.plus(Duration.between(startedAt, now));
+  }
+}

@@ -1,0 +1,36 @@
+package tandem.orchestrator.job;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * Every job this server runs or ran, by id, in submission order. The job manager adds records;
+ * the gRPC services read them. Thread-safe.
+ */
+public final class JobStore {
+
+  private final ConcurrentHashMap<String, JobRecord> byId = new ConcurrentHashMap<>();
+  private final List<JobRecord> inOrder = new CopyOnWriteArrayList<>();
+
+  public void add(JobRecord record) {
+    if (byId.putIfAbsent(record.jobId(), record) != null) {
+      throw new IllegalStateException("job " + record.jobId() + " already exists");
+    }
+    inOrder.add(record);
+  }
+
+  public Optional<JobRecord> find(String jobId) {
+    return Optional.ofNullable(byId.get(jobId));
+  }
+
+  /** Newest first. */
+  public List<JobRecord> all() {
+    List<JobRecord> newestFirst = new ArrayList<>(inOrder);
+    Collections.reverse(newestFirst);
+    return newestFirst;
+  }
+}

@@ -1,0 +1,135 @@
+package tandem.worker;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import tandem.model.data.BatchSampler;
+import tandem.model.data.DataSet;
+import tandem.model.optim.OptimizerState;
+import tandem.model.spec.TaskGraph;
+import tandem.model.spec.TrainingPlan;
+import tandem.model.train.SequentialTraining;
+import tandem.model.train.StepResult;
+import tandem.model.train.TaskProgram;
+
+/**
+ * One job's share of a worker: the owned tasks' programs, batch loaders, heads with their
+ * optimizer state, and the current trunk replica. Plain class, confined to the worker actor.
+ */
+final class JobTasks {
+
+  /** A step's result with the shared gradients to hand over and the trunk version it read. */
+  record Computed(StepResult result, Map<String, INDArray> sharedGradients, long trunkVersion,
+      long batch) {}
+
+  private static final DataType DATA_TYPE = DataType.FLOAT;
+
+  private final TrainingPlan plan;
+  private final ActorRef<Worker.SharedGradients> sharedParameters;
+  private final ActorRef<Worker.StepOutcome> coordinator;
+  private final List<String> tasks = new ArrayList<>();
+  private final Map<String, TaskProgram> programs = new HashMap<>();
+  private final Map<String, BatchSampler> samplers = new HashMap<>();
+  private final Map<String, INDArray> heads = new LinkedHashMap<>();
+  private final Map<String, INDArray> headGradients = new HashMap<>();
+  private final Map<String, OptimizerState> headOptimizers = new HashMap<>();
+  private TrunkSnapshot trunk;
+
+  JobTasks(TrainingPlan plan, TrunkSnapshot trunk,
+      ActorRef<Worker.SharedGradients> sharedParameters,
+      ActorRef<Worker.StepOutcome> coordinator) {
+    this.plan = plan;
+    this.trunk = trunk;
+    this.sharedParameters = sharedParameters;
+    this.coordinator = coordinator;
+  }
+
+  void addTasks(List<String> newTasks, Map<String, INDArray> headParameters) {
+    for (String task : newTasks) {
+      TaskGraph graph = plan.graph().task(task);
+      tasks.add(task);
+      programs.put(task, new TaskProgram(graph, DATA_TYPE));
+      samplers.put(task, SequentialTraining.samplerFor(plan, graph));
+    }
+    headParameters.forEach((module, parameters) -> {
+      heads.put(module, parameters);
+      headGradients.put(module, Nd4j.zeros(parameters.dataType(), parameters.length()));
+      headOptimizers.put(module,
+          new OptimizerState(plan.optimizer().toUpdater(), parameters.length(), DATA_TYPE));
+    });
+  }
+
+  /**
+   * Forward and backward of {@code task}'s next batch on the current replica; applies the head
+   * updates here and returns fresh shared-gradient arrays for the shared-parameter actor.
+   */
+  Computed step(String task) {
+    TaskProgram program = programs.get(task);
+    BatchSampler sampler = samplers.get(task);
+    long batchIndex = sampler.batchesDrawn();
+    DataSet data = plan.trainingData().get(task);
+    Map<String, INDArray> parameters = new HashMap<>(trunk.parameters());
+    parameters.putAll(heads);
+    Map<String, INDArray> gradients = new HashMap<>(headGradients);
+    Map<String, INDArray> shared = new LinkedHashMap<>();
+    for (String module : program.task().moduleNames()) {
+      if (!heads.containsKey(module)) {
+        // Handed to another actor, so a new array per step rather than a reused buffer.
+        INDArray gradient = Nd4j.createUninitialized(DATA_TYPE, trunk.parameters().get(module).length());
+        shared.put(module, gradient);
+        gradients.put(module, gradient);
+      }
+    }
+    StepResult result = program.computeGradients(parameters,
+        data.batch(sampler.next(), DATA_TYPE), gradients);
+    if (!Double.isFinite(result.loss())) {
+      throw new ArithmeticException("loss of task '" + task + "' is " + result.loss()
+          + " at batch " + batchIndex + ": training diverged (lower the learning rate)");
+    }
+    for (String module : program.task().moduleNames()) {
+      OptimizerState optimizer = headOptimizers.get(module);
+      if (optimizer != null) {
+        optimizer.applyInPlace(heads.get(module), headGradients.get(module));
+      }
+    }
+    return new Computed(result, shared, trunk.version(), batchIndex);
+  }
+
+  Map<String, Double> evaluate(String task) {
+    Map<String, INDArray> parameters = new HashMap<>(trunk.parameters());
+    parameters.putAll(heads);
+    return programs.get(task).evaluate(parameters, plan.evaluationData().get(task));
+  }
+
+  Map<String, INDArray> copyOfHeads() {
+    Map<String, INDArray> copy = new LinkedHashMap<>();
+    heads.forEach((module, parameters) -> copy.put(module, parameters.dup()));
+    return copy;
+  }
+
+  void replaceTrunk(TrunkSnapshot snapshot) {
+    trunk = snapshot;
+  }
+
+  TrunkSnapshot trunk() {
+    return trunk;
+  }
+
+  List<String> tasks() {
+    return tasks;
+  }
+
+  ActorRef<Worker.SharedGradients> sharedParameters() {
+    return sharedParameters;
+  }
+
+  ActorRef<Worker.StepOutcome> coordinator() {
+    return coordinator;
+  }
+}

@@ -1,0 +1,233 @@
+package tandem.worker;
+
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import tandem.model.train.StepResult;
+
+/**
+ * A worker: owns the heads of the tasks assigned to it (parameters and optimizer state), a
+ * read-only replica of each job's shared modules at a known version, and each task's batch
+ * loader. It runs {@link RunStep}s one at a time on its own dispatcher (ND4J work blocks the
+ * thread), applies head gradients itself, and sends shared gradients to the job's
+ * shared-parameter actor and the outcome to the job's coordinator. A step that needs a newer
+ * trunk than the replica waits in a queue until that version arrives.
+ *
+ * <p>Talks to: the coordinator (assignments, steps, evaluation) and the shared-parameter actor
+ * (gradients out, new versions in). State is confined to the actor.
+ */
+public final class Worker extends AbstractBehavior<Worker.Command> {
+
+  /** Messages a worker accepts. */
+  public sealed interface Command {}
+
+  /** Take over tasks of a job; replies {@link Assigned} once the heads are in place. */
+  public record AssignTasks(TaskAssignment assignment, ActorRef<Assigned> replyTo)
+      implements Command {}
+
+  /**
+   * Train {@code task} on its next batch, on a trunk of at least {@code minTrunkVersion}.
+   * {@code dispatchedAtNanos} is the coordinator's {@link System#nanoTime()} at dispatch.
+   */
+  public record RunStep(String jobId, long step, String task, long minTrunkVersion,
+      long dispatchedAtNanos) implements Command {}
+
+  /** A new version of a job's shared modules. */
+  public record NewTrunkVersion(String jobId, TrunkSnapshot snapshot) implements Command {}
+
+  /** Evaluate this worker's tasks of a job on a trunk of at least {@code minTrunkVersion}. */
+  public record Evaluate(String jobId, long minTrunkVersion, ActorRef<EvaluationDone> replyTo)
+      implements Command {}
+
+  /** Copies of the job's head parameters, by module name. */
+  public record GetHeads(String jobId, ActorRef<Heads> replyTo) implements Command {}
+
+  /** Forget a job: its heads, replica and queued steps. */
+  public record ReleaseJob(String jobId) implements Command {}
+
+  /** Reply to {@link AssignTasks}. */
+  public record Assigned(String jobId, String worker, List<String> tasks) {}
+
+  /** The outcome of a {@link RunStep}, sent to the job's coordinator. */
+  public sealed interface StepOutcome {
+    String jobId();
+
+    long step();
+  }
+
+  /**
+   * A finished step: the losses it computed (before its updates), the trunk version it read,
+   * and where its time went.
+   */
+  public record StepDone(String jobId, long step, String task, StepResult result,
+      long trunkVersion, String worker, long batch, Duration queueTime, Duration computeTime)
+      implements StepOutcome {}
+
+  /** A step that threw (non-finite loss, a bug); the job cannot go on. */
+  public record StepFailed(String jobId, long step, String task, String worker, String reason)
+      implements StepOutcome {}
+
+  /** Shared-module gradients of one step, sent to the job's shared-parameter actor. */
+  public record SharedGradients(String jobId, long step, String task, long trunkVersion,
+      Map<String, INDArray> gradients) {}
+
+  /** Reply to {@link Evaluate}: metric per output per task. */
+  public record EvaluationDone(String jobId, String worker,
+      Map<String, Map<String, Double>> metrics) {}
+
+  /** Reply to {@link GetHeads}. */
+  public record Heads(String jobId, String worker, Map<String, INDArray> parameters) {}
+
+  /** A worker named {@code name} (shown in events) running on the calling dispatcher. */
+  public static Behavior<Command> create(String name) {
+    return Behaviors.setup(context -> new Worker(context, name));
+  }
+
+  private final String name;
+  private final Map<String, JobTasks> jobs = new HashMap<>();
+  private final Map<String, ArrayDeque<Command>> waiting = new HashMap<>();
+
+  private Worker(ActorContext<Command> context, String name) {
+    super(context);
+    this.name = name;
+    context.getLog().info("worker {} started on thread {}", name, Thread.currentThread().getName());
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(AssignTasks.class, this::onAssignTasks)
+        .onMessage(RunStep.class, this::onRunStep)
+        .onMessage(NewTrunkVersion.class, this::onNewTrunkVersion)
+        .onMessage(Evaluate.class, this::onEvaluate)
+        .onMessage(GetHeads.class, this::onGetHeads)
+        .onMessage(ReleaseJob.class, this::onReleaseJob)
+        .onSignal(PostStop.class, signal -> onPostStop())
+        .build();
+  }
+
+  private Behavior<Command> onAssignTasks(AssignTasks command) {
+    TaskAssignment assignment = command.assignment();
+    JobTasks job = jobs.get(assignment.jobId());
+    if (job == null) {
+      job = new JobTasks(assignment.plan(), assignment.trunk(), assignment.sharedParameters(),
+          assignment.coordinator());
+      jobs.put(assignment.jobId(), job);
+    }
+    job.addTasks(assignment.tasks(), assignment.headParameters());
+    getContext().getLog().info("worker {} owns tasks {} of job {}", name, assignment.tasks(),
+        assignment.jobId());
+    command.replyTo().tell(new Assigned(assignment.jobId(), name, assignment.tasks()));
+    return this;
+  }
+
+  private Behavior<Command> onRunStep(RunStep command) {
+    JobTasks job = jobs.get(command.jobId());
+    if (job == null) {
+      return this; // released (cancelled or failed job): the step is moot
+    }
+    if (job.trunk().version() < command.minTrunkVersion()) {
+      waiting.computeIfAbsent(command.jobId(), id -> new ArrayDeque<>()).add(command);
+      return this;
+    }
+    runStep(job, command);
+    return this;
+  }
+
+  private void runStep(JobTasks job, RunStep command) {
+    long start = System.nanoTime();
+    Duration queued = Duration.ofNanos(Math.max(0, start - command.dispatchedAtNanos()));
+    try {
+      JobTasks.Computed computed = job.step(command.task());
+      Duration compute = Duration.ofNanos(System.nanoTime() - start);
+      job.sharedParameters().tell(new SharedGradients(command.jobId(), command.step(),
+          command.task(), computed.trunkVersion(), computed.sharedGradients()));
+      job.coordinator().tell(new StepDone(command.jobId(), command.step(), command.task(),
+          computed.result(), computed.trunkVersion(), name, computed.batch(), queued, compute));
+    } catch (RuntimeException e) {
+      getContext().getLog().warn("worker {}: step {} of task {} in job {} failed", name,
+          command.step(), command.task(), command.jobId(), e);
+      job.coordinator().tell(new StepFailed(command.jobId(), command.step(), command.task(), name,
+          e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
+    }
+  }
+
+  private Behavior<Command> onNewTrunkVersion(NewTrunkVersion command) {
+    JobTasks job = jobs.get(command.jobId());
+    if (job == null || command.snapshot().version() <= job.trunk().version()) {
+      return this;
+    }
+    job.replaceTrunk(command.snapshot());
+    ArrayDeque<Command> queue = waiting.get(command.jobId());
+    while (queue != null && !queue.isEmpty()
+        && minVersion(queue.peek()) <= job.trunk().version()) {
+      Command next = queue.poll();
+      if (next instanceof RunStep step) {
+        runStep(job, step);
+      } else if (next instanceof Evaluate evaluate) {
+        evaluate(job, evaluate);
+      }
+    }
+    return this;
+  }
+
+  private Behavior<Command> onEvaluate(Evaluate command) {
+    JobTasks job = jobs.get(command.jobId());
+    if (job == null) {
+      command.replyTo().tell(new EvaluationDone(command.jobId(), name, Map.of()));
+    } else if (job.trunk().version() < command.minTrunkVersion()
+        || waiting.containsKey(command.jobId()) && !waiting.get(command.jobId()).isEmpty()) {
+      waiting.computeIfAbsent(command.jobId(), id -> new ArrayDeque<>()).add(command);
+    } else {
+      evaluate(job, command);
+    }
+    return this;
+  }
+
+  private void evaluate(JobTasks job, Evaluate command) {
+    Map<String, Map<String, Double>> metrics = new LinkedHashMap<>();
+    for (String task : job.tasks()) {
+      metrics.put(task, job.evaluate(task));
+    }
+    command.replyTo().tell(new EvaluationDone(command.jobId(), name, metrics));
+  }
+
+  private Behavior<Command> onGetHeads(GetHeads command) {
+    JobTasks job = jobs.get(command.jobId());
+    command.replyTo().tell(new Heads(command.jobId(), name,
+        job == null ? Map.of() : job.copyOfHeads()));
+    return this;
+  }
+
+  private Behavior<Command> onReleaseJob(ReleaseJob command) {
+    if (jobs.remove(command.jobId()) != null) {
+      getContext().getLog().info("worker {} released job {}", name, command.jobId());
+    }
+    waiting.remove(command.jobId());
+    return this;
+  }
+
+  private Behavior<Command> onPostStop() {
+    jobs.clear();
+    waiting.clear();
+    return this;
+  }
+
+  private static long minVersion(Command command) {
+    if (command instanceof RunStep step) {
+      return step.minTrunkVersion();
+    }
+    return ((Evaluate) command).minTrunkVersion();
+  }
+}
