@@ -38,7 +38,8 @@ public final class CsvDataReader {
       throws InvalidSpecException {
     List<ColumnReader> readers = checkFields(csv, csvPath);
     if (csv.getPath().isEmpty()) {
-      throw new InvalidSpecException(csvPath + ".path", "expected the path of a CSV file, found none");
+      throw new InvalidSpecException(csvPath + ".path",
+          "expected the path of a CSV file, found none");
     }
     Path file = baseDir.resolve(csv.getPath()).toAbsolutePath().normalize();
     String pathField = csvPath + ".path";

@@ -158,7 +158,8 @@ final class TaskSpecs {
       List<Module> path, List<OutputGraph> outputs) throws InvalidSpecException {
     if (spec.getInput().isEmpty()) {
       throw new InvalidSpecException(taskPath + ".input",
-          "expected the name of the input field, found none; the data has " + training.fieldNames());
+          "expected the name of the input field, found none; the data has "
+              + training.fieldNames());
     }
     Field input = training.field(spec.getInput());
     if (input == null) {

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -125,11 +126,11 @@ class CsvDataReaderTest {
     assertEquals(6, numeric.width());
     // First line: 39, State-gov, 77516, Bachelors, 13, ..., 2174, 0, 40, United-States, <=50K
     assertArrayEquals(new float[] {39, 77516, 13, 2174, 0, 40},
-        java.util.Arrays.copyOfRange(numeric.values(), 0, 6));
+        Arrays.copyOfRange(numeric.values(), 0, 6));
     // Last line: 52, Self-emp-inc, 287927, HS-grad, 9, ..., 15024, 0, 40, United-States, >50K
     float[] values = numeric.values();
     assertArrayEquals(new float[] {52, 287927, 9, 15024, 0, 40},
-        java.util.Arrays.copyOfRange(values, values.length - 6, values.length));
+        Arrays.copyOfRange(values, values.length - 6, values.length));
   }
 
   /** {@code shared/data} of the checkout: walks up from the working directory until found. */

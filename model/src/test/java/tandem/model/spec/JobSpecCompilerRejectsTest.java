@@ -74,7 +74,8 @@ class JobSpecCompilerRejectsTest {
         bad("unknown module in a path", s -> s.getTasksBuilder(1).setPath(1, "times3"),
             "tasks[1].path[1]", "unknown module 'times3'", "known modules", "times2"),
         bad("unknown module in an output", s -> s.getTasksBuilder(3).getOutputsBuilder(1)
-            .setModules(0, "hex_out"), "tasks[3].outputs[1].modules[0]", "unknown module 'hex_out'"),
+            .setModules(0, "hex_out"), "tasks[3].outputs[1].modules[0]",
+            "unknown module 'hex_out'"),
         bad("module loop in the path", s -> s.getTasksBuilder(0).addPath("plus1"),
             "tasks[0].path[2]", "loop", "'plus1' is already used", "tasks[0].path[1]"),
         bad("module loop into an output", s -> s.getTasksBuilder(0).getOutputsBuilder(0)

@@ -27,6 +27,7 @@ import tandem.api.v1.OutputSpec;
 import tandem.api.v1.ScheduleSpec;
 import tandem.api.v1.StopCondition;
 import tandem.api.v1.TaskSpec;
+import tandem.model.data.ClassField;
 import tandem.model.data.FloatField;
 import tandem.model.loss.Loss;
 import tandem.model.module.Module;
@@ -61,7 +62,8 @@ class JobSpecCompilerTest {
     }
     TaskGraph decimalTimes2 = graph.task("decimal_times2");
     assertEquals("decimal", decimalTimes2.input());
-    assertEquals(List.of("decimal", "times2"), decimalTimes2.path().stream().map(Module::name).toList());
+    assertEquals(List.of("decimal", "times2"),
+        decimalTimes2.path().stream().map(Module::name).toList());
     assertSame(graph.modules().get("times2"), decimalTimes2.path().get(1));
     assertEquals("result_bits", decimalTimes2.outputs().get(0).label());
     // Tasks on the same builtin data set get the same loaded data.
@@ -123,7 +125,7 @@ class JobSpecCompilerTest {
     assertEquals(8, graph.task("b").batchSize());
     assertEquals(List.of(), graph.task("c").path());
     // Task b evaluates on the plus1 data: result of n = 9 is 10, not 18.
-    int[] evalResults = ((tandem.model.data.ClassField) plan.evaluationData().get("b")
+    int[] evalResults = ((ClassField) plan.evaluationData().get("b")
         .field("result")).ids();
     assertEquals(10, evalResults[9]);
     assertSame(plan.trainingData().get("a"), plan.evaluationData().get("b"));
@@ -137,6 +139,27 @@ class JobSpecCompilerTest {
     assertEquals(java.time.Duration.ofSeconds(30), plan.maxTime());
     assertEquals(2, plan.workers());
     assertSame(spec, plan.spec());
+  }
+
+  @Test
+  void withoutBaseDirAnAbsoluteCsvPathIsReadAsGiven() throws Exception {
+    Path file = Files.writeString(dir.resolve("abs.csv"), "1,0,0,0\n0,0,1,1\n");
+    JobSpec.Builder spec = arithmeticSpec();
+    spec.getTasksBuilder(0).setData(DataSpec.newBuilder().setCsv(CsvData.newBuilder()
+        .setPath(file.toAbsolutePath().toString())
+        .addFields(CsvField.newBuilder().setName("binary").setType("float")
+            .addAllColumns(List.of(0, 1, 2, 3)))
+        .addFields(CsvField.newBuilder().setName("result_bits").setType("float")
+            .addAllColumns(List.of(0, 1, 2, 3, 3)))
+        .addFields(CsvField.newBuilder().setName("result").setType("class").addColumns(3)
+            .setClasses(20))));
+
+    TrainingPlan plan = JobSpecCompiler.compile(spec.build());
+
+    FloatField bits = (FloatField) plan.trainingData().get("binary_plus1").field("result_bits");
+    assertArrayEquals(new float[] {1, 0, 0, 0, 0, 0, 0, 1, 1, 1}, bits.values());
+    assertArrayEquals(new int[] {0, 1},
+        ((ClassField) plan.trainingData().get("binary_plus1").field("result")).ids());
   }
 
   /**
@@ -167,7 +190,8 @@ class JobSpecCompilerTest {
 
   static ModuleSpec.Builder dense(String name, int in, int out, String activation) {
     return ModuleSpec.newBuilder().setName(name).setDense(DenseStack.newBuilder()
-        .setInputSize(in).addLayers(DenseLayer.newBuilder().setSize(out).setActivation(activation)));
+        .setInputSize(in)
+        .addLayers(DenseLayer.newBuilder().setSize(out).setActivation(activation)));
   }
 
   static DataSpec.Builder arithmetic(String operation) {
