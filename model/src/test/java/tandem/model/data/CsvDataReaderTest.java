@@ -1,0 +1,155 @@
+package tandem.model.data;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tandem.api.v1.CsvData;
+import tandem.api.v1.CsvField;
+import tandem.model.spec.InvalidSpecException;
+
+class CsvDataReaderTest {
+
+  private static final String CSV = "tasks[0].data.csv";
+
+  @TempDir
+  Path dir;
+
+  @Test
+  void readsFloatAndClassFieldsTrimmingCellsAndSkippingHeaderAndBlankLines() throws Exception {
+    Files.writeString(dir.resolve("small.csv"),
+        "x; y; label\n1.5; -2; 1\n\n 0 ;3e2;0\n4;0.25; 2\n\n\n");
+    CsvData csv = CsvData.newBuilder().setPath("small.csv").setHeader(true).setDelimiter(";")
+        .addFields(floatField("xy", 0, 1))
+        .addFields(CsvField.newBuilder().setName("label").addColumns(2).setType("class")
+            .setClasses(3))
+        .addFields(floatField("yx", 1, 0))
+        .build();
+
+    DataSet data = CsvDataReader.read(csv, dir, CSV);
+
+    assertEquals(3, data.size());
+    assertEquals(List.of("xy", "label", "yx"), List.copyOf(data.fieldNames()));
+    FloatField xy = (FloatField) data.field("xy");
+    assertEquals(2, xy.width());
+    assertArrayEquals(new float[] {1.5f, -2f, 0f, 300f, 4f, 0.25f}, xy.values());
+    assertArrayEquals(new float[] {-2f, 1.5f, 300f, 0f, 0.25f, 4f},
+        ((FloatField) data.field("yx")).values());
+    ClassField label = (ClassField) data.field("label");
+    assertEquals(3, label.classes());
+    assertArrayEquals(new int[] {1, 0, 2}, label.ids());
+  }
+
+  @Test
+  void defaultDelimiterIsCommaAndTheFirstLineIsDataWithoutHeader() throws Exception {
+    Files.writeString(dir.resolve("plain.csv"), "1,2\n3,4\n");
+    CsvData csv = CsvData.newBuilder().setPath(dir.resolve("plain.csv").toString())
+        .addFields(floatField("b", 1)).build();
+
+    DataSet data = CsvDataReader.read(csv, Path.of("/nonexistent"), CSV);
+
+    assertArrayEquals(new float[] {2f, 4f}, ((FloatField) data.field("b")).values());
+  }
+
+  @Test
+  void unparseableNumberNamesLineAndColumn() throws IOException {
+    Files.writeString(dir.resolve("bad.csv"), "1,2\n3,four\n");
+    CsvData csv = CsvData.newBuilder().setPath("bad.csv").addFields(floatField("v", 0, 1)).build();
+
+    InvalidSpecException e = assertThrows(InvalidSpecException.class,
+        () -> CsvDataReader.read(csv, dir, CSV));
+
+    assertEquals(CSV + ".fields[0].columns[1]", e.field());
+    assertTrue(e.getMessage().contains("line 2, column 1"), e.getMessage());
+    assertTrue(e.getMessage().contains("expected a number, found 'four'"), e.getMessage());
+  }
+
+  @Test
+  void infiniteValueIsRejected() throws IOException {
+    Files.writeString(dir.resolve("inf.csv"), "1\n1e39\n");
+    CsvData csv = CsvData.newBuilder().setPath("inf.csv").addFields(floatField("v", 0)).build();
+
+    InvalidSpecException e = assertThrows(InvalidSpecException.class,
+        () -> CsvDataReader.read(csv, dir, CSV));
+
+    assertEquals(CSV + ".fields[0].columns[0]", e.field());
+    assertTrue(e.getMessage().contains("infinite value in data"), e.getMessage());
+    assertTrue(e.getMessage().contains("line 2, column 0"), e.getMessage());
+  }
+
+  @Test
+  void fileWithOnlyAHeaderHasNoRows() throws IOException {
+    Files.writeString(dir.resolve("empty.csv"), "a,b\n\n");
+    CsvData csv = CsvData.newBuilder().setPath("empty.csv").setHeader(true)
+        .addFields(floatField("a", 0)).build();
+
+    InvalidSpecException e = assertThrows(InvalidSpecException.class,
+        () -> CsvDataReader.read(csv, dir, CSV));
+
+    assertEquals(CSV + ".path", e.field());
+    assertTrue(e.getMessage().contains("no data rows"), e.getMessage());
+  }
+
+  @Test
+  void classFieldReadsExactlyOneColumn() {
+    CsvData csv = CsvData.newBuilder().setPath("any.csv").addFields(CsvField.newBuilder()
+        .setName("c").addColumns(0).addColumns(1).setType("class").setClasses(2)).build();
+
+    InvalidSpecException e = assertThrows(InvalidSpecException.class,
+        () -> CsvDataReader.read(csv, dir, CSV));
+
+    assertEquals(CSV + ".fields[0].columns", e.field());
+    assertTrue(e.getMessage().contains("exactly one column, found 2"), e.getMessage());
+  }
+
+  @Test
+  void readsTheNumericColumnsOfUciAdult() throws Exception {
+    Path adult = sharedData().resolve("uci-adult/adult.data");
+    Assumptions.assumeTrue(Files.isRegularFile(adult), "UCI Adult not found at " + adult);
+    CsvData csv = CsvData.newBuilder().setPath(adult.toString())
+        .addFields(floatField("numeric", 0, 2, 4, 10, 11, 12)).build();
+
+    DataSet data = CsvDataReader.read(csv, dir, CSV);
+
+    // 32561 examples; the file ends with a blank line, which is skipped.
+    assertEquals(32561, data.size());
+    FloatField numeric = (FloatField) data.field("numeric");
+    assertEquals(6, numeric.width());
+    // First line: 39, State-gov, 77516, Bachelors, 13, ..., 2174, 0, 40, United-States, <=50K
+    assertArrayEquals(new float[] {39, 77516, 13, 2174, 0, 40},
+        Arrays.copyOfRange(numeric.values(), 0, 6));
+    // Last line: 52, Self-emp-inc, 287927, HS-grad, 9, ..., 15024, 0, 40, United-States, >50K
+    float[] values = numeric.values();
+    assertArrayEquals(new float[] {52, 287927, 9, 15024, 0, 40},
+        Arrays.copyOfRange(values, values.length - 6, values.length));
+  }
+
+  /** {@code shared/data} of the checkout: walks up from the working directory until found. */
+  static Path sharedData() {
+    for (Path at = Path.of("").toAbsolutePath(); at != null; at = at.getParent()) {
+      for (Path candidate : List.of(at.resolve("shared/data"), at.resolveSibling("shared/data"))) {
+        if (Files.isDirectory(candidate)) {
+          return candidate;
+        }
+      }
+    }
+    return Path.of("shared/data");
+  }
+
+  private static CsvField.Builder floatField(String name, int... columns) {
+    CsvField.Builder field = CsvField.newBuilder().setName(name).setType("float");
+    for (int column : columns) {
+      field.addColumns(column);
+    }
+    return field;
+  }
+}
