@@ -1,0 +1,32 @@
+package tandem.orchestrator;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import tandem.orchestrator.job.JobManager;
+import tandem.orchestrator.job.JobStore;
+import tandem.worker.Worker;
+
+/**
+ * The embedded server's guardian: spawns the local worker actors, each on a thread of its own
+ * ({@code tandem.worker.compute-dispatcher}), then becomes the {@link JobManager} over them.
+ */
+final class LocalWorkers {
+
+  private LocalWorkers() {}
+
+  static Behavior<JobManager.Command> guardian(JobStore store, ServerSettings settings) {
+    return Behaviors.setup(context -> {
+      List<JobManager.WorkerHandle> workers = new ArrayList<>();
+      for (int i = 0; i < settings.localWorkers(); i++) {
+        String name = "worker-" + i;
+        workers.add(new JobManager.WorkerHandle(name, context.spawn(Worker.create(name), name,
+            DispatcherSelector.fromConfig("tandem.worker.compute-dispatcher"))));
+      }
+      context.getLog().info("{} local workers started", workers.size());
+      return JobManager.create(store, workers, settings.retainedEvents());
+    });
+  }
+}

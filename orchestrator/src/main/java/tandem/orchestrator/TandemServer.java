@@ -1,0 +1,113 @@
+package tandem.orchestrator;
+
+import com.typesafe.config.Config;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tandem.api.v1.TrainingServiceGrpc;
+import tandem.orchestrator.grpc.TrainingService;
+import tandem.orchestrator.job.JobManager;
+import tandem.orchestrator.job.JobStore;
+
+/**
+ * The embedded Tandem server: an actor system with local workers and the job manager, and the
+ * gRPC server in front of it (training API, standard health checking, server reflection). Owns
+ * both lifecycles; {@link #close()} stops serving, then stops the actors. Thread-safe.
+ */
+public final class TandemServer implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(TandemServer.class);
+
+  private final ServerSettings settings;
+  private final ActorSystem<JobManager.Command> system;
+  private final JobStore jobs;
+  private final Server server;
+  private final HealthStatusManager health;
+  private final ExecutorService compileExecutor;
+  private final ExecutorService streamExecutor;
+
+  private TandemServer(ServerSettings settings, Config config) throws IOException {
+    this.settings = settings;
+    this.jobs = new JobStore();
+    this.system = ActorSystem.create(LocalWorkers.guardian(jobs, settings), "tandem", config);
+    this.compileExecutor = Executors.newFixedThreadPool(2, daemon("tandem-spec-compiler"));
+    this.streamExecutor = Executors.newFixedThreadPool(2, daemon("tandem-event-stream"));
+    this.health = new HealthStatusManager();
+    this.server = NettyServerBuilder.forAddress(new InetSocketAddress(settings.host(), settings.port()))
+        .addService(new TrainingService(jobs, system, system.scheduler(), compileExecutor,
+            streamExecutor, settings.askTimeout()))
+        .addService(health.getHealthService())
+        .addService(ProtoReflectionServiceV1.newInstance())
+        .build()
+        .start();
+    health.setStatus("", ServingStatus.SERVING);
+    health.setStatus(TrainingServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
+    LOG.info("Tandem server listening on {}:{} with {} local workers", settings.host(), port(),
+        settings.localWorkers());
+  }
+
+  /** Starts a server; it serves until {@link #close()}. */
+  public static TandemServer start(ServerSettings settings, Config config) throws IOException {
+    return new TandemServer(settings, config);
+  }
+
+  /** The bound port (the chosen one when the settings ask for port 0). */
+  public int port() {
+    return server.getPort();
+  }
+
+  /** Every job of this server. */
+  public JobStore jobs() {
+    return jobs;
+  }
+
+  public ServerSettings settings() {
+    return settings;
+  }
+
+  /** Blocks until the server has shut down. */
+  public void awaitTermination() throws InterruptedException {
+    server.awaitTermination();
+  }
+
+  @Override
+  public void close() {
+    health.enterTerminalState();
+    server.shutdown();
+    try {
+      if (!server.awaitTermination(settings.shutdownGrace().toMillis(), TimeUnit.MILLISECONDS)) {
+        server.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      server.shutdownNow();
+      Thread.currentThread().interrupt();
+    }
+    compileExecutor.shutdownNow();
+    streamExecutor.shutdownNow();
+    system.terminate();
+    try {
+      system.getWhenTerminated().toCompletableFuture()
+          .get(settings.shutdownGrace().toMillis(), TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      LOG.warn("actor system did not stop within {}", settings.shutdownGrace());
+    }
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String name) {
+    return runnable -> {
+      Thread thread = new Thread(runnable, name);
+      thread.setDaemon(true);
+      return thread;
+    };
+  }
+}

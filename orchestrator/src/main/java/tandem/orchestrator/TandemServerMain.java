@@ -1,0 +1,75 @@
+package tandem.orchestrator;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/**
+ * Entry point of the embedded server: {@code --port N} (0 picks a free one), {@code --host H},
+ * {@code --workers N} (local worker actors; default one per core) and {@code --port-file F} (the
+ * bound port is written there, atomically, once the server is serving; `tandem demo` waits for
+ * it). Runs until the JVM is asked to stop.
+ */
+public final class TandemServerMain {
+
+  private TandemServerMain() {}
+
+  public static void main(String[] args) throws IOException, InterruptedException {
+    Config config = ConfigFactory.load();
+    ServerSettings settings = ServerSettings.create(config);
+    Path portFile = null;
+    for (int i = 0; i < args.length; i++) {
+      String flag = args[i];
+      if (flag.equals("--help") || flag.equals("-h")) {
+        System.out.println("usage: TandemServerMain [--host H] [--port N] [--workers N] "
+            + "[--port-file F]");
+        return;
+      }
+      if (i + 1 >= args.length) {
+        fail("missing value after " + flag);
+      }
+      String value = args[++i];
+      switch (flag) {
+        case "--port" -> settings = settings.withPort(parse(flag, value, 0));
+        case "--host" -> settings = settings.withHost(value);
+        case "--workers" -> {
+          int workers = parse(flag, value, 0);
+          settings = settings.withLocalWorkers(
+              workers > 0 ? workers : Runtime.getRuntime().availableProcessors());
+        }
+        case "--port-file" -> portFile = Path.of(value);
+        default -> fail("unknown option " + flag);
+      }
+    }
+    TandemServer server = TandemServer.start(settings, config);
+    Runtime.getRuntime().addShutdownHook(new Thread(server::close, "tandem-shutdown"));
+    if (portFile != null) {
+      Path temp = Files.createTempFile(portFile.toAbsolutePath().getParent(), "port", ".tmp");
+      Files.writeString(temp, server.port() + "\n", StandardCharsets.UTF_8);
+      Files.move(temp, portFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+    server.awaitTermination();
+  }
+
+  private static int parse(String flag, String value, int min) {
+    try {
+      int parsed = Integer.parseInt(value);
+      if (parsed >= min) {
+        return parsed;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    fail(flag + " expects a whole number >= " + min + ", found '" + value + "'");
+    return -1;
+  }
+
+  private static void fail(String message) {
+    System.err.println("tandem server: " + message);
+    System.exit(2);
+  }
+}

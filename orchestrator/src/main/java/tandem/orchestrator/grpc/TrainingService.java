@@ -1,0 +1,160 @@
+package tandem.orchestrator.grpc;
+
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Scheduler;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tandem.api.v1.CancelJobRequest;
+import tandem.api.v1.GetJobRequest;
+import tandem.api.v1.JobState;
+import tandem.api.v1.JobStatus;
+import tandem.api.v1.ListJobsRequest;
+import tandem.api.v1.ListJobsResponse;
+import tandem.api.v1.StreamEventsRequest;
+import tandem.api.v1.SubmitJobRequest;
+import tandem.api.v1.SubmitJobResponse;
+import tandem.api.v1.TrainingEvent;
+import tandem.api.v1.TrainingServiceGrpc;
+import tandem.model.spec.InvalidSpecException;
+import tandem.model.spec.JobSpecCompiler;
+import tandem.model.spec.TrainingPlan;
+import tandem.orchestrator.job.JobManager;
+import tandem.orchestrator.job.JobRecord;
+import tandem.orchestrator.job.JobStore;
+
+/**
+ * gRPC adapter of the training API: validates and compiles specs off the gRPC threads, asks the
+ * {@link JobManager} to start or cancel jobs, reads status from the {@link JobStore}, and streams
+ * event logs with flow control ({@link EventStream}). Thread-safe.
+ */
+public final class TrainingService extends TrainingServiceGrpc.TrainingServiceImplBase {
+
+  private static final Logger LOG = LoggerFactory.getLogger(TrainingService.class);
+
+  private final JobStore store;
+  private final ActorRef<JobManager.Command> jobManager;
+  private final Scheduler scheduler;
+  private final Executor compileExecutor;
+  private final Executor streamExecutor;
+  private final Duration askTimeout;
+
+  /**
+   * @param compileExecutor runs spec compilation (reads data files), never a gRPC thread
+   * @param streamExecutor delivers events to subscribers
+   */
+  public TrainingService(JobStore store, ActorRef<JobManager.Command> jobManager,
+      Scheduler scheduler, Executor compileExecutor, Executor streamExecutor,
+      Duration askTimeout) {
+    this.store = store;
+    this.jobManager = jobManager;
+    this.scheduler = scheduler;
+    this.compileExecutor = compileExecutor;
+    this.streamExecutor = streamExecutor;
+    this.askTimeout = askTimeout;
+  }
+
+  @Override
+  public void submitJob(SubmitJobRequest request, StreamObserver<SubmitJobResponse> response) {
+    if (!request.hasSpec()) {
+      response.onError(Status.INVALID_ARGUMENT.withDescription("spec: missing").asException());
+      return;
+    }
+    CompletableFuture
+        .supplyAsync(() -> compile(request), compileExecutor)
+        .thenCompose(plan -> AskPattern.<JobManager.Command, String>ask(jobManager,
+            replyTo -> new JobManager.StartJob(request.getSpec(), plan, replyTo), askTimeout,
+            scheduler))
+        .whenComplete((jobId, error) -> {
+          if (error == null) {
+            response.onNext(SubmitJobResponse.newBuilder().setJobId(jobId).build());
+            response.onCompleted();
+          } else {
+            response.onError(toStatus(error, "submit job"));
+          }
+        });
+  }
+
+  @Override
+  public void getJob(GetJobRequest request, StreamObserver<JobStatus> response) {
+    store.find(request.getJobId()).ifPresentOrElse(record -> {
+      response.onNext(record.events().status());
+      response.onCompleted();
+    }, () -> response.onError(unknownJob(request.getJobId())));
+  }
+
+  @Override
+  public void listJobs(ListJobsRequest request, StreamObserver<ListJobsResponse> response) {
+    ListJobsResponse.Builder jobs = ListJobsResponse.newBuilder();
+    store.all().forEach(record -> jobs.addJobs(record.events().status()));
+    response.onNext(jobs.build());
+    response.onCompleted();
+  }
+
+  @Override
+  public void cancelJob(CancelJobRequest request, StreamObserver<JobStatus> response) {
+    CompletionStage<JobManager.CancelOutcome> outcome = AskPattern.ask(jobManager,
+        replyTo -> new JobManager.CancelJob(request.getJobId(), replyTo), askTimeout, scheduler);
+    outcome.whenComplete((result, error) -> {
+      if (error != null) {
+        response.onError(toStatus(error, "cancel job"));
+      } else if (result == JobManager.CancelOutcome.UNKNOWN_JOB) {
+        response.onError(unknownJob(request.getJobId()));
+      } else if (result == JobManager.CancelOutcome.NOT_RUNNING) {
+        JobState state = store.find(request.getJobId()).orElseThrow().events().status().getState();
+        response.onError(Status.FAILED_PRECONDITION.withDescription("job " + request.getJobId()
+            + " is not running: it is " + JobStatuses.label(state)).asException());
+      } else {
+        JobRecord record = store.find(request.getJobId()).orElseThrow();
+        response.onNext(record.events().status());
+        response.onCompleted();
+      }
+    });
+  }
+
+  @Override
+  public void streamEvents(StreamEventsRequest request, StreamObserver<TrainingEvent> response) {
+    if (request.getAfterSequence() < 0) {
+      response.onError(Status.INVALID_ARGUMENT
+          .withDescription("after_sequence: must be 0 or more, found " + request.getAfterSequence())
+          .asException());
+      return;
+    }
+    store.find(request.getJobId()).ifPresentOrElse(
+        record -> new EventStream(record.events(), request.getAfterSequence(),
+            (ServerCallStreamObserver<TrainingEvent>) response, streamExecutor).start(),
+        () -> response.onError(unknownJob(request.getJobId())));
+  }
+
+  private static TrainingPlan compile(SubmitJobRequest request) {
+    try {
+      return JobSpecCompiler.compile(request.getSpec());
+    } catch (InvalidSpecException e) {
+      throw new java.util.concurrent.CompletionException(e);
+    }
+  }
+
+  private static Exception unknownJob(String jobId) {
+    return Status.NOT_FOUND.withDescription("no job with id '" + jobId + "'").asException();
+  }
+
+  private static Exception toStatus(Throwable error, String what) {
+    Throwable cause = error instanceof java.util.concurrent.CompletionException
+        && error.getCause() != null ? error.getCause() : error;
+    if (cause instanceof InvalidSpecException invalid) {
+      return Status.INVALID_ARGUMENT.withDescription(invalid.getMessage()).asException();
+    }
+    if (cause instanceof java.util.concurrent.TimeoutException) {
+      return Status.UNAVAILABLE.withDescription("the server is busy or shutting down").asException();
+    }
+    LOG.error("{} failed", what, cause);
+    return Status.INTERNAL.withDescription(what + " failed; see the server log").asException();
+  }
+}

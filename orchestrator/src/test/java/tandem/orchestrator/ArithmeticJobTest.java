@@ -1,0 +1,61 @@
+package tandem.orchestrator;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.grpc.ManagedChannel;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import tandem.api.v1.Evaluation;
+import tandem.api.v1.JobState;
+import tandem.api.v1.JobStatus;
+import tandem.api.v1.StreamEventsRequest;
+import tandem.api.v1.SubmitJobRequest;
+import tandem.api.v1.TrainingEvent;
+import tandem.api.v1.TrainingServiceGrpc;
+
+/** The arithmetic example trained end to end through a real server, to 100% on every output. */
+class ArithmeticJobTest {
+
+  private static TandemServer server;
+  private static ManagedChannel channel;
+
+  @BeforeAll
+  static void start() throws Exception {
+    server = TestServers.start(2);
+    channel = TestServers.channel(server);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    server.close();
+  }
+
+  @Test
+  void trainsEveryTaskAndDecoderToFullAccuracy() {
+    TrainingServiceGrpc.TrainingServiceBlockingStub stub = TrainingServiceGrpc.newBlockingStub(channel);
+    String jobId = stub.submitJob(SubmitJobRequest.newBuilder()
+        .setSpec(Specs.example("arithmetic")).build()).getJobId();
+    List<TrainingEvent> events = new ArrayList<>();
+    Iterator<TrainingEvent> stream = stub.withDeadlineAfter(5, TimeUnit.MINUTES)
+        .streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId).build());
+    stream.forEachRemaining(events::add);
+    for (int i = 0; i < events.size(); i++) {
+      assertEquals(i + 1, events.get(i).getSequence());
+    }
+    TrainingEvent last = events.get(events.size() - 1);
+    assertEquals(JobState.JOB_STATE_SUCCEEDED, last.getJobFinished().getState(),
+        last.getJobFinished().getMessage());
+    JobStatus status = stub.getJob(tandem.api.v1.GetJobRequest.newBuilder().setJobId(jobId).build());
+    assertEquals(8, status.getEvaluationsCount());
+    for (Evaluation evaluation : status.getEvaluationsList()) {
+      assertEquals(1.0, evaluation.getValue(), evaluation.getTask() + "/" + evaluation.getOutput());
+    }
+    System.out.println(status);
+  }
+}

@@ -1,0 +1,24 @@
+package tandem.orchestrator;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.io.IOException;
+
+/** Real servers on 127.0.0.1 port 0 for the end-to-end tests, and channels to them. */
+public final class TestServers {
+
+  private TestServers() {}
+
+  public static TandemServer start(int workers) throws IOException {
+    Config config = ConfigFactory.load();
+    ServerSettings settings = ServerSettings.create(config)
+        .withHost("127.0.0.1").withPort(0).withLocalWorkers(workers);
+    return TandemServer.start(settings, config);
+  }
+
+  public static ManagedChannel channel(TandemServer server) {
+    return NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
+  }
+}
