@@ -1,0 +1,96 @@
+package tandem.orchestrator;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.ManagedChannel;
+import io.grpc.stub.StreamObserver;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.LongStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import tandem.api.v1.JobSpec;
+import tandem.api.v1.StopCondition;
+import tandem.api.v1.StreamEventsRequest;
+import tandem.api.v1.SubmitJobRequest;
+import tandem.api.v1.TrainingEvent;
+import tandem.api.v1.TrainingServiceGrpc;
+
+/** Two subscribers on one job: one from the start, one resuming after a sequence number. */
+class EventStreamTest {
+
+  private static TandemServer server;
+  private static ManagedChannel channel;
+
+  @BeforeAll
+  static void start() throws Exception {
+    server = TestServers.start(2);
+    channel = TestServers.channel(server);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    server.close();
+  }
+
+  @Test
+  void resumingSubscriberGetsEveryLaterEventOnceAndInOrder() throws Exception {
+    JobSpec spec = Specs.example("arithmetic").toBuilder()
+        .setStop(StopCondition.newBuilder().setMaxSteps(300)).build();
+    TrainingServiceGrpc.TrainingServiceBlockingStub blocking =
+        TrainingServiceGrpc.newBlockingStub(channel);
+    String jobId = blocking.submitJob(SubmitJobRequest.newBuilder().setSpec(spec).build()).getJobId();
+
+    // The first subscriber starts at once; once it has seen event 20 the second one resumes
+    // after 10 while training is still going, so it gets both logged and live events.
+    long resumeAfter = 10;
+    List<TrainingEvent> fromStart = new CopyOnWriteArrayList<>();
+    List<TrainingEvent> resumed = new CopyOnWriteArrayList<>();
+    CompletableFuture<Void> firstDone = new CompletableFuture<>();
+    CompletableFuture<Void> secondDone = new CompletableFuture<>();
+    TrainingServiceGrpc.TrainingServiceStub async = TrainingServiceGrpc.newStub(channel);
+    async.streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId).build(),
+        collector(fromStart, firstDone, event -> {
+          if (event.getSequence() == 20) {
+            async.streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId)
+                .setAfterSequence(resumeAfter).build(), collector(resumed, secondDone, e -> { }));
+          }
+        }));
+    firstDone.get(2, TimeUnit.MINUTES);
+    secondDone.get(2, TimeUnit.MINUTES);
+
+    long last = fromStart.get(fromStart.size() - 1).getSequence();
+    assertTrue(fromStart.get(fromStart.size() - 1).hasJobFinished());
+    assertEquals(LongStream.rangeClosed(1, last).boxed().toList(),
+        fromStart.stream().map(TrainingEvent::getSequence).toList());
+    assertEquals(LongStream.rangeClosed(resumeAfter + 1, last).boxed().toList(),
+        resumed.stream().map(TrainingEvent::getSequence).toList());
+    assertEquals(fromStart.subList((int) resumeAfter, fromStart.size()), resumed);
+  }
+
+  private static StreamObserver<TrainingEvent> collector(List<TrainingEvent> into,
+      CompletableFuture<Void> done, java.util.function.Consumer<TrainingEvent> onEach) {
+    return new StreamObserver<>() {
+      @Override
+      public void onNext(TrainingEvent event) {
+        into.add(event);
+        onEach.accept(event);
+      }
+
+      @Override
+      public void onError(Throwable error) {
+        done.completeExceptionally(error);
+      }
+
+      @Override
+      public void onCompleted() {
+        done.complete(null);
+      }
+    };
+  }
+}
