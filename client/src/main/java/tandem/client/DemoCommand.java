@@ -28,7 +28,7 @@ import tandem.api.v1.JobStatus;
  * that needs nothing running beforehand.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-    description = "Start a server, train examples/arithmetic.json, exit 0 only at 100% accuracy.")
+    description = "Start a server, train examples/arithmetic.json, exit 0 only at 100%% accuracy.")
 final class DemoCommand implements Callable<Integer> {
 
   static final Path DEFAULT_SPEC = Path.of("examples", "arithmetic.json");

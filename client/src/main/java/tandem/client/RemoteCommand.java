@@ -7,7 +7,7 @@ import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import tandem.api.v1.JobState;
-import tandem.api.v1.JobStatus;
+import tandem.api.v1.JobFinished;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -55,8 +55,11 @@ abstract class RemoteCommand implements Callable<Integer> {
   /** Follows a job to its end with the chosen view; exit code 0 only if it succeeded. */
   int follow(TandemClient client, String jobId, long afterSequence, boolean json) {
     EventView view = json ? new JsonView(out()) : LiveView.forConsole(out());
-    JobStatus status = new WatchSession(client, view).follow(jobId, afterSequence);
-    return status.getState() == JobState.JOB_STATE_SUCCEEDED
+    WatchSession session = new WatchSession(client, view);
+    session.follow(jobId, afterSequence);
+    // The stream's JobFinished is the job's verdict; the status fetched after it adds evaluations.
+    return session.state().finished().map(JobFinished::getState).orElse(JobState.JOB_STATE_UNSPECIFIED)
+        == JobState.JOB_STATE_SUCCEEDED
         ? ExitCodes.OK
         : ExitCodes.JOB_FAILED;
   }

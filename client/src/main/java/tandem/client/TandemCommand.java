@@ -12,7 +12,7 @@ import picocli.CommandLine.Spec;
     subcommands = {
         ServerCommand.class, SubmitCommand.class, WatchCommand.class, JobsCommand.class,
         StatusCommand.class, CancelCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
-    footer = {"", "Exit codes: 0 ok, 1 job failed or below 100% (demo), 2 usage, spec or connection error."})
+    footer = {"", "Exit codes: 0 ok, 1 job failed or below 100%% (demo), 2 usage, spec or connection error."})
 final class TandemCommand implements Runnable {
 
   @Spec
