@@ -10,7 +10,14 @@ public final class TandemCli {
 
   private TandemCli() {}
 
+  /** Logback setup for the command line; see the file for why it is not logback.xml. */
+  static final String LOGGING_CONFIG = "tandem/client/logback-cli.xml";
+
   public static void main(String[] args) {
+    // Before anything touches SLF4J; an explicit -Dlogback.configurationFile still wins.
+    if (System.getProperty("logback.configurationFile") == null) {
+      System.setProperty("logback.configurationFile", LOGGING_CONFIG);
+    }
     System.exit(commandLine().execute(args));
   }
 
