@@ -76,7 +76,12 @@ final class ServerProcess implements AutoCloseable {
 
   /** Starts the child; with {@code log} null it shares this process's stdin/stdout/stderr. */
   static ServerProcess start(List<String> serverArguments, Path log) throws IOException {
-    ProcessBuilder builder = new ProcessBuilder(command(serverArguments));
+    return launch(command(serverArguments), log);
+  }
+
+  /** Starts any command as the child; tests use it to stand in for the server. */
+  static ServerProcess launch(List<String> command, Path log) throws IOException {
+    ProcessBuilder builder = new ProcessBuilder(command);
     // DESIGN.md: ND4J runs one thread per op; parallelism comes from workers.
     builder.environment().putIfAbsent("OMP_NUM_THREADS", "1");
     if (log == null) {
