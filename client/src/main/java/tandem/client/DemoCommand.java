@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -53,10 +54,19 @@ final class DemoCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     JobSpec job = loadSpec();
     Path dir = Files.createTempDirectory("tandem-demo-");
-    Path log = dir.resolve("server.log");
-    Path portFile = dir.resolve("port");
     // In JSON mode stdout is for the machine-readable stream only.
     PrintWriter notes = json ? err() : out();
+    int code = runDemo(job, dir, notes);
+    if (code == ExitCodes.OK) {
+      // The log is kept only when something went wrong, since its path was printed then.
+      deleteDirectory(dir);
+    }
+    return code;
+  }
+
+  private int runDemo(JobSpec job, Path dir, PrintWriter notes) throws IOException, InterruptedException {
+    Path log = dir.resolve("server.log");
+    Path portFile = dir.resolve("port");
     try (ServerProcess server = ServerProcess.start(ServerProcess.serverArguments(0, workers, portFile), log)) {
       int port;
       try {
@@ -66,7 +76,7 @@ final class DemoCommand implements Callable<Integer> {
         return ExitCodes.USAGE;
       }
       String address = "127.0.0.1:" + port;
-      notes.println("demo server on " + address + " (log: " + log + ")");
+      notes.println("demo server on " + address);
       notes.flush();
       ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
       try {
@@ -125,6 +135,15 @@ final class DemoCommand implements Callable<Integer> {
     }
     // From a checkout, the file users can edit; from anywhere else, the copy in the jar.
     return Files.isRegularFile(DEFAULT_SPEC) ? JobSpecs.read(DEFAULT_SPEC) : JobSpecs.readResource(BUNDLED_SPEC);
+  }
+
+  private static void deleteDirectory(Path dir) throws IOException {
+    try (Stream<Path> files = Files.list(dir)) {
+      for (Path file : files.toList()) {
+        Files.deleteIfExists(file);
+      }
+    }
+    Files.deleteIfExists(dir);
   }
 
   private PrintWriter out() {
