@@ -1,0 +1,167 @@
+package tandem.client;
+
+import io.grpc.Channel;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import tandem.api.v1.CancelJobRequest;
+import tandem.api.v1.GetJobRequest;
+import tandem.api.v1.JobSpec;
+import tandem.api.v1.JobStatus;
+import tandem.api.v1.ListJobsRequest;
+import tandem.api.v1.StreamEventsRequest;
+import tandem.api.v1.SubmitJobRequest;
+import tandem.api.v1.TrainingEvent;
+import tandem.api.v1.TrainingServiceGrpc;
+
+/**
+ * Java client of a Tandem server's {@code TrainingService}: submit jobs, query them, stream their
+ * events.
+ *
+ * <p>The client works over a {@link Channel} it is given; whoever built the channel shuts it down.
+ * Every method reports a failed call by throwing {@link io.grpc.StatusRuntimeException} whose
+ * status says why: {@code UNAVAILABLE} (no server at the channel's address), {@code
+ * INVALID_ARGUMENT} (bad spec; the description names the field), {@code NOT_FOUND} (unknown job),
+ * {@code FAILED_PRECONDITION} (e.g. cancelling a job that already ended), {@code
+ * DEADLINE_EXCEEDED} (a unary call took longer than the client's deadline). Streaming calls report
+ * the same statuses to {@link EventListener#onError}.
+ *
+ * <p>Thread-safe: one instance may be shared by any number of threads, as the stubs it wraps are.
+ */
+public final class TandemClient {
+
+  /** Deadline of unary calls when none is given: long enough for a busy server, short enough to notice a hung one. */
+  public static final Duration DEFAULT_DEADLINE = Duration.ofSeconds(30);
+
+  private final TrainingServiceGrpc.TrainingServiceBlockingStub blocking;
+  private final TrainingServiceGrpc.TrainingServiceStub async;
+  private final Duration deadline;
+
+  /** A client whose unary calls time out after {@link #DEFAULT_DEADLINE}. */
+  public TandemClient(Channel channel) {
+    this(channel, DEFAULT_DEADLINE);
+  }
+
+  /** A client whose unary calls time out after {@code deadline}; streams have no deadline. */
+  public TandemClient(Channel channel, Duration deadline) {
+    Objects.requireNonNull(channel, "channel");
+    if (deadline.isNegative() || deadline.isZero()) {
+      throw new IllegalArgumentException("deadline must be positive, found " + deadline);
+    }
+    this.blocking = TrainingServiceGrpc.newBlockingStub(channel);
+    this.async = TrainingServiceGrpc.newStub(channel);
+    this.deadline = deadline;
+  }
+
+  /** Validates and starts a job; returns its id. {@code INVALID_ARGUMENT} names a bad field. */
+  public String submit(JobSpec spec) {
+    return unary().submitJob(SubmitJobRequest.newBuilder().setSpec(spec).build()).getJobId();
+  }
+
+  /** The job's current state, progress and (once it succeeded) evaluations. */
+  public JobStatus job(String jobId) {
+    return unary().getJob(GetJobRequest.newBuilder().setJobId(jobId).build());
+  }
+
+  /** Every job the server knows, newest first. */
+  public List<JobStatus> jobs() {
+    return unary().listJobs(ListJobsRequest.getDefaultInstance()).getJobsList();
+  }
+
+  /** Stops a running job and returns its status; {@code FAILED_PRECONDITION} if it already ended. */
+  public JobStatus cancel(String jobId) {
+    return unary().cancelJob(CancelJobRequest.newBuilder().setJobId(jobId).build());
+  }
+
+  /**
+   * Streams the job's events with a sequence number above {@code afterSequence} (0 for the whole
+   * log), then live events until the job finishes. Returns at once; the listener is called on a
+   * gRPC thread, one call at a time, and ends with exactly one of {@code onCompleted} (after the
+   * job's {@code JobFinished}) or {@code onError} — unless the subscription is cancelled first,
+   * after which it gets no further calls (bar one already running).
+   */
+  public EventSubscription watch(String jobId, long afterSequence, EventListener listener) {
+    Objects.requireNonNull(listener, "listener");
+    ListenerAdapter adapter = new ListenerAdapter(listener);
+    async.streamEvents(request(jobId, afterSequence), adapter);
+    return adapter;
+  }
+
+  /**
+   * Blocking form of {@link #watch}: iterates the job's events until the job finishes. {@code
+   * hasNext()} and {@code next()} throw {@link io.grpc.StatusRuntimeException} on failure. An
+   * iterator abandoned before its end keeps its call open until the channel shuts down; use {@link
+   * #watch} where a stream must be stopped early.
+   */
+  public Iterator<TrainingEvent> events(String jobId, long afterSequence) {
+    return blocking.streamEvents(request(jobId, afterSequence));
+  }
+
+  private TrainingServiceGrpc.TrainingServiceBlockingStub unary() {
+    // Deadlines are absolute, so each call gets a fresh one.
+    return blocking.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  private static StreamEventsRequest request(String jobId, long afterSequence) {
+    if (afterSequence < 0) {
+      throw new IllegalArgumentException("afterSequence must be >= 0, found " + afterSequence);
+    }
+    return StreamEventsRequest.newBuilder().setJobId(jobId).setAfterSequence(afterSequence).build();
+  }
+
+  /** Forwards the stream to the listener and lets the caller cancel it. */
+  private static final class ListenerAdapter
+      implements ClientResponseObserver<StreamEventsRequest, TrainingEvent>, EventSubscription {
+    private final EventListener listener;
+    private final AtomicBoolean cancelled = new AtomicBoolean();
+    private volatile ClientCallStreamObserver<StreamEventsRequest> call;
+
+    ListenerAdapter(EventListener listener) {
+      this.listener = listener;
+    }
+
+    @Override
+    public void beforeStart(ClientCallStreamObserver<StreamEventsRequest> requestStream) {
+      // Runs inside asyncServerStreamingCall, so `call` is set before watch() returns.
+      this.call = requestStream;
+    }
+
+    @Override
+    public void onNext(TrainingEvent event) {
+      if (!cancelled.get()) {
+        listener.onEvent(event);
+      }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      if (!cancelled.get()) {
+        listener.onError(t);
+      }
+    }
+
+    @Override
+    public void onCompleted() {
+      if (!cancelled.get()) {
+        listener.onCompleted();
+      }
+    }
+
+    @Override
+    public void cancel() {
+      if (cancelled.compareAndSet(false, true)) {
+        call.cancel("cancelled by the client", null);
+      }
+    }
+
+    @Override
+    public boolean isCancelled() {
+      return cancelled.get();
+    }
+  }
+}
