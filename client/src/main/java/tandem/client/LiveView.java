@@ -131,7 +131,8 @@ final class LiveView implements EventView {
         "step %d/%d (%.0f%%) %s elapsed", state.steps(), state.maxSteps(), state.progress() * 100,
         formatDuration(state.elapsed())));
     for (TaskStats t : state.tasks()) {
-      line.append(String.format(Locale.ROOT, " | %s loss %.4f", t.task(), t.smoothedLoss()));
+      line.append(t.steps() == 0 ? String.format(Locale.ROOT, " | %s loss -", t.task())
+          : String.format(Locale.ROOT, " | %s loss %.4f", t.task(), t.smoothedLoss()));
     }
     return line.toString();
   }

@@ -110,8 +110,8 @@ public final class WatchState {
     task.steps++;
     task.lastLoss = step.getLoss();
     task.lastStepAt = at;
-    // Steps may complete out of dispatch order when several are in flight.
-    steps = Math.max(steps + 1, step.getStep());
+    // A count, not the step number: steps may complete out of dispatch order.
+    steps++;
   }
 
   /** Per task, in the order the job placed them (else first seen). */
