@@ -100,14 +100,16 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
   }
 
   private Behavior<Command> onCancelJob(CancelJob command) {
+    java.util.Optional<JobRecord> record = store.find(command.jobId());
     ActorRef<Coordinator.Command> coordinator = running.get(command.jobId());
-    if (coordinator != null) {
-      coordinator.tell(new Coordinator.Cancel(getContext().getSystem().ignoreRef()));
-      command.replyTo().tell(CancelOutcome.CANCELLED);
-    } else if (store.find(command.jobId()).isPresent()) {
+    if (record.isEmpty()) {
+      command.replyTo().tell(CancelOutcome.UNKNOWN_JOB);
+    } else if (coordinator == null || record.get().events().complete()) {
+      // The log is the truth: a coordinator may still be stopping after its final event.
       command.replyTo().tell(CancelOutcome.NOT_RUNNING);
     } else {
-      command.replyTo().tell(CancelOutcome.UNKNOWN_JOB);
+      coordinator.tell(new Coordinator.Cancel(getContext().getSystem().ignoreRef()));
+      command.replyTo().tell(CancelOutcome.CANCELLED);
     }
     return this;
   }
