@@ -142,7 +142,13 @@ public final class CsvDataReader {
         }
       }
       readers.add(switch (field.getType()) {
-        case "float" -> new FloatColumns(field, fieldPath);
+        case "float" -> {
+          if (field.getScalesCount() != 0 && field.getScalesCount() != field.getColumnsCount()) {
+            throw new InvalidSpecException(fieldPath + ".scales", "expected one scale per column ("
+                + field.getColumnsCount() + ") or none, found " + field.getScalesCount());
+          }
+          yield new FloatColumns(field, fieldPath);
+        }
         case "class" -> {
           if (field.getColumnsCount() != 1) {
             throw new InvalidSpecException(fieldPath + ".columns", "a class field reads exactly "
@@ -236,8 +242,11 @@ public final class CsvDataReader {
     private float[] values = new float[1024];
     private int size;
 
+    private final List<Float> scales;
+
     FloatColumns(CsvField field, String fieldPath) {
       super(field, fieldPath);
+      this.scales = field.getScalesList();
     }
 
     @Override
@@ -262,7 +271,7 @@ public final class CsvDataReader {
         if (size == values.length) {
           values = Arrays.copyOf(values, size * 2);
         }
-        values[size++] = value;
+        values[size++] = scales.isEmpty() ? value : value * scales.get(j);
       }
     }
 
