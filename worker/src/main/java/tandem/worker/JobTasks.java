@@ -57,12 +57,16 @@ final class JobTasks {
       programs.put(task, new TaskProgram(graph, DATA_TYPE));
       samplers.put(task, SequentialTraining.samplerFor(plan, graph));
     }
-    headParameters.forEach((module, parameters) -> {
-      heads.put(module, parameters);
-      headGradients.put(module, Nd4j.zeros(parameters.dataType(), parameters.length()));
-      headOptimizers.put(module,
-          new OptimizerState(plan.optimizer().toUpdater(), parameters.length(), DATA_TYPE));
-    });
+    for (String task : newTasks) {
+      // A head belongs to one task and learns at that task's rate.
+      for (String module : plan.graph().heads(task)) {
+        INDArray parameters = headParameters.get(module);
+        heads.put(module, parameters);
+        headGradients.put(module, Nd4j.zeros(parameters.dataType(), parameters.length()));
+        headOptimizers.put(module, new OptimizerState(plan.optimizerFor(task).toUpdater(),
+            parameters.length(), DATA_TYPE));
+      }
+    }
   }
 
   /**

@@ -78,9 +78,12 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   public record StepFailed(String jobId, long step, String task, String worker, String reason)
       implements StepOutcome {}
 
-  /** Shared-module gradients of one step, sent to the job's shared-parameter actor. */
+  /**
+   * Shared-module gradients of one step, sent to the job's shared-parameter actor, with the
+   * step's loss (uncertainty weighting learns from it).
+   */
   public record SharedGradients(String jobId, long step, String task, long trunkVersion,
-      Map<String, INDArray> gradients) {}
+      double loss, Map<String, INDArray> gradients) {}
 
   /** Reply to {@link Evaluate}: metric per output per task. */
   public record EvaluationDone(String jobId, String worker,
@@ -152,7 +155,8 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
       JobTasks.Computed computed = job.step(command.task());
       Duration compute = Duration.ofNanos(System.nanoTime() - start);
       job.sharedParameters().tell(new SharedGradients(command.jobId(), command.step(),
-          command.task(), computed.trunkVersion(), computed.sharedGradients()));
+          command.task(), computed.trunkVersion(), computed.result().loss(),
+          computed.sharedGradients()));
       job.coordinator().tell(new StepDone(command.jobId(), command.step(), command.task(),
           computed.result(), computed.trunkVersion(), name, computed.batch(), queued, compute));
     } catch (RuntimeException e) {

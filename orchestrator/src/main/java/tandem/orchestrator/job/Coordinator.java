@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.TreeMap;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -23,9 +24,12 @@ import tandem.api.v1.JobFinished;
 import tandem.api.v1.JobStarted;
 import tandem.api.v1.JobState;
 import tandem.api.v1.OutputLoss;
+import tandem.api.v1.ScheduleSpec;
+import tandem.api.v1.ScheduleUpdated;
 import tandem.api.v1.StepCompleted;
 import tandem.api.v1.TaskPlacement;
 import tandem.api.v1.TrainingEvent;
+import tandem.model.spec.ScheduleSettings;
 import tandem.model.spec.TrainingPlan;
 import tandem.model.train.ModelParameters;
 import tandem.orchestrator.schedule.Schedule;
@@ -36,8 +40,8 @@ import tandem.worker.Worker;
 
 /**
  * The coordinator of one job: places its tasks' heads on workers, schedules steps (the job's
- * {@link Schedule}, at most {@code stepsInFlight} per worker), runs sync rounds with its child
- * {@link SharedParameters}, appends every step, evaluation and the outcome to the job's
+ * {@link Schedule}, at most {@code stepsInFlight} per worker), runs sync rounds or async steps
+ * (bounded staleness: at most S + 1 steps in flight) with its child {@link SharedParameters}, appends every step, evaluation and the outcome to the job's
  * {@link EventLog}, and at the end collects the trained parameters. Stops itself when the job
  * ends (succeeded, failed or cancelled), which stops the shared-parameter actor too.
  *
@@ -48,8 +52,12 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   /** Messages the coordinator accepts. */
   public sealed interface Command {}
 
-  /** Stop the job now; replies whether it was still running. */
-  public record Cancel(ActorRef<Boolean> replyTo) implements Command {}
+  /** Stop the job now; replies once the job's final event is in the log. */
+  public record Cancel(ActorRef<JobManager.Outcome> replyTo) implements Command {}
+
+  /** Replace the schedule from the next step on (already checked against the job's tasks). */
+  public record UpdateSchedule(ScheduleSpec spec, ScheduleSettings settings,
+      ActorRef<JobManager.Outcome> replyTo) implements Command {}
 
   private record FromWorker(Worker.StepOutcome outcome) implements Command {}
 
@@ -70,7 +78,8 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   /** A dispatched step, until both its outcome and its gradient's application are in. */
   private static final class PendingStep {
     Worker.StepDone done;
-    Long staleness;
+    SharedParameters.AppliedStep applied;
+    long appliedVersion;
   }
 
   /**
@@ -91,7 +100,9 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   private final Map<ActorRef<Worker.Command>, Integer> credits = new HashMap<>();
   private final Map<String, INDArray> initialParameters;
   private final TreeMap<Long, PendingStep> pending = new TreeMap<>();
-  private final Schedule schedule;
+  private final SplittableRandom scheduleRandom;
+  private final Map<String, Integer> dataSizes = new LinkedHashMap<>();
+  private Schedule schedule;
   private final ActorRef<SharedParameters.Command> sharedParameters;
   private final List<Evaluation> evaluations = new ArrayList<>();
   private final Map<String, INDArray> trained = new LinkedHashMap<>();
@@ -101,6 +112,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   private long completed;
   private long examples;
   private long trunkVersion;
+  private long inFlight;
   private boolean roundOpen;
   private boolean stopRequested;
   private long startedAtNanos;
@@ -120,9 +132,11 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
       credits.put(worker, plan.stepsInFlight());
       context.watch(worker);
     }
-    this.schedule = Schedule.create(plan.schedule(),
-        plan.graph().tasks().stream().map(t -> t.name()).toList(),
-        Seeds.derive(plan.seed(), "schedule"));
+    plan.graph().tasks().forEach(
+        task -> dataSizes.put(task.name(), plan.trainingData().get(task.name()).size()));
+    this.scheduleRandom = new SplittableRandom(Seeds.derive(plan.seed(), "schedule"));
+    this.schedule = Schedule.create(plan.schedule(), List.copyOf(dataSizes.keySet()), dataSizes,
+        scheduleRandom);
     this.initialParameters = ModelParameters.initial(plan.graph(), plan.seed(), DataType.FLOAT);
     Map<String, INDArray> shared = new LinkedHashMap<>();
     plan.graph().sharedModules().forEach(m -> shared.put(m, initialParameters.get(m)));
@@ -138,6 +152,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(Cancel.class, this::onCancel)
+        .onMessage(UpdateSchedule.class, this::onUpdateSchedule)
         .onMessage(FromWorker.class, this::onFromWorker)
         .onMessage(FromParameters.class, this::onFromParameters)
         .onMessage(TasksAssigned.class, this::onTasksAssigned)
@@ -150,8 +165,20 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   }
 
   private Behavior<Command> onCancel(Cancel command) {
-    command.replyTo().tell(true);
-    return finish(JobState.JOB_STATE_CANCELLED, "cancelled by request");
+    Behavior<Command> next = finish(JobState.JOB_STATE_CANCELLED, "cancelled by request");
+    command.replyTo().tell(JobManager.Outcome.ACCEPTED);
+    return next;
+  }
+
+  private Behavior<Command> onUpdateSchedule(UpdateSchedule command) {
+    schedule = Schedule.create(command.settings(), List.copyOf(dataSizes.keySet()), dataSizes,
+        scheduleRandom);
+    log.append(TrainingEvent.newBuilder().setScheduleUpdated(ScheduleUpdated.newBuilder()
+        .setAfterStep(dispatched).setSchedule(command.spec())));
+    getContext().getLog().info("job {}: schedule now {} after {} steps", record.jobId(),
+        command.settings().policy(), dispatched);
+    command.replyTo().tell(JobManager.Outcome.ACCEPTED);
+    return this;
   }
 
   private Behavior<Command> onFromWorker(FromWorker message) {
@@ -178,13 +205,15 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     SharedParameters.VersionApplied applied = (SharedParameters.VersionApplied) message.report();
     trunkVersion = applied.version();
     roundOpen = false;
-    applied.stalenessByStep().forEach((stepNumber, staleness) -> {
-      PendingStep step = pending.get(stepNumber);
+    for (SharedParameters.AppliedStep appliedStep : applied.steps()) {
+      inFlight--;
+      PendingStep step = pending.get(appliedStep.step());
       if (step != null) {
-        step.staleness = staleness;
-        completeIfReady(stepNumber, step);
+        step.applied = appliedStep;
+        step.appliedVersion = applied.version();
+        completeIfReady(appliedStep.step(), step);
       }
-    });
+    }
     return advance();
   }
 
@@ -212,7 +241,9 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     JobStarted.Builder started = JobStarted.newBuilder()
         .addAllSharedModules(plan.graph().sharedModules())
         .setMaxSteps(plan.maxSteps())
-        .setWorkers(nameOf.size());
+        .setWorkers(nameOf.size())
+        .setSchedule(plan.spec().getSchedule().toBuilder().setPolicy(plan.schedule().policy()))
+        .setConsistency(plan.consistency().mode());
     ownerOf.forEach((task, worker) -> started.addPlacements(TaskPlacement.newBuilder()
         .setTask(task).setWorker(nameOf.get(worker)).addAllHeads(plan.graph().heads(task))));
     log.append(TrainingEvent.newBuilder().setJobStarted(started));
@@ -292,8 +323,12 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     if (phase != Phase.RUNNING) {
       return this;
     }
-    if (!stopRequested && dispatched < plan.maxSteps() && !roundOpen) {
-      dispatchRound();
+    if (!stopRequested && dispatched < plan.maxSteps()) {
+      if (plan.consistency().async()) {
+        dispatchAsync();
+      } else if (!roundOpen) {
+        dispatchRound();
+      }
     }
     boolean trainingOver = stopRequested || completed == plan.maxSteps();
     if (trainingOver && pending.isEmpty() && !roundOpen) {
@@ -316,6 +351,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
       long step = ++dispatched;
       pending.put(step, new PendingStep());
       worker.tell(new Worker.RunStep(record.jobId(), step, task, trunkVersion, System.nanoTime()));
+      inFlight++;
       steps++;
     }
     if (steps > 0) {
@@ -324,8 +360,31 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     }
   }
 
+  /**
+   * Async: steps go out while their workers have credit and, under bounded staleness S, while
+   * fewer than S + 1 steps are in flight job-wide: a gradient can then be at most S versions
+   * stale when applied. Each step asks for a replica at least as new as the latest version the
+   * coordinator knows.
+   */
+  private void dispatchAsync() {
+    Integer bound = plan.consistency().maxStaleness();
+    while (dispatched < plan.maxSteps() && (bound == null || inFlight < bound + 1)) {
+      String task = schedule.peek();
+      ActorRef<Worker.Command> worker = ownerOf.get(task);
+      if (credits.get(worker) == 0) {
+        break;
+      }
+      schedule.advance();
+      credits.merge(worker, -1, Integer::sum);
+      long step = ++dispatched;
+      pending.put(step, new PendingStep());
+      worker.tell(new Worker.RunStep(record.jobId(), step, task, trunkVersion, System.nanoTime()));
+      inFlight++;
+    }
+  }
+
   private void completeIfReady(long stepNumber, PendingStep step) {
-    if (step.done == null || step.staleness == null) {
+    if (step.done == null || step.applied == null) {
       return;
     }
     pending.remove(stepNumber);
@@ -338,7 +397,9 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         .setLoss(done.result().loss())
         .setExamples(done.result().examples())
         .setTrunkVersion(done.trunkVersion())
-        .setStaleness(step.staleness)
+        .setStaleness(step.applied.staleness())
+        .setGradientDropped(step.applied.dropped())
+        .setAppliedVersion(step.appliedVersion)
         .setWorker(done.worker())
         .setComputeTime(proto(done.computeTime()))
         .setQueueTime(proto(done.queueTime()))
