@@ -10,6 +10,7 @@ import java.util.SplittableRandom;
 import java.util.TreeMap;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -113,6 +114,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   private long examples;
   private long trunkVersion;
   private long inFlight;
+  private boolean finished;
   private boolean roundOpen;
   private boolean stopRequested;
   private long startedAtNanos;
@@ -161,6 +163,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         .onMessage(TrunkCollected.class, this::onTrunkCollected)
         .onMessage(TimeLimitReached.class, message -> onTimeLimitReached())
         .onSignal(Terminated.class, this::onTerminated)
+        .onSignal(PostStop.class, signal -> onPostStop())
         .build();
   }
 
@@ -298,7 +301,16 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
       return this;
     }
     Map<String, INDArray> inSpecOrder = new LinkedHashMap<>();
-    plan.graph().modules().keySet().forEach(m -> inSpecOrder.put(m, trained.get(m)));
+    for (String module : plan.graph().modules().keySet()) {
+      INDArray parameters = trained.get(module);
+      if (parameters == null && usedByATask(module)) {
+        return finish(JobState.JOB_STATE_FAILED, "module '" + module
+            + "' was missing when the trained parameters were collected");
+      }
+      if (parameters != null) {
+        inSpecOrder.put(module, parameters);
+      }
+    }
     record.setTrainedParameters(inSpecOrder);
     return finish(JobState.JOB_STATE_SUCCEEDED, "");
   }
@@ -419,6 +431,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   }
 
   private Behavior<Command> finish(JobState state, String message) {
+    finished = true;
     Duration elapsed = Duration.ofNanos(startedAtNanos == 0 ? 0 : System.nanoTime() - startedAtNanos);
     double seconds = elapsed.toNanos() / 1e9;
     log.append(TrainingEvent.newBuilder().setJobFinished(JobFinished.newBuilder()
@@ -435,6 +448,24 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     }
     nameOf.keySet().forEach(worker -> worker.tell(new Worker.ReleaseJob(record.jobId())));
     return Behaviors.stopped();
+  }
+
+  /**
+   * A coordinator that stops without having ended its job (a bug threw in a handler, which stops a
+   * typed actor) still ends the job's log, so that subscribers and status see a failure instead
+   * of a job running forever, and still frees the workers.
+   */
+  private Behavior<Command> onPostStop() {
+    if (!finished) {
+      getContext().getLog().error("coordinator of job {} stopped before the job ended",
+          record.jobId());
+      finish(JobState.JOB_STATE_FAILED, "internal error in the job's coordinator; see the server log");
+    }
+    return this;
+  }
+
+  private boolean usedByATask(String module) {
+    return plan.graph().tasks().stream().anyMatch(t -> t.moduleNames().contains(module));
   }
 
   private Map<String, INDArray> sharedInitial() {

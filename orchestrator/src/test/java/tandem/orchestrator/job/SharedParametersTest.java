@@ -64,9 +64,9 @@ class SharedParametersTest {
 
     void sendRoundZero() {
       // Arrival order is not step order; the result must not depend on it.
-      gradients.tell(new Worker.SharedGradients(JOB, 2, "t2", 0,
+      gradients.tell(new Worker.SharedGradients(JOB, 2, "t2", 0, 0.0,
           Map.of("b", vector(3, -1), "c", vector(4))));
-      gradients.tell(new Worker.SharedGradients(JOB, 1, "t1", 0,
+      gradients.tell(new Worker.SharedGradients(JOB, 1, "t1", 0, 0.0,
           Map.of("a", vector(2, 4, 6), "b", vector(1, 1))));
     }
 
@@ -110,7 +110,7 @@ class SharedParametersTest {
         "an untouched module keeps its array");
     assertEquals(List.of("a", "b", "c", "d"), List.copyOf(next.parameters().keySet()));
 
-    assertEquals(new SharedParameters.VersionApplied(1, Map.of(1L, 0L, 2L, 0L)),
+    assertEquals(new SharedParameters.VersionApplied(1, List.of(new SharedParameters.AppliedStep(1, 0, false), new SharedParameters.AppliedStep(2, 0, false))),
         f.coordinator.expectMessageClass(SharedParameters.VersionApplied.class, WAIT));
 
     // The published version 0 was never written.
@@ -146,10 +146,10 @@ class SharedParametersTest {
     f.actor.tell(new SharedParameters.ExpectRound(0, 3));
     f.sendRoundZero();
     f.expectNothingPublished();
-    f.gradients.tell(new Worker.SharedGradients(JOB, 3, "t1", 0, Map.of("d", vector(2, -2))));
+    f.gradients.tell(new Worker.SharedGradients(JOB, 3, "t1", 0, 0.0, Map.of("d", vector(2, -2))));
     TrunkSnapshot next = f.expectPublished(1);
     assertArrayEquals(new float[] {6, 8}, floats(next, "d"), TOLERANCE); // 7 - 0.5*[2, -2]
-    assertEquals(new SharedParameters.VersionApplied(1, Map.of(1L, 0L, 2L, 0L, 3L, 0L)),
+    assertEquals(new SharedParameters.VersionApplied(1, List.of(new SharedParameters.AppliedStep(1, 0, false), new SharedParameters.AppliedStep(2, 0, false), new SharedParameters.AppliedStep(3, 0, false))),
         f.coordinator.expectMessageClass(SharedParameters.VersionApplied.class, WAIT));
   }
 
@@ -162,13 +162,13 @@ class SharedParametersTest {
     f.coordinator.expectMessageClass(SharedParameters.VersionApplied.class, WAIT);
 
     f.actor.tell(new SharedParameters.ExpectRound(1, 1));
-    f.gradients.tell(new Worker.SharedGradients(JOB, 3, "t1", 1, Map.of("c", vector(-2))));
+    f.gradients.tell(new Worker.SharedGradients(JOB, 3, "t1", 1, 0.0, Map.of("c", vector(-2))));
     TrunkSnapshot second = f.expectPublished(2);
     assertArrayEquals(new float[] {9}, floats(second, "c"), TOLERANCE); // 8 + 0.5*2
     assertSame(first.parameters().get("b"), second.parameters().get("b"));
     assertSame(f.initial.parameters().get("d"), second.parameters().get("d"));
     assertArrayEquals(new float[] {8}, floats(first, "c"), 0f, "version 1 was written");
-    assertEquals(new SharedParameters.VersionApplied(2, Map.of(3L, 0L)),
+    assertEquals(new SharedParameters.VersionApplied(2, List.of(new SharedParameters.AppliedStep(3, 0, false))),
         f.coordinator.expectMessageClass(SharedParameters.VersionApplied.class, WAIT));
   }
 
