@@ -12,6 +12,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import tandem.api.v1.GetJobRequest;
 import tandem.api.v1.JobFinished;
 import tandem.api.v1.JobSpec;
 import tandem.api.v1.JobState;
@@ -52,13 +53,29 @@ public final class EmbeddedTandem implements AutoCloseable {
     return new EmbeddedTandem(TandemServer.start(settings, config));
   }
 
+  /** When the client reads a job's events. */
+  public enum EventReading {
+    /** Streamed live while the job trains, as a user following the job does. */
+    LIVE,
+    /**
+     * Read once the job ended (the client polls GetJob every {@link #POLL_INTERVAL} meanwhile):
+     * what training costs without a live subscriber competing for the cores.
+     */
+    AFTER
+  }
+
+  private static final Duration POLL_INTERVAL = Duration.ofMillis(50);
+
   /**
-   * Submits {@code spec}, streams its events until {@code job_finished} and returns the job's
+   * Submits {@code spec}, reads its events until {@code job_finished} and returns the job's
    * figures; throws if the job did not succeed.
    */
-  public ActorRun run(JobSpec spec) {
+  public ActorRun run(JobSpec spec, EventReading reading) throws InterruptedException {
     long submittedAt = System.nanoTime();
     String jobId = stub.submitJob(SubmitJobRequest.newBuilder().setSpec(spec).build()).getJobId();
+    if (reading == EventReading.AFTER) {
+      awaitEnd(jobId);
+    }
     Iterator<TrainingEvent> events = stub.withDeadlineAfter(JOB_DEADLINE.toMillis(),
         TimeUnit.MILLISECONDS).streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId).build());
     TreeMap<Long, StepCompleted> steps = new TreeMap<>();
@@ -103,6 +120,17 @@ public final class EmbeddedTandem implements AutoCloseable {
     return new ActorRun(finished.getSteps(), examples, finished.getExamplesPerSecond(),
         duration(finished.getElapsed()), between(startedAt, lastStepAt), compute, queue,
         clientTime, new LossTrace(tasks, losses));
+  }
+
+  private void awaitEnd(String jobId) throws InterruptedException {
+    GetJobRequest request = GetJobRequest.newBuilder().setJobId(jobId).build();
+    while (true) {
+      JobState state = stub.getJob(request).getState();
+      if (state != JobState.JOB_STATE_PENDING && state != JobState.JOB_STATE_RUNNING) {
+        return;
+      }
+      Thread.sleep(POLL_INTERVAL.toMillis());
+    }
   }
 
   @Override

@@ -49,8 +49,8 @@ public final class TwoHeadBench implements Callable<Integer> {
       description = "Measured runs of each path (default: ${DEFAULT-VALUE}).")
   int repeats;
 
-  @Option(names = "--warmup-steps", defaultValue = "300",
-      description = "Steps of the warm-up run of each path (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--warmup-steps", defaultValue = "2000",
+      description = "Steps of each of the two warm-up runs of each path (default: ${DEFAULT-VALUE}).")
   long warmupSteps;
 
   @Option(names = "--rows", defaultValue = "8192",
@@ -60,6 +60,11 @@ public final class TwoHeadBench implements Callable<Integer> {
   @Option(names = "--seed", defaultValue = "1",
       description = "Seed of the data and of the job (default: ${DEFAULT-VALUE}).")
   long seed;
+
+  @Option(names = "--events", defaultValue = "LIVE",
+      description = "LIVE: stream the job's events while it trains (default); AFTER: read them "
+          + "once it ended, to see what a live subscriber costs.")
+  EmbeddedTandem.EventReading events;
 
   @Option(names = "--json", description = "Print one JSON object instead of a table.")
   boolean json;
@@ -91,9 +96,12 @@ public final class TwoHeadBench implements Callable<Integer> {
       TrainingPlan warmupPlan = JobSpecCompiler.compile(warmup);
       TrainingPlan plan = JobSpecCompiler.compile(measured);
       try (EmbeddedTandem tandem = EmbeddedTandem.start(1)) {
-        progress("warm-up: %d steps of each path", warmupSteps);
-        tandem.run(warmup);
-        BareLoop.run(warmupPlan, warmupSteps);
+        // In alternation, so that code both paths share is compiled for both before measuring.
+        progress("warm-up: %d steps of each path, in two turns", 2 * warmupSteps);
+        for (int turn = 0; turn < 2; turn++) {
+          tandem.run(warmup, events);
+          BareLoop.run(warmupPlan, warmupSteps);
+        }
         for (int r = 0; r < repeats; r++) {
           boolean actorFirst = r % 2 == 0;
           ActorRun actor = null;
@@ -101,7 +109,7 @@ public final class TwoHeadBench implements Callable<Integer> {
           for (int turn = 0; turn < 2; turn++) {
             System.gc();
             if (actorFirst == (turn == 0)) {
-              actor = tandem.run(measured);
+              actor = tandem.run(measured, events);
             } else {
               bare = BareLoop.run(plan, steps);
             }
@@ -140,6 +148,7 @@ public final class TwoHeadBench implements Callable<Integer> {
     settings.addProperty("batchSize", TwoHeadJob.BATCH_SIZE);
     settings.addProperty("hidden", TwoHeadJob.HIDDEN);
     settings.addProperty("localWorkers", 1);
+    settings.addProperty("events", events.name());
 
     JsonObject actor = new JsonObject();
     actor.addProperty("examplesPerSecond", median(repetitions, r -> r.actor().examplesPerSecond()));
@@ -147,6 +156,8 @@ public final class TwoHeadBench implements Callable<Integer> {
         median(repetitions, r -> r.actor().trainingExamplesPerSecond()));
     actor.addProperty("computeMicrosPerStep", median(repetitions, r -> micros(
         r.actor().computeTime().dividedBy(r.actor().steps()))));
+    actor.addProperty("queueMicrosPerStep", median(repetitions, r -> micros(
+        r.actor().queueTime().dividedBy(r.actor().steps()))));
     actor.addProperty("overheadMicrosPerStep",
         median(repetitions, r -> micros(r.actor().overheadPerStep())));
     JsonObject bare = new JsonObject();
@@ -190,17 +201,19 @@ public final class TwoHeadBench implements Callable<Integer> {
     out.printf("two-head: trunk %d→%d relu, 2 heads %d→%d, batch %d, Adam %s, round robin, sync,"
             + " 1 step in flight, 1 local worker%n", TwoHeadData.FEATURES, TwoHeadJob.HIDDEN,
         TwoHeadJob.HIDDEN, TwoHeadData.CLASSES, TwoHeadJob.BATCH_SIZE, TwoHeadJob.LEARNING_RATE);
-    out.printf("%d steps per run, %d rows, %d repetitions after %d warm-up steps; %s%n%n", steps,
-        rows, repeats, warmupSteps, machine.describe());
-    String format = "%-7s %12s %14s %12s %8s %11s %11s %11s%n";
+    out.printf("%d steps per run, %d rows, %d repetitions after 2×%d warm-up steps, events %s;"
+        + " %s%n%n", steps, rows, repeats, warmupSteps, events.name().toLowerCase(),
+        machine.describe());
+    String format = "%-7s %12s %12s %12s %7s %11s %11s %9s %12s%n";
     out.printf(format, "run", "actor ex/s", "actor train", "bare ex/s", "ratio", "bare µs/st",
-        "compute µs", "overhead µs");
+        "compute µs", "queue µs", "overhead µs");
     for (Repetition r : repetitions) {
       out.printf(format, r.index() + (r.actorFirst() ? " A>B" : " B>A"),
           whole(r.actor().examplesPerSecond()), whole(r.actor().trainingExamplesPerSecond()),
           whole(r.bare().examplesPerSecond()), String.format("%.3f", r.ratio()),
           whole(micros(r.bare().elapsed().dividedBy(r.bare().steps()))),
           whole(micros(r.actor().computeTime().dividedBy(r.actor().steps()))),
+          whole(micros(r.actor().queueTime().dividedBy(r.actor().steps()))),
           whole(micros(r.actor().overheadPerStep())));
     }
     out.printf(format, "median",
@@ -210,13 +223,14 @@ public final class TwoHeadBench implements Callable<Integer> {
         String.format("%.3f", ratio(repetitions)),
         whole(median(repetitions, r -> micros(r.bare().elapsed().dividedBy(r.bare().steps())))),
         whole(median(repetitions, r -> micros(r.actor().computeTime().dividedBy(r.actor().steps())))),
+        whole(median(repetitions, r -> micros(r.actor().queueTime().dividedBy(r.actor().steps())))),
         whole(median(repetitions, r -> micros(r.actor().overheadPerStep()))));
     out.printf("%nratio = actor / bare of the medians: %.3f (steps only, without the job's final"
         + " evaluation: %.3f)%n", ratio(repetitions), trainingRatio(repetitions));
     out.println("actor ex/s: JobFinished.examples_per_second (JobStarted to the end, evaluation"
         + " included); actor train: JobStarted to the last step's event;");
-    out.println("compute µs: worker compute per step; overhead µs: per step outside it"
-        + " (messages, sync round, event log)");
+    out.println("compute µs: worker compute per step; queue µs: dispatch to start of compute;"
+        + " overhead µs: per step outside compute (messages, sync round, event log)");
     Repetition last = repetitions.get(repetitions.size() - 1);
     out.printf("%nfinal loss   %s%n", String.join("  ", last.bare().losses().finalLosses().keySet()
         .stream().map(t -> String.format("%-20s", t)).toList()));
@@ -240,6 +254,7 @@ public final class TwoHeadBench implements Callable<Integer> {
     json.addProperty("queueSeconds", seconds(run.queueTime()));
     json.addProperty("clientSeconds", seconds(run.clientTime()));
     json.addProperty("computeMicrosPerStep", micros(run.computeTime().dividedBy(run.steps())));
+    json.addProperty("queueMicrosPerStep", micros(run.queueTime().dividedBy(run.steps())));
     json.addProperty("overheadMicrosPerStep", micros(run.overheadPerStep()));
     json.add("finalLoss", losses(run.losses().finalLosses()));
     return json;
