@@ -21,7 +21,8 @@ if needs_build; then
   echo "building (mvn -o install -DskipTests)..." >&2
   (cd "$root" && mvn -o -q -B install -DskipTests >&2 \
     && mvn -o -q -B dependency:build-classpath -pl bench -Dmdep.includeScope=runtime \
-         -Dmdep.outputFile="$classpath_file" >&2)
+         -Dmdep.outputFile="$classpath_file" >&2 \
+    && touch "$classpath_file")
 fi
 
 cachedir="${TANDEM_JAVACPP_CACHEDIR:-$root/target/javacpp-cache}"

@@ -18,7 +18,12 @@ public final class BenchMain implements Runnable {
   private CommandLine.Model.CommandSpec spec;
 
   public static void main(String[] args) {
-    System.exit(new CommandLine(new BenchMain()).execute(args));
+    System.exit(commandLine().execute(args));
+  }
+
+  /** The command line of every benchmark, as {@link #main} runs it (tests run it the same way). */
+  public static CommandLine commandLine() {
+    return new CommandLine(new BenchMain()).setCaseInsensitiveEnumValuesAllowed(true);
   }
 
   @Override

@@ -62,7 +62,7 @@ public final class TwoHeadBench implements Callable<Integer> {
   long seed;
 
   @Option(names = "--events", defaultValue = "LIVE",
-      description = "LIVE: stream the job's events while it trains (default); AFTER: read them "
+      description = "live: stream the job's events while it trains (default); after: read them "
           + "once it ended, to see what a live subscriber costs.")
   EmbeddedTandem.EventReading events;
 

@@ -17,7 +17,7 @@ class TwoHeadBenchTest {
   @Test
   void reportsBothPathsAndTheirRatioAsJson() {
     StringWriter out = new StringWriter();
-    CommandLine command = new CommandLine(new BenchMain());
+    CommandLine command = BenchMain.commandLine();
     command.setOut(new PrintWriter(out));
     command.setErr(new PrintWriter(new StringWriter()));
 
@@ -42,12 +42,12 @@ class TwoHeadBenchTest {
   @Test
   void printsATableByDefault() {
     StringWriter out = new StringWriter();
-    CommandLine command = new CommandLine(new BenchMain());
+    CommandLine command = BenchMain.commandLine();
     command.setOut(new PrintWriter(out));
     command.setErr(new PrintWriter(new StringWriter()));
 
     int exitCode = command.execute("two-head", "--steps", "10", "--repeats", "1",
-        "--warmup-steps", "2", "--rows", "128");
+        "--warmup-steps", "2", "--rows", "128", "--events", "after");
 
     assertEquals(0, exitCode, out.toString());
     assertTrue(out.toString().contains("median"), out.toString());
