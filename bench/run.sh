@@ -19,9 +19,10 @@ needs_build() {
 
 if needs_build; then
   echo "building (mvn -o install -DskipTests)..." >&2
-  (cd "$root" && mvn -o -q -B install -DskipTests >&2 \
-    && mvn -o -q -B dependency:build-classpath -pl bench -Dmdep.includeScope=runtime \
-         -Dmdep.outputFile="$classpath_file" >&2 \
+  # One reactor build: the classpath then names this checkout's module jars (target/*.jar), not
+  # the copies in ~/.m2, which other checkouts of the project may overwrite at any time.
+  (cd "$root" && mvn -o -q -B install dependency:build-classpath -DskipTests -pl bench -am \
+      -Dmdep.includeScope=runtime -Dmdep.outputFile="$classpath_file" >&2 \
     && touch "$classpath_file")
 fi
 
