@@ -53,6 +53,12 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   /** Copies of the job's head parameters, by module name. */
   public record GetHeads(String jobId, ActorRef<Heads> replyTo) implements Command {}
 
+  /**
+   * Gradient arrays of this worker's earlier steps that the shared-parameter actor has applied
+   * and no longer reads: the worker reuses them instead of allocating new ones.
+   */
+  public record ReturnGradients(String jobId, Map<String, INDArray> gradients) implements Command {}
+
   /** Forget a job: its heads, replica and queued steps. */
   public record ReleaseJob(String jobId) implements Command {}
 
@@ -83,7 +89,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
    * step's loss (uncertainty weighting learns from it).
    */
   public record SharedGradients(String jobId, long step, String task, long trunkVersion,
-      double loss, Map<String, INDArray> gradients) {}
+      double loss, Map<String, INDArray> gradients, ActorRef<Command> worker) {}
 
   /** Reply to {@link Evaluate}: metric per output per task. */
   public record EvaluationDone(String jobId, String worker,
@@ -115,6 +121,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
         .onMessage(NewTrunkVersion.class, this::onNewTrunkVersion)
         .onMessage(Evaluate.class, this::onEvaluate)
         .onMessage(GetHeads.class, this::onGetHeads)
+        .onMessage(ReturnGradients.class, this::onReturnGradients)
         .onMessage(ReleaseJob.class, this::onReleaseJob)
         .onSignal(PostStop.class, signal -> onPostStop())
         .build();
@@ -156,7 +163,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
       Duration compute = Duration.ofNanos(System.nanoTime() - start);
       job.sharedParameters().tell(new SharedGradients(command.jobId(), command.step(),
           command.task(), computed.trunkVersion(), computed.result().loss(),
-          computed.sharedGradients()));
+          computed.sharedGradients(), getContext().getSelf()));
       job.coordinator().tell(new StepDone(command.jobId(), command.step(), command.task(),
           computed.result(), computed.trunkVersion(), name, computed.batch(), queued, compute));
     } catch (RuntimeException e) {
@@ -211,6 +218,14 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     JobTasks job = jobs.get(command.jobId());
     command.replyTo().tell(new Heads(command.jobId(), name,
         job == null ? Map.of() : job.copyOfHeads()));
+    return this;
+  }
+
+  private Behavior<Command> onReturnGradients(ReturnGradients command) {
+    JobTasks job = jobs.get(command.jobId());
+    if (job != null) {
+      job.recycle(command.gradients());
+    }
     return this;
   }
 

@@ -78,9 +78,14 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
 
   /** A dispatched step, until both its outcome and its gradient's application are in. */
   private static final class PendingStep {
+    final long round;
     Worker.StepDone done;
     SharedParameters.AppliedStep applied;
     long appliedVersion;
+
+    PendingStep(long round) {
+      this.round = round;
+    }
   }
 
   /**
@@ -115,7 +120,10 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   private long trunkVersion;
   private long inFlight;
   private boolean finished;
-  private boolean roundOpen;
+  /** Sync: the trunk version the latest round computes on; -1 before the first round. */
+  private long roundVersion = -1;
+  /** Sync: steps of the latest round whose outcome is not in yet. */
+  private int roundAwaitingOutcome;
   private boolean stopRequested;
   private long startedAtNanos;
 
@@ -194,6 +202,9 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     credits.merge(worker, 1, Integer::sum);
     PendingStep step = pending.get(done.step());
     if (step != null) {
+      if (step.round == roundVersion && !plan.consistency().async()) {
+        roundAwaitingOutcome--;
+      }
       step.done = done;
       completeIfReady(done.step(), step);
     }
@@ -207,7 +218,6 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     }
     SharedParameters.VersionApplied applied = (SharedParameters.VersionApplied) message.report();
     trunkVersion = applied.version();
-    roundOpen = false;
     for (SharedParameters.AppliedStep appliedStep : applied.steps()) {
       inFlight--;
       PendingStep step = pending.get(appliedStep.step());
@@ -338,19 +348,25 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     if (!stopRequested && dispatched < plan.maxSteps()) {
       if (plan.consistency().async()) {
         dispatchAsync();
-      } else if (!roundOpen) {
+      } else if (roundAwaitingOutcome == 0) {
         dispatchRound();
       }
     }
     boolean trainingOver = stopRequested || completed == plan.maxSteps();
-    if (trainingOver && pending.isEmpty() && !roundOpen) {
+    if (trainingOver && pending.isEmpty()) {
       startEvaluation();
     }
     return this;
   }
 
-  /** One sync round: steps on the current trunk version while their workers have credit. */
+  /**
+   * One sync round: steps while their workers have credit, all on the version the previous round
+   * produces. It goes out as soon as the previous round's steps are done, before their update is
+   * applied: the workers hold the steps until the new version arrives, so the coordinator is not
+   * on the path from one version to the next.
+   */
   private void dispatchRound() {
+    long version = roundVersion < 0 ? trunkVersion : roundVersion + 1;
     int steps = 0;
     while (dispatched < plan.maxSteps()) {
       String task = schedule.peek();
@@ -361,14 +377,15 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
       schedule.advance();
       credits.merge(worker, -1, Integer::sum);
       long step = ++dispatched;
-      pending.put(step, new PendingStep());
-      worker.tell(new Worker.RunStep(record.jobId(), step, task, trunkVersion, System.nanoTime()));
+      pending.put(step, new PendingStep(version));
+      worker.tell(new Worker.RunStep(record.jobId(), step, task, version, System.nanoTime()));
       inFlight++;
       steps++;
     }
     if (steps > 0) {
-      roundOpen = true;
-      sharedParameters.tell(new SharedParameters.ExpectRound(trunkVersion, steps));
+      roundVersion = version;
+      roundAwaitingOutcome = steps;
+      sharedParameters.tell(new SharedParameters.ExpectRound(version, steps));
     }
   }
 
@@ -389,7 +406,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
       schedule.advance();
       credits.merge(worker, -1, Integer::sum);
       long step = ++dispatched;
-      pending.put(step, new PendingStep());
+      pending.put(step, new PendingStep(trunkVersion));
       worker.tell(new Worker.RunStep(record.jobId(), step, task, trunkVersion, System.nanoTime()));
       inFlight++;
     }

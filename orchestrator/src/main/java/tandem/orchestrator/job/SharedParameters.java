@@ -82,6 +82,8 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
   private final Map<String, OptimizerState> optimizers = new HashMap<>();
   private final Map<Long, Integer> expectedSteps = new HashMap<>();
   private final TreeMap<Long, List<Worker.SharedGradients>> arrived = new TreeMap<>();
+  /** Sync only: each module's array of the version before the current one, free for reuse. */
+  private final Map<String, INDArray> spare = new HashMap<>();
   private TrunkSnapshot current;
 
   private SharedParameters(ActorContext<Command> context, String jobId, TrainingPlan plan,
@@ -173,16 +175,20 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
       }
     }
     coordinator.tell(new VersionApplied(current.version(), handled));
+    // Applied or dropped, the arrays are not read any more (aggregations copy what they keep).
+    for (Worker.SharedGradients step : gradients) {
+      step.worker().tell(new Worker.ReturnGradients(jobId, step.gradients()));
+    }
   }
 
-  /** Builds the next version from fresh arrays: one optimizer step per (module, state). */
+  /** Builds the next version in arrays nobody reads: one optimizer step per (module, state). */
   private void update(Map<String, Map<String, INDArray>> byTask) {
     Map<String, INDArray> next = new LinkedHashMap<>(current.parameters());
     Map<String, INDArray> fresh = new HashMap<>();
     if (plan.optimizer().perTaskSharedState()) {
       byTask.forEach((task, gradients) -> gradients.forEach((module, gradient) ->
           optimizer(module, task).applyInPlace(
-              fresh.computeIfAbsent(module, m -> current.parameters().get(m).dup()), gradient)));
+              fresh.computeIfAbsent(module, this::writableCopy), gradient)));
     } else {
       Map<String, INDArray> combined = new LinkedHashMap<>();
       byTask.values().forEach(gradients -> gradients.forEach((module, gradient) -> {
@@ -194,10 +200,26 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
         }
       }));
       combined.forEach((module, gradient) -> optimizer(module, null).applyInPlace(
-          fresh.computeIfAbsent(module, m -> current.parameters().get(m).dup()), gradient));
+          fresh.computeIfAbsent(module, this::writableCopy), gradient));
     }
     next.putAll(fresh);
+    if (!consistency.async()) {
+      fresh.keySet().forEach(module -> spare.put(module, current.parameters().get(module)));
+    }
     current = new TrunkSnapshot(current.version() + 1, next);
+  }
+
+  /**
+   * A copy of the module's current parameters to update. In sync mode the array of the version
+   * before the current one is reused: every step that read it belonged to a round that is
+   * applied (a round's steps all compute on one version, and the next round waits for the next
+   * version), and other readers (evaluation, parameter fetches) ask for the latest version or
+   * copy. In async mode a step may still read any recent version, so each version is new.
+   */
+  private INDArray writableCopy(String module) {
+    INDArray source = current.parameters().get(module);
+    INDArray reused = consistency.async() ? null : spare.remove(module);
+    return reused == null ? source.dup() : reused.assign(source);
   }
 
   /** The state of {@code module}'s updates: the module's, or ({@code task} set) the task's. */

@@ -106,7 +106,8 @@ class CoordinatorTest {
       assignments.get(worker).trunk().parameters().forEach((module, parameters) ->
           gradients.put(module, Nd4j.ones(DataType.FLOAT, parameters.length())));
       assignments.get(worker).sharedParameters().tell(new Worker.SharedGradients(jobId,
-          run.step(), run.task(), run.minTrunkVersion(), 0.0, gradients));
+          run.step(), run.task(), run.minTrunkVersion(), 0.0, gradients,
+          testKit.system().ignoreRef()));
     }
 
     void expectNothing() {
@@ -173,18 +174,18 @@ class CoordinatorTest {
     Worker.RunStep s2 = job.expectRunStep(job.b, 2, "binary_times2", 0);
     job.expectNothing();
     job.stepDone(job.a, s1, 0.9);
+    // b's step is still out: the round is not done, so no new step.
+    job.expectNothing();
     job.stepDone(job.b, s2, 0.8);
-    // Credits are back, but the round has not been applied: no new step.
+    // The round's outcomes are in: round 1 goes out at once, for version 1, before round 0 is
+    // applied (the workers hold it until version 1 arrives).
+    Worker.RunStep s3 = job.expectRunStep(job.a, 3, "binary_plus1", 1);
+    Worker.RunStep s4 = job.expectRunStep(job.b, 4, "binary_times2", 1);
     job.expectNothing();
     assertEquals(1, job.record.events().lastSequence(), "steps are logged once applied");
     job.gradients(job.b, s2);
     job.gradients(job.a, s1);
     job.expectNewVersion(1);
-
-    // Round 1, on version 1.
-    Worker.RunStep s3 = job.expectRunStep(job.a, 3, "binary_plus1", 1);
-    Worker.RunStep s4 = job.expectRunStep(job.b, 4, "binary_times2", 1);
-    job.expectNothing();
     job.gradients(job.a, s3);
     job.stepDone(job.a, s3, 0.7);
     job.gradients(job.b, s4);
@@ -280,7 +281,7 @@ class CoordinatorTest {
   }
 
   @Test
-  void atMostStepsInFlightPerWorkerAndNoRoundBeforeThePreviousIsApplied() {
+  void atMostStepsInFlightPerWorkerAndNoRoundBeforeThePreviousIsDone() {
     Job job = started(TinyJobs.plan("mean", 6, 2));
     Worker.RunStep s1 = job.expectRunStep(job.a, 1, "binary_plus1", 0);
     Worker.RunStep s3 = job.expectRunStep(job.a, 3, "binary_plus1", 0);
@@ -294,17 +295,20 @@ class CoordinatorTest {
     job.gradients(job.b, s2);
     job.stepDone(job.a, s3, 1.0);
     job.gradients(job.a, s3);
+    // s4 is still out: a has credits back, but the round is not done.
     job.expectNothing();
     job.stepDone(job.b, s4, 1.0);
-    job.expectNothing();
-    job.gradients(job.b, s4);
-    job.expectNewVersion(1);
-
-    // Two steps left: one each, on version 1.
+    // Two steps left: one each, for version 1, before round 0 is applied.
     job.expectRunStep(job.a, 5, "binary_plus1", 1);
     job.expectRunStep(job.b, 6, "binary_times2", 1);
     job.expectNothing();
-    assertEquals(5, job.record.events().lastSequence(), "JobStarted and four steps");
+    job.gradients(job.b, s4);
+    job.expectNewVersion(1);
+    // The coordinator hears of version 1 just after the workers do.
+    job.a.awaitAssert(WAIT, () -> {
+      assertEquals(5, job.record.events().lastSequence(), "JobStarted and four steps");
+      return null;
+    });
 
     TestProbe<JobManager.Outcome> cancelled = testKit.createTestProbe();
     job.coordinator.tell(new Coordinator.Cancel(cancelled.ref()));

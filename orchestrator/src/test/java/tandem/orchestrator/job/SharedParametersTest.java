@@ -65,9 +65,9 @@ class SharedParametersTest {
     void sendRoundZero() {
       // Arrival order is not step order; the result must not depend on it.
       gradients.tell(new Worker.SharedGradients(JOB, 2, "t2", 0, 0.0,
-          Map.of("b", vector(3, -1), "c", vector(4))));
+          Map.of("b", vector(3, -1), "c", vector(4)), testKit.system().ignoreRef()));
       gradients.tell(new Worker.SharedGradients(JOB, 1, "t1", 0, 0.0,
-          Map.of("a", vector(2, 4, 6), "b", vector(1, 1))));
+          Map.of("a", vector(2, 4, 6), "b", vector(1, 1)), testKit.system().ignoreRef()));
     }
 
     /** The version both workers got (the very same snapshot), and nothing else. */
@@ -146,7 +146,8 @@ class SharedParametersTest {
     f.actor.tell(new SharedParameters.ExpectRound(0, 3));
     f.sendRoundZero();
     f.expectNothingPublished();
-    f.gradients.tell(new Worker.SharedGradients(JOB, 3, "t1", 0, 0.0, Map.of("d", vector(2, -2))));
+    f.gradients.tell(new Worker.SharedGradients(JOB, 3, "t1", 0, 0.0, Map.of("d", vector(2, -2)),
+        testKit.system().ignoreRef()));
     TrunkSnapshot next = f.expectPublished(1);
     assertArrayEquals(new float[] {6, 8}, floats(next, "d"), TOLERANCE); // 7 - 0.5*[2, -2]
     assertEquals(new SharedParameters.VersionApplied(1, List.of(new SharedParameters.AppliedStep(1, 0, false), new SharedParameters.AppliedStep(2, 0, false), new SharedParameters.AppliedStep(3, 0, false))),
@@ -162,7 +163,8 @@ class SharedParametersTest {
     f.coordinator.expectMessageClass(SharedParameters.VersionApplied.class, WAIT);
 
     f.actor.tell(new SharedParameters.ExpectRound(1, 1));
-    f.gradients.tell(new Worker.SharedGradients(JOB, 3, "t1", 1, 0.0, Map.of("c", vector(-2))));
+    f.gradients.tell(new Worker.SharedGradients(JOB, 3, "t1", 1, 0.0, Map.of("c", vector(-2)),
+        testKit.system().ignoreRef()));
     TrunkSnapshot second = f.expectPublished(2);
     assertArrayEquals(new float[] {9}, floats(second, "c"), TOLERANCE); // 8 + 0.5*2
     assertSame(first.parameters().get("b"), second.parameters().get("b"));
