@@ -18,10 +18,10 @@ needs_build() {
 }
 
 if needs_build; then
-  echo "building (mvn -o install -DskipTests)..." >&2
+  echo "building (mvn install -DskipTests)..." >&2
   # One reactor build: the classpath then names this checkout's module jars (target/*.jar), not
   # the copies in ~/.m2, which other checkouts of the project may overwrite at any time.
-  (cd "$root" && mvn -o -q -B install dependency:build-classpath -DskipTests -pl bench -am \
+  (cd "$root" && mvn ${TANDEM_MAVEN_ARGS:-} -q -B -Dstyle.color=never install dependency:build-classpath -DskipTests -pl bench -am \
       -Dmdep.includeScope=runtime -Dmdep.outputFile="$classpath_file" >&2 \
     && touch "$classpath_file")
 fi

@@ -78,13 +78,14 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
 
   /** A dispatched step, until both its outcome and its gradient's application are in. */
   private static final class PendingStep {
-    final long round;
+    /** The trunk version the step was dispatched for (its replica is at least this new). */
+    final long version;
     Worker.StepDone done;
     SharedParameters.AppliedStep applied;
     long appliedVersion;
 
-    PendingStep(long round) {
-      this.round = round;
+    PendingStep(long version) {
+      this.version = version;
     }
   }
 
@@ -202,7 +203,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     credits.merge(worker, 1, Integer::sum);
     PendingStep step = pending.get(done.step());
     if (step != null) {
-      if (step.round == roundVersion && !plan.consistency().async()) {
+      if (step.version == roundVersion && !plan.consistency().async()) {
         roundAwaitingOutcome--;
       }
       step.done = done;
@@ -390,14 +391,16 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   }
 
   /**
-   * Async: steps go out while their workers have credit and, under bounded staleness S, while
-   * fewer than S + 1 steps are in flight job-wide: a gradient can then be at most S versions
-   * stale when applied. Each step asks for a replica at least as new as the latest version the
-   * coordinator knows.
+   * Async: steps go out while their workers have credit and, under bounded staleness S, while no
+   * gradient in flight could end up more than S versions stale: a step's staleness is the
+   * versions applied between the replica it read (at least the version known when it was
+   * dispatched) and its own update, so every step in flight, the new one included, may still
+   * add a version before the oldest one lands. Each step asks for a replica at least as new as
+   * the latest version the coordinator knows.
    */
   private void dispatchAsync() {
     Integer bound = plan.consistency().maxStaleness();
-    while (dispatched < plan.maxSteps() && (bound == null || inFlight < bound + 1)) {
+    while (dispatched < plan.maxSteps() && (bound == null || worstStaleness() + 1 <= bound)) {
       String task = schedule.peek();
       ActorRef<Worker.Command> worker = ownerOf.get(task);
       if (credits.get(worker) == 0) {
@@ -410,6 +413,20 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
       worker.tell(new Worker.RunStep(record.jobId(), step, task, trunkVersion, System.nanoTime()));
       inFlight++;
     }
+  }
+
+  /**
+   * The largest staleness a step in flight can still reach if every other step in flight is
+   * applied before it: versions applied since its dispatch plus the others in flight.
+   */
+  private long worstStaleness() {
+    long oldest = Long.MAX_VALUE;
+    for (PendingStep step : pending.values()) {
+      if (step.applied == null) {
+        oldest = Math.min(oldest, step.version);
+      }
+    }
+    return oldest == Long.MAX_VALUE ? -1 : trunkVersion - oldest + inFlight - 1;
   }
 
   private void completeIfReady(long stepNumber, PendingStep step) {
