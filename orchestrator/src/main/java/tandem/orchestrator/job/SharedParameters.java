@@ -177,7 +177,9 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
     coordinator.tell(new VersionApplied(current.version(), handled));
     // Applied or dropped, the arrays are not read any more (aggregations copy what they keep).
     for (Worker.SharedGradients step : gradients) {
-      step.worker().tell(new Worker.ReturnGradients(jobId, step.gradients()));
+      if (!step.gradients().isEmpty()) {
+        step.worker().tell(new Worker.ReturnGradients(jobId, step.gradients()));
+      }
     }
   }
 
