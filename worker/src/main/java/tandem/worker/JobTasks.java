@@ -39,6 +39,7 @@ final class JobTasks {
   private final Map<String, INDArray> heads = new LinkedHashMap<>();
   private final Map<String, INDArray> headGradients = new HashMap<>();
   private final Map<String, OptimizerState> headOptimizers = new HashMap<>();
+  private final Map<String, java.util.ArrayDeque<INDArray>> spareGradients = new HashMap<>();
   private TrunkSnapshot trunk;
 
   JobTasks(TrainingPlan plan, TrunkSnapshot trunk,
@@ -57,12 +58,16 @@ final class JobTasks {
       programs.put(task, new TaskProgram(graph, DATA_TYPE));
       samplers.put(task, SequentialTraining.samplerFor(plan, graph));
     }
-    headParameters.forEach((module, parameters) -> {
-      heads.put(module, parameters);
-      headGradients.put(module, Nd4j.zeros(parameters.dataType(), parameters.length()));
-      headOptimizers.put(module,
-          new OptimizerState(plan.optimizer().toUpdater(), parameters.length(), DATA_TYPE));
-    });
+    for (String task : newTasks) {
+      // A head belongs to one task and learns at that task's rate.
+      for (String module : plan.graph().heads(task)) {
+        INDArray parameters = headParameters.get(module);
+        heads.put(module, parameters);
+        headGradients.put(module, Nd4j.zeros(parameters.dataType(), parameters.length()));
+        headOptimizers.put(module, new OptimizerState(plan.optimizerFor(task).toUpdater(),
+            parameters.length(), DATA_TYPE));
+      }
+    }
   }
 
   /**
@@ -80,8 +85,12 @@ final class JobTasks {
     Map<String, INDArray> shared = new LinkedHashMap<>();
     for (String module : program.task().moduleNames()) {
       if (!heads.containsKey(module)) {
-        // Handed to another actor, so a new array per step rather than a reused buffer.
-        INDArray gradient = Nd4j.createUninitialized(DATA_TYPE, trunk.parameters().get(module).length());
+        // Handed to the shared-parameter actor, which hands it back once applied.
+        INDArray gradient = spareGradients.computeIfAbsent(module, m -> new java.util.ArrayDeque<>())
+            .pollFirst();
+        if (gradient == null) {
+          gradient = Nd4j.createUninitialized(DATA_TYPE, trunk.parameters().get(module).length());
+        }
         shared.put(module, gradient);
         gradients.put(module, gradient);
       }
@@ -99,6 +108,18 @@ final class JobTasks {
       }
     }
     return new Computed(result, shared, trunk.version(), batchIndex);
+  }
+
+  /** Takes back shared-gradient arrays that were applied (see {@link Worker.ReturnGradients}). */
+  void recycle(Map<String, INDArray> gradients) {
+    gradients.forEach((module, gradient) -> {
+      java.util.ArrayDeque<INDArray> spares =
+          spareGradients.computeIfAbsent(module, m -> new java.util.ArrayDeque<>());
+      // More spares than steps in flight would only hold memory.
+      if (spares.size() <= plan.stepsInFlight()) {
+        spares.addLast(gradient);
+      }
+    });
   }
 
   Map<String, Double> evaluate(String task) {

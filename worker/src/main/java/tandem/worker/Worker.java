@@ -53,6 +53,12 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   /** Copies of the job's head parameters, by module name. */
   public record GetHeads(String jobId, ActorRef<Heads> replyTo) implements Command {}
 
+  /**
+   * Gradient arrays of this worker's earlier steps that the shared-parameter actor has applied
+   * and no longer reads: the worker reuses them instead of allocating new ones.
+   */
+  public record ReturnGradients(String jobId, Map<String, INDArray> gradients) implements Command {}
+
   /** Forget a job: its heads, replica and queued steps. */
   public record ReleaseJob(String jobId) implements Command {}
 
@@ -78,9 +84,12 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   public record StepFailed(String jobId, long step, String task, String worker, String reason)
       implements StepOutcome {}
 
-  /** Shared-module gradients of one step, sent to the job's shared-parameter actor. */
+  /**
+   * Shared-module gradients of one step, sent to the job's shared-parameter actor, with the
+   * step's loss (uncertainty weighting learns from it).
+   */
   public record SharedGradients(String jobId, long step, String task, long trunkVersion,
-      Map<String, INDArray> gradients) {}
+      double loss, Map<String, INDArray> gradients, ActorRef<Command> worker) {}
 
   /** Reply to {@link Evaluate}: metric per output per task. */
   public record EvaluationDone(String jobId, String worker,
@@ -112,6 +121,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
         .onMessage(NewTrunkVersion.class, this::onNewTrunkVersion)
         .onMessage(Evaluate.class, this::onEvaluate)
         .onMessage(GetHeads.class, this::onGetHeads)
+        .onMessage(ReturnGradients.class, this::onReturnGradients)
         .onMessage(ReleaseJob.class, this::onReleaseJob)
         .onSignal(PostStop.class, signal -> onPostStop())
         .build();
@@ -152,7 +162,8 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
       JobTasks.Computed computed = job.step(command.task());
       Duration compute = Duration.ofNanos(System.nanoTime() - start);
       job.sharedParameters().tell(new SharedGradients(command.jobId(), command.step(),
-          command.task(), computed.trunkVersion(), computed.sharedGradients()));
+          command.task(), computed.trunkVersion(), computed.result().loss(),
+          computed.sharedGradients(), getContext().getSelf()));
       job.coordinator().tell(new StepDone(command.jobId(), command.step(), command.task(),
           computed.result(), computed.trunkVersion(), name, computed.batch(), queued, compute));
     } catch (RuntimeException e) {
@@ -207,6 +218,14 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     JobTasks job = jobs.get(command.jobId());
     command.replyTo().tell(new Heads(command.jobId(), name,
         job == null ? Map.of() : job.copyOfHeads()));
+    return this;
+  }
+
+  private Behavior<Command> onReturnGradients(ReturnGradients command) {
+    JobTasks job = jobs.get(command.jobId());
+    if (job != null) {
+      job.recycle(command.gradients());
+    }
     return this;
   }
 

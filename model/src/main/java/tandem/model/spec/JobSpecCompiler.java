@@ -26,9 +26,7 @@ import tandem.model.optim.OptimizerSettings;
 public final class JobSpecCompiler {
 
   private static final List<String> OPTIMIZERS = List.of("adam", "sgd");
-  private static final List<String> SCHEDULES = List.of("round_robin", "random");
-  private static final List<String> CONSISTENCY_MODES = List.of("sync");
-  private static final List<String> AGGREGATIONS = List.of("mean", "sum");
+  private static final List<String> SHARED_STATES = List.of("shared", "per_task");
 
   private JobSpecCompiler() {}
 
@@ -42,17 +40,16 @@ public final class JobSpecCompiler {
     Map<String, Module> modules = ModuleSpecs.build(spec.getModulesList());
     checkTaskNames(spec.getTasksList());
     OptimizerSettings optimizer = optimizer(spec.getOptimizer());
-    String schedule = oneOf(spec.getSchedule().getPolicy(), SCHEDULES, "schedule.policy",
-        "schedule policy");
-    String consistency = oneOf(spec.getConsistency().getMode(), CONSISTENCY_MODES,
-        "consistency.mode", "consistency mode");
-    int stepsInFlight = spec.getConsistency().getStepsInFlight();
-    if (stepsInFlight < 0) {
-      throw new InvalidSpecException("consistency.stepsInFlight",
-          "expected steps in flight >= 0 (0 means 1), found " + stepsInFlight);
+    List<String> taskNames = spec.getTasksList().stream().map(TaskSpec::getName).toList();
+    ScheduleSettings schedule = SettingsSpecs.schedule(spec.getSchedule(), taskNames, "schedule");
+    ConsistencySettings consistency = SettingsSpecs.consistency(spec.getConsistency());
+    AggregationSettings aggregation = SettingsSpecs.aggregation(spec.getAggregation(), taskNames);
+    Map<String, Double> learningRates = new LinkedHashMap<>();
+    for (int i = 0; i < spec.getTasksCount(); i++) {
+      learningRates.put(spec.getTasks(i).getName(), positiveOrDefault(
+          spec.getTasks(i).getLearningRate(), optimizer.learningRate(),
+          "tasks[" + i + "].learningRate", "learning rate"));
     }
-    String aggregation = oneOf(spec.getAggregation().getMethod(), AGGREGATIONS,
-        "aggregation.method", "aggregation method");
     if (!spec.hasStop()) {
       throw new InvalidSpecException("stop", "expected a stop condition with maxSteps, found none");
     }
@@ -78,8 +75,8 @@ public final class JobSpecCompiler {
       evaluation.put(task.graph().name(), task.evaluation());
     }
     return new TrainingPlan(spec, new ModelGraph(modules, graphs), training, evaluation,
-        optimizer, schedule, consistency, Math.max(stepsInFlight, 1), aggregation,
-        stop.getMaxSteps(), maxTime, spec.getSeed(), spec.getWorkers());
+        optimizer, learningRates, schedule, consistency, aggregation, stop.getMaxSteps(), maxTime,
+        spec.getSeed(), spec.getWorkers());
   }
 
   private static void checkTaskNames(List<TaskSpec> tasks) throws InvalidSpecException {
@@ -109,7 +106,10 @@ public final class JobSpecCompiler {
     checkDecay(beta1, "optimizer.beta1");
     checkDecay(beta2, "optimizer.beta2");
     double epsilon = positiveOrDefault(spec.getEpsilon(), 1e-8, "optimizer.epsilon", "epsilon");
-    return new OptimizerSettings(name, learningRate, beta1, beta2, epsilon);
+    String sharedState = oneOf(spec.getSharedState(), SHARED_STATES, "optimizer.sharedState",
+        "shared optimizer state");
+    return new OptimizerSettings(name, learningRate, beta1, beta2, epsilon,
+        sharedState.equals("per_task"));
   }
 
   /** {@code value} if positive, {@code fallback} if 0; anything else (NaN, negative) fails. */
@@ -132,17 +132,9 @@ public final class JobSpecCompiler {
     }
   }
 
-  /** {@code value} if allowed, the first allowed name if empty; otherwise fails listing them. */
   private static String oneOf(String value, List<String> allowed, String field, String what)
       throws InvalidSpecException {
-    if (value.isEmpty()) {
-      return allowed.get(0);
-    }
-    if (!allowed.contains(value)) {
-      throw new InvalidSpecException(field,
-          "unknown " + what + " '" + value + "'; expected one of " + allowed);
-    }
-    return value;
+    return SettingsSpecs.oneOf(value, allowed, field, what);
   }
 
   /** The wall-clock limit, or {@code null}; a zero duration means no limit, like other zeros. */

@@ -11,10 +11,7 @@ import tandem.model.optim.OptimizerSettings;
  * and evaluation data (loaded and validated), and the job's settings with defaults filled in.
  * Immutable; built by {@link JobSpecCompiler#compile}.
  *
- * @param schedule {@code round_robin} or {@code random}
- * @param consistency {@code sync}
- * @param stepsInFlight credits per worker, at least 1
- * @param aggregation {@code mean} or {@code sum}
+ * @param learningRates each task's learning rate (the job's unless the task sets one)
  * @param maxTime {@code null} when the spec sets no wall-clock limit
  * @param workers workers to spread tasks over; 0 means every available one
  */
@@ -24,10 +21,10 @@ public record TrainingPlan(
     Map<String, DataSet> trainingData,
     Map<String, DataSet> evaluationData,
     OptimizerSettings optimizer,
-    String schedule,
-    String consistency,
-    int stepsInFlight,
-    String aggregation,
+    Map<String, Double> learningRates,
+    ScheduleSettings schedule,
+    ConsistencySettings consistency,
+    AggregationSettings aggregation,
     long maxSteps,
     Duration maxTime,
     long seed,
@@ -36,5 +33,16 @@ public record TrainingPlan(
   public TrainingPlan {
     trainingData = Map.copyOf(trainingData);
     evaluationData = Map.copyOf(evaluationData);
+    learningRates = Map.copyOf(learningRates);
+  }
+
+  /** The optimizer of {@code task}'s updates: the job's, at the task's learning rate. */
+  public OptimizerSettings optimizerFor(String task) {
+    return optimizer.withLearningRate(learningRates.get(task));
+  }
+
+  /** Credits per worker. */
+  public int stepsInFlight() {
+    return consistency.stepsInFlight();
   }
 }

@@ -26,17 +26,17 @@ public final class SequentialTraining {
   private final Map<String, OptimizerState> optimizers = new HashMap<>();
   private final Map<String, TaskProgram> programs = new HashMap<>();
   private final Map<String, BatchSampler> samplers = new HashMap<>();
+  private final Map<String, java.util.Set<String>> heads = new HashMap<>();
 
   public SequentialTraining(TrainingPlan plan, DataType dataType) {
     this.plan = plan;
     this.dataType = dataType;
     this.parameters = ModelParameters.initial(plan.graph(), plan.seed(), dataType);
     this.gradients = ModelParameters.zerosLike(parameters);
-    parameters.forEach((name, flat) -> optimizers.put(name,
-        new OptimizerState(plan.optimizer().toUpdater(), flat.length(), dataType)));
     for (TaskGraph task : plan.graph().tasks()) {
       programs.put(task.name(), new TaskProgram(task, dataType));
       samplers.put(task.name(), samplerFor(plan, task));
+      heads.put(task.name(), plan.graph().heads(task.name()));
     }
   }
 
@@ -54,9 +54,23 @@ public final class SequentialTraining {
     StepResult result = program.computeGradients(parameters,
         data.batch(samplers.get(task).next(), dataType), gradients);
     for (String module : program.task().moduleNames()) {
-      optimizers.get(module).applyInPlace(parameters.get(module), gradients.get(module));
+      optimizer(module, task).applyInPlace(parameters.get(module), gradients.get(module));
     }
     return result;
+  }
+
+  /**
+   * The optimizer state a module's update from {@code task} uses, as the workers and the
+   * shared-parameter actor keep them: a head's own (at its task's rate), a shared module's one
+   * state, or with per-task state one per (module, task) at the task's rate.
+   */
+  private OptimizerState optimizer(String module, String task) {
+    boolean head = heads.get(task).contains(module);
+    boolean perTask = head || plan.optimizer().perTaskSharedState();
+    String key = perTask ? module + "\u0000" + task : module;
+    return optimizers.computeIfAbsent(key, k -> new OptimizerState(
+        (perTask ? plan.optimizerFor(task) : plan.optimizer()).toUpdater(),
+        parameters.get(module).length(), dataType));
   }
 
   /** Each output's metric on the task's evaluation data. */

@@ -13,7 +13,7 @@ class OptimizerStateTest {
   @Test
   void sgdSubtractsLearningRateTimesGradient() {
     OptimizerState sgd = new OptimizerState(
-        new OptimizerSettings("sgd", 0.1, 0, 0, 0).toUpdater(), 2, DataType.DOUBLE);
+        new OptimizerSettings("sgd", 0.1, 0, 0, 0, false).toUpdater(), 2, DataType.DOUBLE);
     INDArray params = Nd4j.createFromArray(1.0, 2.0);
     sgd.applyInPlace(params, Nd4j.createFromArray(0.5, -1.0));
     assertArrayEquals(new double[] {0.95, 2.1}, params.toDoubleVector(), 1e-12);
@@ -26,7 +26,7 @@ class OptimizerStateTest {
     double beta2 = 0.999;
     double eps = 1e-8;
     OptimizerState adam = new OptimizerState(
-        new OptimizerSettings("adam", lr, beta1, beta2, eps).toUpdater(), 1, DataType.DOUBLE);
+        new OptimizerSettings("adam", lr, beta1, beta2, eps, false).toUpdater(), 1, DataType.DOUBLE);
     INDArray params = Nd4j.createFromArray(1.0);
     double p = 1.0;
     double m = 0;

@@ -197,8 +197,8 @@ class JobSpecCompilerRejectsTest {
             "module 'emb' has ids 0-2"),
         bad("embedding after another module", s -> {
           s.addModules(ModuleSpec.newBuilder().setName("emb").setEmbedding(Embedding.newBuilder()
-              .setVocabularySize(3).setDimension(4).setColumns(16)));
-          s.getTasksBuilder(0).addPath(1, "emb");
+              .setVocabularySize(3).setDimension(1).setColumns(16)));
+          s.getTasksBuilder(0).setPath(1, "emb");
         }, "tasks[0].path[1]", "reads ids", "must read a data field"),
         bad("embedding on a float field", s -> {
           s.addModules(ModuleSpec.newBuilder().setName("emb").setEmbedding(Embedding.newBuilder()
@@ -212,14 +212,37 @@ class JobSpecCompilerRejectsTest {
             "optimizer.learningRate", "positive finite learning rate", "-0.1"),
         bad("NaN learning rate", s -> s.getOptimizerBuilder().setLearningRate(Double.NaN),
             "optimizer.learningRate", "NaN"),
-        bad("unknown schedule", s -> s.getScheduleBuilder().setPolicy("weighted"),
-            "schedule.policy", "unknown schedule policy 'weighted'", "[round_robin, random]"),
-        bad("unknown consistency mode", s -> s.getConsistencyBuilder().setMode("async"),
-            "consistency.mode", "unknown consistency mode 'async'", "[sync]"),
+        bad("unknown schedule", s -> s.getScheduleBuilder().setPolicy("fifo"),
+            "schedule.policy", "unknown schedule policy 'fifo'", "round_robin, random, proportional"),
+        bad("unknown consistency mode", s -> s.getConsistencyBuilder().setMode("hogwild"),
+            "consistency.mode", "unknown consistency mode 'hogwild'", "[sync, async]"),
+        bad("staleness bound in sync mode", s -> s.getConsistencyBuilder().setMaxStaleness(2),
+            "consistency.maxStaleness", "needs mode async"),
+        bad("negative staleness bound", s -> s.getConsistencyBuilder().setMode("async")
+            .setMaxStaleness(-1), "consistency.maxStaleness", "found -1"),
+        bad("unknown stale-gradient policy", s -> s.getConsistencyBuilder()
+            .setStaleGradients("ignore"), "consistency.staleGradients", "'ignore'", "drop"),
+        bad("schedule weight for an unknown task", s -> s.getScheduleBuilder()
+            .setPolicy("weighted").putWeights("binary_plus2", 1.0), "schedule.weights",
+            "unknown task 'binary_plus2'"),
+        bad("weighted schedule without a positive weight", s -> s.getScheduleBuilder()
+            .setPolicy("weighted").putWeights("binary_plus1", 0.0), "schedule.weights",
+            "at least one task"),
+        bad("negative schedule weight", s -> s.getScheduleBuilder().setPolicy("weighted")
+            .putWeights("binary_plus1", -1.0), "schedule.weights", "found -1.0"),
+        bad("non-positive temperature", s -> s.getScheduleBuilder().setPolicy("temperature")
+            .setTemperature(-2), "schedule.temperature", "found -2.0"),
+        bad("unknown shared optimizer state", s -> s.getOptimizerBuilder()
+            .setSharedState("global"), "optimizer.sharedState", "'global'", "per_task"),
+        bad("negative task learning rate", s -> s.getTasksBuilder(1).setLearningRate(-0.1),
+            "tasks[1].learningRate", "found -0.1"),
+        bad("aggregation weight for an unknown task", s -> s.getAggregationBuilder()
+            .setMethod("weighted").putTaskWeights("nope", 2.0), "aggregation.taskWeights",
+            "unknown task 'nope'"),
         bad("negative steps in flight", s -> s.getConsistencyBuilder().setStepsInFlight(-2),
             "consistency.stepsInFlight", "-2"),
         bad("unknown aggregation", s -> s.getAggregationBuilder().setMethod("median"),
-            "aggregation.method", "unknown aggregation method 'median'", "[mean, sum]"),
+            "aggregation.method", "unknown aggregation method 'median'", "[mean, sum, weighted, uncertainty, pcgrad]"),
         bad("negative workers", s -> s.setWorkers(-1), "workers", "worker count >= 0"),
         bad("missing stop", s -> s.clearStop(), "stop", "maxSteps"),
         bad("zero max steps", s -> s.getStopBuilder().setMaxSteps(0), "stop.maxSteps",

@@ -69,11 +69,11 @@ class JobSpecCompilerTest {
     // Tasks on the same builtin data set get the same loaded data.
     assertSame(plan.trainingData().get("binary_plus1"), plan.trainingData().get("decimal_plus1"));
 
-    assertEquals(new OptimizerSettings("adam", 0.001, 0.9, 0.999, 1e-8), plan.optimizer());
-    assertEquals("round_robin", plan.schedule());
-    assertEquals("sync", plan.consistency());
+    assertEquals(new OptimizerSettings("adam", 0.001, 0.9, 0.999, 1e-8, false), plan.optimizer());
+    assertEquals("round_robin", plan.schedule().policy());
+    assertEquals("sync", plan.consistency().mode());
     assertEquals(1, plan.stepsInFlight());
-    assertEquals("mean", plan.aggregation());
+    assertEquals("mean", plan.aggregation().method());
     assertEquals(400, plan.maxSteps());
     assertNull(plan.maxTime());
     assertEquals(7, plan.seed());
@@ -132,10 +132,10 @@ class JobSpecCompilerTest {
     FloatField xyz = (FloatField) plan.trainingData().get("c").field("xyz");
     assertArrayEquals(new float[] {1, 2, 3, 4, 5, 6}, xyz.values());
 
-    assertEquals(new OptimizerSettings("sgd", 0.1, 0.9, 0.999, 1e-8), plan.optimizer());
-    assertEquals("random", plan.schedule());
+    assertEquals(new OptimizerSettings("sgd", 0.1, 0.9, 0.999, 1e-8, false), plan.optimizer());
+    assertEquals("random", plan.schedule().policy());
     assertEquals(2, plan.stepsInFlight());
-    assertEquals("sum", plan.aggregation());
+    assertEquals("sum", plan.aggregation().method());
     assertEquals(java.time.Duration.ofSeconds(30), plan.maxTime());
     assertEquals(2, plan.workers());
     assertSame(spec, plan.spec());

@@ -23,6 +23,9 @@ import tandem.api.v1.SubmitJobRequest;
 import tandem.api.v1.SubmitJobResponse;
 import tandem.api.v1.TrainingEvent;
 import tandem.api.v1.TrainingServiceGrpc;
+import tandem.api.v1.UpdateScheduleRequest;
+import tandem.model.spec.ScheduleSettings;
+import tandem.model.spec.SettingsSpecs;
 import tandem.model.spec.InvalidSpecException;
 import tandem.model.spec.JobSpecCompiler;
 import tandem.model.spec.TrainingPlan;
@@ -100,23 +103,49 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
 
   @Override
   public void cancelJob(CancelJobRequest request, StreamObserver<JobStatus> response) {
-    CompletionStage<JobManager.CancelOutcome> outcome = AskPattern.ask(jobManager,
+    CompletionStage<JobManager.Outcome> outcome = AskPattern.ask(jobManager,
         replyTo -> new JobManager.CancelJob(request.getJobId(), replyTo), askTimeout, scheduler);
-    outcome.whenComplete((result, error) -> {
-      if (error != null) {
-        response.onError(toStatus(error, "cancel job"));
-      } else if (result == JobManager.CancelOutcome.UNKNOWN_JOB) {
-        response.onError(unknownJob(request.getJobId()));
-      } else if (result == JobManager.CancelOutcome.NOT_RUNNING) {
-        JobState state = store.find(request.getJobId()).orElseThrow().events().status().getState();
-        response.onError(Status.FAILED_PRECONDITION.withDescription("job " + request.getJobId()
-            + " is not running: it is " + JobStatuses.label(state)).asException());
-      } else {
-        JobRecord record = store.find(request.getJobId()).orElseThrow();
-        response.onNext(record.events().status());
-        response.onCompleted();
-      }
-    });
+    outcome.whenComplete((result, error) -> reply(request.getJobId(), result, error,
+        "cancel job", response));
+  }
+
+  /** Answers a command to a running job with its status, or why it could not take it. */
+  private void reply(String jobId, JobManager.Outcome result, Throwable error, String what,
+      StreamObserver<JobStatus> response) {
+    if (error != null) {
+      response.onError(toStatus(error, what));
+    } else if (result == JobManager.Outcome.UNKNOWN_JOB) {
+      response.onError(unknownJob(jobId));
+    } else if (result == JobManager.Outcome.NOT_RUNNING) {
+      JobState state = store.find(jobId).orElseThrow().events().status().getState();
+      response.onError(Status.FAILED_PRECONDITION.withDescription("job " + jobId
+          + " is not running: it is " + JobStatuses.label(state)).asException());
+    } else {
+      response.onNext(store.find(jobId).orElseThrow().events().status());
+      response.onCompleted();
+    }
+  }
+
+  @Override
+  public void updateSchedule(UpdateScheduleRequest request, StreamObserver<JobStatus> response) {
+    java.util.Optional<JobRecord> record = store.find(request.getJobId());
+    if (record.isEmpty()) {
+      response.onError(unknownJob(request.getJobId()));
+      return;
+    }
+    ScheduleSettings settings;
+    try {
+      settings = SettingsSpecs.schedule(request.getSchedule(), record.get().spec().getTasksList()
+          .stream().map(tandem.api.v1.TaskSpec::getName).toList(), "schedule");
+    } catch (InvalidSpecException e) {
+      response.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asException());
+      return;
+    }
+    CompletionStage<JobManager.Outcome> outcome = AskPattern.ask(jobManager,
+        replyTo -> new JobManager.UpdateSchedule(request.getJobId(), request.getSchedule(),
+            settings, replyTo), askTimeout, scheduler);
+    outcome.whenComplete((result, error) -> reply(request.getJobId(), result, error,
+        "update schedule", response));
   }
 
   @Override

@@ -6,9 +6,11 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.TreeMap;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -23,9 +25,12 @@ import tandem.api.v1.JobFinished;
 import tandem.api.v1.JobStarted;
 import tandem.api.v1.JobState;
 import tandem.api.v1.OutputLoss;
+import tandem.api.v1.ScheduleSpec;
+import tandem.api.v1.ScheduleUpdated;
 import tandem.api.v1.StepCompleted;
 import tandem.api.v1.TaskPlacement;
 import tandem.api.v1.TrainingEvent;
+import tandem.model.spec.ScheduleSettings;
 import tandem.model.spec.TrainingPlan;
 import tandem.model.train.ModelParameters;
 import tandem.orchestrator.schedule.Schedule;
@@ -36,8 +41,8 @@ import tandem.worker.Worker;
 
 /**
  * The coordinator of one job: places its tasks' heads on workers, schedules steps (the job's
- * {@link Schedule}, at most {@code stepsInFlight} per worker), runs sync rounds with its child
- * {@link SharedParameters}, appends every step, evaluation and the outcome to the job's
+ * {@link Schedule}, at most {@code stepsInFlight} per worker), runs sync rounds or async steps
+ * (bounded staleness: at most S + 1 steps in flight) with its child {@link SharedParameters}, appends every step, evaluation and the outcome to the job's
  * {@link EventLog}, and at the end collects the trained parameters. Stops itself when the job
  * ends (succeeded, failed or cancelled), which stops the shared-parameter actor too.
  *
@@ -48,8 +53,12 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   /** Messages the coordinator accepts. */
   public sealed interface Command {}
 
-  /** Stop the job now; replies whether it was still running. */
-  public record Cancel(ActorRef<Boolean> replyTo) implements Command {}
+  /** Stop the job now; replies once the job's final event is in the log. */
+  public record Cancel(ActorRef<JobManager.Outcome> replyTo) implements Command {}
+
+  /** Replace the schedule from the next step on (already checked against the job's tasks). */
+  public record UpdateSchedule(ScheduleSpec spec, ScheduleSettings settings,
+      ActorRef<JobManager.Outcome> replyTo) implements Command {}
 
   private record FromWorker(Worker.StepOutcome outcome) implements Command {}
 
@@ -69,8 +78,15 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
 
   /** A dispatched step, until both its outcome and its gradient's application are in. */
   private static final class PendingStep {
+    /** The trunk version the step was dispatched for (its replica is at least this new). */
+    final long version;
     Worker.StepDone done;
-    Long staleness;
+    SharedParameters.AppliedStep applied;
+    long appliedVersion;
+
+    PendingStep(long version) {
+      this.version = version;
+    }
   }
 
   /**
@@ -91,7 +107,9 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   private final Map<ActorRef<Worker.Command>, Integer> credits = new HashMap<>();
   private final Map<String, INDArray> initialParameters;
   private final TreeMap<Long, PendingStep> pending = new TreeMap<>();
-  private final Schedule schedule;
+  private final SplittableRandom scheduleRandom;
+  private final Map<String, Integer> dataSizes = new LinkedHashMap<>();
+  private Schedule schedule;
   private final ActorRef<SharedParameters.Command> sharedParameters;
   private final List<Evaluation> evaluations = new ArrayList<>();
   private final Map<String, INDArray> trained = new LinkedHashMap<>();
@@ -101,7 +119,12 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   private long completed;
   private long examples;
   private long trunkVersion;
-  private boolean roundOpen;
+  private long inFlight;
+  private boolean finished;
+  /** Sync: the trunk version the latest round computes on; -1 before the first round. */
+  private long roundVersion = -1;
+  /** Sync: steps of the latest round whose outcome is not in yet. */
+  private int roundAwaitingOutcome;
   private boolean stopRequested;
   private long startedAtNanos;
 
@@ -120,9 +143,11 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
       credits.put(worker, plan.stepsInFlight());
       context.watch(worker);
     }
-    this.schedule = Schedule.create(plan.schedule(),
-        plan.graph().tasks().stream().map(t -> t.name()).toList(),
-        Seeds.derive(plan.seed(), "schedule"));
+    plan.graph().tasks().forEach(
+        task -> dataSizes.put(task.name(), plan.trainingData().get(task.name()).size()));
+    this.scheduleRandom = new SplittableRandom(Seeds.derive(plan.seed(), "schedule"));
+    this.schedule = Schedule.create(plan.schedule(), List.copyOf(dataSizes.keySet()), dataSizes,
+        scheduleRandom);
     this.initialParameters = ModelParameters.initial(plan.graph(), plan.seed(), DataType.FLOAT);
     Map<String, INDArray> shared = new LinkedHashMap<>();
     plan.graph().sharedModules().forEach(m -> shared.put(m, initialParameters.get(m)));
@@ -138,6 +163,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(Cancel.class, this::onCancel)
+        .onMessage(UpdateSchedule.class, this::onUpdateSchedule)
         .onMessage(FromWorker.class, this::onFromWorker)
         .onMessage(FromParameters.class, this::onFromParameters)
         .onMessage(TasksAssigned.class, this::onTasksAssigned)
@@ -146,12 +172,25 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         .onMessage(TrunkCollected.class, this::onTrunkCollected)
         .onMessage(TimeLimitReached.class, message -> onTimeLimitReached())
         .onSignal(Terminated.class, this::onTerminated)
+        .onSignal(PostStop.class, signal -> onPostStop())
         .build();
   }
 
   private Behavior<Command> onCancel(Cancel command) {
-    command.replyTo().tell(true);
-    return finish(JobState.JOB_STATE_CANCELLED, "cancelled by request");
+    Behavior<Command> next = finish(JobState.JOB_STATE_CANCELLED, "cancelled by request");
+    command.replyTo().tell(JobManager.Outcome.ACCEPTED);
+    return next;
+  }
+
+  private Behavior<Command> onUpdateSchedule(UpdateSchedule command) {
+    schedule = Schedule.create(command.settings(), List.copyOf(dataSizes.keySet()), dataSizes,
+        scheduleRandom);
+    log.append(TrainingEvent.newBuilder().setScheduleUpdated(ScheduleUpdated.newBuilder()
+        .setAfterStep(dispatched).setSchedule(command.spec())));
+    getContext().getLog().info("job {}: schedule now {} after {} steps", record.jobId(),
+        command.settings().policy(), dispatched);
+    command.replyTo().tell(JobManager.Outcome.ACCEPTED);
+    return this;
   }
 
   private Behavior<Command> onFromWorker(FromWorker message) {
@@ -164,6 +203,9 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     credits.merge(worker, 1, Integer::sum);
     PendingStep step = pending.get(done.step());
     if (step != null) {
+      if (step.version == roundVersion && !plan.consistency().async()) {
+        roundAwaitingOutcome--;
+      }
       step.done = done;
       completeIfReady(done.step(), step);
     }
@@ -177,14 +219,15 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     }
     SharedParameters.VersionApplied applied = (SharedParameters.VersionApplied) message.report();
     trunkVersion = applied.version();
-    roundOpen = false;
-    applied.stalenessByStep().forEach((stepNumber, staleness) -> {
-      PendingStep step = pending.get(stepNumber);
+    for (SharedParameters.AppliedStep appliedStep : applied.steps()) {
+      inFlight--;
+      PendingStep step = pending.get(appliedStep.step());
       if (step != null) {
-        step.staleness = staleness;
-        completeIfReady(stepNumber, step);
+        step.applied = appliedStep;
+        step.appliedVersion = applied.version();
+        completeIfReady(appliedStep.step(), step);
       }
-    });
+    }
     return advance();
   }
 
@@ -212,7 +255,9 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     JobStarted.Builder started = JobStarted.newBuilder()
         .addAllSharedModules(plan.graph().sharedModules())
         .setMaxSteps(plan.maxSteps())
-        .setWorkers(nameOf.size());
+        .setWorkers(nameOf.size())
+        .setSchedule(plan.spec().getSchedule().toBuilder().setPolicy(plan.schedule().policy()))
+        .setConsistency(plan.consistency().mode());
     ownerOf.forEach((task, worker) -> started.addPlacements(TaskPlacement.newBuilder()
         .setTask(task).setWorker(nameOf.get(worker)).addAllHeads(plan.graph().heads(task))));
     log.append(TrainingEvent.newBuilder().setJobStarted(started));
@@ -267,7 +312,16 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
       return this;
     }
     Map<String, INDArray> inSpecOrder = new LinkedHashMap<>();
-    plan.graph().modules().keySet().forEach(m -> inSpecOrder.put(m, trained.get(m)));
+    for (String module : plan.graph().modules().keySet()) {
+      INDArray parameters = trained.get(module);
+      if (parameters == null && usedByATask(module)) {
+        return finish(JobState.JOB_STATE_FAILED, "module '" + module
+            + "' was missing when the trained parameters were collected");
+      }
+      if (parameters != null) {
+        inSpecOrder.put(module, parameters);
+      }
+    }
     record.setTrainedParameters(inSpecOrder);
     return finish(JobState.JOB_STATE_SUCCEEDED, "");
   }
@@ -292,18 +346,28 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     if (phase != Phase.RUNNING) {
       return this;
     }
-    if (!stopRequested && dispatched < plan.maxSteps() && !roundOpen) {
-      dispatchRound();
+    if (!stopRequested && dispatched < plan.maxSteps()) {
+      if (plan.consistency().async()) {
+        dispatchAsync();
+      } else if (roundAwaitingOutcome == 0) {
+        dispatchRound();
+      }
     }
     boolean trainingOver = stopRequested || completed == plan.maxSteps();
-    if (trainingOver && pending.isEmpty() && !roundOpen) {
+    if (trainingOver && pending.isEmpty()) {
       startEvaluation();
     }
     return this;
   }
 
-  /** One sync round: steps on the current trunk version while their workers have credit. */
+  /**
+   * One sync round: steps while their workers have credit, all on the version the previous round
+   * produces. It goes out as soon as the previous round's steps are done, before their update is
+   * applied: the workers hold the steps until the new version arrives, so the coordinator is not
+   * on the path from one version to the next.
+   */
   private void dispatchRound() {
+    long version = roundVersion < 0 ? trunkVersion : roundVersion + 1;
     int steps = 0;
     while (dispatched < plan.maxSteps()) {
       String task = schedule.peek();
@@ -314,18 +378,59 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
       schedule.advance();
       credits.merge(worker, -1, Integer::sum);
       long step = ++dispatched;
-      pending.put(step, new PendingStep());
-      worker.tell(new Worker.RunStep(record.jobId(), step, task, trunkVersion, System.nanoTime()));
+      pending.put(step, new PendingStep(version));
+      worker.tell(new Worker.RunStep(record.jobId(), step, task, version, System.nanoTime()));
+      inFlight++;
       steps++;
     }
     if (steps > 0) {
-      roundOpen = true;
-      sharedParameters.tell(new SharedParameters.ExpectRound(trunkVersion, steps));
+      roundVersion = version;
+      roundAwaitingOutcome = steps;
+      sharedParameters.tell(new SharedParameters.ExpectRound(version, steps));
     }
   }
 
+  /**
+   * Async: steps go out while their workers have credit and, under bounded staleness S, while no
+   * gradient in flight could end up more than S versions stale: a step's staleness is the
+   * versions applied between the replica it read (at least the version known when it was
+   * dispatched) and its own update, so every step in flight, the new one included, may still
+   * add a version before the oldest one lands. Each step asks for a replica at least as new as
+   * the latest version the coordinator knows.
+   */
+  private void dispatchAsync() {
+    Integer bound = plan.consistency().maxStaleness();
+    while (dispatched < plan.maxSteps() && (bound == null || worstStaleness() + 1 <= bound)) {
+      String task = schedule.peek();
+      ActorRef<Worker.Command> worker = ownerOf.get(task);
+      if (credits.get(worker) == 0) {
+        break;
+      }
+      schedule.advance();
+      credits.merge(worker, -1, Integer::sum);
+      long step = ++dispatched;
+      pending.put(step, new PendingStep(trunkVersion));
+      worker.tell(new Worker.RunStep(record.jobId(), step, task, trunkVersion, System.nanoTime()));
+      inFlight++;
+    }
+  }
+
+  /**
+   * The largest staleness a step in flight can still reach if every other step in flight is
+   * applied before it: versions applied since its dispatch plus the others in flight.
+   */
+  private long worstStaleness() {
+    long oldest = Long.MAX_VALUE;
+    for (PendingStep step : pending.values()) {
+      if (step.applied == null) {
+        oldest = Math.min(oldest, step.version);
+      }
+    }
+    return oldest == Long.MAX_VALUE ? -1 : trunkVersion - oldest + inFlight - 1;
+  }
+
   private void completeIfReady(long stepNumber, PendingStep step) {
-    if (step.done == null || step.staleness == null) {
+    if (step.done == null || step.applied == null) {
       return;
     }
     pending.remove(stepNumber);
@@ -338,7 +443,9 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         .setLoss(done.result().loss())
         .setExamples(done.result().examples())
         .setTrunkVersion(done.trunkVersion())
-        .setStaleness(step.staleness)
+        .setStaleness(step.applied.staleness())
+        .setGradientDropped(step.applied.dropped())
+        .setAppliedVersion(step.appliedVersion)
         .setWorker(done.worker())
         .setComputeTime(proto(done.computeTime()))
         .setQueueTime(proto(done.queueTime()))
@@ -358,6 +465,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   }
 
   private Behavior<Command> finish(JobState state, String message) {
+    finished = true;
     Duration elapsed = Duration.ofNanos(startedAtNanos == 0 ? 0 : System.nanoTime() - startedAtNanos);
     double seconds = elapsed.toNanos() / 1e9;
     log.append(TrainingEvent.newBuilder().setJobFinished(JobFinished.newBuilder()
@@ -374,6 +482,24 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     }
     nameOf.keySet().forEach(worker -> worker.tell(new Worker.ReleaseJob(record.jobId())));
     return Behaviors.stopped();
+  }
+
+  /**
+   * A coordinator that stops without having ended its job (a bug threw in a handler, which stops a
+   * typed actor) still ends the job's log, so that subscribers and status see a failure instead
+   * of a job running forever, and still frees the workers.
+   */
+  private Behavior<Command> onPostStop() {
+    if (!finished) {
+      getContext().getLog().error("coordinator of job {} stopped before the job ended",
+          record.jobId());
+      finish(JobState.JOB_STATE_FAILED, "internal error in the job's coordinator; see the server log");
+    }
+    return this;
+  }
+
+  private boolean usedByATask(String module) {
+    return plan.graph().tasks().stream().anyMatch(t -> t.moduleNames().contains(module));
   }
 
   private Map<String, INDArray> sharedInitial() {

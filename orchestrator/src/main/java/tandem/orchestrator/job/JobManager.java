@@ -12,6 +12,8 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import tandem.api.v1.JobSpec;
+import tandem.api.v1.ScheduleSpec;
+import tandem.model.spec.ScheduleSettings;
 import tandem.model.spec.TrainingPlan;
 import tandem.worker.Worker;
 
@@ -32,10 +34,14 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
       implements Command {}
 
   /** Cancel a running job. */
-  public record CancelJob(String jobId, ActorRef<CancelOutcome> replyTo) implements Command {}
+  public record CancelJob(String jobId, ActorRef<Outcome> replyTo) implements Command {}
 
-  /** Reply to {@link CancelJob}. */
-  public enum CancelOutcome { CANCELLED, NOT_RUNNING, UNKNOWN_JOB }
+  /** Replace a running job's schedule (already checked against its tasks). */
+  public record UpdateSchedule(String jobId, ScheduleSpec spec, ScheduleSettings settings,
+      ActorRef<Outcome> replyTo) implements Command {}
+
+  /** Reply to {@link CancelJob} and {@link UpdateSchedule}: whether the job took it. */
+  public enum Outcome { ACCEPTED, NOT_RUNNING, UNKNOWN_JOB }
 
   /** A local worker the manager may place tasks on. */
   public record WorkerHandle(String name, ActorRef<Worker.Command> ref) {}
@@ -70,6 +76,7 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
     return newReceiveBuilder()
         .onMessage(StartJob.class, this::onStartJob)
         .onMessage(CancelJob.class, this::onCancelJob)
+        .onMessage(UpdateSchedule.class, this::onUpdateSchedule)
         .onSignal(Terminated.class, this::onTerminated)
         .build();
   }
@@ -103,13 +110,26 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
     java.util.Optional<JobRecord> record = store.find(command.jobId());
     ActorRef<Coordinator.Command> coordinator = running.get(command.jobId());
     if (record.isEmpty()) {
-      command.replyTo().tell(CancelOutcome.UNKNOWN_JOB);
+      command.replyTo().tell(Outcome.UNKNOWN_JOB);
     } else if (coordinator == null || record.get().events().complete()) {
       // The log is the truth: a coordinator may still be stopping after its final event.
-      command.replyTo().tell(CancelOutcome.NOT_RUNNING);
+      command.replyTo().tell(Outcome.NOT_RUNNING);
     } else {
-      coordinator.tell(new Coordinator.Cancel(getContext().getSystem().ignoreRef()));
-      command.replyTo().tell(CancelOutcome.CANCELLED);
+      coordinator.tell(new Coordinator.Cancel(command.replyTo()));
+    }
+    return this;
+  }
+
+  private Behavior<Command> onUpdateSchedule(UpdateSchedule command) {
+    java.util.Optional<JobRecord> record = store.find(command.jobId());
+    ActorRef<Coordinator.Command> coordinator = running.get(command.jobId());
+    if (record.isEmpty()) {
+      command.replyTo().tell(Outcome.UNKNOWN_JOB);
+    } else if (coordinator == null || record.get().events().complete()) {
+      command.replyTo().tell(Outcome.NOT_RUNNING);
+    } else {
+      coordinator.tell(new Coordinator.UpdateSchedule(command.spec(), command.settings(),
+          command.replyTo()));
     }
     return this;
   }

@@ -10,6 +10,7 @@ import tandem.api.v1.Evaluation;
 import tandem.api.v1.JobFinished;
 import tandem.api.v1.JobState;
 import tandem.api.v1.JobStatus;
+import tandem.api.v1.ScheduleSpec;
 import tandem.api.v1.StepCompleted;
 import tandem.api.v1.TaskPlacement;
 import tandem.api.v1.TaskProgress;
@@ -27,7 +28,14 @@ final class JobProgress {
   private final String jobId;
   private final String name;
   private final Instant submittedAt;
+  /** Staleness values above this share the histogram's last bucket. */
+  static final int STALENESS_BUCKETS = 64;
+
   private final Map<String, TaskProgress.Builder> tasks = new LinkedHashMap<>();
+  private final Map<String, LossCurve> curves = new LinkedHashMap<>();
+  private final long[] staleness = new long[STALENESS_BUCKETS + 1];
+  private int largestStaleness = -1;
+  private ScheduleSpec schedule = ScheduleSpec.getDefaultInstance();
   private JobState state = JobState.JOB_STATE_PENDING;
   private long stepsDone;
   private long maxSteps;
@@ -49,6 +57,7 @@ final class JobProgress {
         state = JobState.JOB_STATE_RUNNING;
         startedAt = now;
         maxSteps = event.getJobStarted().getMaxSteps();
+        schedule = event.getJobStarted().getSchedule();
         for (TaskPlacement placement : event.getJobStarted().getPlacementsList()) {
           tasks.put(placement.getTask(), TaskProgress.newBuilder().setTask(placement.getTask())
               .setWorker(placement.getWorker()));
@@ -64,7 +73,16 @@ final class JobProgress {
             : (1 - SMOOTHING) * task.getSmoothedLoss() + SMOOTHING * step.getLoss());
         task.setSteps(task.getSteps() + 1).setExamples(task.getExamples() + step.getExamples())
             .setLastLoss(step.getLoss()).setWorker(step.getWorker());
+        if (step.getGradientDropped()) {
+          task.setDroppedGradients(task.getDroppedGradients() + 1);
+        }
+        curves.computeIfAbsent(step.getTask(), t -> new LossCurve())
+            .add(step.getStep(), step.getLoss());
+        int bucket = (int) Math.min(step.getStaleness(), STALENESS_BUCKETS);
+        staleness[bucket]++;
+        largestStaleness = Math.max(largestStaleness, bucket);
       }
+      case SCHEDULE_UPDATED -> schedule = event.getScheduleUpdated().getSchedule();
       case EVALUATION_COMPLETED -> evaluations = event.getEvaluationCompleted().getEvaluationsList();
       case JOB_FINISHED -> {
         JobFinished finished = event.getJobFinished();
@@ -95,8 +113,17 @@ final class JobProgress {
         .setElapsed(com.google.protobuf.Duration.newBuilder().setSeconds(running.getSeconds())
             .setNanos(running.getNano()))
         .setLastSequence(lastSequence)
-        .setExamplesPerSecond(seconds > 0 ? examples / seconds : 0);
-    tasks.values().forEach(task -> status.addTasks(task.build()));
+        .setExamplesPerSecond(seconds > 0 ? examples / seconds : 0)
+        .setStepsPerSecond(seconds > 0 ? stepsDone / seconds : 0)
+        .setSchedule(schedule);
+    for (int i = 0; i <= largestStaleness; i++) {
+      status.addStalenessHistogram(staleness[i]);
+    }
+    tasks.forEach((name, task) -> {
+      LossCurve curve = curves.get(name);
+      status.addTasks(curve == null ? task.build()
+          : task.clone().clearLossCurve().addAllLossCurve(curve.points()).build());
+    });
     return status.build();
   }
 

@@ -14,17 +14,24 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import tandem.model.optim.OptimizerState;
+import tandem.model.spec.ConsistencySettings;
 import tandem.model.spec.TrainingPlan;
+import tandem.model.train.Seeds;
+import tandem.orchestrator.aggregation.Aggregation;
+import tandem.orchestrator.aggregation.StepGradient;
 import tandem.worker.TrunkSnapshot;
 import tandem.worker.Worker;
 
 /**
  * The shared-parameter actor of one job: keeps the master copy of the shared modules and their
- * optimizer state, and applies the workers' gradients in sync rounds: the coordinator announces
- * how many steps a round has ({@link ExpectRound}); when all their gradients are in, they are
- * combined ({@link GradientAggregation}), applied once, and the new version is published to the
- * job's workers and reported to the coordinator. Each version is built from fresh arrays, so
- * published snapshots are never written (see {@link TrunkSnapshot}).
+ * optimizer state (one per module, or one per module and task), and applies the workers'
+ * gradients. In {@code sync} mode the coordinator announces each round's size
+ * ({@link ExpectRound}) and the round is combined and applied once all its gradients are in; in
+ * {@code async} mode each gradient is applied on arrival, after the stale-gradient policy (apply,
+ * scale by 1/(1+staleness), drop). Either way the {@link Aggregation} combines the tasks'
+ * gradients; each new version is published to the job's workers and reported to the coordinator
+ * with every step's staleness. Each version is built from fresh arrays, so published snapshots are
+ * never written (see {@link TrunkSnapshot}).
  *
  * <p>Child of the job's coordinator; state confined to the actor.
  */
@@ -33,7 +40,7 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
   /** Messages the shared-parameter actor accepts. */
   public sealed interface Command {}
 
-  /** The round computing on {@code version} has {@code steps} steps. */
+  /** Sync mode: the round computing on {@code version} has {@code steps} steps. */
   public record ExpectRound(long version, int steps) implements Command {}
 
   /** Send copies of the master parameters. */
@@ -48,8 +55,11 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
   /** Sent once at start: where workers send their shared gradients. */
   public record Ready(ActorRef<Worker.SharedGradients> gradients) implements Report {}
 
-  /** Sent after each applied round, with each applied step's staleness. */
-  public record VersionApplied(long version, Map<Long, Long> stalenessByStep) implements Report {}
+  /** A step whose gradient was handled: its staleness, and whether it was dropped. */
+  public record AppliedStep(long step, long staleness, boolean dropped) {}
+
+  /** Sent after each round (sync) or gradient (async), with the version now current. */
+  public record VersionApplied(long version, List<AppliedStep> steps) implements Report {}
 
   private record GradientsArrived(Worker.SharedGradients gradients) implements Command {}
 
@@ -64,12 +74,16 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
   }
 
   private final String jobId;
+  private final TrainingPlan plan;
+  private final ConsistencySettings consistency;
   private final List<ActorRef<Worker.Command>> workers;
   private final ActorRef<Report> coordinator;
-  private final GradientAggregation aggregation;
+  private final Aggregation aggregation;
   private final Map<String, OptimizerState> optimizers = new HashMap<>();
   private final Map<Long, Integer> expectedSteps = new HashMap<>();
   private final TreeMap<Long, List<Worker.SharedGradients>> arrived = new TreeMap<>();
+  /** Sync only: each module's array of the version before the current one, free for reuse. */
+  private final Map<String, INDArray> spare = new HashMap<>();
   private TrunkSnapshot current;
 
   private SharedParameters(ActorContext<Command> context, String jobId, TrainingPlan plan,
@@ -77,13 +91,13 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
       ActorRef<Report> coordinator) {
     super(context);
     this.jobId = jobId;
+    this.plan = plan;
+    this.consistency = plan.consistency();
     this.workers = List.copyOf(workers);
     this.coordinator = coordinator;
-    this.aggregation = GradientAggregation.named(plan.aggregation());
+    this.aggregation = Aggregation.create(plan.aggregation(), plan.optimizer(),
+        Seeds.derive(plan.seed(), "aggregation"));
     this.current = initial;
-    initial.parameters().forEach((module, parameters) -> optimizers.put(module,
-        new OptimizerState(plan.optimizer().toUpdater(), parameters.length(),
-            parameters.dataType())));
     ActorRef<Worker.SharedGradients> gradients =
         context.messageAdapter(Worker.SharedGradients.class, GradientsArrived::new);
     coordinator.tell(new Ready(gradients));
@@ -106,8 +120,12 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
 
   private Behavior<Command> onGradientsArrived(GradientsArrived message) {
     Worker.SharedGradients gradients = message.gradients();
-    arrived.computeIfAbsent(gradients.trunkVersion(), v -> new ArrayList<>()).add(gradients);
-    applyCompleteRound();
+    if (consistency.async()) {
+      apply(List.of(gradients));
+    } else {
+      arrived.computeIfAbsent(gradients.trunkVersion(), v -> new ArrayList<>()).add(gradients);
+      applyCompleteRound();
+    }
     return this;
   }
 
@@ -125,25 +143,93 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
     if (expected == null || round == null || round.size() < expected) {
       return;
     }
-    // Step order, not arrival order, so that the sum is the same whatever the timing.
-    round.sort(java.util.Comparator.comparingLong(Worker.SharedGradients::step));
-    Map<String, INDArray> combined =
-        aggregation.combine(round.stream().map(Worker.SharedGradients::gradients).toList());
-    Map<String, INDArray> next = new LinkedHashMap<>(current.parameters());
-    combined.forEach((module, gradient) -> {
-      INDArray updated = current.parameters().get(module).dup();
-      optimizers.get(module).applyInPlace(updated, gradient);
-      next.put(module, updated);
-    });
-    current = new TrunkSnapshot(version + 1, next);
     expectedSteps.remove(version);
     arrived.remove(version);
-    for (ActorRef<Worker.Command> worker : workers) {
-      worker.tell(new Worker.NewTrunkVersion(jobId, current));
-    }
-    Map<Long, Long> staleness = new LinkedHashMap<>();
-    round.forEach(step -> staleness.put(step.step(), version - step.trunkVersion()));
-    coordinator.tell(new VersionApplied(current.version(), staleness));
+    // Step order, not arrival order, so that the sums are the same whatever the timing.
+    round.sort(java.util.Comparator.comparingLong(Worker.SharedGradients::step));
+    apply(round);
   }
 
+  /** Applies gradients computed on replicas of the current or older versions. */
+  private void apply(List<Worker.SharedGradients> gradients) {
+    long version = current.version();
+    List<StepGradient> kept = new ArrayList<>();
+    List<AppliedStep> handled = new ArrayList<>();
+    for (Worker.SharedGradients step : gradients) {
+      long staleness = version - step.trunkVersion();
+      boolean drop = consistency.staleGradients().equals("drop")
+          && staleness > consistency.dropStaleness();
+      handled.add(new AppliedStep(step.step(), staleness, drop));
+      if (drop) {
+        continue;
+      }
+      if (consistency.staleGradients().equals("scale") && staleness > 0) {
+        step.gradients().values().forEach(g -> g.muli(1.0 / (1 + staleness)));
+      }
+      kept.add(new StepGradient(step.task(), step.step(), step.loss(), step.gradients()));
+    }
+    if (!kept.isEmpty()) {
+      update(aggregation.combine(kept, version));
+      for (ActorRef<Worker.Command> worker : workers) {
+        worker.tell(new Worker.NewTrunkVersion(jobId, current));
+      }
+    }
+    coordinator.tell(new VersionApplied(current.version(), handled));
+    // Applied or dropped, the arrays are not read any more (aggregations copy what they keep).
+    for (Worker.SharedGradients step : gradients) {
+      if (!step.gradients().isEmpty()) {
+        step.worker().tell(new Worker.ReturnGradients(jobId, step.gradients()));
+      }
+    }
+  }
+
+  /** Builds the next version in arrays nobody reads: one optimizer step per (module, state). */
+  private void update(Map<String, Map<String, INDArray>> byTask) {
+    Map<String, INDArray> next = new LinkedHashMap<>(current.parameters());
+    Map<String, INDArray> fresh = new HashMap<>();
+    if (plan.optimizer().perTaskSharedState()) {
+      byTask.forEach((task, gradients) -> gradients.forEach((module, gradient) ->
+          optimizer(module, task).applyInPlace(
+              fresh.computeIfAbsent(module, this::writableCopy), gradient)));
+    } else {
+      Map<String, INDArray> combined = new LinkedHashMap<>();
+      byTask.values().forEach(gradients -> gradients.forEach((module, gradient) -> {
+        INDArray sum = combined.get(module);
+        if (sum == null) {
+          combined.put(module, gradient);
+        } else {
+          sum.addi(gradient);
+        }
+      }));
+      combined.forEach((module, gradient) -> optimizer(module, null).applyInPlace(
+          fresh.computeIfAbsent(module, this::writableCopy), gradient));
+    }
+    next.putAll(fresh);
+    if (!consistency.async()) {
+      fresh.keySet().forEach(module -> spare.put(module, current.parameters().get(module)));
+    }
+    current = new TrunkSnapshot(current.version() + 1, next);
+  }
+
+  /**
+   * A copy of the module's current parameters to update. In sync mode the array of the version
+   * before the current one is reused: every step that read it belonged to a round that is
+   * applied (a round's steps all compute on one version, and the next round waits for the next
+   * version), and other readers (evaluation, parameter fetches) ask for the latest version or
+   * copy. In async mode a step may still read any recent version, so each version is new.
+   */
+  private INDArray writableCopy(String module) {
+    INDArray source = current.parameters().get(module);
+    INDArray reused = consistency.async() ? null : spare.remove(module);
+    return reused == null ? source.dup() : reused.assign(source);
+  }
+
+  /** The state of {@code module}'s updates: the module's, or ({@code task} set) the task's. */
+  private OptimizerState optimizer(String module, String task) {
+    String key = task == null ? module : module + "\u0000" + task;
+    return optimizers.computeIfAbsent(key, k -> new OptimizerState(
+        (task == null ? plan.optimizer() : plan.optimizerFor(task)).toUpdater(),
+        current.parameters().get(module).length(),
+        current.parameters().get(module).dataType()));
+  }
 }

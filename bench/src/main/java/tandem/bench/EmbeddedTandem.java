@@ -1,0 +1,149 @@
+package tandem.bench;
+
+import com.google.protobuf.Timestamp;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import tandem.api.v1.GetJobRequest;
+import tandem.api.v1.JobFinished;
+import tandem.api.v1.JobSpec;
+import tandem.api.v1.JobState;
+import tandem.api.v1.StepCompleted;
+import tandem.api.v1.StreamEventsRequest;
+import tandem.api.v1.SubmitJobRequest;
+import tandem.api.v1.TrainingEvent;
+import tandem.api.v1.TrainingServiceGrpc;
+import tandem.orchestrator.ServerSettings;
+import tandem.orchestrator.TandemServer;
+
+/**
+ * An embedded Tandem server on 127.0.0.1 (a free port) with local workers, and a gRPC client of
+ * it: the full path a user's job takes (gRPC, job manager, coordinator, shared-parameter actor,
+ * worker actors, event log, event stream). One server serves every run of a benchmark, so later
+ * runs find the JIT warm. Jobs run one at a time; not thread-safe.
+ */
+public final class EmbeddedTandem implements AutoCloseable {
+
+  private static final Duration JOB_DEADLINE = Duration.ofMinutes(60);
+
+  private final TandemServer server;
+  private final ManagedChannel channel;
+  private final TrainingServiceGrpc.TrainingServiceBlockingStub stub;
+
+  private EmbeddedTandem(TandemServer server) {
+    this.server = server;
+    this.channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext()
+        .build();
+    this.stub = TrainingServiceGrpc.newBlockingStub(channel);
+  }
+
+  /** Starts a server with {@code workers} local workers. */
+  public static EmbeddedTandem start(int workers) throws IOException {
+    Config config = ConfigFactory.load();
+    ServerSettings settings = ServerSettings.create(config)
+        .withHost("127.0.0.1").withPort(0).withLocalWorkers(workers);
+    return new EmbeddedTandem(TandemServer.start(settings, config));
+  }
+
+  /** When the client reads a job's events. */
+  public enum EventReading {
+    /** Streamed live while the job trains, as a user following the job does. */
+    LIVE,
+    /**
+     * Read once the job ended (the client polls GetJob every {@link #POLL_INTERVAL} meanwhile):
+     * what training costs without a live subscriber competing for the cores.
+     */
+    AFTER
+  }
+
+  private static final Duration POLL_INTERVAL = Duration.ofMillis(50);
+
+  /**
+   * Submits {@code spec}, reads its events until {@code job_finished} and returns the job's
+   * figures; throws if the job did not succeed.
+   */
+  public ActorRun run(JobSpec spec, EventReading reading) throws InterruptedException {
+    long submittedAt = System.nanoTime();
+    String jobId = stub.submitJob(SubmitJobRequest.newBuilder().setSpec(spec).build()).getJobId();
+    if (reading == EventReading.AFTER) {
+      awaitEnd(jobId);
+    }
+    Iterator<TrainingEvent> events = stub.withDeadlineAfter(JOB_DEADLINE.toMillis(),
+        TimeUnit.MILLISECONDS).streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId).build());
+    TreeMap<Long, StepCompleted> steps = new TreeMap<>();
+    Timestamp startedAt = null;
+    Timestamp lastStepAt = null;
+    JobFinished finished = null;
+    while (events.hasNext()) {
+      TrainingEvent event = events.next();
+      switch (event.getKindCase()) {
+        case JOB_STARTED -> startedAt = event.getTime();
+        case STEP_COMPLETED -> {
+          steps.put(event.getStepCompleted().getStep(), event.getStepCompleted());
+          lastStepAt = event.getTime();
+        }
+        case JOB_FINISHED -> finished = event.getJobFinished();
+        case EVENTS_MISSED -> throw new IllegalStateException("job " + jobId
+            + " dropped events " + event.getEventsMissed() + ": raise retained-events");
+        default -> { }
+      }
+    }
+    Duration clientTime = Duration.ofNanos(System.nanoTime() - submittedAt);
+    if (finished == null || finished.getState() != JobState.JOB_STATE_SUCCEEDED) {
+      throw new IllegalStateException("job " + jobId + " did not succeed: "
+          + (finished == null ? "the event stream ended without job_finished" : finished));
+    }
+    if (startedAt == null || lastStepAt == null) {
+      throw new IllegalStateException("job " + jobId + " has no job_started or no step event");
+    }
+    List<String> tasks = new ArrayList<>(steps.size());
+    double[] losses = new double[steps.size()];
+    long examples = 0;
+    Duration compute = Duration.ZERO;
+    Duration queue = Duration.ZERO;
+    int i = 0;
+    for (StepCompleted step : steps.values()) {
+      tasks.add(step.getTask());
+      losses[i++] = step.getLoss();
+      examples += step.getExamples();
+      compute = compute.plus(duration(step.getComputeTime()));
+      queue = queue.plus(duration(step.getQueueTime()));
+    }
+    return new ActorRun(finished.getSteps(), examples, finished.getExamplesPerSecond(),
+        duration(finished.getElapsed()), between(startedAt, lastStepAt), compute, queue,
+        clientTime, new LossTrace(tasks, losses));
+  }
+
+  private void awaitEnd(String jobId) throws InterruptedException {
+    GetJobRequest request = GetJobRequest.newBuilder().setJobId(jobId).build();
+    while (true) {
+      JobState state = stub.getJob(request).getState();
+      if (state != JobState.JOB_STATE_PENDING && state != JobState.JOB_STATE_RUNNING) {
+        return;
+      }
+      Thread.sleep(POLL_INTERVAL.toMillis());
+    }
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    server.close();
+  }
+
+  private static Duration duration(com.google.protobuf.Duration proto) {
+    return Duration.ofSeconds(proto.getSeconds(), proto.getNanos());
+  }
+
+  private static Duration between(Timestamp from, Timestamp to) {
+    return Duration.ofSeconds(to.getSeconds() - from.getSeconds(), to.getNanos() - from.getNanos());
+  }
+}

@@ -1,0 +1,150 @@
+package tandem.orchestrator;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.ManagedChannel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import tandem.api.v1.ConsistencySpec;
+import tandem.api.v1.GetJobRequest;
+import tandem.api.v1.JobSpec;
+import tandem.api.v1.JobState;
+import tandem.api.v1.JobStatus;
+import tandem.api.v1.StepCompleted;
+import tandem.api.v1.StopCondition;
+import tandem.api.v1.StreamEventsRequest;
+import tandem.api.v1.SubmitJobRequest;
+import tandem.api.v1.TrainingEvent;
+import tandem.api.v1.TrainingServiceGrpc;
+import tandem.model.spec.JobSpecCompiler;
+import tandem.model.spec.TrainingPlan;
+import tandem.model.train.SequentialTraining;
+
+/**
+ * Sync and async training through a real server with two workers, checked against the sequential
+ * loop and against the staleness bound, from the job's own events.
+ */
+class ConsistencyModesTest {
+
+  private static TandemServer server;
+  private static ManagedChannel channel;
+  private static TrainingServiceGrpc.TrainingServiceBlockingStub stub;
+
+  @BeforeAll
+  static void start() throws Exception {
+    server = TestServers.start(2);
+    channel = TestServers.channel(server);
+    stub = TrainingServiceGrpc.newBlockingStub(channel).withDeadlineAfter(3, TimeUnit.MINUTES);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    server.close();
+  }
+
+  /** Two arithmetic tasks: encoders and operations are heads, decoders shared. */
+  private static JobSpec.Builder twoTasks(long steps) {
+    JobSpec arithmetic = Specs.example("arithmetic");
+    JobSpec.Builder spec = arithmetic.toBuilder().clearTasks()
+        .setStop(StopCondition.newBuilder().setMaxSteps(steps)).setSeed(99);
+    arithmetic.getTasksList().stream()
+        .filter(t -> t.getName().equals("binary_plus1") || t.getName().equals("decimal_times2"))
+        .forEach(spec::addTasks);
+    return spec;
+  }
+
+  private static List<TrainingEvent> run(JobSpec spec) {
+    String jobId = stub.submitJob(SubmitJobRequest.newBuilder().setSpec(spec).build()).getJobId();
+    List<TrainingEvent> events = new ArrayList<>();
+    stub.streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId).build())
+        .forEachRemaining(events::add);
+    TrainingEvent last = events.get(events.size() - 1);
+    assertEquals(JobState.JOB_STATE_SUCCEEDED, last.getJobFinished().getState(),
+        last.getJobFinished().getMessage());
+    return events;
+  }
+
+  private static Map<String, INDArray> trained(List<TrainingEvent> events) {
+    return server.jobs().find(events.get(0).getJobId()).orElseThrow().trainedParameters();
+  }
+
+  private static void assertSameAsSequential(JobSpec spec, List<TrainingEvent> events)
+      throws Exception {
+    TrainingPlan plan = JobSpecCompiler.compile(spec);
+    SequentialTraining sequential = new SequentialTraining(plan, DataType.FLOAT);
+    for (StepCompleted step : steps(events)) {
+      sequential.step(step.getTask());
+    }
+    Map<String, INDArray> actual = trained(events);
+    sequential.parameters().forEach((module, expected) -> assertArrayEquals(
+        expected.toFloatVector(), actual.get(module).toFloatVector(), 0f, module));
+  }
+
+  private static List<StepCompleted> steps(List<TrainingEvent> events) {
+    return events.stream().filter(TrainingEvent::hasStepCompleted)
+        .map(TrainingEvent::getStepCompleted)
+        .sorted(java.util.Comparator.comparingLong(StepCompleted::getStep)).toList();
+  }
+
+  @Test
+  void asyncWithStalenessZeroOnTwoWorkersEqualsTheSequentialLoopBitForBit() throws Exception {
+    JobSpec spec = twoTasks(80).setConsistency(ConsistencySpec.newBuilder().setMode("async")
+        .setMaxStaleness(0).setStepsInFlight(2)).build();
+    List<TrainingEvent> events = run(spec);
+    assertTrue(steps(events).stream().allMatch(step -> step.getStaleness() == 0));
+    assertEquals(2, steps(events).stream().map(StepCompleted::getWorker).distinct().count(),
+        "both workers trained");
+    assertSameAsSequential(spec, events);
+  }
+
+  @Test
+  void perTaskOptimizerStateAndLearningRatesMatchTheSequentialLoop() throws Exception {
+    JobSpec.Builder spec = twoTasks(60);
+    spec.getOptimizerBuilder().setSharedState("per_task");
+    spec.getTasksBuilder(1).setLearningRate(0.003);
+    spec.setConsistency(ConsistencySpec.newBuilder().setMode("sync").setStepsInFlight(1));
+    JobSpec built = spec.setWorkers(1).build();
+    assertSameAsSequential(built, run(built));
+  }
+
+  @Test
+  void boundedStalenessHoldsInEveryStepAndIsReached() {
+    int bound = 1;
+    JobSpec spec = twoTasks(300).setConsistency(ConsistencySpec.newBuilder().setMode("async")
+        .setMaxStaleness(bound).setStepsInFlight(2)).build();
+    List<StepCompleted> steps = steps(run(spec));
+    assertEquals(300, steps.size());
+    for (StepCompleted step : steps) {
+      assertTrue(step.getStaleness() <= bound, "step " + step.getStep() + " staleness "
+          + step.getStaleness());
+      // The replica read plus the versions applied since is the version its update made.
+      assertEquals(step.getAppliedVersion(), step.getTrunkVersion() + step.getStaleness() + 1);
+    }
+    assertTrue(steps.stream().anyMatch(step -> step.getStaleness() == bound),
+        "two workers with a bound of 1 overlap at least once");
+    JobStatus status = stub.getJob(GetJobRequest.newBuilder()
+        .setJobId(server.jobs().all().get(0).jobId()).build());
+    assertEquals(300, status.getStalenessHistogramList().stream().mapToLong(Long::longValue).sum());
+    assertTrue(status.getStalenessHistogramCount() <= bound + 1);
+  }
+
+  @Test
+  void unboundedAsyncDropsGradientsStalerThanTheLimit() {
+    JobSpec spec = twoTasks(200).setConsistency(ConsistencySpec.newBuilder().setMode("async")
+        .setStepsInFlight(3).setStaleGradients("drop").setDropStaleness(1)).build();
+    List<StepCompleted> steps = steps(run(spec));
+    for (StepCompleted step : steps) {
+      assertEquals(step.getStaleness() > 1, step.getGradientDropped(), "step " + step.getStep());
+    }
+  }
+}

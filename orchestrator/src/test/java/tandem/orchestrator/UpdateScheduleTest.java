@@ -1,0 +1,104 @@
+package tandem.orchestrator;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import tandem.api.v1.CancelJobRequest;
+import tandem.api.v1.JobStatus;
+import tandem.api.v1.ScheduleSpec;
+import tandem.api.v1.StopCondition;
+import tandem.api.v1.StreamEventsRequest;
+import tandem.api.v1.SubmitJobRequest;
+import tandem.api.v1.TrainingEvent;
+import tandem.api.v1.TrainingServiceGrpc;
+import tandem.api.v1.UpdateScheduleRequest;
+
+/** Changing a running job's schedule through the real server. */
+class UpdateScheduleTest {
+
+  private static TandemServer server;
+  private static ManagedChannel channel;
+  private static TrainingServiceGrpc.TrainingServiceBlockingStub stub;
+
+  @BeforeAll
+  static void start() throws Exception {
+    server = TestServers.start(2);
+    channel = TestServers.channel(server);
+    stub = TrainingServiceGrpc.newBlockingStub(channel).withDeadlineAfter(2, TimeUnit.MINUTES);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    server.close();
+  }
+
+  @Test
+  void aWeightedScheduleTakesOverFromTheNextStepAndIsLogged() {
+    String jobId = stub.submitJob(SubmitJobRequest.newBuilder().setSpec(Specs.example("arithmetic")
+        .toBuilder().setStop(StopCondition.newBuilder().setMaxSteps(400))).build()).getJobId();
+    Iterator<TrainingEvent> events =
+        stub.streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId).build());
+    List<TrainingEvent> seen = new ArrayList<>();
+    while (seen.stream().filter(TrainingEvent::hasStepCompleted).count() < 20) {
+      seen.add(events.next());
+    }
+    ScheduleSpec onlyOne = ScheduleSpec.newBuilder().setPolicy("weighted")
+        .putWeights("decimal_times2", 1.0).build();
+    JobStatus status = stub.updateSchedule(UpdateScheduleRequest.newBuilder().setJobId(jobId)
+        .setSchedule(onlyOne).build());
+    assertEquals(onlyOne, status.getSchedule());
+    events.forEachRemaining(seen::add);
+
+    TrainingEvent updated = seen.stream().filter(TrainingEvent::hasScheduleUpdated).findFirst()
+        .orElseThrow();
+    long afterStep = updated.getScheduleUpdated().getAfterStep();
+    assertTrue(afterStep >= 20 && afterStep < 400, "after step " + afterStep);
+    List<String> before = new ArrayList<>();
+    seen.stream().filter(TrainingEvent::hasStepCompleted).map(TrainingEvent::getStepCompleted)
+        .forEach(step -> {
+          if (step.getStep() > afterStep) {
+            assertEquals("decimal_times2", step.getTask(), "step " + step.getStep());
+          } else {
+            before.add(step.getTask());
+          }
+        });
+    assertEquals(4, before.stream().distinct().count(), "round robin before the change");
+  }
+
+  @Test
+  void badSchedulesAndEndedJobsAreRefused() {
+    String jobId = stub.submitJob(SubmitJobRequest.newBuilder().setSpec(Specs.example("arithmetic")
+        .toBuilder().setStop(StopCondition.newBuilder().setMaxSteps(1_000_000))).build())
+        .getJobId();
+    StatusRuntimeException unknownTask = assertThrows(StatusRuntimeException.class,
+        () -> stub.updateSchedule(UpdateScheduleRequest.newBuilder().setJobId(jobId)
+            .setSchedule(ScheduleSpec.newBuilder().setPolicy("weighted")
+                .putWeights("hexadecimal", 1.0)).build()));
+    assertEquals(Status.Code.INVALID_ARGUMENT, unknownTask.getStatus().getCode());
+    assertTrue(unknownTask.getStatus().getDescription().startsWith("schedule.weights: unknown task"),
+        unknownTask.getStatus().getDescription());
+
+    stub.cancelJob(CancelJobRequest.newBuilder().setJobId(jobId).build());
+    StatusRuntimeException ended = assertThrows(StatusRuntimeException.class,
+        () -> stub.updateSchedule(UpdateScheduleRequest.newBuilder().setJobId(jobId)
+            .setSchedule(ScheduleSpec.newBuilder().setPolicy("random")).build()));
+    assertEquals(Status.Code.FAILED_PRECONDITION, ended.getStatus().getCode());
+
+    StatusRuntimeException unknownJob = assertThrows(StatusRuntimeException.class,
+        () -> stub.updateSchedule(UpdateScheduleRequest.newBuilder().setJobId("job-7777")
+            .setSchedule(ScheduleSpec.newBuilder().setPolicy("random")).build()));
+    assertEquals(Status.Code.NOT_FOUND, unknownJob.getStatus().getCode());
+  }
+}

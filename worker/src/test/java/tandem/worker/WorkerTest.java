@@ -1,0 +1,321 @@
+package tandem.worker;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import tandem.model.data.BatchSampler;
+import tandem.model.spec.TaskGraph;
+import tandem.model.spec.TrainingPlan;
+import tandem.model.train.ModelParameters;
+import tandem.model.train.SequentialTraining;
+import tandem.model.train.StepResult;
+import tandem.model.train.TaskProgram;
+
+/**
+ * The worker actor against probes standing in for its coordinator and shared-parameter actor.
+ * The worker owns {@code binary_times2} (head {@code times2}) and {@code decimal_plus1} (head
+ * {@code decimal_encoder}) of {@link TinyPlans}; its replica holds the three shared modules.
+ */
+class WorkerTest {
+
+  private static final ActorTestKit testKit = ActorTestKit.create();
+  private static final TrainingPlan plan = TinyPlans.plan();
+  private static final Duration QUIET = Duration.ofMillis(300);
+  private static final Duration WAIT = Duration.ofSeconds(10);
+  private static final List<String> OWNED = List.of("binary_times2", "decimal_plus1");
+  private static final AtomicInteger jobs = new AtomicInteger();
+
+  @AfterAll
+  static void shutdown() {
+    testKit.shutdownTestKit();
+  }
+
+  /** A fresh worker with the two owned tasks of a fresh job assigned. */
+  private static final class Fixture {
+    final String jobId = "job-" + jobs.incrementAndGet();
+    final String name = "worker-" + jobId;
+    final ActorRef<Worker.Command> worker = testKit.spawn(Worker.create(name), name);
+    final TestProbe<Worker.SharedGradients> gradients = testKit.createTestProbe();
+    final TestProbe<Worker.StepOutcome> outcomes = testKit.createTestProbe();
+    final Map<String, INDArray> initial = ModelParameters.initial(plan.graph(), plan.seed(),
+        DataType.FLOAT);
+    final TrunkSnapshot trunk;
+    final Map<String, INDArray> trunkCopy = new HashMap<>();
+    Worker.Assigned assigned;
+
+    Fixture() {
+      this(Map.of());
+    }
+
+    /** {@code headOverrides} replace the initial parameters of those heads. */
+    Fixture(Map<String, INDArray> headOverrides) {
+      Map<String, INDArray> shared = new LinkedHashMap<>();
+      plan.graph().sharedModules().forEach(m -> {
+        shared.put(m, initial.get(m));
+        trunkCopy.put(m, initial.get(m).dup());
+      });
+      trunk = new TrunkSnapshot(0, shared);
+      Map<String, INDArray> heads = new LinkedHashMap<>();
+      OWNED.forEach(task -> plan.graph().heads(task)
+          .forEach(h -> heads.put(h, headOverrides.getOrDefault(h, initial.get(h).dup()))));
+      TestProbe<Worker.Assigned> replies = testKit.createTestProbe();
+      worker.tell(new Worker.AssignTasks(new TaskAssignment(jobId, plan, OWNED, heads, trunk,
+          gradients.ref(), outcomes.ref()), replies.ref()));
+      assigned = replies.expectMessageClass(Worker.Assigned.class, WAIT);
+    }
+
+    void runStep(long step, String task, long minTrunkVersion) {
+      worker.tell(new Worker.RunStep(jobId, step, task, minTrunkVersion, System.nanoTime()));
+    }
+
+    Worker.StepDone expectDone() {
+      Worker.StepOutcome outcome = outcomes.expectMessageClass(Worker.StepOutcome.class, WAIT);
+      if (outcome instanceof Worker.StepFailed failed) {
+        throw new AssertionError("expected StepDone, got " + failed);
+      }
+      return (Worker.StepDone) outcome;
+    }
+
+    Map<String, INDArray> heads() {
+      TestProbe<Worker.Heads> probe = testKit.createTestProbe();
+      worker.tell(new Worker.GetHeads(jobId, probe.ref()));
+      Worker.Heads heads = probe.expectMessageClass(Worker.Heads.class, WAIT);
+      assertEquals(jobId, heads.jobId());
+      assertEquals(name, heads.worker());
+      return heads.parameters();
+    }
+
+    void expectNothing() {
+      outcomes.expectNoMessage(QUIET);
+      gradients.expectNoMessage(Duration.ofMillis(1));
+    }
+  }
+
+  @Test
+  void assignTasksRepliesAssignedWithTheJobWorkerAndTasks() {
+    Fixture f = new Fixture();
+    assertEquals(new Worker.Assigned(f.jobId, f.name, OWNED), f.assigned);
+    assertEquals(Set.of("times2", "decimal_encoder"), f.heads().keySet());
+  }
+
+  @Test
+  void stepSendsGradientsOfExactlyTheSharedModulesTheTaskUsesAndStepDone() {
+    Fixture f = new Fixture();
+    f.runStep(1, "binary_times2", 0);
+    Worker.SharedGradients sent = f.gradients.expectMessageClass(Worker.SharedGradients.class,
+        WAIT);
+    assertEquals(f.jobId, sent.jobId());
+    assertEquals(1, sent.step());
+    assertEquals("binary_times2", sent.task());
+    assertEquals(0, sent.trunkVersion());
+    assertEquals(Set.of("binary_encoder", "binary_decoder"), sent.gradients().keySet());
+
+    // The same gradients as the task's program computes on the initial parameters and batch 0.
+    Map<String, INDArray> expected = referenceGradients("binary_times2", f.initial);
+    for (Map.Entry<String, INDArray> e : sent.gradients().entrySet()) {
+      assertArrayEquals(expected.get(e.getKey()).toFloatVector(), e.getValue().toFloatVector(),
+          1e-6f, e.getKey());
+      assertTrue(e.getValue().amaxNumber().doubleValue() > 0, e.getKey() + " gradient is zero");
+    }
+
+    Worker.StepDone done = f.expectDone();
+    assertEquals(f.jobId, done.jobId());
+    assertEquals(1, done.step());
+    assertEquals("binary_times2", done.task());
+    assertEquals(0, done.trunkVersion());
+    assertEquals(0, done.batch());
+    assertEquals(f.name, done.worker());
+    assertTrue(Double.isFinite(done.result().loss()) && done.result().loss() > 0,
+        "loss " + done.result().loss());
+    assertEquals(TinyPlans.BATCH_SIZE, done.result().examples());
+    assertEquals(Set.of("binary"), done.result().outputLosses().keySet());
+    assertFalse(done.queueTime().isNegative());
+    assertFalse(done.computeTime().isNegative());
+
+    f.runStep(2, "binary_times2", 0);
+    f.gradients.expectMessageClass(Worker.SharedGradients.class, WAIT);
+    Worker.StepDone second = f.expectDone();
+    assertEquals(2, second.step());
+    assertEquals(1, second.batch());
+
+    // The other task has its own loader (batch 0) and its own set of shared modules.
+    f.runStep(3, "decimal_plus1", 0);
+    Worker.SharedGradients other = f.gradients.expectMessageClass(
+        Worker.SharedGradients.class, WAIT);
+    assertEquals(Set.of("plus1", "binary_decoder"), other.gradients().keySet());
+    Worker.StepDone third = f.expectDone();
+    assertEquals("decimal_plus1", third.task());
+    assertEquals(0, third.batch());
+  }
+
+  @Test
+  void stepUpdatesTheTasksHeadLikeTheSequentialLoopAndNeverWritesTheTrunk() {
+    Fixture f = new Fixture();
+    Map<String, INDArray> before = f.heads();
+
+    f.runStep(1, "binary_times2", 0);
+    Worker.StepDone done = f.expectDone();
+
+    SequentialTraining sequential = new SequentialTraining(plan, DataType.FLOAT);
+    StepResult reference = sequential.step("binary_times2");
+    assertEquals(reference.loss(), done.result().loss(), 0.0);
+
+    Map<String, INDArray> after = f.heads();
+    assertNotEquals(before.get("times2"), after.get("times2"), "times2 head did not change");
+    assertArrayEquals(sequential.parameters().get("times2").toFloatVector(),
+        after.get("times2").toFloatVector(), 0f, "times2 after one SGD step");
+    assertArrayEquals(before.get("decimal_encoder").toFloatVector(),
+        after.get("decimal_encoder").toFloatVector(), 0f,
+        "a head of another task changed");
+
+    f.runStep(2, "decimal_plus1", 0);
+    f.expectDone();
+    f.runStep(3, "binary_times2", 0);
+    f.expectDone();
+    f.trunk.parameters().forEach((module, parameters) -> assertArrayEquals(
+        f.trunkCopy.get(module).toFloatVector(), parameters.toFloatVector(), 0f,
+        "published trunk module " + module + " was written"));
+  }
+
+  @Test
+  void getHeadsReturnsCopies() {
+    Fixture f = new Fixture();
+    Map<String, INDArray> first = f.heads();
+    float original = first.get("times2").getFloat(0);
+    first.get("times2").putScalar(0, original + 100f);
+    assertEquals(original, f.heads().get("times2").getFloat(0), 0f);
+  }
+
+  @Test
+  void stepNeedingANewerTrunkWaitsForThatVersion() {
+    Fixture f = new Fixture();
+    f.runStep(1, "binary_times2", 1);
+    f.expectNothing();
+
+    // A version that is not newer releases nothing.
+    f.worker.tell(new Worker.NewTrunkVersion(f.jobId, f.trunk));
+    f.expectNothing();
+
+    Map<String, INDArray> next = new LinkedHashMap<>();
+    f.trunk.parameters().forEach((m, p) -> next.put(m, p.add(0.01f)));
+    f.worker.tell(new Worker.NewTrunkVersion(f.jobId, new TrunkSnapshot(1, next)));
+    Worker.SharedGradients sent = f.gradients.expectMessageClass(Worker.SharedGradients.class,
+        WAIT);
+    assertEquals(1, sent.trunkVersion());
+    Worker.StepDone done = f.expectDone();
+    assertEquals(1, done.step());
+    assertEquals(1, done.trunkVersion());
+    assertEquals(0, done.batch());
+  }
+
+  @Test
+  void evaluationQueuedBehindAWaitingStepRunsAfterIt() {
+    Fixture f = new Fixture();
+    TestProbe<Worker.EvaluationDone> evaluations = testKit.createTestProbe();
+    f.runStep(1, "binary_times2", 1);
+    f.worker.tell(new Worker.Evaluate(f.jobId, 0, evaluations.ref()));
+    evaluations.expectNoMessage(QUIET);
+    f.worker.tell(new Worker.NewTrunkVersion(f.jobId, new TrunkSnapshot(1,
+        f.trunk.parameters())));
+    f.expectDone();
+    evaluations.expectMessageClass(Worker.EvaluationDone.class, WAIT);
+  }
+
+  @Test
+  void evaluateReturnsAMetricInZeroOneForEveryOutputOfEveryOwnedTask() {
+    Fixture f = new Fixture();
+    TestProbe<Worker.EvaluationDone> evaluations = testKit.createTestProbe();
+    f.worker.tell(new Worker.Evaluate(f.jobId, 0, evaluations.ref()));
+    Worker.EvaluationDone done = evaluations.expectMessageClass(Worker.EvaluationDone.class,
+        WAIT);
+    assertEquals(f.jobId, done.jobId());
+    assertEquals(f.name, done.worker());
+    assertEquals(OWNED, List.copyOf(done.metrics().keySet()));
+    done.metrics().forEach((task, metrics) -> {
+      assertEquals(Set.of("binary"), metrics.keySet(), task);
+      double value = metrics.get("binary");
+      assertTrue(value >= 0 && value <= 1, task + " metric " + value);
+    });
+  }
+
+  @Test
+  void evaluateNeedingANewerTrunkWaitsForIt() {
+    Fixture f = new Fixture();
+    TestProbe<Worker.EvaluationDone> evaluations = testKit.createTestProbe();
+    f.worker.tell(new Worker.Evaluate(f.jobId, 1, evaluations.ref()));
+    evaluations.expectNoMessage(QUIET);
+    f.worker.tell(new Worker.NewTrunkVersion(f.jobId, new TrunkSnapshot(1,
+        f.trunk.parameters())));
+    assertEquals(OWNED, List.copyOf(evaluations.expectMessageClass(Worker.EvaluationDone.class,
+        WAIT).metrics().keySet()));
+  }
+
+  @Test
+  void releasedJobIgnoresStepsAndHasNoHeads() {
+    Fixture f = new Fixture();
+    f.runStep(1, "binary_times2", 1); // waits for version 1 ...
+    f.worker.tell(new Worker.ReleaseJob(f.jobId));
+    f.worker.tell(new Worker.NewTrunkVersion(f.jobId, new TrunkSnapshot(1,
+        f.trunk.parameters())));
+    f.expectNothing(); // ... and is dropped with the job
+    f.runStep(2, "binary_times2", 0);
+    f.expectNothing();
+    assertTrue(f.heads().isEmpty());
+    TestProbe<Worker.EvaluationDone> evaluations = testKit.createTestProbe();
+    f.worker.tell(new Worker.Evaluate(f.jobId, 0, evaluations.ref()));
+    assertTrue(evaluations.expectMessageClass(Worker.EvaluationDone.class, WAIT).metrics()
+        .isEmpty());
+  }
+
+  @Test
+  void stepWithANonFiniteLossFailsAndTheWorkerKeepsServing() {
+    INDArray poisoned = Nd4j.valueArrayOf(new long[] {plan.graph().modules().get("times2")
+        .parameterCount()}, Float.NaN, DataType.FLOAT);
+    Fixture f = new Fixture(Map.of("times2", poisoned));
+    f.runStep(1, "binary_times2", 0);
+    Worker.StepOutcome outcome = f.outcomes.expectMessageClass(Worker.StepOutcome.class, WAIT);
+    assertTrue(outcome instanceof Worker.StepFailed, "expected StepFailed, got " + outcome);
+    Worker.StepFailed failed = (Worker.StepFailed) outcome;
+    assertEquals(f.jobId, failed.jobId());
+    assertEquals(1, failed.step());
+    assertEquals("binary_times2", failed.task());
+    assertEquals(f.name, failed.worker());
+    assertTrue(failed.reason().contains("NaN"), failed.reason());
+    f.gradients.expectNoMessage(Duration.ofMillis(50));
+
+    f.runStep(2, "decimal_plus1", 0);
+    f.gradients.expectMessageClass(Worker.SharedGradients.class, WAIT);
+    Worker.StepDone done = f.expectDone();
+    assertEquals(2, done.step());
+    assertTrue(Double.isFinite(done.result().loss()));
+  }
+
+  /** dLoss/dParameters of {@code task}'s first batch, computed directly by its program. */
+  private static Map<String, INDArray> referenceGradients(String task,
+      Map<String, INDArray> parameters) {
+    TaskGraph graph = plan.graph().task(task);
+    BatchSampler sampler = SequentialTraining.samplerFor(plan, graph);
+    Map<String, INDArray> gradients = ModelParameters.zerosLike(parameters);
+    new TaskProgram(graph, DataType.FLOAT).computeGradients(parameters,
+        plan.trainingData().get(task).batch(sampler.next(), DataType.FLOAT), gradients);
+    return gradients;
+  }
+}
