@@ -64,7 +64,7 @@ final class JobTasks {
         INDArray parameters = headParameters.get(module);
         heads.put(module, parameters);
         headGradients.put(module, Nd4j.zeros(parameters.dataType(), parameters.length()));
-        headOptimizers.put(module, new OptimizerState(plan.optimizerFor(task).toUpdater(),
+        headOptimizers.put(module, new OptimizerState(plan.optimizerFor(task),
             parameters.length(), DATA_TYPE));
       }
     }
