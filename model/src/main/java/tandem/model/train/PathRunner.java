@@ -27,6 +27,8 @@ final class PathRunner {
   private final String input;
   private final DataType dataType;
   private final Map<String, Map<Integer, Module.Buffers>> buffers = new HashMap<>();
+  /** Row-gather and stacking arrays of route steps, by purpose, step, branch and shape. */
+  private final Map<String, INDArray> routeArrays = new HashMap<>();
   /** Per step, what the last forward pass routed (null for steps that do not route). */
   private final Routing[] routings;
 
@@ -68,7 +70,8 @@ final class PathRunner {
     if (step instanceof PathStep.Route route) {
       Routing routing = route(batch.field(route.field()), route.branches().size());
       routings[k] = routing;
-      INDArray stacked = Nd4j.create(dataType, rows, route.outputSize());
+      // Every array here is made once per shape and reused: ND4J allocations cost tens of us.
+      INDArray stacked = routeArray("stacked", k, -1, rows, route.outputSize());
       int start = 0;
       for (int b = 0; b < route.branches().size(); b++) {
         int[] branchRows = routing.rowsByBranch()[b];
@@ -77,12 +80,14 @@ final class PathRunner {
         }
         Branch branch = route.branches().get(b);
         INDArray source = branch.readsField() ? batch.field(branch.input()) : previous;
-        INDArray gathered = Nd4j.pullRows(source, 1, branchRows);
+        INDArray gathered = Nd4j.pullRows(source,
+            routeArray("gathered", k, b, branchRows.length, source.size(1)), 1, branchRows);
         INDArray out = forwardBranch(parameters, branch, gathered, branchRows.length);
         rowBlock(stacked, start, branchRows.length).assign(out);
         start += branchRows.length;
       }
-      return Nd4j.pullRows(stacked, 1, routing.inverse());
+      return Nd4j.pullRows(stacked, routeArray("output", k, -1, rows, route.outputSize()), 1,
+          routing.inverse());
     }
     PathStep.Merge merge = (PathStep.Merge) step;
     INDArray merged = Nd4j.create(dataType, rows, merge.outputSize());
@@ -111,7 +116,8 @@ final class PathRunner {
     INDArray inputGradient = null;
     if (step instanceof PathStep.Route route) {
       Routing routing = routings[k];
-      INDArray ordered = Nd4j.pullRows(epsilon, 1, routing.order());
+      INDArray ordered = Nd4j.pullRows(epsilon,
+          routeArray("ordered", k, -1, rows, epsilon.size(1)), 1, routing.order());
       INDArray stacked = null;
       int start = 0;
       for (int b = 0; b < route.branches().size(); b++) {
@@ -120,18 +126,22 @@ final class PathRunner {
           continue;
         }
         Branch branch = route.branches().get(b);
-        INDArray gradient = backwardBranch(parameters, branch,
-            rowBlock(ordered, start, size).dup('c'), size, gradients,
-            inputNeeded && !branch.readsField());
+        // A block of whole rows of a row-major array is itself a contiguous row-major array.
+        INDArray gradient = backwardBranch(parameters, branch, rowBlock(ordered, start, size),
+            size, gradients, inputNeeded && !branch.readsField());
         if (gradient != null) {
           if (stacked == null) {
-            stacked = Nd4j.zeros(dataType, rows, gradient.size(1));
+            stacked = routeArray("inputGradients", k, -1, rows, gradient.size(1));
+            if (route.branches().stream().anyMatch(Branch::readsField)) {
+              stacked.assign(0);
+            }
           }
           rowBlock(stacked, start, size).assign(gradient);
         }
         start += size;
       }
-      return stacked == null ? null : Nd4j.pullRows(stacked, 1, routing.inverse());
+      return stacked == null ? null : Nd4j.pullRows(stacked,
+          routeArray("inputGradient", k, -1, rows, stacked.size(1)), 1, routing.inverse());
     }
     PathStep.Merge merge = (PathStep.Merge) step;
     int column = 0;
@@ -164,6 +174,12 @@ final class PathRunner {
           gradients.get(module.name()), m > 0 || inputNeeded);
     }
     return epsilon;
+  }
+
+  /** A row-major work array of a route step, made once per purpose, step, branch and shape. */
+  private INDArray routeArray(String purpose, int step, int branch, long rows, long columns) {
+    return routeArrays.computeIfAbsent(purpose + "/" + step + "/" + branch + "/" + rows + "x"
+        + columns, key -> Nd4j.create(dataType, new long[] {rows, columns}, 'c'));
   }
 
   private Module.Buffers buffers(Module module, int rows) {
