@@ -29,10 +29,9 @@ public final class Embedding implements Module {
 
   private final String name;
   private final List<Table> tables;
-  private final long[] offsets;
+  private final FlatLayout layout;
   private final int inputSize;
   private final int outputSize;
-  private final long parameterCount;
 
   public Embedding(String name, List<Table> tables) {
     if (tables.isEmpty()) {
@@ -40,18 +39,16 @@ public final class Embedding implements Module {
     }
     this.name = name;
     this.tables = List.copyOf(tables);
-    this.offsets = new long[tables.size()];
-    long offset = 0;
+    long[] sizes = new long[tables.size()];
     int in = 0;
     int out = 0;
     for (int t = 0; t < tables.size(); t++) {
       Table table = tables.get(t);
-      offsets[t] = offset;
-      offset += (long) table.vocabularySize() * table.dimension();
+      sizes[t] = (long) table.vocabularySize() * table.dimension();
       in += table.columns();
       out += table.columns() * table.dimension();
     }
-    this.parameterCount = offset;
+    this.layout = new FlatLayout(name, sizes);
     this.inputSize = in;
     this.outputSize = out;
   }
@@ -73,7 +70,7 @@ public final class Embedding implements Module {
 
   @Override
   public long parameterCount() {
-    return parameterCount;
+    return layout.total();
   }
 
   @Override
@@ -99,7 +96,7 @@ public final class Embedding implements Module {
 
   @Override
   public void initializeInPlace(INDArray parameters, long seed) {
-    checkFlat(parameters);
+    layout.check(parameters);
     Nd4j.getRandom().setSeed(seed);
     // N(0, 1) like DL4J's EmbeddingLayer default scale is too large for small nets; 0.1 keeps
     // the first layers out of saturation.
@@ -138,7 +135,7 @@ public final class Embedding implements Module {
   public INDArray backward(INDArray parameters, INDArray outputGradient, Buffers buffers,
       INDArray parameterGradient, boolean inputGradientNeeded) {
     EmbeddingBuffers work = (EmbeddingBuffers) buffers;
-    checkFlat(parameterGradient);
+    layout.check(parameterGradient);
     if (inputGradientNeeded) {
       throw new IllegalStateException(name + ": an embedding reads ids from data and has no "
           + "input gradient");
@@ -160,20 +157,11 @@ public final class Embedding implements Module {
 
   private INDArray table(INDArray flat, int t) {
     Table table = tables.get(t);
-    long size = (long) table.vocabularySize() * table.dimension();
-    return flat.get(NDArrayIndex.interval(offsets[t], offsets[t] + size))
-        .reshape('c', table.vocabularySize(), table.dimension());
+    return layout.block(flat, t).reshape('c', table.vocabularySize(), table.dimension());
   }
 
   private static INDArray slice(INDArray array, int start, int width) {
     return array.get(NDArrayIndex.all(), NDArrayIndex.interval(start, start + width));
-  }
-
-  private void checkFlat(INDArray flat) {
-    if (flat.length() != parameterCount || flat.rank() != 1) {
-      throw new IllegalArgumentException(name + ": expected a flat buffer of " + parameterCount
-          + " parameters, found shape " + java.util.Arrays.toString(flat.shape()));
-    }
   }
 
   private final class EmbeddingBuffers implements Module.Buffers {

@@ -23,8 +23,7 @@ public final class SequenceDecoder implements Module {
   private final int hiddenSize;
   private final int vocabularySize;
   private final int maxLength;
-  private final long[] offsets;
-  private final long parameterCount;
+  private final FlatLayout layout;
 
   public SequenceDecoder(String name, int inputSize, int hiddenSize, int vocabularySize,
       int maxLength) {
@@ -40,11 +39,7 @@ public final class SequenceDecoder implements Module {
     this.maxLength = maxLength;
     long[] sizes = {4L * inputSize * hiddenSize, 4L * hiddenSize * hiddenSize, 4L * hiddenSize,
         (long) hiddenSize * vocabularySize, vocabularySize};
-    offsets = new long[sizes.length + 1];
-    for (int i = 0; i < sizes.length; i++) {
-      offsets[i + 1] = offsets[i] + sizes[i];
-    }
-    parameterCount = offsets[sizes.length];
+    layout = new FlatLayout(name, sizes);
   }
 
   @Override
@@ -64,7 +59,7 @@ public final class SequenceDecoder implements Module {
 
   @Override
   public long parameterCount() {
-    return parameterCount;
+    return layout.total();
   }
 
   public int vocabularySize() {
@@ -77,7 +72,7 @@ public final class SequenceDecoder implements Module {
 
   @Override
   public void initializeInPlace(INDArray parameters, long seed) {
-    checkFlat(parameters);
+    layout.check(parameters);
     Nd4j.getRandom().setSeed(seed);
     new XavierInitScheme('c', inputSize, 4 * hiddenSize)
         .create(new long[] {inputSize, 4L * hiddenSize}, inputWeights(parameters));
@@ -116,7 +111,7 @@ public final class SequenceDecoder implements Module {
   public INDArray backward(INDArray parameters, INDArray outputGradient, Buffers buffers,
       INDArray parameterGradient, boolean inputGradientNeeded) {
     DecoderBuffers work = (DecoderBuffers) buffers;
-    checkFlat(parameterGradient);
+    layout.check(parameterGradient);
     INDArray dLogits = outputGradient.dup('c')
         .reshape('c', (long) work.batchSize * maxLength, vocabularySize);
     INDArray hRows = work.h.reshape('c', (long) work.batchSize * maxLength, hiddenSize);
@@ -139,34 +134,23 @@ public final class SequenceDecoder implements Module {
   }
 
   private INDArray inputWeights(INDArray flat) {
-    return block(flat, 0).reshape('c', inputSize, 4L * hiddenSize);
+    return layout.block(flat, 0).reshape('c', inputSize, 4L * hiddenSize);
   }
 
   private INDArray recurrentWeights(INDArray flat) {
-    return block(flat, 1).reshape('c', hiddenSize, 4L * hiddenSize);
+    return layout.block(flat, 1).reshape('c', hiddenSize, 4L * hiddenSize);
   }
 
   private INDArray bias(INDArray flat) {
-    return block(flat, 2);
+    return layout.block(flat, 2);
   }
 
   private INDArray outputWeights(INDArray flat) {
-    return block(flat, 3).reshape('c', hiddenSize, vocabularySize);
+    return layout.block(flat, 3).reshape('c', hiddenSize, vocabularySize);
   }
 
   private INDArray outputBias(INDArray flat) {
-    return block(flat, 4);
-  }
-
-  private INDArray block(INDArray flat, int index) {
-    return flat.get(NDArrayIndex.interval(offsets[index], offsets[index + 1]));
-  }
-
-  private void checkFlat(INDArray flat) {
-    if (flat.length() != parameterCount || flat.rank() != 1) {
-      throw new IllegalArgumentException(name + ": expected a flat buffer of " + parameterCount
-          + " parameters, found shape " + java.util.Arrays.toString(flat.shape()));
-    }
+    return layout.block(flat, 4);
   }
 
   private final class DecoderBuffers implements Module.Buffers {

@@ -25,8 +25,7 @@ public final class SequenceEncoder implements Module {
   private final int embeddingSize;
   private final int hiddenSize;
   private final int maxLength;
-  private final long[] offsets;
-  private final long parameterCount;
+  private final FlatLayout layout;
 
   public SequenceEncoder(String name, int vocabularySize, int embeddingSize, int hiddenSize,
       int maxLength) {
@@ -42,11 +41,7 @@ public final class SequenceEncoder implements Module {
     this.maxLength = maxLength;
     long[] sizes = {(long) vocabularySize * embeddingSize, 4L * embeddingSize * hiddenSize,
         4L * hiddenSize * hiddenSize, 4L * hiddenSize};
-    offsets = new long[sizes.length + 1];
-    for (int i = 0; i < sizes.length; i++) {
-      offsets[i + 1] = offsets[i] + sizes[i];
-    }
-    parameterCount = offsets[sizes.length];
+    layout = new FlatLayout(name, sizes);
   }
 
   @Override
@@ -66,7 +61,7 @@ public final class SequenceEncoder implements Module {
 
   @Override
   public long parameterCount() {
-    return parameterCount;
+    return layout.total();
   }
 
   @Override
@@ -80,7 +75,7 @@ public final class SequenceEncoder implements Module {
 
   @Override
   public void initializeInPlace(INDArray parameters, long seed) {
-    checkFlat(parameters);
+    layout.check(parameters);
     Nd4j.getRandom().setSeed(seed);
     embedding(parameters).assign(Nd4j.randn(parameters.dataType(), vocabularySize, embeddingSize)
         .muli(0.1));
@@ -130,7 +125,7 @@ public final class SequenceEncoder implements Module {
   public INDArray backward(INDArray parameters, INDArray outputGradient, Buffers buffers,
       INDArray parameterGradient, boolean inputGradientNeeded) {
     EncoderBuffers work = (EncoderBuffers) buffers;
-    checkFlat(parameterGradient);
+    layout.check(parameterGradient);
     if (inputGradientNeeded) {
       throw new IllegalStateException(name + ": a sequence encoder reads ids from data and has "
           + "no input gradient");
@@ -153,30 +148,19 @@ public final class SequenceEncoder implements Module {
   }
 
   private INDArray embedding(INDArray flat) {
-    return block(flat, 0).reshape('c', vocabularySize, embeddingSize);
+    return layout.block(flat, 0).reshape('c', vocabularySize, embeddingSize);
   }
 
   private INDArray inputWeights(INDArray flat) {
-    return block(flat, 1).reshape('c', embeddingSize, 4L * hiddenSize);
+    return layout.block(flat, 1).reshape('c', embeddingSize, 4L * hiddenSize);
   }
 
   private INDArray recurrentWeights(INDArray flat) {
-    return block(flat, 2).reshape('c', hiddenSize, 4L * hiddenSize);
+    return layout.block(flat, 2).reshape('c', hiddenSize, 4L * hiddenSize);
   }
 
   private INDArray bias(INDArray flat) {
-    return block(flat, 3);
-  }
-
-  private INDArray block(INDArray flat, int index) {
-    return flat.get(NDArrayIndex.interval(offsets[index], offsets[index + 1]));
-  }
-
-  private void checkFlat(INDArray flat) {
-    if (flat.length() != parameterCount || flat.rank() != 1) {
-      throw new IllegalArgumentException(name + ": expected a flat buffer of " + parameterCount
-          + " parameters, found shape " + java.util.Arrays.toString(flat.shape()));
-    }
+    return layout.block(flat, 3);
   }
 
   private final class EncoderBuffers implements Module.Buffers {
