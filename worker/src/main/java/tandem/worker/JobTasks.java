@@ -45,6 +45,7 @@ final class JobTasks {
   private final Map<String, java.util.ArrayDeque<INDArray>> spareGradients = new HashMap<>();
   /** Per task, its next batch already gathered while the step waited for a trunk version. */
   private final Map<String, Prefetched> prefetched = new HashMap<>();
+  private final Map<String, Batch> batches = new HashMap<>();
   private TrunkSnapshot trunk;
 
   JobTasks(TrainingPlan plan, TrunkSnapshot trunk,
@@ -124,11 +125,17 @@ final class JobTasks {
     prefetched.computeIfAbsent(task, this::gather);
   }
 
+  /**
+   * The task's next batch, copied into the task's one batch buffer: a step and the gathering of
+   * the next batch both run on the worker's thread, one after the other, so one buffer is enough.
+   */
   private Prefetched gather(String task) {
     BatchSampler sampler = samplers.get(task);
     long index = sampler.batchesDrawn();
     DataSet data = plan.trainingData().get(task);
-    return new Prefetched(index, data.batch(sampler.next(), DATA_TYPE));
+    Batch batch = batches.computeIfAbsent(task, t -> data.newBatch(sampler.batchSize()));
+    data.fill(sampler.next(), batch);
+    return new Prefetched(index, batch);
   }
 
   /** Takes back shared-gradient arrays that were applied (see {@link Worker.ReturnGradients}). */
