@@ -44,9 +44,13 @@ public final class DataSpecs {
 
   private static DataSet builtin(BuiltinData builtin, String builtinPath)
       throws InvalidSpecException {
+    if (builtin.getName().equals(FunctionsData.NAME)) {
+      return FunctionsData.fromOptions(builtin.getOptionsMap(), builtinPath + ".options");
+    }
     if (!builtin.getName().equals(ArithmeticData.NAME)) {
       throw new InvalidSpecException(builtinPath + ".name", "unknown builtin data set '"
-          + builtin.getName() + "'; expected one of [" + ArithmeticData.NAME + "]");
+          + builtin.getName() + "'; expected one of [" + ArithmeticData.NAME + ", "
+          + FunctionsData.NAME + "]");
     }
     return ArithmeticData.fromOptions(builtin.getOptionsMap(), builtinPath + ".options");
   }
