@@ -11,7 +11,8 @@ import tandem.bench.twohead.TwoHeadBench;
  */
 @Command(name = "tandem-bench", mixinStandardHelpOptions = true,
     description = "Tandem benchmarks; each prints its figures (--json for one JSON object).",
-    subcommands = {TwoHeadBench.class, tandem.bench.coordinator.CoordinatorBench.class,
+    subcommands = {TwoHeadBench.class, tandem.bench.async.AsyncScalingBench.class,
+        tandem.bench.coordinator.CoordinatorBench.class,
         CommandLine.HelpCommand.class})
 public final class BenchMain implements Runnable {
 

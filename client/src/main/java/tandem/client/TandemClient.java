@@ -10,6 +10,8 @@ import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import tandem.api.v1.CancelJobRequest;
+import tandem.api.v1.ScheduleSpec;
+import tandem.api.v1.UpdateScheduleRequest;
 import tandem.api.v1.GetJobRequest;
 import tandem.api.v1.JobSpec;
 import tandem.api.v1.JobStatus;
@@ -76,6 +78,16 @@ public final class TandemClient {
   /** Stops a running job and returns its status; {@code FAILED_PRECONDITION} if it already ended. */
   public JobStatus cancel(String jobId) {
     return unary().cancelJob(CancelJobRequest.newBuilder().setJobId(jobId).build());
+  }
+
+  /**
+   * Replaces a running job's schedule from its next step on; the server records it as a
+   * {@code schedule_updated} event. INVALID_ARGUMENT for a bad schedule (the message names the
+   * field), FAILED_PRECONDITION if the job ended, NOT_FOUND for an unknown job.
+   */
+  public JobStatus updateSchedule(String jobId, ScheduleSpec schedule) {
+    return unary().updateSchedule(UpdateScheduleRequest.newBuilder().setJobId(jobId)
+        .setSchedule(schedule).build());
   }
 
   /**

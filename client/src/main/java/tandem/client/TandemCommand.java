@@ -11,7 +11,8 @@ import picocli.CommandLine.Spec;
     description = "Train multi-task networks on a Tandem server.",
     subcommands = {
         ServerCommand.class, SubmitCommand.class, WatchCommand.class, JobsCommand.class,
-        StatusCommand.class, CancelCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
+        StatusCommand.class, CancelCommand.class, ScheduleCommand.class, DemoCommand.class,
+        CommandLine.HelpCommand.class},
     footer = {"", "Exit codes: 0 ok, 1 job failed or below 100%% (demo), 2 usage, spec or connection error."})
 final class TandemCommand implements Runnable {
 

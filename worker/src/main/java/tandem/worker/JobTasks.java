@@ -9,6 +9,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import tandem.model.data.Batch;
 import tandem.model.data.BatchSampler;
 import tandem.model.data.DataSet;
 import tandem.model.optim.OptimizerState;
@@ -28,6 +29,8 @@ final class JobTasks {
   record Computed(StepResult result, Map<String, INDArray> sharedGradients, long trunkVersion,
       long batch) {}
 
+  private record Prefetched(long index, Batch batch) {}
+
   private static final DataType DATA_TYPE = DataType.FLOAT;
 
   private final TrainingPlan plan;
@@ -42,6 +45,8 @@ final class JobTasks {
   private final Map<String, java.util.ArrayDeque<INDArray>> spareGradients = new HashMap<>();
   /** Scratch gradients of frozen shared modules, which the task's backward pass still fills. */
   private final Map<String, INDArray> frozenGradients = new HashMap<>();
+  /** Per task, its next batch already gathered while the step waited for a trunk version. */
+  private final Map<String, Prefetched> prefetched = new HashMap<>();
   private TrunkSnapshot trunk;
 
   JobTasks(TrainingPlan plan, TrunkSnapshot trunk,
@@ -66,7 +71,7 @@ final class JobTasks {
         INDArray parameters = headParameters.get(module);
         heads.put(module, parameters);
         headGradients.put(module, Nd4j.zeros(parameters.dataType(), parameters.length()));
-        headOptimizers.put(module, new OptimizerState(plan.optimizerFor(task).toUpdater(),
+        headOptimizers.put(module, new OptimizerState(plan.optimizerFor(task),
             parameters.length(), DATA_TYPE));
       }
     }
@@ -78,9 +83,11 @@ final class JobTasks {
    */
   Computed step(String task) {
     TaskProgram program = programs.get(task);
-    BatchSampler sampler = samplers.get(task);
-    long batchIndex = sampler.batchesDrawn();
-    DataSet data = plan.trainingData().get(task);
+    Prefetched next = prefetched.remove(task);
+    if (next == null) {
+      next = gather(task);
+    }
+    long batchIndex = next.index();
     Map<String, INDArray> parameters = new HashMap<>(trunk.parameters());
     parameters.putAll(heads);
     Map<String, INDArray> gradients = new HashMap<>(headGradients);
@@ -101,8 +108,7 @@ final class JobTasks {
         gradients.put(module, gradient);
       }
     }
-    StepResult result = program.computeGradients(parameters,
-        data.batch(sampler.next(), DATA_TYPE), gradients);
+    StepResult result = program.computeGradients(parameters, next.batch(), gradients);
     if (!Double.isFinite(result.loss())) {
       throw new ArithmeticException("loss of task '" + task + "' is " + result.loss()
           + " at batch " + batchIndex + ": training diverged (lower the learning rate)");
@@ -132,6 +138,21 @@ final class JobTasks {
         gradient.addi(trunk.parameters().get(module).sub(start).muli(pull));
       }
     });
+  }
+
+  /**
+   * Gathers {@code task}'s next batch now, while its step waits for a trunk version, so that the
+   * copy is off the path from one version to the next. The batch order is unchanged.
+   */
+  void prefetch(String task) {
+    prefetched.computeIfAbsent(task, this::gather);
+  }
+
+  private Prefetched gather(String task) {
+    BatchSampler sampler = samplers.get(task);
+    long index = sampler.batchesDrawn();
+    DataSet data = plan.trainingData().get(task);
+    return new Prefetched(index, data.batch(sampler.next(), DATA_TYPE));
   }
 
   /** Takes back shared-gradient arrays that were applied (see {@link Worker.ReturnGradients}). */

@@ -149,6 +149,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     }
     if (job.trunk().version() < command.minTrunkVersion()) {
       waiting.computeIfAbsent(command.jobId(), id -> new ArrayDeque<>()).add(command);
+      job.prefetch(command.task());
       return this;
     }
     runStep(job, command);

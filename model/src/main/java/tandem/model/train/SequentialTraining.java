@@ -72,7 +72,7 @@ public final class SequentialTraining {
     boolean perTask = head || plan.optimizer().perTaskSharedState();
     String key = perTask ? module + "\u0000" + task : module;
     return optimizers.computeIfAbsent(key, k -> new OptimizerState(
-        (perTask ? plan.optimizerFor(task) : plan.optimizer()).toUpdater(),
+        (perTask ? plan.optimizerFor(task) : plan.optimizer()),
         parameters.get(module).length(), dataType));
   }
 

@@ -13,7 +13,7 @@ class OptimizerStateTest {
   @Test
   void sgdSubtractsLearningRateTimesGradient() {
     OptimizerState sgd = new OptimizerState(
-        new OptimizerSettings("sgd", 0.1, 0, 0, 0, false).toUpdater(), 2, DataType.DOUBLE);
+        new OptimizerSettings("sgd", 0.1, 0, 0, 0, false), 2, DataType.DOUBLE);
     INDArray params = Nd4j.createFromArray(1.0, 2.0);
     sgd.applyInPlace(params, Nd4j.createFromArray(0.5, -1.0));
     assertArrayEquals(new double[] {0.95, 2.1}, params.toDoubleVector(), 1e-12);
@@ -26,7 +26,7 @@ class OptimizerStateTest {
     double beta2 = 0.999;
     double eps = 1e-8;
     OptimizerState adam = new OptimizerState(
-        new OptimizerSettings("adam", lr, beta1, beta2, eps, false).toUpdater(), 1, DataType.DOUBLE);
+        new OptimizerSettings("adam", lr, beta1, beta2, eps, false), 1, DataType.DOUBLE);
     INDArray params = Nd4j.createFromArray(1.0);
     double p = 1.0;
     double m = 0;
@@ -43,5 +43,38 @@ class OptimizerStateTest {
       assertEquals(p, params.getDouble(0), 1e-9, "step " + t);
     }
     assertEquals(2, adam.iteration());
+  }
+
+  @Test
+  void floatAdamAndSgdMatchNd4jsUpdatersOverManySteps() {
+    for (String name : java.util.List.of("adam", "sgd")) {
+      OptimizerSettings settings = new OptimizerSettings(name, 0.01, 0.9, 0.999, 1e-8, false);
+      int n = 1000;
+      OptimizerState fused = new OptimizerState(settings, n, DataType.FLOAT);
+      long stateSize = settings.toUpdater().stateSize(n);
+      org.nd4j.linalg.learning.GradientUpdater<?> reference = settings.toUpdater().instantiate(
+          stateSize == 0 ? null : Nd4j.zeros(DataType.FLOAT, 1, stateSize), true);
+      Nd4j.getRandom().setSeed(5);
+      INDArray ours = Nd4j.rand(DataType.FLOAT, n);
+      INDArray theirs = ours.dup();
+      for (int step = 0; step < 50; step++) {
+        INDArray gradient = Nd4j.randn(DataType.FLOAT, n);
+        INDArray copy = gradient.dup();
+        fused.applyInPlace(ours, gradient);
+        reference.applyUpdater(copy.reshape(1, n), step, 0);
+        theirs.subi(copy);
+      }
+      assertArrayEquals(theirs.toFloatVector(), ours.toFloatVector(), 1e-5f, name);
+    }
+  }
+
+  @Test
+  void doubleBuffersGoThroughNd4jsUpdater() {
+    OptimizerState adam = new OptimizerState(
+        new OptimizerSettings("adam", 0.1, 0.9, 0.999, 1e-8, false), 2, DataType.DOUBLE);
+    INDArray params = Nd4j.createFromArray(1.0, 2.0);
+    adam.applyInPlace(params, Nd4j.createFromArray(1.0, -1.0));
+    // First Adam step moves each parameter by the learning rate against the gradient's sign.
+    assertArrayEquals(new double[] {0.9, 2.1}, params.toDoubleVector(), 1e-6);
   }
 }

@@ -237,7 +237,7 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
   private OptimizerState optimizer(String module, String task) {
     String key = task == null ? module : module + "\u0000" + task;
     return optimizers.computeIfAbsent(key, k -> new OptimizerState(
-        (task == null ? plan.optimizer() : plan.optimizerFor(task)).toUpdater(),
+        task == null ? plan.optimizer() : plan.optimizerFor(task),
         current.parameters().get(module).length(),
         current.parameters().get(module).dataType()));
   }

@@ -1,0 +1,163 @@
+package tandem.bench.async;
+
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import tandem.api.v1.ConsistencySpec;
+import tandem.api.v1.JobSpec;
+import tandem.bench.ActorRun;
+import tandem.bench.EmbeddedTandem;
+import tandem.bench.LossTrace;
+import tandem.bench.MachineInfo;
+import tandem.bench.twohead.TwoHeadData;
+import tandem.bench.twohead.TwoHeadJob;
+
+/**
+ * Async training on the two-head MLP through the full actor path, side by side in one run: examples/s
+ * with one and with two local workers (target: 2 workers at least 1.8x one on 2 cores), and the
+ * final loss of async training next to sync training after the same number of examples (target:
+ * within 5%). The final loss is the mean step loss over the last tenth of the run, per task,
+ * averaged over the tasks, so that one noisy batch does not decide it.
+ */
+@Command(name = "async", mixinStandardHelpOptions = true,
+    description = "Async examples/s with 1 and 2 workers, and async vs sync final loss.")
+public final class AsyncScalingBench implements Callable<Integer> {
+
+  @Option(names = "--steps", defaultValue = "3000", description = "Steps per run (default: ${DEFAULT-VALUE}).")
+  long steps;
+
+  @Option(names = "--repeats", defaultValue = "3", description = "Measured repetitions (default: ${DEFAULT-VALUE}).")
+  int repeats;
+
+  @Option(names = "--in-flight", defaultValue = "2",
+      description = "Async steps in flight per worker (default: ${DEFAULT-VALUE}).")
+  int inFlight;
+
+  @Option(names = "--rows", defaultValue = "8192", description = "Rows of the generated data (default: ${DEFAULT-VALUE}).")
+  int rows;
+
+  @Option(names = "--json", description = "Print one JSON object instead of a table.")
+  boolean json;
+
+  private record Repetition(ActorRun oneWorker, ActorRun twoWorkers, ActorRun sync) {
+    double speedup() {
+      return twoWorkers.examplesPerSecond() / oneWorker.examplesPerSecond();
+    }
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    PrintStream out = System.out;
+    Path dir = Files.createTempDirectory("tandem-bench-async");
+    Path data = dir.resolve("two-head.csv");
+    TwoHeadData.writeCsv(data, rows, 1);
+    JobSpec base = TwoHeadJob.spec(data, steps, 1);
+    JobSpec async1 = async(base, 1);
+    JobSpec async2 = async(base, 2);
+    JobSpec sync = base.toBuilder().setWorkers(1).build();
+    List<Repetition> repetitions = new ArrayList<>();
+    try (EmbeddedTandem tandem = EmbeddedTandem.start(2)) {
+      progress("warm-up");
+      for (JobSpec spec : List.of(async1, async2, sync)) {
+        tandem.run(spec.toBuilder().setStop(spec.getStop().toBuilder().setMaxSteps(1000)).build(),
+            EmbeddedTandem.EventReading.LIVE);
+      }
+      for (int r = 1; r <= repeats; r++) {
+        System.gc();
+        ActorRun one = tandem.run(async1, EmbeddedTandem.EventReading.LIVE);
+        System.gc();
+        ActorRun two = tandem.run(async2, EmbeddedTandem.EventReading.LIVE);
+        System.gc();
+        ActorRun syncRun = tandem.run(sync, EmbeddedTandem.EventReading.LIVE);
+        Repetition repetition = new Repetition(one, two, syncRun);
+        repetitions.add(repetition);
+        progress("repetition %d/%d: async 1 worker %.0f ex/s, 2 workers %.0f ex/s (x%.2f);"
+            + " final loss async %.4f, sync %.4f", r, repeats, one.trainingExamplesPerSecond(),
+            two.trainingExamplesPerSecond(), repetition.speedup(), finalLoss(two.losses()),
+            finalLoss(syncRun.losses()));
+      }
+    } finally {
+      Files.deleteIfExists(data);
+      Files.deleteIfExists(dir);
+    }
+    double one = median(repetitions.stream().map(r -> r.oneWorker().examplesPerSecond()).toList());
+    double two = median(repetitions.stream().map(r -> r.twoWorkers().examplesPerSecond()).toList());
+    double asyncLoss = median(repetitions.stream().map(r -> finalLoss(r.twoWorkers().losses())).toList());
+    double syncLoss = median(repetitions.stream().map(r -> finalLoss(r.sync().losses())).toList());
+    double lossGap = (asyncLoss - syncLoss) / syncLoss;
+    MachineInfo machine = MachineInfo.current();
+    if (json) {
+      JsonObject result = new JsonObject();
+      result.addProperty("benchmark", "async");
+      result.addProperty("steps", steps);
+      result.addProperty("stepsInFlightPerWorker", inFlight);
+      result.addProperty("oneWorkerExamplesPerSecond", one);
+      result.addProperty("twoWorkersExamplesPerSecond", two);
+      result.addProperty("speedup", two / one);
+      result.addProperty("asyncFinalLoss", asyncLoss);
+      result.addProperty("syncFinalLoss", syncLoss);
+      result.addProperty("finalLossRelativeGap", lossGap);
+      JsonArray runs = new JsonArray();
+      for (Repetition r : repetitions) {
+        JsonObject run = new JsonObject();
+        run.addProperty("oneWorker", r.oneWorker().examplesPerSecond());
+        run.addProperty("twoWorkers", r.twoWorkers().examplesPerSecond());
+        run.addProperty("sync", r.sync().examplesPerSecond());
+        run.addProperty("asyncFinalLoss", finalLoss(r.twoWorkers().losses()));
+        run.addProperty("syncFinalLoss", finalLoss(r.sync().losses()));
+        runs.add(run);
+      }
+      result.add("repetitions", runs);
+      result.add("machine", machine.toJson());
+      out.println(new GsonBuilder().setPrettyPrinting().create().toJson(result));
+    } else {
+      out.printf("async two-head: %d steps per run, %d in flight per worker, %d repetitions; %s%n",
+          steps, inFlight, repeats, machine.describe());
+      out.printf("%-28s %12s%n", "run (median)", "examples/s");
+      out.printf("%-28s %12.0f%n", "async, 1 worker", one);
+      out.printf("%-28s %12.0f%n", "async, 2 workers", two);
+      out.printf("%-28s %12.0f%n", "sync, 1 worker", median(repetitions.stream()
+          .map(r -> r.sync().examplesPerSecond()).toList()));
+      out.printf("speedup 2 workers / 1 worker: %.2f (target >= 1.8)%n", two / one);
+      out.printf("final loss after %d steps: async (2 workers) %.4f, sync %.4f, gap %+.1f%%"
+          + " (target within 5%%)%n", steps, asyncLoss, syncLoss, 100 * lossGap);
+    }
+    return 0;
+  }
+
+  private JobSpec async(JobSpec base, int workers) {
+    return base.toBuilder().setWorkers(workers)
+        .setConsistency(ConsistencySpec.newBuilder().setMode("async").setStepsInFlight(inFlight))
+        .build();
+  }
+
+  /** Mean step loss over the last tenth of the steps, per task, averaged over tasks. */
+  static double finalLoss(LossTrace trace) {
+    int n = trace.losses().length;
+    int from = n - Math.max(1, n / 10);
+    java.util.Map<String, double[]> sums = new java.util.LinkedHashMap<>();
+    for (int i = from; i < n; i++) {
+      double[] sum = sums.computeIfAbsent(trace.tasks().get(i), t -> new double[2]);
+      sum[0] += trace.losses()[i];
+      sum[1]++;
+    }
+    return sums.values().stream().mapToDouble(s -> s[0] / s[1]).average().orElse(Double.NaN);
+  }
+
+  private static double median(List<Double> values) {
+    List<Double> sorted = values.stream().sorted().toList();
+    return sorted.get(sorted.size() / 2);
+  }
+
+  private void progress(String format, Object... args) {
+    System.err.printf(format + "%n", args);
+  }
+}
