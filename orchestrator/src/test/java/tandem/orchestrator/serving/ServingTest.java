@@ -227,6 +227,22 @@ class ServingTest {
     assertNotNull(inference.predict(request("f0", rows(1, 3)).setModel("two-heads").build()));
   }
 
+  @Test
+  void manyHeadsExampleTrainsAndServesEveryHead() {
+    tandem.api.v1.JobSpec spec = tandem.orchestrator.Specs.example("many-heads");
+    assertEquals(200, spec.getTasksCount());
+    String job = training.submitJob(SubmitJobRequest.newBuilder().setSpec(spec.toBuilder()
+        .setStop(spec.getStop().toBuilder().setMaxSteps(100))).build()).getJobId();
+    assertEquals(JobState.JOB_STATE_SUCCEEDED, ServingSpecs.await(training, job,
+        new ArrayList<>()));
+    tandem.api.v1.ModelInfo info = inference.listModels(ListModelsRequest.getDefaultInstance())
+        .getModelsList().stream().filter(m -> m.getName().equals(job)).findFirst().orElseThrow();
+    assertEquals(List.of("trunk"), info.getSharedModulesList());
+    assertEquals(List.of("head_f199"), info.getTasks(199).getHeadsList());
+    assertEquals(1, inference.predict(request("f199", rows(1, 9)).setJobId(job).build())
+        .getOutputs(0).getRowsCount());
+  }
+
   static void expect(Status.Code code, String fragment, Executable call) {
     StatusRuntimeException e = assertThrows(StatusRuntimeException.class, call);
     assertEquals(code, e.getStatus().getCode(), e.getStatus().toString());
