@@ -67,22 +67,31 @@ public final class BundleWriter {
         .addAllVocabularies(bundle.vocabularies());
     List<byte[]> tensors = new ArrayList<>();
     long offset = 0;
+    List<String> specOrder = bundle.spec().getModulesList().stream()
+        .map(tandem.api.v1.ModuleSpec::getName).toList();
+    for (String module : bundle.parameters().keySet()) {
+      if (!specOrder.contains(module)) {
+        throw new IllegalArgumentException("parameters of module '" + module
+            + "', which the bundle's spec does not have");
+      }
+    }
     // Shared modules first, then heads, each group in spec order.
     for (boolean shared : new boolean[] {true, false}) {
-      for (Map.Entry<String, INDArray> entry : bundle.parameters().entrySet()) {
-        String owner = owners.getOrDefault(entry.getKey(), "");
-        if (owner.isEmpty() != shared) {
+      for (String module : specOrder) {
+        INDArray parameters = bundle.parameters().get(module);
+        String owner = owners.getOrDefault(module, "");
+        if (parameters == null || owner.isEmpty() != shared) {
           continue;
         }
-        byte[] bytes = floatBytes(entry.getValue());
+        byte[] bytes = floatBytes(parameters);
         manifest.addTensors(TensorEntry.newBuilder()
-            .setModule(entry.getKey())
+            .setModule(module)
             .setRole(shared ? "shared" : "head")
             .setTask(owner)
             .setOffset(offset)
             .setLength(bytes.length)
             .setDtype(BundleFormat.FLOAT32)
-            .addShape(entry.getValue().length())
+            .addShape(parameters.length())
             .setCrc32C((int) BundleFormat.crc32c(bytes, 0, bytes.length)));
         tensors.add(bytes);
         offset += bytes.length;
