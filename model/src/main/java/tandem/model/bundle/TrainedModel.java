@@ -95,12 +95,20 @@ public final class TrainedModel {
     return graph.tasks().stream().anyMatch(t -> t.name().equals(task));
   }
 
-  /** Floats per example of the task's input field: what its first module reads. */
+  /**
+   * Floats per example of the task's input field (what its first module reads), or -1 when the
+   * task has no single input field of a known width (its first step routes or merges fields).
+   */
   public int inputWidth(String task) {
     TaskGraph graphTask = graph.task(task);
-    Module first = graphTask.path().isEmpty()
-        ? graphTask.outputs().get(0).modules().get(0) : graphTask.path().get(0);
-    return first.inputSize();
+    if (graphTask.input() == null) {
+      return -1;
+    }
+    if (graphTask.steps().isEmpty()) {
+      return graphTask.outputs().get(0).modules().get(0).inputSize();
+    }
+    return graphTask.steps().get(0) instanceof tandem.model.spec.PathStep.Single single
+        ? single.module().inputSize() : -1;
   }
 
   /** Parameters over all modules. */

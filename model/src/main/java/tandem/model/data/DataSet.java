@@ -17,9 +17,18 @@ public final class DataSet {
   private final String name;
   private final Map<String, Field> fields;
   private final int size;
+  private final Map<String, Vocabulary> vocabularies;
 
   /** {@code name} identifies the data in errors and provenance (e.g. a file path). */
   public DataSet(String name, Map<String, Field> fields) {
+    this(name, fields, Map.of());
+  }
+
+  /**
+   * A data set whose id fields were made with {@code vocabularies} (by field name; a
+   * multi-column category field's vocabularies are named {@code field[column]}).
+   */
+  public DataSet(String name, Map<String, Field> fields, Map<String, Vocabulary> vocabularies) {
     if (fields.isEmpty()) {
       throw new IllegalArgumentException(name + ": a data set needs at least one field");
     }
@@ -35,6 +44,12 @@ public final class DataSet {
     this.name = name;
     this.fields = Collections.unmodifiableMap(new LinkedHashMap<>(fields));
     this.size = rows;
+    this.vocabularies = Collections.unmodifiableMap(new LinkedHashMap<>(vocabularies));
+  }
+
+  /** The vocabularies that map this data's text to ids, by field name; empty if none. */
+  public Map<String, Vocabulary> vocabularies() {
+    return vocabularies;
   }
 
   public String name() {
@@ -74,6 +89,13 @@ public final class DataSet {
     } else if (field instanceof ClassField classes) {
       for (int i = 0; i < rows.length; i++) {
         out[i * width + classes.ids()[rows[i]]] = 1f;
+      }
+    } else if (field instanceof IdField ids) {
+      for (int i = 0; i < rows.length; i++) {
+        int base = rows[i] * width;
+        for (int c = 0; c < width; c++) {
+          out[i * width + c] = ids.ids()[base + c];
+        }
       }
     }
     INDArray array = Nd4j.create(out, new long[] {rows.length, width}, 'c');

@@ -131,7 +131,9 @@ public final class DenseStack implements Module {
           ? epsilon
           : activation.backprop(work.preActivations[i], epsilon).getFirst();
       Nd4j.gemm(work.inputs[i], delta, weights(parameterGradient, i), true, false, 1.0, 1.0);
-      bias(parameterGradient, i).addi(delta.sum(0));
+      // dLoss/db = 1^T delta, accumulated by gemm into the gradient: no per-step array.
+      Nd4j.gemm(work.ones, delta, bias(parameterGradient, i).reshape(1, layers.get(i).size()),
+          false, false, 1.0, 1.0);
       if (i == 0 && !inputGradientNeeded) {
         return null;
       }
@@ -174,9 +176,11 @@ public final class DenseStack implements Module {
     private final INDArray[] preActivations;
     private final INDArray[] activations;
     private final INDArray[] inputGradients;
+    private final INDArray ones;
 
     DenseBuffers(int batchSize, DataType dataType) {
       this.batchSize = batchSize;
+      this.ones = Nd4j.ones(dataType, 1, batchSize);
       int count = layers.size();
       inputs = new INDArray[count];
       preActivations = new INDArray[count];

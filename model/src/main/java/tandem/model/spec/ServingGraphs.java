@@ -1,6 +1,7 @@
 package tandem.model.spec;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import tandem.api.v1.OutputSpec;
@@ -12,7 +13,8 @@ import tandem.model.module.Module;
  * Resolves a trained model's {@link tandem.api.v1.JobSpec} into its {@link ModelGraph} without
  * reading any data: what serving a model needs, on a machine that may not have the training
  * files. The spec was checked in full when the model was trained, so this only resolves names and
- * reports what cannot be resolved. Stateless.
+ * reports what cannot be resolved. Paths resolve as training resolves them ({@link PathSpecs}:
+ * plain paths, routes, merges). Stateless.
  */
 public final class ServingGraphs {
 
@@ -30,17 +32,15 @@ public final class ServingGraphs {
 
   private static TaskGraph task(TaskSpec spec, String taskPath, Map<String, Module> modules)
       throws InvalidSpecException {
-    List<Module> path = new ArrayList<>();
-    for (int k = 0; k < spec.getPathCount(); k++) {
-      path.add(module(spec.getPath(k), taskPath + ".path[" + k + "]", modules));
-    }
+    PathSpecs paths = new PathSpecs(modules, new HashMap<>());
+    List<PathStep> steps = paths.resolve(spec, taskPath);
     List<OutputGraph> outputs = new ArrayList<>();
     for (int j = 0; j < spec.getOutputsCount(); j++) {
       OutputSpec output = spec.getOutputs(j);
       String outputPath = taskPath + ".outputs[" + j + "]";
       List<Module> chain = new ArrayList<>();
       for (int k = 0; k < output.getModulesCount(); k++) {
-        chain.add(module(output.getModules(k), outputPath + ".modules[" + k + "]", modules));
+        chain.add(paths.use(output.getModules(k), outputPath + ".modules[" + k + "]"));
       }
       if (chain.isEmpty()) {
         throw new InvalidSpecException(outputPath + ".modules", "expected at least one module");
@@ -56,15 +56,8 @@ public final class ServingGraphs {
       throw new InvalidSpecException(taskPath + ".outputs", "expected at least one output");
     }
     int batchSize = spec.getBatchSize() == 0 ? TaskSpecs.DEFAULT_BATCH_SIZE : spec.getBatchSize();
-    return new TaskGraph(spec.getName(), spec.getInput(), path, outputs, batchSize);
+    String input = spec.getInput().isEmpty() ? null : spec.getInput();
+    return TaskGraph.withSteps(spec.getName(), input, steps, outputs, batchSize);
   }
 
-  private static Module module(String name, String fieldPath, Map<String, Module> modules)
-      throws InvalidSpecException {
-    Module module = modules.get(name);
-    if (module == null) {
-      throw new InvalidSpecException(fieldPath, "unknown module '" + name + "'");
-    }
-    return module;
-  }
 }

@@ -68,4 +68,18 @@ public record TrainingPlan(
   public int stepsInFlight() {
     return consistency.stepsInFlight();
   }
+
+  /**
+   * The vocabularies that map each task's text to ids, by task and then by field name, as built
+   * from its training data; they belong with the trained model (evaluation and inference data
+   * must be mapped with them). Serialisable.
+   */
+  public Map<String, Map<String, tandem.model.data.Vocabulary>> vocabularies() {
+    Map<String, Map<String, tandem.model.data.Vocabulary>> byTask =
+        new java.util.LinkedHashMap<>();
+    for (TaskGraph task : graph.tasks()) {
+      byTask.put(task.name(), trainingData.get(task.name()).vocabularies());
+    }
+    return byTask;
+  }
 }

@@ -99,23 +99,31 @@ public final class InferenceService extends InferenceServiceGrpc.InferenceServic
           + "' has no task '" + task + "'; its tasks: " + (tasks.size() <= 10 ? tasks
               : tasks.subList(0, 10) + " and " + (tasks.size() - 10) + " more")));
     }
+    // null for tasks whose first step reads fields of its own (routes, merges).
     String inputField = model.model().graph().task(task).input();
     int width = model.model().inputWidth(task);
     Map<String, List<Row>> fields = new LinkedHashMap<>();
     if (request.getInputsCount() > 0) {
+      if (inputField == null) {
+        throw invalid("inputs: task '" + task + "' reads several fields; send them in fields");
+      }
       fields.put(inputField, request.getInputsList());
     } else {
       request.getFieldsMap().forEach((name, rows) -> fields.put(name, rows.getRowsList()));
-      if (!fields.isEmpty() && !fields.containsKey(inputField)) {
+      if (!fields.isEmpty() && inputField != null && !fields.containsKey(inputField)) {
         throw invalid("fields: missing the input field '" + inputField + "' of task '" + task
             + "'; found " + fields.keySet());
       }
     }
-    int rows = fields.isEmpty() ? 0 : fields.get(inputField).size();
+    String first = inputField != null ? inputField
+        : fields.keySet().stream().findFirst().orElse(null);
+    int rows = first == null ? 0 : fields.get(first).size();
     if (rows == 0) {
-      throw invalid("inputs: empty batch: expected at least one row of " + width
-          + " values (the input width of task '" + task + "')");
+      throw invalid("inputs: empty batch: expected at least one row"
+          + (width > 0 ? " of " + width + " values (the input width of task '" + task + "')"
+              : ""));
     }
+    inputField = first;
     Map<String, float[]> values = new LinkedHashMap<>();
     Map<String, Integer> widths = new LinkedHashMap<>();
     for (Map.Entry<String, List<Row>> field : fields.entrySet()) {
@@ -126,13 +134,14 @@ public final class InferenceService extends InferenceServiceGrpc.InferenceServic
         throw invalid(prefix + ": expected " + rows + " rows like field '" + inputField
             + "', found " + fieldRows.size());
       }
-      int fieldWidth = name.equals(inputField) ? width : fieldRows.get(0).getValuesCount();
+      boolean checked = name.equals(inputField) && width > 0;
+      int fieldWidth = checked ? width : fieldRows.get(0).getValuesCount();
       float[] flat = new float[rows * fieldWidth];
       for (int i = 0; i < rows; i++) {
         Row row = fieldRows.get(i);
         if (row.getValuesCount() != fieldWidth) {
           throw invalid(prefix + "[" + i + "]: expected " + fieldWidth + " values"
-              + (name.equals(inputField) ? " (the input width of task '" + task + "')" : "")
+              + (checked ? " (the input width of task '" + task + "')" : "")
               + ", found " + row.getValuesCount());
         }
         for (int j = 0; j < fieldWidth; j++) {

@@ -371,18 +371,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   private void dispatchRound() {
     long version = roundVersion < 0 ? trunkVersion : roundVersion + 1;
     int steps = 0;
-    while (dispatched < plan.maxSteps()) {
-      String task = schedule.peek();
-      ActorRef<Worker.Command> worker = ownerOf.get(task);
-      if (credits.get(worker) == 0) {
-        break;
-      }
-      schedule.advance();
-      credits.merge(worker, -1, Integer::sum);
-      long step = ++dispatched;
-      pending.put(step, new PendingStep(version));
-      worker.tell(new Worker.RunStep(record.jobId(), step, task, version, System.nanoTime()));
-      inFlight++;
+    while (dispatched < plan.maxSteps() && dispatchNext(version)) {
       steps++;
     }
     if (steps > 0) {
@@ -403,18 +392,29 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   private void dispatchAsync() {
     Integer bound = plan.consistency().maxStaleness();
     while (dispatched < plan.maxSteps() && (bound == null || worstStaleness() + 1 <= bound)) {
-      String task = schedule.peek();
-      ActorRef<Worker.Command> worker = ownerOf.get(task);
-      if (credits.get(worker) == 0) {
+      if (!dispatchNext(trunkVersion)) {
         break;
       }
-      schedule.advance();
-      credits.merge(worker, -1, Integer::sum);
-      long step = ++dispatched;
-      pending.put(step, new PendingStep(trunkVersion));
-      worker.tell(new Worker.RunStep(record.jobId(), step, task, trunkVersion, System.nanoTime()));
-      inFlight++;
     }
+  }
+
+  /**
+   * Sends the schedule's next step, for a replica of at least {@code version}, if its task's
+   * worker has credit; returns whether it did.
+   */
+  private boolean dispatchNext(long version) {
+    String task = schedule.peek();
+    ActorRef<Worker.Command> worker = ownerOf.get(task);
+    if (credits.get(worker) == 0) {
+      return false;
+    }
+    schedule.advance();
+    credits.merge(worker, -1, Integer::sum);
+    long step = ++dispatched;
+    pending.put(step, new PendingStep(version));
+    worker.tell(new Worker.RunStep(record.jobId(), step, task, version, System.nanoTime()));
+    inFlight++;
+    return true;
   }
 
   /**

@@ -80,8 +80,8 @@ public final class ServedModel {
     for (TaskGraph task : model.graph().tasks()) {
       info.addTasks(TaskInfo.newBuilder()
           .setTask(task.name())
-          .setInput(task.input())
-          .setInputWidth(model.inputWidth(task.name()))
+          .setInput(task.input() == null ? "" : task.input())
+          .setInputWidth(Math.max(0, model.inputWidth(task.name())))
           .addAllOutputs(task.outputs().stream().map(o -> o.name()).toList())
           .addAllHeads(model.graph().heads(task.name())));
     }
