@@ -117,7 +117,7 @@ public final class InferenceService extends InferenceServiceGrpc.InferenceServic
     }
     String first = inputField != null ? inputField
         : fields.keySet().stream().findFirst().orElse(null);
-    int rows = first == null ? 0 : fields.get(first).size();
+    int rows = fields.containsKey(first) ? fields.get(first).size() : 0;
     if (rows == 0) {
       throw invalid("inputs: empty batch: expected at least one row"
           + (width > 0 ? " of " + width + " values (the input width of task '" + task + "')"

@@ -243,6 +243,64 @@ class ServingTest {
         .getOutputs(0).getRowsCount());
   }
 
+  @Test
+  void routedTaskIsServedThroughItsFields() throws Exception {
+    tandem.api.v1.JobSpec spec = tandem.orchestrator.Specs.example("arithmetic-routed");
+    String job = training.submitJob(SubmitJobRequest.newBuilder().setSpec(spec.toBuilder()
+        .setStop(spec.getStop().toBuilder().setMaxSteps(50))).build()).getJobId();
+    assertEquals(JobState.JOB_STATE_SUCCEEDED, ServingSpecs.await(training, job,
+        new ArrayList<>()));
+    // Number 3 through each encoder, each operation.
+    Map<String, float[][]> fields = Map.of(
+        "binary", new float[][] {{0, 0, 1, 1}, {0, 0, 1, 1}},
+        "decimal", new float[][] {oneHot(10, 3), oneHot(10, 3)},
+        "encoder", new float[][] {oneHot(2, 0), oneHot(2, 1)},
+        "operation", new float[][] {oneHot(2, 1), oneHot(2, 0)});
+    PredictRequest.Builder request = PredictRequest.newBuilder().setJobId(job).setTask("routed");
+    Map<String, INDArray> arrays = new java.util.HashMap<>();
+    fields.forEach((name, values) -> {
+      tandem.api.v1.Rows.Builder rows = tandem.api.v1.Rows.newBuilder();
+      for (float[] row : values) {
+        Row.Builder proto = Row.newBuilder();
+        for (float value : row) {
+          proto.addValues(value);
+        }
+        rows.addRows(proto);
+      }
+      request.putFields(name, rows.build());
+      arrays.put(name, Nd4j.create(values));
+    });
+    PredictResponse response = inference.predict(request.build());
+    var record = server.jobs().find(job).orElseThrow();
+    TrainedModel model = TrainedModel.of(new ModelBundle(record.spec(),
+        record.trainedParameters(), tandem.api.v1.Provenance.getDefaultInstance(), List.of()),
+        job);
+    var expected = model.predictor("routed").predict(new Batch(2, arrays));
+    assertEquals(2, response.getOutputsCount());
+    for (int o = 0; o < 2; o++) {
+      float[][] scores = expected.get(o).scores().toFloatMatrix();
+      for (int i = 0; i < 2; i++) {
+        var row = response.getOutputs(o).getRows(i);
+        float[] actual = new float[row.getScoresCount()];
+        for (int j = 0; j < actual.length; j++) {
+          actual[j] = row.getScores(j);
+        }
+        assertArrayEquals(scores[i], actual, 1e-6f);
+      }
+    }
+    assertEquals("softmax_cross_entropy", response.getOutputs(0).getLoss());
+    assertEquals(1, response.getOutputs(0).getRows(0).getLabelCount());
+    assertEquals(5, response.getOutputs(1).getRows(0).getLabelCount());
+    expect(Status.Code.INVALID_ARGUMENT, "send them in fields", () -> inference.predict(
+        request("routed", rows(1, 1)).setJobId(job).build()));
+  }
+
+  private static float[] oneHot(int width, int hot) {
+    float[] row = new float[width];
+    row[hot] = 1;
+    return row;
+  }
+
   static void expect(Status.Code code, String fragment, Executable call) {
     StatusRuntimeException e = assertThrows(StatusRuntimeException.class, call);
     assertEquals(code, e.getStatus().getCode(), e.getStatus().toString());
