@@ -14,7 +14,7 @@ import tandem.bench.twohead.TwoHeadBench;
     description = "Tandem benchmarks; each prints its figures (--json for one JSON object).",
     subcommands = {RoutingBench.class, TwoHeadBench.class,
         tandem.bench.async.AsyncScalingBench.class,
-        tandem.bench.coordinator.CoordinatorBench.class,
+        tandem.bench.coordinator.CoordinatorBench.class, tandem.bench.serving.ServingBench.class,
         CommandLine.HelpCommand.class})
 public final class BenchMain implements Runnable {
 

@@ -14,14 +14,24 @@ import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import java.nio.file.Path;
+import tandem.api.v1.InferenceServiceGrpc;
+import tandem.api.v1.ModelServiceGrpc;
 import tandem.api.v1.TrainingServiceGrpc;
+import tandem.orchestrator.grpc.InferenceService;
+import tandem.orchestrator.grpc.ModelService;
+import tandem.orchestrator.serving.ModelRegistry;
+import tandem.orchestrator.serving.Predictions;
+import tandem.orchestrator.serving.ServingSettings;
+import tandem.orchestrator.serving.TaskAdditions;
 import tandem.orchestrator.grpc.TrainingService;
 import tandem.orchestrator.job.JobManager;
 import tandem.orchestrator.job.JobStore;
 
 /**
- * The embedded Tandem server: an actor system with local workers and the job manager, and the
- * gRPC server in front of it (training API, standard health checking, server reflection). Owns
+ * The embedded Tandem server: an actor system with local workers and the job manager, the models
+ * it serves, and the gRPC server in front of them (training, inference and model APIs, standard
+ * health checking, server reflection). Owns
  * both lifecycles; {@link #close()} stops serving, then stops the actors. Thread-safe.
  */
 public final class TandemServer implements AutoCloseable {
@@ -35,23 +45,32 @@ public final class TandemServer implements AutoCloseable {
   private final HealthStatusManager health;
   private final ExecutorService compileExecutor;
   private final ExecutorService streamExecutor;
+  private final ModelRegistry models;
+  private final Predictions predictions;
 
   private TandemServer(ServerSettings settings, Config config) throws IOException {
     this.settings = settings;
     this.jobs = new JobStore();
     this.system = ActorSystem.create(LocalWorkers.guardian(jobs, settings), "tandem", config);
     this.compileExecutor = Executors.newFixedThreadPool(2, daemon("tandem-spec-compiler"));
+    this.models = new ModelRegistry(jobs);
+    this.predictions = new Predictions(ServingSettings.create(config));
     this.streamExecutor = Executors.newFixedThreadPool(2, daemon("tandem-event-stream"));
     this.health = new HealthStatusManager();
     this.server = NettyServerBuilder.forAddress(new InetSocketAddress(settings.host(), settings.port()))
         .addService(new TrainingService(jobs, system, system.scheduler(), compileExecutor,
-            streamExecutor, settings.askTimeout()))
+            streamExecutor, settings.askTimeout(),
+            new TaskAdditions(models, Path.of("").toAbsolutePath())))
+        .addService(new InferenceService(models, predictions))
+        .addService(new ModelService(models, compileExecutor))
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
         .build()
         .start();
     health.setStatus("", ServingStatus.SERVING);
     health.setStatus(TrainingServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
+    health.setStatus(InferenceServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
+    health.setStatus(ModelServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
     LOG.info("Tandem server listening on {}:{} with {} local workers", settings.host(), port(),
         settings.localWorkers());
   }
@@ -69,6 +88,11 @@ public final class TandemServer implements AutoCloseable {
   /** Every job of this server. */
   public JobStore jobs() {
     return jobs;
+  }
+
+  /** The models this server answers with: loaded bundles and succeeded jobs. */
+  public ModelRegistry models() {
+    return models;
   }
 
   public ServerSettings settings() {
@@ -93,6 +117,7 @@ public final class TandemServer implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     compileExecutor.shutdownNow();
+    predictions.close();
     streamExecutor.shutdownNow();
     system.terminate();
     try {

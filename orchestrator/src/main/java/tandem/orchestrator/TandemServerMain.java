@@ -12,7 +12,8 @@ import java.nio.file.StandardCopyOption;
  * Entry point of the embedded server: {@code --port N} (0 picks a free one), {@code --host H},
  * {@code --workers N} (local worker actors; default one per core) and {@code --port-file F} (the
  * bound port is written there, atomically, once the server is serving; `tandem demo` waits for
- * it). Runs until the JVM is asked to stop.
+ * it) and {@code --model FILE} (repeatable: a model bundle to serve, named after the file; one that
+ * fails to load is reported on stderr and skipped). Runs until the JVM is asked to stop.
  */
 public final class TandemServerMain {
 
@@ -22,11 +23,12 @@ public final class TandemServerMain {
     Config config = ConfigFactory.load();
     ServerSettings settings = ServerSettings.create(config);
     Path portFile = null;
+    java.util.List<Path> bundles = new java.util.ArrayList<>();
     for (int i = 0; i < args.length; i++) {
       String flag = args[i];
       if (flag.equals("--help") || flag.equals("-h")) {
         System.out.println("usage: TandemServerMain [--host H] [--port N] [--workers N] "
-            + "[--port-file F]");
+            + "[--port-file F] [--model BUNDLE]...");
         return;
       }
       if (i + 1 >= args.length) {
@@ -42,11 +44,21 @@ public final class TandemServerMain {
               workers > 0 ? workers : Runtime.getRuntime().availableProcessors());
         }
         case "--port-file" -> portFile = Path.of(value);
+        case "--model" -> bundles.add(Path.of(value));
         default -> fail("unknown option " + flag);
       }
     }
     TandemServer server = TandemServer.start(settings, config);
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "tandem-shutdown"));
+    for (Path bundle : bundles) {
+      try {
+        var model = server.models().load(bundle, "");
+        System.err.println("tandem server: serving " + bundle + " as '" + model.name() + "' ("
+            + model.model().graph().tasks().size() + " tasks)");
+      } catch (IOException | IllegalStateException e) {
+        System.err.println("tandem server: not serving " + bundle + ": " + e.getMessage());
+      }
+    }
     if (portFile != null) {
       Path temp = Files.createTempFile(portFile.toAbsolutePath().getParent(), "port", ".tmp");
       Files.writeString(temp, server.port() + "\n", StandardCharsets.UTF_8);

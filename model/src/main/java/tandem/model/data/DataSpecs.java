@@ -19,7 +19,8 @@ import tandem.model.spec.InvalidSpecException;
  */
 public final class DataSpecs {
 
-  private static final List<String> BUILTINS = List.of(ArithmeticData.NAME, NumberWordsData.NAME);
+  private static final List<String> BUILTINS = List.of(ArithmeticData.NAME, NumberWordsData.NAME,
+      FunctionsData.NAME);
 
   private record Key(DataSpec spec, Map<String, Vocabulary> vocabularies) {}
 
@@ -70,6 +71,8 @@ public final class DataSpecs {
       case ArithmeticData.NAME -> ArithmeticData.fromOptions(builtin.getOptionsMap(),
           builtinPath + ".options");
       case NumberWordsData.NAME -> NumberWordsData.fromOptions(builtin.getOptionsMap(),
+          builtinPath + ".options");
+      case FunctionsData.NAME -> FunctionsData.fromOptions(builtin.getOptionsMap(),
           builtinPath + ".options");
       default -> throw new InvalidSpecException(builtinPath + ".name", "unknown builtin data set '"
           + builtin.getName() + "'; expected one of " + BUILTINS);

@@ -90,6 +90,14 @@ public enum Loss {
     return function.computeScore(labels, ownInput(logits), activation, null, true);
   }
 
+  /**
+   * What a prediction reports for {@code logits}: class probabilities (softmax), unit
+   * probabilities (sigmoid) or the raw values (mse); a new array.
+   */
+  public INDArray scores(INDArray logits) {
+    return activation.getActivation(logits.dup(), false);
+  }
+
   /** dMeanLoss/dLogits, a new array shaped like {@code logits}. */
   public INDArray gradient(INDArray labels, INDArray logits) {
     if (takesSequenceLabels()) {

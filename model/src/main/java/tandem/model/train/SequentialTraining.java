@@ -33,7 +33,7 @@ public final class SequentialTraining {
   public SequentialTraining(TrainingPlan plan, DataType dataType) {
     this.plan = plan;
     this.dataType = dataType;
-    this.parameters = ModelParameters.initial(plan.graph(), plan.seed(), dataType);
+    this.parameters = ModelParameters.starting(plan, dataType);
     this.gradients = ModelParameters.zerosLike(parameters);
     for (TaskGraph task : plan.graph().tasks()) {
       programs.put(task.name(), new TaskProgram(task, dataType));
@@ -63,6 +63,9 @@ public final class SequentialTraining {
     }
     StepResult result = program.computeGradients(parameters, batch, gradients);
     for (String module : program.task().moduleNames()) {
+      if (plan.frozenModules().contains(module)) {
+        continue;
+      }
       optimizer(module, task).applyInPlace(parameters.get(module), gradients.get(module));
     }
     return result;

@@ -107,6 +107,23 @@ public final class TaskProgram {
     return metrics;
   }
 
+  /**
+   * Each output's logits (its last module's output, before the loss's activation) for
+   * {@code batch}, keyed by output name in spec order: the path and the task's outputs forward,
+   * nothing else. The arrays belong to this program and are overwritten by its next call.
+   */
+  public Map<String, INDArray> predict(Map<String, INDArray> parameters, Batch batch) {
+    Work work = work(batch.size());
+    INDArray pathOutput = path.forward(parameters, batch);
+    Map<String, INDArray> logits = new LinkedHashMap<>();
+    for (int o = 0; o < task.outputs().size(); o++) {
+      OutputGraph output = task.outputs().get(o);
+      logits.put(output.name(),
+          forwardOutput(parameters, pathOutput, work.outputBuffers.get(o), output));
+    }
+    return logits;
+  }
+
   private static INDArray forwardOutput(Map<String, INDArray> parameters, INDArray pathOutput,
       List<Module.Buffers> buffers, OutputGraph output) {
     INDArray x = pathOutput;

@@ -148,7 +148,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     this.scheduleRandom = new SplittableRandom(Seeds.derive(plan.seed(), "schedule"));
     this.schedule = Schedule.create(plan.schedule(), List.copyOf(dataSizes.keySet()), dataSizes,
         scheduleRandom);
-    this.initialParameters = ModelParameters.initial(plan.graph(), plan.seed(), DataType.FLOAT);
+    this.initialParameters = ModelParameters.starting(plan, DataType.FLOAT);
     Map<String, INDArray> shared = new LinkedHashMap<>();
     plan.graph().sharedModules().forEach(m -> shared.put(m, initialParameters.get(m)));
     this.sharedParameters = context.spawn(
@@ -287,6 +287,8 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     evaluations.sort(java.util.Comparator.comparingInt(e -> taskIndex(e.getTask())));
     log.append(TrainingEvent.newBuilder().setEvaluationCompleted(
         EvaluationCompleted.newBuilder().setStep(completed).addAllEvaluations(evaluations)));
+    ForgettingReports.of(plan, evaluations).ifPresent(report ->
+        log.append(TrainingEvent.newBuilder().setForgettingReport(report)));
     phase = Phase.COLLECTING;
     awaitedReplies = nameOf.size() + 1;
     sharedParameters.tell(new SharedParameters.GetParameters(
