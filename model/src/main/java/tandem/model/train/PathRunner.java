@@ -15,8 +15,8 @@ import tandem.model.spec.PathStep;
 
 /**
  * Runs a task's path steps forward and backward. A route step gathers the examples of each branch
- * into one contiguous sub-batch (one row gather for the whole batch), runs only that branch on
- * them, and scatters the outputs back to the examples' rows (one inverse gather); backward does the
+ * into one contiguous sub-batch ({@link RowCopy}), runs only that branch on them, and scatters the
+ * outputs back to the examples' rows; backward does the
  * same with the gradients. Module buffers are kept per module and row count, so sub-batches of a
  * size seen before allocate nothing new in the modules. A forward pass records what its backward
  * pass needs; the backward pass must follow the forward pass it belongs to. Confined to one thread.
@@ -40,7 +40,7 @@ final class PathRunner {
   }
 
   /** The rows each branch took in the last forward pass of a route step. */
-  private record Routing(int[][] rowsByBranch, int[] order, int[] inverse) {}
+  private record Routing(int[][] rowsByBranch) {}
 
   /** The path's output for {@code batch}; the task input itself when there are no steps. */
   INDArray forward(Map<String, INDArray> parameters, Batch batch) {
@@ -70,9 +70,9 @@ final class PathRunner {
     if (step instanceof PathStep.Route route) {
       Routing routing = route(batch.field(route.field()), route.branches().size());
       routings[k] = routing;
-      // Every array here is made once per shape and reused: ND4J allocations cost tens of us.
-      INDArray stacked = routeArray("stacked", k, -1, rows, route.outputSize());
-      int start = 0;
+      // Column-major like the dense modules' own arrays, and made once per shape: ND4J
+      // allocations cost tens of us each.
+      INDArray output = routeArray("output", k, -1, rows, route.outputSize());
       for (int b = 0; b < route.branches().size(); b++) {
         int[] branchRows = routing.rowsByBranch()[b];
         if (branchRows.length == 0) {
@@ -80,14 +80,12 @@ final class PathRunner {
         }
         Branch branch = route.branches().get(b);
         INDArray source = branch.readsField() ? batch.field(branch.input()) : previous;
-        INDArray gathered = Nd4j.pullRows(source,
-            routeArray("gathered", k, b, branchRows.length, source.size(1)), 1, branchRows);
-        INDArray out = forwardBranch(parameters, branch, gathered, branchRows.length);
-        rowBlock(stacked, start, branchRows.length).assign(out);
-        start += branchRows.length;
+        INDArray gathered = routeArray("gathered", k, b, branchRows.length, source.size(1));
+        RowCopy.gather(source, branchRows, gathered);
+        RowCopy.scatter(forwardBranch(parameters, branch, gathered, branchRows.length),
+            branchRows, output);
       }
-      return Nd4j.pullRows(stacked, routeArray("output", k, -1, rows, route.outputSize()), 1,
-          routing.inverse());
+      return output;
     }
     PathStep.Merge merge = (PathStep.Merge) step;
     INDArray merged = Nd4j.create(dataType, rows, merge.outputSize());
@@ -116,32 +114,28 @@ final class PathRunner {
     INDArray inputGradient = null;
     if (step instanceof PathStep.Route route) {
       Routing routing = routings[k];
-      INDArray ordered = Nd4j.pullRows(epsilon,
-          routeArray("ordered", k, -1, rows, epsilon.size(1)), 1, routing.order());
       INDArray stacked = null;
-      int start = 0;
       for (int b = 0; b < route.branches().size(); b++) {
-        int size = routing.rowsByBranch()[b].length;
-        if (size == 0) {
+        int[] branchRows = routing.rowsByBranch()[b];
+        if (branchRows.length == 0) {
           continue;
         }
         Branch branch = route.branches().get(b);
-        // A block of whole rows of a row-major array is itself a contiguous row-major array.
-        INDArray gradient = backwardBranch(parameters, branch, rowBlock(ordered, start, size),
-            size, gradients, inputNeeded && !branch.readsField());
+        INDArray branchEpsilon = routeArray("epsilon", k, b, branchRows.length, epsilon.size(1));
+        RowCopy.gather(epsilon, branchRows, branchEpsilon);
+        INDArray gradient = backwardBranch(parameters, branch, branchEpsilon, branchRows.length,
+            gradients, inputNeeded && !branch.readsField());
         if (gradient != null) {
           if (stacked == null) {
-            stacked = routeArray("inputGradients", k, -1, rows, gradient.size(1));
+            stacked = routeArray("inputGradient", k, -1, rows, gradient.size(1));
             if (route.branches().stream().anyMatch(Branch::readsField)) {
               stacked.assign(0);
             }
           }
-          rowBlock(stacked, start, size).assign(gradient);
+          RowCopy.scatter(gradient, branchRows, stacked);
         }
-        start += size;
       }
-      return stacked == null ? null : Nd4j.pullRows(stacked,
-          routeArray("inputGradient", k, -1, rows, stacked.size(1)), 1, routing.inverse());
+      return stacked;
     }
     PathStep.Merge merge = (PathStep.Merge) step;
     int column = 0;
@@ -176,10 +170,10 @@ final class PathRunner {
     return epsilon;
   }
 
-  /** A row-major work array of a route step, made once per purpose, step, branch and shape. */
+  /** A column-major work array of a route step, made once per purpose, step, branch and shape. */
   private INDArray routeArray(String purpose, int step, int branch, long rows, long columns) {
     return routeArrays.computeIfAbsent(purpose + "/" + step + "/" + branch + "/" + rows + "x"
-        + columns, key -> Nd4j.create(dataType, new long[] {rows, columns}, 'c'));
+        + columns, key -> Nd4j.create(dataType, new long[] {rows, columns}, 'f'));
   }
 
   private Module.Buffers buffers(Module module, int rows) {
@@ -206,21 +200,7 @@ final class PathRunner {
     for (int row = 0; row < classes.length; row++) {
       rowsByBranch[classes[row]][filled[classes[row]]++] = row;
     }
-    int[] order = new int[classes.length];
-    int[] inverse = new int[classes.length];
-    int position = 0;
-    for (int[] branchRows : rowsByBranch) {
-      for (int row : branchRows) {
-        order[position] = row;
-        inverse[row] = position;
-        position++;
-      }
-    }
-    return new Routing(rowsByBranch, order, inverse);
-  }
-
-  private static INDArray rowBlock(INDArray array, int start, int size) {
-    return array.get(NDArrayIndex.interval(start, start + size), NDArrayIndex.all());
+    return new Routing(rowsByBranch);
   }
 
   private static INDArray columnBlock(INDArray array, int start, int width) {
