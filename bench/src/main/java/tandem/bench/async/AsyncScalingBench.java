@@ -44,6 +44,11 @@ public final class AsyncScalingBench implements Callable<Integer> {
   @Option(names = "--rows", defaultValue = "8192", description = "Rows of the generated data (default: ${DEFAULT-VALUE}).")
   int rows;
 
+  @Option(names = "--events", defaultValue = "LIVE",
+      description = "live: stream the jobs' events while they train (default); after: read them "
+          + "once each job ended, so no subscriber shares the cores with the workers.")
+  EmbeddedTandem.EventReading events;
+
   @Option(names = "--json", description = "Print one JSON object instead of a table.")
   boolean json;
 
@@ -68,15 +73,15 @@ public final class AsyncScalingBench implements Callable<Integer> {
       progress("warm-up");
       for (JobSpec spec : List.of(async1, async2, sync)) {
         tandem.run(spec.toBuilder().setStop(spec.getStop().toBuilder().setMaxSteps(1000)).build(),
-            EmbeddedTandem.EventReading.LIVE);
+            events);
       }
       for (int r = 1; r <= repeats; r++) {
         System.gc();
-        ActorRun one = tandem.run(async1, EmbeddedTandem.EventReading.LIVE);
+        ActorRun one = tandem.run(async1, events);
         System.gc();
-        ActorRun two = tandem.run(async2, EmbeddedTandem.EventReading.LIVE);
+        ActorRun two = tandem.run(async2, events);
         System.gc();
-        ActorRun syncRun = tandem.run(sync, EmbeddedTandem.EventReading.LIVE);
+        ActorRun syncRun = tandem.run(sync, events);
         Repetition repetition = new Repetition(one, two, syncRun);
         repetitions.add(repetition);
         progress("repetition %d/%d: async 1 worker %.0f ex/s, 2 workers %.0f ex/s (x%.2f);"
@@ -102,6 +107,7 @@ public final class AsyncScalingBench implements Callable<Integer> {
       result.addProperty("benchmark", "async");
       result.addProperty("steps", steps);
       result.addProperty("stepsInFlightPerWorker", inFlight);
+      result.addProperty("events", events.name().toLowerCase(java.util.Locale.ROOT));
       result.addProperty("oneWorkerExamplesPerSecond", one);
       result.addProperty("twoWorkersExamplesPerSecond", two);
       result.addProperty("speedup", two / one);
@@ -122,8 +128,9 @@ public final class AsyncScalingBench implements Callable<Integer> {
       result.add("machine", machine.toJson());
       out.println(new GsonBuilder().setPrettyPrinting().create().toJson(result));
     } else {
-      out.printf("async two-head: %d steps per run, %d in flight per worker, %d repetitions; %s%n",
-          steps, inFlight, repeats, machine.describe());
+      out.printf("async two-head: %d steps per run, %d in flight per worker, %d repetitions, events"
+          + " %s; %s%n", steps, inFlight, repeats, events.name().toLowerCase(java.util.Locale.ROOT),
+          machine.describe());
       out.printf("%-28s %12s%n", "run (median)", "examples/s");
       out.printf("%-28s %12.0f%n", "async, 1 worker", one);
       out.printf("%-28s %12.0f%n", "async, 2 workers", two);
