@@ -86,11 +86,13 @@ public final class AsyncScalingBench implements Callable<Integer> {
         repetitions.add(repetition);
         progress("repetition %d/%d: async 1 worker %.0f ex/s, 2 workers %.0f ex/s (x%.2f);"
             + " final loss async %.4f, sync %.4f; compute per step %d / %d us, other CPU per"
-            + " step %d / %d us", r, repeats, one.examplesPerSecond(),
+            + " step %d / %d us; queue per step %d / %d us", r, repeats, one.examplesPerSecond(),
             two.examplesPerSecond(), repetition.speedup(), finalLoss(two.losses()),
             finalLoss(syncRun.losses()), one.computeTime().dividedBy(one.steps()).toNanos() / 1000,
             two.computeTime().dividedBy(two.steps()).toNanos() / 1000,
-            one.machineryCpuPerStep().toNanos() / 1000, two.machineryCpuPerStep().toNanos() / 1000);
+            one.machineryCpuPerStep().toNanos() / 1000, two.machineryCpuPerStep().toNanos() / 1000,
+            one.queueTime().dividedBy(one.steps()).toNanos() / 1000,
+            two.queueTime().dividedBy(two.steps()).toNanos() / 1000);
       }
     } finally {
       Files.deleteIfExists(data);
