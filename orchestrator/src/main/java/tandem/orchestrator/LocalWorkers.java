@@ -7,6 +7,7 @@ import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import tandem.orchestrator.job.JobManager;
 import tandem.orchestrator.job.JobStore;
+import tandem.worker.DeviceBinding;
 import tandem.worker.Worker;
 
 /**
@@ -20,9 +21,12 @@ final class LocalWorkers {
   static Behavior<JobManager.Command> guardian(JobStore store, ServerSettings settings) {
     return Behaviors.setup(context -> {
       List<JobManager.WorkerHandle> workers = new ArrayList<>();
+      List<Integer> devices = context.getSystem().settings().config()
+          .getIntList("tandem.worker.devices");
       for (int i = 0; i < settings.localWorkers(); i++) {
         String name = "worker-" + i;
-        workers.add(new JobManager.WorkerHandle(name, context.spawn(Worker.create(name), name,
+        workers.add(new JobManager.WorkerHandle(name, context.spawn(
+            Worker.create(name, DeviceBinding.deviceFor(i, devices)), name,
             DispatcherSelector.fromConfig("tandem.worker.compute-dispatcher"))));
       }
       context.getLog().info("{} local workers started", workers.size());

@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
@@ -100,7 +101,18 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
 
   /** A worker named {@code name} (shown in events) running on the calling dispatcher. */
   public static Behavior<Command> create(String name) {
-    return Behaviors.setup(context -> new Worker(context, name));
+    return create(name, OptionalInt.empty());
+  }
+
+  /**
+   * A worker that binds its thread to {@code device} first (see {@link DeviceBinding}); spawn it
+   * on {@code tandem.worker.compute-dispatcher} so that the thread never changes.
+   */
+  public static Behavior<Command> create(String name, OptionalInt device) {
+    return Behaviors.setup(context -> {
+      DeviceBinding.bindCurrentThread(name, device);
+      return new Worker(context, name);
+    });
   }
 
   private final String name;
