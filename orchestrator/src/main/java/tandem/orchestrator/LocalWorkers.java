@@ -30,7 +30,9 @@ final class LocalWorkers {
             DispatcherSelector.fromConfig("tandem.worker.compute-dispatcher"))));
       }
       context.getLog().info("{} local workers started", workers.size());
-      return JobManager.create(store, workers, settings.retainedEvents());
+      return JobManager.create(store, workers, settings.retainedEvents(),
+          settings.checkpoints().enabled() ? settings.checkpoints() : null,
+          settings.minWorkers());
     });
   }
 }

@@ -15,6 +15,7 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import tandem.api.v1.TrainingServiceGrpc;
+import tandem.orchestrator.checkpoint.Resumable;
 import tandem.orchestrator.grpc.TrainingService;
 import tandem.orchestrator.job.JobManager;
 import tandem.orchestrator.job.JobStore;
@@ -42,10 +43,14 @@ public final class TandemServer implements AutoCloseable {
     this.system = ActorSystem.create(LocalWorkers.guardian(jobs, settings), "tandem", config);
     this.compileExecutor = Executors.newFixedThreadPool(2, daemon("tandem-spec-compiler"));
     this.streamExecutor = Executors.newFixedThreadPool(2, daemon("tandem-event-stream"));
+    // Before serving: a client that asks for a job the previous run had finds it.
+    if (settings.checkpoints().enabled() && settings.checkpoints().resumeOnStart()) {
+      resumeUnfinishedJobs();
+    }
     this.health = new HealthStatusManager();
     this.server = NettyServerBuilder.forAddress(new InetSocketAddress(settings.host(), settings.port()))
         .addService(new TrainingService(jobs, system, system.scheduler(), compileExecutor,
-            streamExecutor, settings.askTimeout()))
+            streamExecutor, settings.askTimeout(), settings.checkpoints().jobDir()))
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
         .build()
@@ -54,6 +59,35 @@ public final class TandemServer implements AutoCloseable {
     health.setStatus(TrainingServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
     LOG.info("Tandem server listening on {}:{} with {} local workers", settings.host(), port(),
         settings.localWorkers());
+  }
+
+  /**
+   * Resumes every job of the job directory that did not finish (the previous run stopped):
+   * reads its checkpoint and compiles its spec (which loads its data) here, then waits until
+   * the job manager has its record.
+   */
+  private void resumeUnfinishedJobs() {
+    java.nio.file.Path jobDir = settings.checkpoints().jobDir();
+    try {
+      for (String jobId : Resumable.unfinished(jobDir)) {
+        try {
+          Resumable job = Resumable.load(jobDir, jobId);
+          org.apache.pekko.actor.typed.javadsl.AskPattern.<JobManager.Command,
+              JobManager.Outcome>ask(system, replyTo -> new JobManager.ResumeJob(jobId,
+              job.checkpoint(), job.plan(), replyTo), settings.askTimeout(), system.scheduler())
+              .toCompletableFuture().get();
+          LOG.info("resuming job {} from {}", jobId, job.checkpoint() == null ? "its start"
+              : "step " + job.checkpoint().step());
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        } catch (Exception e) {
+          LOG.warn("cannot resume job {} from {}", jobId, jobDir, e);
+        }
+      }
+    } catch (IOException e) {
+      LOG.warn("cannot list the jobs under {}", jobDir, e);
+    }
   }
 
   /** Starts a server; it serves until {@link #close()}. */

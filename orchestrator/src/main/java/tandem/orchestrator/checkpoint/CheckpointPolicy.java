@@ -16,6 +16,12 @@ public final class CheckpointPolicy {
   private long lastStep;
   private long lastNanos;
 
+  /** A policy that never takes a checkpoint (a job without a directory). */
+  public static CheckpointPolicy never() {
+    return new CheckpointPolicy(CheckpointSpec.newBuilder().setDisabled(true).build(),
+        new CheckpointSettings(null, Long.MAX_VALUE, Duration.ZERO, false), 0, 0);
+  }
+
   public CheckpointPolicy(CheckpointSpec spec, CheckpointSettings defaults, long step,
       long nowNanos) {
     this.enabled = !spec.getDisabled();
