@@ -12,7 +12,8 @@ import tandem.worker.Worker;
 
 /**
  * The embedded server's guardian: spawns the local worker actors, each on a thread of its own
- * ({@code tandem.worker.compute-dispatcher}), then becomes the {@link JobManager} over them.
+ * ({@code tandem.worker.compute-dispatcher}), then becomes the {@link JobManager} over them. In a
+ * cluster it also starts the {@link WorkerDirectory}, which adds the worker nodes' workers.
  */
 final class LocalWorkers {
 
@@ -30,6 +31,9 @@ final class LocalWorkers {
             DispatcherSelector.fromConfig("tandem.worker.compute-dispatcher"))));
       }
       context.getLog().info("{} local workers started", workers.size());
+      if (settings.clusterPort() > 0) {
+        context.spawn(WorkerDirectory.create(workers, context.getSelf()), "worker-directory");
+      }
       return JobManager.create(store, workers, settings.retainedEvents(),
           settings.checkpoints().enabled() ? settings.checkpoints() : null,
           settings.minWorkers());

@@ -13,10 +13,11 @@ import tandem.orchestrator.checkpoint.CheckpointSettings;
  * @param checkpoints job directories and checkpoint defaults
  * @param minWorkers workers (local and remote) a job waits for
  * @param clusterPort port of this node in a Pekko Cluster of worker nodes; 0: no cluster
+ * @param clusterHost the address worker nodes reach this node at
  */
 public record ServerSettings(String host, int port, int localWorkers, int retainedEvents,
     Duration askTimeout, Duration shutdownGrace, CheckpointSettings checkpoints, int minWorkers,
-    int clusterPort) {
+    int clusterPort, String clusterHost) {
 
   public static ServerSettings create(Config config) {
     Config c = config.getConfig("tandem.orchestrator");
@@ -30,39 +31,46 @@ public record ServerSettings(String host, int port, int localWorkers, int retain
         c.getDuration("shutdown-grace"),
         CheckpointSettings.create(config),
         c.getInt("cluster.min-workers"),
-        0);
+        0,
+        c.getString("cluster.host"));
   }
 
   public ServerSettings withPort(int newPort) {
     return new ServerSettings(host, newPort, localWorkers, retainedEvents, askTimeout,
-        shutdownGrace, checkpoints, minWorkers, clusterPort);
+        shutdownGrace, checkpoints, minWorkers, clusterPort, clusterHost);
   }
 
   public ServerSettings withHost(String newHost) {
     return new ServerSettings(newHost, port, localWorkers, retainedEvents, askTimeout,
-        shutdownGrace, checkpoints, minWorkers, clusterPort);
+        shutdownGrace, checkpoints, minWorkers, clusterPort, clusterHost);
   }
 
   /** {@code workers} embedded workers; 0 for none (every worker is on a worker node). */
   public ServerSettings withLocalWorkers(int workers) {
     return new ServerSettings(host, port, workers, retainedEvents, askTimeout, shutdownGrace,
-        checkpoints, minWorkers, clusterPort);
+        checkpoints, minWorkers, clusterPort, clusterHost);
   }
 
   /** Job directories under {@code dir}; null: no checkpoints, no resume. */
   public ServerSettings withJobDir(Path dir) {
     return new ServerSettings(host, port, localWorkers, retainedEvents, askTimeout,
-        shutdownGrace, checkpoints.withJobDir(dir), minWorkers, clusterPort);
+        shutdownGrace, checkpoints.withJobDir(dir), minWorkers, clusterPort, clusterHost);
+  }
+
+  /** The address worker nodes reach the orchestrator at (a host name or IP). */
+  public ServerSettings withClusterHost(String host) {
+    return new ServerSettings(this.host, port, localWorkers, retainedEvents, askTimeout,
+        shutdownGrace, checkpoints, minWorkers, clusterPort, host);
   }
 
   public ServerSettings withMinWorkers(int workers) {
     return new ServerSettings(host, port, localWorkers, retainedEvents, askTimeout,
-        shutdownGrace, checkpoints, workers, clusterPort);
+        shutdownGrace, checkpoints, workers, clusterPort, clusterHost);
   }
 
   /** Serve worker nodes on {@code newClusterPort} (a Pekko Cluster seed); 0: no cluster. */
   public ServerSettings withClusterPort(int newClusterPort) {
     return new ServerSettings(host, port, localWorkers, retainedEvents, askTimeout,
-        shutdownGrace, checkpoints, minWorkers, newClusterPort);
+        shutdownGrace, checkpoints, minWorkers, newClusterPort, clusterHost);
   }
 }

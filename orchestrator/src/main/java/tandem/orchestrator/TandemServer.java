@@ -16,6 +16,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import tandem.api.v1.TrainingServiceGrpc;
 import tandem.orchestrator.checkpoint.Resumable;
+import tandem.worker.node.ClusterSettings;
 import tandem.orchestrator.grpc.TrainingService;
 import tandem.orchestrator.job.JobManager;
 import tandem.orchestrator.job.JobStore;
@@ -40,7 +41,12 @@ public final class TandemServer implements AutoCloseable {
   private TandemServer(ServerSettings settings, Config config) throws IOException {
     this.settings = settings;
     this.jobs = new JobStore();
-    this.system = ActorSystem.create(LocalWorkers.guardian(jobs, settings), "tandem", config);
+    Config nodeConfig = settings.clusterPort() > 0
+        ? ClusterSettings.config(config, settings.clusterHost(), settings.clusterPort(),
+            settings.clusterHost() + ":" + settings.clusterPort())
+        : config;
+    this.system = ActorSystem.create(LocalWorkers.guardian(jobs, settings),
+        ClusterSettings.SYSTEM_NAME, nodeConfig);
     this.compileExecutor = Executors.newFixedThreadPool(2, daemon("tandem-spec-compiler"));
     this.streamExecutor = Executors.newFixedThreadPool(2, daemon("tandem-event-stream"));
     // Before serving: a client that asks for a job the previous run had finds it.
