@@ -25,10 +25,14 @@ public final class WorkerNode {
   /** {@code workers} workers; worker i takes device {@code devices[i]} (see DeviceBinding). */
   public static Behavior<Void> create(int workers, List<Integer> devices) {
     return Behaviors.setup(context -> {
+      var address = context.getSystem().address();
       for (int i = 0; i < workers; i++) {
         String name = "worker-" + i;
+        // The name workers report (events, replies) is unique in the cluster, and the same
+        // the orchestrator's WorkerDirectory gives them: host:port/worker-i.
+        String reported = address.host().get() + ":" + address.port().get() + "/" + name;
         ActorRef<Worker.Command> worker = context.spawn(
-            Worker.create(name, DeviceBinding.deviceFor(i, devices)), name,
+            Worker.create(reported, DeviceBinding.deviceFor(i, devices)), name,
             DispatcherSelector.fromConfig("tandem.worker.compute-dispatcher"));
         context.getSystem().receptionist().tell(Receptionist.register(WORKERS, worker));
       }
