@@ -2,6 +2,7 @@ package tandem.bench;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import tandem.bench.routing.RoutingBench;
 import tandem.bench.twohead.TwoHeadBench;
 
 /**
@@ -11,8 +12,9 @@ import tandem.bench.twohead.TwoHeadBench;
  */
 @Command(name = "tandem-bench", mixinStandardHelpOptions = true,
     description = "Tandem benchmarks; each prints its figures (--json for one JSON object).",
-    subcommands = {TwoHeadBench.class, tandem.bench.async.AsyncScalingBench.class,
-        tandem.bench.coordinator.CoordinatorBench.class,
+    subcommands = {RoutingBench.class, TwoHeadBench.class,
+        tandem.bench.async.AsyncScalingBench.class,
+        tandem.bench.coordinator.CoordinatorBench.class, tandem.bench.serving.ServingBench.class,
         CommandLine.HelpCommand.class})
 public final class BenchMain implements Runnable {
 

@@ -9,7 +9,22 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import tandem.api.v1.AddTaskRequest;
+import tandem.api.v1.BundleChunk;
 import tandem.api.v1.CancelJobRequest;
+import tandem.api.v1.ExportModelRequest;
+import tandem.api.v1.InferenceServiceGrpc;
+import tandem.api.v1.ListModelsRequest;
+import tandem.api.v1.LoadModelRequest;
+import tandem.api.v1.ModelInfo;
+import tandem.api.v1.ModelServiceGrpc;
+import tandem.api.v1.PredictRequest;
+import tandem.api.v1.PredictResponse;
 import tandem.api.v1.ScheduleSpec;
 import tandem.api.v1.UpdateScheduleRequest;
 import tandem.api.v1.GetJobRequest;
@@ -22,8 +37,9 @@ import tandem.api.v1.TrainingEvent;
 import tandem.api.v1.TrainingServiceGrpc;
 
 /**
- * Java client of a Tandem server's {@code TrainingService}: submit jobs, query them, stream their
- * events.
+ * Java client of a Tandem server: submit jobs, query them, stream their events
+ * ({@code TrainingService}); add tasks to trained models, predict, list, export and load models
+ * ({@code InferenceService}, {@code ModelService}).
  *
  * <p>The client works over a {@link Channel} it is given; whoever built the channel shuts it down.
  * Every method reports a failed call by throwing {@link io.grpc.StatusRuntimeException} whose
@@ -42,6 +58,8 @@ public final class TandemClient {
 
   private final TrainingServiceGrpc.TrainingServiceBlockingStub blocking;
   private final TrainingServiceGrpc.TrainingServiceStub async;
+  private final InferenceServiceGrpc.InferenceServiceBlockingStub inference;
+  private final ModelServiceGrpc.ModelServiceBlockingStub models;
   private final Duration deadline;
 
   /** A client whose unary calls time out after {@link #DEFAULT_DEADLINE}. */
@@ -57,6 +75,8 @@ public final class TandemClient {
     }
     this.blocking = TrainingServiceGrpc.newBlockingStub(channel);
     this.async = TrainingServiceGrpc.newStub(channel);
+    this.inference = InferenceServiceGrpc.newBlockingStub(channel);
+    this.models = ModelServiceGrpc.newBlockingStub(channel);
     this.deadline = deadline;
   }
 
@@ -112,6 +132,55 @@ public final class TandemClient {
    */
   public Iterator<TrainingEvent> events(String jobId, long afterSequence) {
     return blocking.streamEvents(request(jobId, afterSequence));
+  }
+
+  /**
+   * Trains a new task on a trained model as a new job; returns its id. {@code NOT_FOUND} for an
+   * unknown model or job, {@code INVALID_ARGUMENT} naming a bad field of the task or options.
+   */
+  public String addTask(AddTaskRequest request) {
+    return unary().addTask(request).getJobId();
+  }
+
+  /** Scores and labels of one task's outputs for a batch of inputs. */
+  public PredictResponse predict(PredictRequest request) {
+    return inference.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS).predict(request);
+  }
+
+  /** Every model the server answers with: loaded bundles, then succeeded jobs. */
+  public List<ModelInfo> models() {
+    return inference.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS)
+        .listModels(ListModelsRequest.getDefaultInstance()).getModelsList();
+  }
+
+  /** Makes the server load and serve a bundle file it can read. */
+  public ModelInfo loadModel(String path, String name) {
+    return models.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS)
+        .loadModel(LoadModelRequest.newBuilder().setPath(path).setName(name).build());
+  }
+
+  /**
+   * Saves the bundle of a model or succeeded job to {@code file}, atomically (a temporary file
+   * next to it, renamed once complete); returns its size in bytes.
+   */
+  public long exportModel(ExportModelRequest request, Path file) throws IOException {
+    Path target = file.toAbsolutePath();
+    Path temp = Files.createTempFile(target.getParent(), target.getFileName().toString(), ".part");
+    try {
+      long size = 0;
+      try (OutputStream out = Files.newOutputStream(temp)) {
+        Iterator<BundleChunk> chunks = models.exportModel(request);
+        while (chunks.hasNext()) {
+          BundleChunk chunk = chunks.next();
+          chunk.getData().writeTo(out);
+          size += chunk.getData().size();
+        }
+      }
+      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      return size;
+    } finally {
+      Files.deleteIfExists(temp);
+    }
   }
 
   private TrainingServiceGrpc.TrainingServiceBlockingStub unary() {

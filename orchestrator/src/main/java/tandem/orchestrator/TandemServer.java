@@ -14,16 +14,26 @@ import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import java.nio.file.Path;
+import tandem.api.v1.InferenceServiceGrpc;
+import tandem.api.v1.ModelServiceGrpc;
 import tandem.api.v1.TrainingServiceGrpc;
 import tandem.orchestrator.checkpoint.Resumable;
 import tandem.worker.node.ClusterSettings;
+import tandem.orchestrator.grpc.InferenceService;
+import tandem.orchestrator.grpc.ModelService;
+import tandem.orchestrator.serving.ModelRegistry;
+import tandem.orchestrator.serving.Predictions;
+import tandem.orchestrator.serving.ServingSettings;
+import tandem.orchestrator.serving.TaskAdditions;
 import tandem.orchestrator.grpc.TrainingService;
 import tandem.orchestrator.job.JobManager;
 import tandem.orchestrator.job.JobStore;
 
 /**
- * The embedded Tandem server: an actor system with local workers and the job manager, and the
- * gRPC server in front of it (training API, standard health checking, server reflection). Owns
+ * The embedded Tandem server: an actor system with local workers and the job manager, the models
+ * it serves, and the gRPC server in front of them (training, inference and model APIs, standard
+ * health checking, server reflection). Owns
  * both lifecycles; {@link #close()} stops serving, then stops the actors. Thread-safe.
  */
 public final class TandemServer implements AutoCloseable {
@@ -37,6 +47,8 @@ public final class TandemServer implements AutoCloseable {
   private final HealthStatusManager health;
   private final ExecutorService compileExecutor;
   private final ExecutorService streamExecutor;
+  private final ModelRegistry models;
+  private final Predictions predictions;
 
   private TandemServer(ServerSettings settings, Config config) throws IOException {
     this.settings = settings;
@@ -48,6 +60,8 @@ public final class TandemServer implements AutoCloseable {
     this.system = ActorSystem.create(LocalWorkers.guardian(jobs, settings),
         ClusterSettings.SYSTEM_NAME, nodeConfig);
     this.compileExecutor = Executors.newFixedThreadPool(2, daemon("tandem-spec-compiler"));
+    this.models = new ModelRegistry(jobs);
+    this.predictions = new Predictions(ServingSettings.create(config));
     this.streamExecutor = Executors.newFixedThreadPool(2, daemon("tandem-event-stream"));
     // Before serving: a client that asks for a job the previous run had finds it.
     if (settings.checkpoints().enabled() && settings.checkpoints().resumeOnStart()) {
@@ -56,13 +70,19 @@ public final class TandemServer implements AutoCloseable {
     this.health = new HealthStatusManager();
     this.server = NettyServerBuilder.forAddress(new InetSocketAddress(settings.host(), settings.port()))
         .addService(new TrainingService(jobs, system, system.scheduler(), compileExecutor,
-            streamExecutor, settings.askTimeout(), settings.checkpoints().jobDir()))
+            streamExecutor, settings.askTimeout(), settings.checkpoints().jobDir(),
+            new TaskAdditions(models, Path.of("").toAbsolutePath())))
+        .addService(new InferenceService(models, predictions))
+        .addService(new ModelService(models, compileExecutor))
+
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
         .build()
         .start();
     health.setStatus("", ServingStatus.SERVING);
     health.setStatus(TrainingServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
+    health.setStatus(InferenceServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
+    health.setStatus(ModelServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
     LOG.info("Tandem server listening on {}:{} with {} local workers", settings.host(), port(),
         settings.localWorkers());
   }
@@ -111,6 +131,11 @@ public final class TandemServer implements AutoCloseable {
     return jobs;
   }
 
+  /** The models this server answers with: loaded bundles and succeeded jobs. */
+  public ModelRegistry models() {
+    return models;
+  }
+
   public ServerSettings settings() {
     return settings;
   }
@@ -133,6 +158,7 @@ public final class TandemServer implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     compileExecutor.shutdownNow();
+    predictions.close();
     streamExecutor.shutdownNow();
     system.terminate();
     try {

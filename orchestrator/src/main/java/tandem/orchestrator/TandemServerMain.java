@@ -12,10 +12,11 @@ import java.nio.file.StandardCopyOption;
  * Entry point of the embedded server: {@code --port N} (0 picks a free one), {@code --host H},
  * {@code --workers N} (local worker actors; default one per core) and {@code --port-file F} (the
  * bound port is written there, atomically, once the server is serving; `tandem demo` waits for
- * it). A cluster: {@code --cluster-port P} (worker nodes join there), {@code --cluster-host H}
- * (the address they reach it at), {@code --no-local-workers}, {@code --min-workers N} (jobs wait
- * for that many). {@code --job-dir D} (checkpoints; empty string: none). Runs until the JVM is
- * asked to stop.
+ * it), {@code --model FILE} (repeatable: a model bundle to serve, named after the file; one that
+ * fails to load is reported on stderr and skipped). A cluster: {@code --cluster-port P} (worker
+ * nodes join there), {@code --cluster-host H} (the address they reach it at),
+ * {@code --no-local-workers}, {@code --min-workers N} (jobs wait for that many). {@code --job-dir
+ * D} (checkpoints; empty string: none). Runs until the JVM is asked to stop.
  */
 public final class TandemServerMain {
 
@@ -25,12 +26,13 @@ public final class TandemServerMain {
     Config config = ConfigFactory.load();
     ServerSettings settings = ServerSettings.create(config);
     Path portFile = null;
+    java.util.List<Path> bundles = new java.util.ArrayList<>();
     for (int i = 0; i < args.length; i++) {
       String flag = args[i];
       if (flag.equals("--help") || flag.equals("-h")) {
         System.out.println("usage: TandemServerMain [--host H] [--port N] [--workers N] "
-            + "[--port-file F] [--cluster-port P] [--cluster-host H] [--no-local-workers] "
-            + "[--min-workers N] [--job-dir D]");
+            + "[--port-file F] [--model BUNDLE]... [--cluster-port P] [--cluster-host H] "
+            + "[--no-local-workers] [--min-workers N] [--job-dir D]");
         return;
       }
       if (flag.equals("--no-local-workers")) {
@@ -54,11 +56,21 @@ public final class TandemServerMain {
         case "--cluster-host" -> settings = settings.withClusterHost(value);
         case "--min-workers" -> settings = settings.withMinWorkers(parse(flag, value, 1));
         case "--job-dir" -> settings = settings.withJobDir(value.isBlank() ? null : Path.of(value));
+        case "--model" -> bundles.add(Path.of(value));
         default -> fail("unknown option " + flag);
       }
     }
     TandemServer server = TandemServer.start(settings, config);
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "tandem-shutdown"));
+    for (Path bundle : bundles) {
+      try {
+        var model = server.models().load(bundle, "");
+        System.err.println("tandem server: serving " + bundle + " as '" + model.name() + "' ("
+            + model.model().graph().tasks().size() + " tasks)");
+      } catch (IOException | IllegalStateException e) {
+        System.err.println("tandem server: not serving " + bundle + ": " + e.getMessage());
+      }
+    }
     if (portFile != null) {
       Path temp = Files.createTempFile(portFile.toAbsolutePath().getParent(), "port", ".tmp");
       Files.writeString(temp, server.port() + "\n", StandardCharsets.UTF_8);

@@ -2,14 +2,12 @@ package tandem.orchestrator;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.grpc.ManagedChannel;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import tandem.api.v1.Evaluation;
 import tandem.api.v1.JobState;
 import tandem.api.v1.JobStatus;
@@ -21,24 +19,13 @@ import tandem.api.v1.TrainingServiceGrpc;
 /** The arithmetic example trained end to end through a real server, to 100% on every output. */
 class ArithmeticJobTest {
 
-  private static TandemServer server;
-  private static ManagedChannel channel;
+  @RegisterExtension
+  static final RunningServer running = new RunningServer(2);
 
-  @BeforeAll
-  static void start() throws Exception {
-    server = TestServers.start(2);
-    channel = TestServers.channel(server);
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-    server.close();
-  }
 
   @Test
   void trainsEveryTaskAndDecoderToFullAccuracy() {
-    TrainingServiceGrpc.TrainingServiceBlockingStub stub = TrainingServiceGrpc.newBlockingStub(channel);
+    TrainingServiceGrpc.TrainingServiceBlockingStub stub = TrainingServiceGrpc.newBlockingStub(running.channel());
     String jobId = stub.submitJob(SubmitJobRequest.newBuilder()
         .setSpec(Specs.example("arithmetic")).build()).getJobId();
     List<TrainingEvent> events = new ArrayList<>();

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
@@ -13,9 +12,9 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -38,12 +37,12 @@ import tandem.api.v1.TrainingServiceGrpc;
  */
 class BadSpecTest {
 
+  @RegisterExtension
+  static final RunningServer running = new RunningServer(2);
+
   @TempDir
   static Path dir;
 
-  private static TandemServer server;
-  private static ManagedChannel channel;
-  private static TrainingServiceGrpc.TrainingServiceBlockingStub stub;
   private static String runningJob;
 
   record Case(String name, Consumer<JobSpec.Builder> edit, String field, String words) {
@@ -55,17 +54,8 @@ class BadSpecTest {
 
   @BeforeAll
   static void start() throws Exception {
-    server = TestServers.start(2);
-    channel = TestServers.channel(server);
-    stub = TrainingServiceGrpc.newBlockingStub(channel).withDeadlineAfter(2, TimeUnit.MINUTES);
-    runningJob = stub.submitJob(SubmitJobRequest.newBuilder().setSpec(Specs.example("arithmetic")
+    runningJob = stub().submitJob(SubmitJobRequest.newBuilder().setSpec(Specs.example("arithmetic")
         .toBuilder().setStop(StopCondition.newBuilder().setMaxSteps(600))).build()).getJobId();
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-    server.close();
   }
 
   static Stream<Case> cases() {
@@ -122,7 +112,7 @@ class BadSpecTest {
     JobSpec.Builder spec = Specs.example("arithmetic").toBuilder();
     bad.edit().accept(spec);
     StatusRuntimeException error = assertThrows(StatusRuntimeException.class,
-        () -> stub.submitJob(SubmitJobRequest.newBuilder().setSpec(spec).build()));
+        () -> stub().submitJob(SubmitJobRequest.newBuilder().setSpec(spec).build()));
     assertEquals(Status.Code.INVALID_ARGUMENT, error.getStatus().getCode());
     String message = error.getStatus().getDescription();
     assertTrue(message.startsWith(bad.field() + ": "), message);
@@ -132,20 +122,20 @@ class BadSpecTest {
   @Test
   void aMissingSpecIsRefusedToo() {
     StatusRuntimeException error = assertThrows(StatusRuntimeException.class,
-        () -> stub.submitJob(SubmitJobRequest.getDefaultInstance()));
+        () -> stub().submitJob(SubmitJobRequest.getDefaultInstance()));
     assertEquals(Status.Code.INVALID_ARGUMENT, error.getStatus().getCode());
     assertEquals("spec: missing", error.getStatus().getDescription());
   }
 
   @Test
   void theJobSubmittedBeforeTheBadOnesTrainsToTheEnd() {
-    var events = stub.streamEvents(StreamEventsRequest.newBuilder().setJobId(runningJob).build());
+    var events = stub().streamEvents(StreamEventsRequest.newBuilder().setJobId(runningJob).build());
     TrainingEvent last = null;
     while (events.hasNext()) {
       last = events.next();
     }
     assertEquals(JobState.JOB_STATE_SUCCEEDED, last.getJobFinished().getState());
-    assertEquals(600, stub.getJob(GetJobRequest.newBuilder().setJobId(runningJob).build())
+    assertEquals(600, stub().getJob(GetJobRequest.newBuilder().setJobId(runningJob).build())
         .getStepsDone());
   }
 
@@ -166,5 +156,9 @@ class BadSpecTest {
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
+  }
+
+  private static TrainingServiceGrpc.TrainingServiceBlockingStub stub() {
+    return running.blocking(2);
   }
 }

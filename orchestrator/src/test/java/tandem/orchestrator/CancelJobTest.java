@@ -4,14 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.util.Iterator;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import tandem.api.v1.CancelJobRequest;
 import tandem.api.v1.GetJobRequest;
 import tandem.api.v1.JobState;
@@ -26,63 +24,54 @@ import tandem.api.v1.TrainingServiceGrpc;
 /** Cancelling, listing and looking up jobs through the real server. */
 class CancelJobTest {
 
-  private static TandemServer server;
-  private static ManagedChannel channel;
-  private static TrainingServiceGrpc.TrainingServiceBlockingStub stub;
+  @RegisterExtension
+  static final RunningServer running = new RunningServer(2);
 
-  @BeforeAll
-  static void start() throws Exception {
-    server = TestServers.start(2);
-    channel = TestServers.channel(server);
-    stub = TrainingServiceGrpc.newBlockingStub(channel).withDeadlineAfter(2, TimeUnit.MINUTES);
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-    server.close();
-  }
 
   @Test
   void cancelStopsARunningJobOnceAndOnlyOnce() {
-    String jobId = stub.submitJob(SubmitJobRequest.newBuilder().setSpec(Specs.example("arithmetic")
+    String jobId = stub().submitJob(SubmitJobRequest.newBuilder().setSpec(Specs.example("arithmetic")
         .toBuilder().setStop(StopCondition.newBuilder().setMaxSteps(10_000_000))).build())
         .getJobId();
     Iterator<TrainingEvent> events =
-        stub.streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId).build());
+        stub().streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId).build());
     // Wait until training is under way: the first step is in the log.
     while (!events.next().hasStepCompleted()) {
       assertTrue(events.hasNext());
     }
-    stub.cancelJob(CancelJobRequest.newBuilder().setJobId(jobId).build());
+    stub().cancelJob(CancelJobRequest.newBuilder().setJobId(jobId).build());
     TrainingEvent last = null;
     while (events.hasNext()) {
       last = events.next();
     }
     assertEquals(JobState.JOB_STATE_CANCELLED, last.getJobFinished().getState());
-    JobStatus status = stub.getJob(GetJobRequest.newBuilder().setJobId(jobId).build());
+    JobStatus status = stub().getJob(GetJobRequest.newBuilder().setJobId(jobId).build());
     assertEquals(JobState.JOB_STATE_CANCELLED, status.getState());
     assertTrue(status.getStepsDone() < 10_000_000);
 
     StatusRuntimeException again = assertThrows(StatusRuntimeException.class,
-        () -> stub.cancelJob(CancelJobRequest.newBuilder().setJobId(jobId).build()));
+        () -> stub().cancelJob(CancelJobRequest.newBuilder().setJobId(jobId).build()));
     assertEquals(Status.Code.FAILED_PRECONDITION, again.getStatus().getCode());
     assertEquals("job " + jobId + " is not running: it is cancelled",
         again.getStatus().getDescription());
-    assertTrue(stub.listJobs(ListJobsRequest.getDefaultInstance()).getJobsList().stream()
+    assertTrue(stub().listJobs(ListJobsRequest.getDefaultInstance()).getJobsList().stream()
         .anyMatch(job -> job.getJobId().equals(jobId)));
   }
 
   @Test
   void unknownJobsAreNotFound() {
     for (Runnable call : new Runnable[] {
-        () -> stub.getJob(GetJobRequest.newBuilder().setJobId("job-9999").build()),
-        () -> stub.cancelJob(CancelJobRequest.newBuilder().setJobId("job-9999").build()),
-        () -> stub.streamEvents(StreamEventsRequest.newBuilder().setJobId("job-9999").build())
+        () -> stub().getJob(GetJobRequest.newBuilder().setJobId("job-9999").build()),
+        () -> stub().cancelJob(CancelJobRequest.newBuilder().setJobId("job-9999").build()),
+        () -> stub().streamEvents(StreamEventsRequest.newBuilder().setJobId("job-9999").build())
             .hasNext()}) {
       StatusRuntimeException error = assertThrows(StatusRuntimeException.class, call::run);
       assertEquals(Status.Code.NOT_FOUND, error.getStatus().getCode());
       assertEquals("no job with id 'job-9999'", error.getStatus().getDescription());
     }
+  }
+
+  private static TrainingServiceGrpc.TrainingServiceBlockingStub stub() {
+    return running.blocking(2);
   }
 }

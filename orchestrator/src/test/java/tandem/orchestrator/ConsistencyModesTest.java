@@ -4,14 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.grpc.ManagedChannel;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import tandem.api.v1.ConsistencySpec;
@@ -35,22 +33,9 @@ import tandem.model.train.SequentialTraining;
  */
 class ConsistencyModesTest {
 
-  private static TandemServer server;
-  private static ManagedChannel channel;
-  private static TrainingServiceGrpc.TrainingServiceBlockingStub stub;
+  @RegisterExtension
+  static final RunningServer running = new RunningServer(2);
 
-  @BeforeAll
-  static void start() throws Exception {
-    server = TestServers.start(2);
-    channel = TestServers.channel(server);
-    stub = TrainingServiceGrpc.newBlockingStub(channel).withDeadlineAfter(3, TimeUnit.MINUTES);
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-    server.close();
-  }
 
   /** Two arithmetic tasks: encoders and operations are heads, decoders shared. */
   private static JobSpec.Builder twoTasks(long steps) {
@@ -64,9 +49,9 @@ class ConsistencyModesTest {
   }
 
   private static List<TrainingEvent> run(JobSpec spec) {
-    String jobId = stub.submitJob(SubmitJobRequest.newBuilder().setSpec(spec).build()).getJobId();
+    String jobId = stub().submitJob(SubmitJobRequest.newBuilder().setSpec(spec).build()).getJobId();
     List<TrainingEvent> events = new ArrayList<>();
-    stub.streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId).build())
+    stub().streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId).build())
         .forEachRemaining(events::add);
     TrainingEvent last = events.get(events.size() - 1);
     assertEquals(JobState.JOB_STATE_SUCCEEDED, last.getJobFinished().getState(),
@@ -75,7 +60,7 @@ class ConsistencyModesTest {
   }
 
   private static Map<String, INDArray> trained(List<TrainingEvent> events) {
-    return server.jobs().find(events.get(0).getJobId()).orElseThrow().trainedParameters();
+    return running.server().jobs().find(events.get(0).getJobId()).orElseThrow().trainedParameters();
   }
 
   private static void assertSameAsSequential(JobSpec spec, List<TrainingEvent> events)
@@ -132,8 +117,8 @@ class ConsistencyModesTest {
     }
     assertTrue(steps.stream().anyMatch(step -> step.getStaleness() == bound),
         "two workers with a bound of 1 overlap at least once");
-    JobStatus status = stub.getJob(GetJobRequest.newBuilder()
-        .setJobId(server.jobs().all().get(0).jobId()).build());
+    JobStatus status = stub().getJob(GetJobRequest.newBuilder()
+        .setJobId(running.server().jobs().all().get(0).jobId()).build());
     assertEquals(300, status.getStalenessHistogramList().stream().mapToLong(Long::longValue).sum());
     assertTrue(status.getStalenessHistogramCount() <= bound + 1);
   }
@@ -146,5 +131,9 @@ class ConsistencyModesTest {
     for (StepCompleted step : steps) {
       assertEquals(step.getStaleness() > 1, step.getGradientDropped(), "step " + step.getStep());
     }
+  }
+
+  private static TrainingServiceGrpc.TrainingServiceBlockingStub stub() {
+    return running.blocking(3);
   }
 }

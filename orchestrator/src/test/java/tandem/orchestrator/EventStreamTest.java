@@ -3,16 +3,14 @@ package tandem.orchestrator;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.grpc.ManagedChannel;
 import io.grpc.stub.StreamObserver;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.LongStream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import tandem.api.v1.JobSpec;
 import tandem.api.v1.StopCondition;
 import tandem.api.v1.StreamEventsRequest;
@@ -23,27 +21,16 @@ import tandem.api.v1.TrainingServiceGrpc;
 /** Two subscribers on one job: one from the start, one resuming after a sequence number. */
 class EventStreamTest {
 
-  private static TandemServer server;
-  private static ManagedChannel channel;
+  @RegisterExtension
+  static final RunningServer running = new RunningServer(2);
 
-  @BeforeAll
-  static void start() throws Exception {
-    server = TestServers.start(2);
-    channel = TestServers.channel(server);
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-    server.close();
-  }
 
   @Test
   void resumingSubscriberGetsEveryLaterEventOnceAndInOrder() throws Exception {
     JobSpec spec = Specs.example("arithmetic").toBuilder()
         .setStop(StopCondition.newBuilder().setMaxSteps(300)).build();
     TrainingServiceGrpc.TrainingServiceBlockingStub blocking =
-        TrainingServiceGrpc.newBlockingStub(channel);
+        TrainingServiceGrpc.newBlockingStub(running.channel());
     String jobId = blocking.submitJob(SubmitJobRequest.newBuilder().setSpec(spec).build()).getJobId();
 
     // The first subscriber starts at once; once it has seen event 20 the second one resumes
@@ -53,7 +40,7 @@ class EventStreamTest {
     List<TrainingEvent> resumed = new CopyOnWriteArrayList<>();
     CompletableFuture<Void> firstDone = new CompletableFuture<>();
     CompletableFuture<Void> secondDone = new CompletableFuture<>();
-    TrainingServiceGrpc.TrainingServiceStub async = TrainingServiceGrpc.newStub(channel);
+    TrainingServiceGrpc.TrainingServiceStub async = TrainingServiceGrpc.newStub(running.channel());
     async.streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId).build(),
         collector(fromStart, firstDone, event -> {
           if (event.getSequence() == 20) {

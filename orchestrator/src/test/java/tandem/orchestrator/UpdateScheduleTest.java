@@ -4,16 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import tandem.api.v1.CancelJobRequest;
 import tandem.api.v1.JobStatus;
 import tandem.api.v1.ScheduleSpec;
@@ -27,36 +25,23 @@ import tandem.api.v1.UpdateScheduleRequest;
 /** Changing a running job's schedule through the real server. */
 class UpdateScheduleTest {
 
-  private static TandemServer server;
-  private static ManagedChannel channel;
-  private static TrainingServiceGrpc.TrainingServiceBlockingStub stub;
+  @RegisterExtension
+  static final RunningServer running = new RunningServer(2);
 
-  @BeforeAll
-  static void start() throws Exception {
-    server = TestServers.start(2);
-    channel = TestServers.channel(server);
-    stub = TrainingServiceGrpc.newBlockingStub(channel).withDeadlineAfter(2, TimeUnit.MINUTES);
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-    server.close();
-  }
 
   @Test
   void aWeightedScheduleTakesOverFromTheNextStepAndIsLogged() {
-    String jobId = stub.submitJob(SubmitJobRequest.newBuilder().setSpec(Specs.example("arithmetic")
+    String jobId = stub().submitJob(SubmitJobRequest.newBuilder().setSpec(Specs.example("arithmetic")
         .toBuilder().setStop(StopCondition.newBuilder().setMaxSteps(400))).build()).getJobId();
     Iterator<TrainingEvent> events =
-        stub.streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId).build());
+        stub().streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId).build());
     List<TrainingEvent> seen = new ArrayList<>();
     while (seen.stream().filter(TrainingEvent::hasStepCompleted).count() < 20) {
       seen.add(events.next());
     }
     ScheduleSpec onlyOne = ScheduleSpec.newBuilder().setPolicy("weighted")
         .putWeights("decimal_times2", 1.0).build();
-    JobStatus status = stub.updateSchedule(UpdateScheduleRequest.newBuilder().setJobId(jobId)
+    JobStatus status = stub().updateSchedule(UpdateScheduleRequest.newBuilder().setJobId(jobId)
         .setSchedule(onlyOne).build());
     assertEquals(onlyOne, status.getSchedule());
     events.forEachRemaining(seen::add);
@@ -79,26 +64,30 @@ class UpdateScheduleTest {
 
   @Test
   void badSchedulesAndEndedJobsAreRefused() {
-    String jobId = stub.submitJob(SubmitJobRequest.newBuilder().setSpec(Specs.example("arithmetic")
+    String jobId = stub().submitJob(SubmitJobRequest.newBuilder().setSpec(Specs.example("arithmetic")
         .toBuilder().setStop(StopCondition.newBuilder().setMaxSteps(1_000_000))).build())
         .getJobId();
     StatusRuntimeException unknownTask = assertThrows(StatusRuntimeException.class,
-        () -> stub.updateSchedule(UpdateScheduleRequest.newBuilder().setJobId(jobId)
+        () -> stub().updateSchedule(UpdateScheduleRequest.newBuilder().setJobId(jobId)
             .setSchedule(ScheduleSpec.newBuilder().setPolicy("weighted")
                 .putWeights("hexadecimal", 1.0)).build()));
     assertEquals(Status.Code.INVALID_ARGUMENT, unknownTask.getStatus().getCode());
     assertTrue(unknownTask.getStatus().getDescription().startsWith("schedule.weights: unknown task"),
         unknownTask.getStatus().getDescription());
 
-    stub.cancelJob(CancelJobRequest.newBuilder().setJobId(jobId).build());
+    stub().cancelJob(CancelJobRequest.newBuilder().setJobId(jobId).build());
     StatusRuntimeException ended = assertThrows(StatusRuntimeException.class,
-        () -> stub.updateSchedule(UpdateScheduleRequest.newBuilder().setJobId(jobId)
+        () -> stub().updateSchedule(UpdateScheduleRequest.newBuilder().setJobId(jobId)
             .setSchedule(ScheduleSpec.newBuilder().setPolicy("random")).build()));
     assertEquals(Status.Code.FAILED_PRECONDITION, ended.getStatus().getCode());
 
     StatusRuntimeException unknownJob = assertThrows(StatusRuntimeException.class,
-        () -> stub.updateSchedule(UpdateScheduleRequest.newBuilder().setJobId("job-7777")
+        () -> stub().updateSchedule(UpdateScheduleRequest.newBuilder().setJobId("job-7777")
             .setSchedule(ScheduleSpec.newBuilder().setPolicy("random")).build()));
     assertEquals(Status.Code.NOT_FOUND, unknownJob.getStatus().getCode());
+  }
+
+  private static TrainingServiceGrpc.TrainingServiceBlockingStub stub() {
+    return running.blocking(2);
   }
 }

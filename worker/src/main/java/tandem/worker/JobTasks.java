@@ -43,8 +43,11 @@ final class JobTasks {
   private final Map<String, INDArray> headGradients = new HashMap<>();
   private final Map<String, OptimizerState> headOptimizers = new HashMap<>();
   private final Map<String, java.util.ArrayDeque<INDArray>> spareGradients = new HashMap<>();
+  /** Scratch gradients of frozen shared modules, which the task's backward pass still fills. */
+  private final Map<String, INDArray> frozenGradients = new HashMap<>();
   /** Per task, its next batch already gathered while the step waited for a trunk version. */
   private final Map<String, Prefetched> prefetched = new HashMap<>();
+  private final Map<String, Batch> batches = new HashMap<>();
   private TrunkSnapshot trunk;
 
   JobTasks(TrainingPlan plan, TrunkSnapshot trunk,
@@ -91,7 +94,11 @@ final class JobTasks {
     Map<String, INDArray> gradients = new HashMap<>(headGradients);
     Map<String, INDArray> shared = new LinkedHashMap<>();
     for (String module : program.task().moduleNames()) {
-      if (!heads.containsKey(module)) {
+      if (!heads.containsKey(module) && plan.frozenModules().contains(module)) {
+        // Never sent: nobody updates a frozen module. Kept for the next step.
+        gradients.put(module, frozenGradients.computeIfAbsent(module, m ->
+            Nd4j.createUninitialized(DATA_TYPE, trunk.parameters().get(m).length())));
+      } else if (!heads.containsKey(module)) {
         // Handed to the shared-parameter actor, which hands it back once applied.
         INDArray gradient = spareGradients.computeIfAbsent(module, m -> new java.util.ArrayDeque<>())
             .pollFirst();
@@ -107,13 +114,31 @@ final class JobTasks {
       throw new ArithmeticException("loss of task '" + task + "' is " + result.loss()
           + " at batch " + batchIndex + ": training diverged (lower the learning rate)");
     }
+    pullTowardsStart(shared);
     for (String module : program.task().moduleNames()) {
       OptimizerState optimizer = headOptimizers.get(module);
-      if (optimizer != null) {
+      if (optimizer != null && !plan.frozenModules().contains(module)) {
         optimizer.applyInPlace(heads.get(module), headGradients.get(module));
       }
     }
     return new Computed(result, shared, trunk.version(), batchIndex);
+  }
+
+  /**
+   * Adds the gradient of {@code trunkPull/2 * ||theta - theta_start||^2} to each shared
+   * gradient whose module has a starting value (see {@link tandem.model.spec.StartingPoint}).
+   */
+  private void pullTowardsStart(Map<String, INDArray> shared) {
+    double pull = plan.start().trunkPull();
+    if (pull == 0) {
+      return;
+    }
+    shared.forEach((module, gradient) -> {
+      INDArray start = plan.start().parameters().get(module);
+      if (start != null) {
+        gradient.addi(trunk.parameters().get(module).sub(start).muli(pull));
+      }
+    });
   }
 
   /**
@@ -124,11 +149,17 @@ final class JobTasks {
     prefetched.computeIfAbsent(task, this::gather);
   }
 
+  /**
+   * The task's next batch, copied into the task's one batch buffer: a step and the gathering of
+   * the next batch both run on the worker's thread, one after the other, so one buffer is enough.
+   */
   private Prefetched gather(String task) {
     BatchSampler sampler = samplers.get(task);
     long index = sampler.batchesDrawn();
     DataSet data = plan.trainingData().get(task);
-    return new Prefetched(index, data.batch(sampler.next(), DATA_TYPE));
+    Batch batch = batches.computeIfAbsent(task, t -> data.newBatch(sampler.batchSize()));
+    data.fill(sampler.next(), batch);
+    return new Prefetched(index, batch);
   }
 
   /** Takes back shared-gradient arrays that were applied (see {@link Worker.ReturnGradients}). */

@@ -80,9 +80,12 @@ public final class AsyncScalingBench implements Callable<Integer> {
         Repetition repetition = new Repetition(one, two, syncRun);
         repetitions.add(repetition);
         progress("repetition %d/%d: async 1 worker %.0f ex/s, 2 workers %.0f ex/s (x%.2f);"
-            + " final loss async %.4f, sync %.4f", r, repeats, one.trainingExamplesPerSecond(),
-            two.trainingExamplesPerSecond(), repetition.speedup(), finalLoss(two.losses()),
-            finalLoss(syncRun.losses()));
+            + " final loss async %.4f, sync %.4f; compute per step %d / %d us, other CPU per"
+            + " step %d / %d us", r, repeats, one.examplesPerSecond(),
+            two.examplesPerSecond(), repetition.speedup(), finalLoss(two.losses()),
+            finalLoss(syncRun.losses()), one.computeTime().dividedBy(one.steps()).toNanos() / 1000,
+            two.computeTime().dividedBy(two.steps()).toNanos() / 1000,
+            one.machineryCpuPerStep().toNanos() / 1000, two.machineryCpuPerStep().toNanos() / 1000);
       }
     } finally {
       Files.deleteIfExists(data);

@@ -31,6 +31,9 @@ public final class ArithmeticData {
   /** The option that picks the operation. */
   public static final String OPERATION_OPTION = "operation";
 
+  /** The operation option's value for every number through every encoder and operation. */
+  public static final String ROUTED = "routed";
+
   private static final int NUMBERS = 10;
   private static final int INPUT_BITS = 4;
   private static final int RESULT_CLASSES = 20;
@@ -95,8 +98,12 @@ public final class ArithmeticData {
       throw new InvalidSpecException(field, "the " + NAME + " data set needs option '"
           + OPERATION_OPTION + "', one of " + Operation.names());
     }
+    if (value.equals(ROUTED)) {
+      return routed();
+    }
     Operation operation = Operation.named(value).orElseThrow(() -> new InvalidSpecException(field,
-        "unknown operation '" + value + "'; expected one of " + Operation.names()));
+        "unknown operation '" + value + "'; expected one of " + Operation.names() + " or "
+            + ROUTED));
     return create(operation);
   }
 
@@ -122,6 +129,47 @@ public final class ArithmeticData {
     fields.put("result", new ClassField(result, RESULT_CLASSES));
     fields.put("result_bits", new FloatField(resultBits, NUMBERS, RESULT_BITS));
     return new DataSet(NAME + ":" + operation.specName(), fields);
+  }
+
+  /**
+   * The 40 examples of the routed arithmetic problem: every number through each encoder and each
+   * operation, with the fields of {@link #create} plus route fields {@code encoder} (class 0:
+   * binary, 1: decimal) and {@code operation} (class 0: plus1, 1: times2).
+   */
+  public static DataSet routed() {
+    int rows = NUMBERS * 2 * Operation.values().length;
+    float[] binary = new float[rows * INPUT_BITS];
+    float[] decimal = new float[rows * NUMBERS];
+    int[] number = new int[rows];
+    int[] encoder = new int[rows];
+    int[] operationIds = new int[rows];
+    int[] result = new int[rows];
+    float[] resultBits = new float[rows * RESULT_BITS];
+    int row = 0;
+    for (Operation operation : Operation.values()) {
+      for (int route = 0; route < 2; route++) {
+        for (int n = 0; n < NUMBERS; n++) {
+          int r = operation.apply(n);
+          writeBits(n, binary, row * INPUT_BITS, INPUT_BITS);
+          decimal[row * NUMBERS + n] = 1f;
+          number[row] = n;
+          encoder[row] = route;
+          operationIds[row] = operation.ordinal();
+          result[row] = r;
+          writeBits(r, resultBits, row * RESULT_BITS, RESULT_BITS);
+          row++;
+        }
+      }
+    }
+    Map<String, Field> fields = new LinkedHashMap<>();
+    fields.put("binary", new FloatField(binary, rows, INPUT_BITS));
+    fields.put("decimal", new FloatField(decimal, rows, NUMBERS));
+    fields.put("number", new ClassField(number, NUMBERS));
+    fields.put("encoder", new ClassField(encoder, 2));
+    fields.put("operation", new ClassField(operationIds, Operation.values().length));
+    fields.put("result", new ClassField(result, RESULT_CLASSES));
+    fields.put("result_bits", new FloatField(resultBits, rows, RESULT_BITS));
+    return new DataSet(NAME + ":" + ROUTED, fields);
   }
 
   private static void writeBits(int value, float[] out, int offset, int width) {

@@ -36,7 +36,20 @@ public final class CsvDataReader {
    */
   public static DataSet read(CsvData csv, Path baseDir, String csvPath)
       throws InvalidSpecException {
-    List<ColumnReader> readers = checkFields(csv, csvPath);
+    return read(csv, baseDir, csvPath, Map.of());
+  }
+
+  /**
+   * Reads the file with the category vocabularies of {@code given} (the training data's, for
+   * evaluation data); a category field absent from it gets a vocabulary built from this file.
+   */
+  public static DataSet read(CsvData csv, Path baseDir, String csvPath,
+      Map<String, Vocabulary> given) throws InvalidSpecException {
+    List<ColumnReader> readers = checkFields(csv, csvPath, given);
+    if (csv.getSkipLines() < 0) {
+      throw new InvalidSpecException(csvPath + ".skipLines",
+          "expected a line count >= 0, found " + csv.getSkipLines());
+    }
     if (csv.getPath().isEmpty()) {
       throw new InvalidSpecException(csvPath + ".path",
           "expected the path of a CSV file, found none");
@@ -61,7 +74,7 @@ public final class CsvDataReader {
       int lineNumber = 0;
       for (String line = lines.readLine(); line != null; line = lines.readLine()) {
         lineNumber++;
-        if (line.isBlank()) {
+        if (line.isBlank() || lineNumber <= csv.getSkipLines()) {
           continue;
         }
         String[] cells = split(line, delimiter);
@@ -90,14 +103,18 @@ public final class CsvDataReader {
       throw new InvalidSpecException(pathField, "data file " + file + " has no data rows");
     }
     Map<String, Field> fields = new LinkedHashMap<>();
+    Map<String, Vocabulary> vocabularies = new LinkedHashMap<>();
     for (ColumnReader reader : readers) {
       fields.put(reader.name, reader.build(rows));
+      if (reader instanceof CategoryColumns categories) {
+        vocabularies.putAll(categories.vocabularies());
+      }
     }
-    return new DataSet(file.toString(), fields);
+    return new DataSet(file.toString(), fields, vocabularies);
   }
 
-  private static List<ColumnReader> checkFields(CsvData csv, String csvPath)
-      throws InvalidSpecException {
+  private static List<ColumnReader> checkFields(CsvData csv, String csvPath,
+      Map<String, Vocabulary> given) throws InvalidSpecException {
     if (csv.getFieldsCount() == 0) {
       throw new InvalidSpecException(csvPath + ".fields",
           "expected at least one field (name, columns, type), found none");
@@ -125,20 +142,41 @@ public final class CsvDataReader {
         }
       }
       readers.add(switch (field.getType()) {
-        case "float" -> new FloatColumns(field, fieldPath);
+        case "float" -> {
+          if (field.getScalesCount() != 0 && field.getScalesCount() != field.getColumnsCount()) {
+            throw new InvalidSpecException(fieldPath + ".scales", "expected one scale per column ("
+                + field.getColumnsCount() + ") or none, found " + field.getScalesCount());
+          }
+          yield new FloatColumns(field, fieldPath);
+        }
         case "class" -> {
           if (field.getColumnsCount() != 1) {
             throw new InvalidSpecException(fieldPath + ".columns", "a class field reads exactly "
                 + "one column, found " + field.getColumnsCount());
           }
-          if (field.getClasses() <= 0) {
+          if (field.getClasses() <= 0 && field.getLabelsCount() == 0) {
             throw new InvalidSpecException(fieldPath + ".classes",
                 "expected a positive number of classes, found " + field.getClasses());
           }
+          if (field.getLabelsCount() > 0 && field.getClasses() != 0
+              && field.getClasses() != field.getLabelsCount()) {
+            throw new InvalidSpecException(fieldPath + ".classes", "expected " 
+                + field.getLabelsCount() + " classes like the labels, or 0, found "
+                + field.getClasses());
+          }
           yield new ClassColumn(field, fieldPath);
         }
+        case "id" -> {
+          if (field.getVocabularySize() <= 0) {
+            throw new InvalidSpecException(fieldPath + ".vocabularySize",
+                "expected a positive vocabulary size for an id field, found "
+                    + field.getVocabularySize());
+          }
+          yield new IdColumns(field, fieldPath);
+        }
+        case "category" -> new CategoryColumns(field, fieldPath, given);
         default -> throw new InvalidSpecException(fieldPath + ".type", "unknown field type '"
-            + field.getType() + "'; expected one of [float, class]");
+            + field.getType() + "'; expected one of [float, class, id, category]");
       });
     }
     return readers;
@@ -175,11 +213,20 @@ public final class CsvDataReader {
     final String name;
     final String fieldPath;
     final int[] columns;
+    final String suffix;
 
     ColumnReader(CsvField field, String fieldPath) {
       this.name = field.getName();
       this.fieldPath = fieldPath;
       this.columns = field.getColumnsList().stream().mapToInt(Integer::intValue).toArray();
+      this.suffix = field.getStripSuffix();
+    }
+
+    /** Cell {@code j} of this field, its suffix stripped. */
+    String cell(String[] cells, int j) {
+      String cell = cells[columns[j]];
+      return !suffix.isEmpty() && cell.endsWith(suffix)
+          ? cell.substring(0, cell.length() - suffix.length()).trim() : cell;
     }
 
     abstract void append(String[] cells, Path file, int line) throws InvalidSpecException;
@@ -195,14 +242,17 @@ public final class CsvDataReader {
     private float[] values = new float[1024];
     private int size;
 
+    private final List<Float> scales;
+
     FloatColumns(CsvField field, String fieldPath) {
       super(field, fieldPath);
+      this.scales = field.getScalesList();
     }
 
     @Override
     void append(String[] cells, Path file, int line) throws InvalidSpecException {
       for (int j = 0; j < columns.length; j++) {
-        String cell = cells[columns[j]];
+        String cell = cell(cells, j);
         float value;
         try {
           value = Float.parseFloat(cell);
@@ -221,7 +271,7 @@ public final class CsvDataReader {
         if (size == values.length) {
           values = Arrays.copyOf(values, size * 2);
         }
-        values[size++] = value;
+        values[size++] = scales.isEmpty() ? value : value * scales.get(j);
       }
     }
 
@@ -233,23 +283,33 @@ public final class CsvDataReader {
 
   private static final class ClassColumn extends ColumnReader {
     private final int classes;
+    private final List<String> labels;
     private int[] ids = new int[1024];
     private int size;
 
     ClassColumn(CsvField field, String fieldPath) {
       super(field, fieldPath);
-      this.classes = field.getClasses();
+      this.labels = field.getLabelsList();
+      this.classes = labels.isEmpty() ? field.getClasses() : labels.size();
     }
 
     @Override
     void append(String[] cells, Path file, int line) throws InvalidSpecException {
-      String cell = cells[columns[0]];
+      String cell = cell(cells, 0);
       int id;
-      try {
-        id = Integer.parseInt(cell);
-      } catch (NumberFormatException e) {
-        throw new InvalidSpecException(fieldPath + ".columns[0]",
-            where(file, line, 0) + ": expected an integer class id, found '" + cell + "'");
+      if (!labels.isEmpty()) {
+        id = labels.indexOf(cell);
+        if (id < 0) {
+          throw new InvalidSpecException(fieldPath + ".labels", where(file, line, 0)
+              + ": label '" + cell + "' is not one of " + labels);
+        }
+      } else {
+        try {
+          id = Integer.parseInt(cell);
+        } catch (NumberFormatException e) {
+          throw new InvalidSpecException(fieldPath + ".columns[0]",
+              where(file, line, 0) + ": expected an integer class id, found '" + cell + "'");
+        }
       }
       if (id < 0 || id >= classes) {
         throw new InvalidSpecException(fieldPath + ".classes", "label out of range at "
@@ -264,6 +324,115 @@ public final class CsvDataReader {
     @Override
     Field build(int rows) {
       return new ClassField(Arrays.copyOf(ids, size), classes);
+    }
+  }
+
+  private static final class IdColumns extends ColumnReader {
+    private final int vocabularySize;
+    private int[] ids = new int[1024];
+    private int size;
+
+    IdColumns(CsvField field, String fieldPath) {
+      super(field, fieldPath);
+      this.vocabularySize = field.getVocabularySize();
+    }
+
+    @Override
+    void append(String[] cells, Path file, int line) throws InvalidSpecException {
+      for (int j = 0; j < columns.length; j++) {
+        String cell = cell(cells, j);
+        int id;
+        try {
+          id = Integer.parseInt(cell);
+        } catch (NumberFormatException e) {
+          throw new InvalidSpecException(fieldPath + ".columns[" + j + "]",
+              where(file, line, j) + ": expected an integer id, found '" + cell + "'");
+        }
+        if (id < 0 || id >= vocabularySize) {
+          throw new InvalidSpecException(fieldPath + ".vocabularySize", "id beyond the "
+              + "vocabulary at " + where(file, line, j) + ": id " + id + " is outside [0, "
+              + vocabularySize + ")");
+        }
+        if (size == ids.length) {
+          ids = Arrays.copyOf(ids, size * 2);
+        }
+        ids[size++] = id;
+      }
+    }
+
+    @Override
+    Field build(int rows) {
+      return IdField.uniform(Arrays.copyOf(ids, size), rows, columns.length, vocabularySize);
+    }
+  }
+
+  /**
+   * Strings mapped to ids, one vocabulary per column: given (the training data's) or built from
+   * this file's values, sorted, after id 0 for values the vocabulary lacks.
+   */
+  private static final class CategoryColumns extends ColumnReader {
+    private static final String UNKNOWN = "<unknown>";
+    private final Vocabulary[] given;
+    private final List<String[]> values = new ArrayList<>();
+    private Vocabulary[] built;
+
+    CategoryColumns(CsvField field, String fieldPath, Map<String, Vocabulary> vocabularies) {
+      super(field, fieldPath);
+      this.given = new Vocabulary[columns.length];
+      for (int j = 0; j < columns.length; j++) {
+        given[j] = vocabularies.get(vocabularyName(j));
+      }
+    }
+
+    String vocabularyName(int j) {
+      return name + "[" + j + "]";
+    }
+
+    @Override
+    void append(String[] cells, Path file, int line) {
+      String[] row = new String[columns.length];
+      for (int j = 0; j < columns.length; j++) {
+        row[j] = cell(cells, j);
+      }
+      values.add(row);
+    }
+
+    @Override
+    Field build(int rows) {
+      built = new Vocabulary[columns.length];
+      int[] sizes = new int[columns.length];
+      Vocabulary.Lookup[] lookups = new Vocabulary.Lookup[columns.length];
+      for (int j = 0; j < columns.length; j++) {
+        if (given[j] != null) {
+          built[j] = given[j];
+        } else {
+          java.util.TreeSet<String> distinct = new java.util.TreeSet<>();
+          for (String[] row : values) {
+            distinct.add(row[j]);
+          }
+          List<String> tokens = new ArrayList<>();
+          tokens.add(UNKNOWN);
+          tokens.addAll(distinct);
+          built[j] = new Vocabulary(tokens, 0);
+        }
+        sizes[j] = built[j].size();
+        lookups[j] = built[j].lookup();
+      }
+      int[] ids = new int[rows * columns.length];
+      for (int i = 0; i < rows; i++) {
+        for (int j = 0; j < columns.length; j++) {
+          ids[i * columns.length + j] = lookups[j].idOf(values.get(i)[j]);
+        }
+      }
+      return new IdField(ids, rows, columns.length, sizes);
+    }
+
+    Map<String, Vocabulary> vocabularies() {
+      Map<String, Vocabulary> byName = new LinkedHashMap<>();
+      for (int j = 0; j < built.length; j++) {
+        byName.put(vocabularyName(j), built[j]);
+      }
+      return byName;
     }
   }
 }

@@ -17,9 +17,18 @@ public final class DataSet {
   private final String name;
   private final Map<String, Field> fields;
   private final int size;
+  private final Map<String, Vocabulary> vocabularies;
 
   /** {@code name} identifies the data in errors and provenance (e.g. a file path). */
   public DataSet(String name, Map<String, Field> fields) {
+    this(name, fields, Map.of());
+  }
+
+  /**
+   * A data set whose id fields were made with {@code vocabularies} (by field name; a
+   * multi-column category field's vocabularies are named {@code field[column]}).
+   */
+  public DataSet(String name, Map<String, Field> fields, Map<String, Vocabulary> vocabularies) {
     if (fields.isEmpty()) {
       throw new IllegalArgumentException(name + ": a data set needs at least one field");
     }
@@ -35,6 +44,12 @@ public final class DataSet {
     this.name = name;
     this.fields = Collections.unmodifiableMap(new LinkedHashMap<>(fields));
     this.size = rows;
+    this.vocabularies = Collections.unmodifiableMap(new LinkedHashMap<>(vocabularies));
+  }
+
+  /** The vocabularies that map this data's text to ids, by field name; empty if none. */
+  public Map<String, Vocabulary> vocabularies() {
+    return vocabularies;
   }
 
   public String name() {
@@ -64,7 +79,35 @@ public final class DataSet {
     return new Batch(rows.length, arrays);
   }
 
+  /**
+   * A batch of {@code size} rows to {@link #fill}: one row-major float array per field, made
+   * once and refilled every step (ND4J allocations cost tens of microseconds each).
+   */
+  public Batch newBatch(int size) {
+    Map<String, INDArray> arrays = new LinkedHashMap<>();
+    fields.forEach((fieldName, field) -> arrays.put(fieldName,
+        Nd4j.create(DataType.FLOAT, new long[] {size, field.width()}, 'c')));
+    return new Batch(size, arrays);
+  }
+
+  /** Copies {@code rows} of every field into {@code batch}, made by {@link #newBatch}. */
+  public void fill(int[] rows, Batch batch) {
+    if (rows.length != batch.size()) {
+      throw new IllegalArgumentException("expected " + batch.size() + " rows, found " + rows.length);
+    }
+    fields.forEach((fieldName, field) -> {
+      INDArray target = batch.field(fieldName);
+      target.data().asNioFloat().put(0, values(field, rows), 0, rows.length * field.width());
+    });
+  }
+
   private static INDArray gather(Field field, int[] rows, DataType dataType) {
+    INDArray array = Nd4j.create(values(field, rows), new long[] {rows.length, field.width()}, 'c');
+    return dataType == DataType.FLOAT ? array : array.castTo(dataType);
+  }
+
+  /** The rows' values of one field, row-major (class fields one-hot). */
+  private static float[] values(Field field, int[] rows) {
     int width = field.width();
     float[] out = new float[rows.length * width];
     if (field instanceof FloatField floats) {
@@ -75,8 +118,14 @@ public final class DataSet {
       for (int i = 0; i < rows.length; i++) {
         out[i * width + classes.ids()[rows[i]]] = 1f;
       }
+    } else if (field instanceof IdField ids) {
+      for (int i = 0; i < rows.length; i++) {
+        int base = rows[i] * width;
+        for (int c = 0; c < width; c++) {
+          out[i * width + c] = ids.ids()[base + c];
+        }
+      }
     }
-    INDArray array = Nd4j.create(out, new long[] {rows.length, width}, 'c');
-    return dataType == DataType.FLOAT ? array : array.castTo(dataType);
+    return out;
   }
 }

@@ -25,7 +25,13 @@ public enum Loss {
   SIGMOID_CROSS_ENTROPY("sigmoid_cross_entropy", new LossBinaryXENT(), new ActivationSigmoid(),
       "accuracy", false),
   /** Mean squared error against float targets, no output activation. */
-  MSE("mse", new LossMSE(), new ActivationIdentity(), "mse", false);
+  MSE("mse", new LossMSE(), new ActivationIdentity(), "mse", false),
+  /**
+   * Softmax cross-entropy per time step against a sequence field of token ids, padding (id 0)
+   * masked, summed over steps and averaged over examples ({@link SequenceCrossEntropy}).
+   */
+  SEQUENCE_SOFTMAX_CROSS_ENTROPY("sequence_softmax_cross_entropy", new LossMCXENT(),
+      new ActivationSoftmax(), "exact_match", false);
 
   private final String specName;
   private final ILossFunction function;
@@ -66,27 +72,55 @@ public enum Loss {
     return classLabels;
   }
 
-  /** Name of the evaluation metric: {@code accuracy} or {@code mse}. */
+  /** Whether the labels are a sequence field of token ids (one per time step). */
+  public boolean takesSequenceLabels() {
+    return this == SEQUENCE_SOFTMAX_CROSS_ENTROPY;
+  }
+
+  /** Name of the evaluation metric: {@code accuracy}, {@code mse} or {@code exact_match}. */
   public String metric() {
     return metric;
   }
 
   /** Mean loss over the batch of {@code logits} ({@code [batch, width]}) against labels. */
   public double score(INDArray labels, INDArray logits) {
-    // ND4J's activations may work in place; the caller's logits stay untouched.
-    return function.computeScore(labels, logits.dup(), activation, null, true);
+    if (takesSequenceLabels()) {
+      return SequenceCrossEntropy.score(labels, logits);
+    }
+    return function.computeScore(labels, ownInput(logits), activation, null, true);
+  }
+
+  /**
+   * What a prediction reports for {@code logits}: class probabilities (softmax), unit
+   * probabilities (sigmoid) or the raw values (mse); a new array.
+   */
+  public INDArray scores(INDArray logits) {
+    return activation.getActivation(logits.dup(), false);
   }
 
   /** dMeanLoss/dLogits, a new array shaped like {@code logits}. */
   public INDArray gradient(INDArray labels, INDArray logits) {
-    INDArray perExample = function.computeGradient(labels, logits.dup(), activation, null);
+    if (takesSequenceLabels()) {
+      return SequenceCrossEntropy.gradient(labels, logits);
+    }
+    INDArray perExample = function.computeGradient(labels, ownInput(logits), activation, null);
     return perExample.divi(logits.size(0));
+  }
+
+  /**
+   * What to hand ND4J's loss function: most apply their activation to a copy, so the logits go
+   * as they are; binary cross-entropy's sigmoid path works in place, so it gets a copy (LossTest
+   * and the gradient checks fail if a loss changes the caller's logits).
+   */
+  private INDArray ownInput(INDArray logits) {
+    return this == SIGMOID_CROSS_ENTROPY ? logits.dup() : logits;
   }
 
   /**
    * The metric summed over the batch: correct examples for {@code accuracy} (softmax: argmax
    * matches the label; sigmoid: every unit on the right side of 0.5), squared error per example
-   * averaged over units for {@code mse}. Divide by the examples seen for the mean.
+   * averaged over units for {@code mse}, sequences with every non-padding token right for
+   * {@code exact_match}. Divide by the examples seen for the mean.
    */
   public double metricSum(INDArray labels, INDArray logits) {
     int rows = (int) logits.size(0);
@@ -111,6 +145,9 @@ public enum Loss {
       case MSE -> {
         INDArray diff = logits.sub(labels);
         return diff.muli(diff).sumNumber().doubleValue() / logits.size(1);
+      }
+      case SEQUENCE_SOFTMAX_CROSS_ENTROPY -> {
+        return SequenceCrossEntropy.exactMatches(labels, logits);
       }
       default -> throw new AssertionError(this);
     }

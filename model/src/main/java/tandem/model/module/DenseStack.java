@@ -7,7 +7,6 @@ import org.nd4j.linalg.activations.impl.ActivationIdentity;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.weightinit.impl.XavierInitScheme;
 
 /**
@@ -24,9 +23,7 @@ public final class DenseStack implements Module {
   private final String name;
   private final int inputSize;
   private final List<Layer> layers;
-  private final long[] weightOffsets;
-  private final long[] biasOffsets;
-  private final long parameterCount;
+  private final FlatLayout layout;
 
   public DenseStack(String name, int inputSize, List<Layer> layers) {
     if (inputSize <= 0) {
@@ -38,22 +35,18 @@ public final class DenseStack implements Module {
     this.name = name;
     this.inputSize = inputSize;
     this.layers = List.copyOf(layers);
-    this.weightOffsets = new long[layers.size()];
-    this.biasOffsets = new long[layers.size()];
-    long offset = 0;
+    long[] sizes = new long[2 * layers.size()];
     int in = inputSize;
     for (int i = 0; i < layers.size(); i++) {
       int out = layers.get(i).size();
       if (out <= 0) {
         throw new IllegalArgumentException("layer " + i + ": expected a positive size, found " + out);
       }
-      weightOffsets[i] = offset;
-      offset += (long) in * out;
-      biasOffsets[i] = offset;
-      offset += out;
+      sizes[2 * i] = (long) in * out;
+      sizes[2 * i + 1] = out;
       in = out;
     }
-    this.parameterCount = offset;
+    this.layout = new FlatLayout(name, sizes);
   }
 
   @Override
@@ -73,7 +66,7 @@ public final class DenseStack implements Module {
 
   @Override
   public long parameterCount() {
-    return parameterCount;
+    return layout.total();
   }
 
   public List<Layer> layers() {
@@ -82,7 +75,7 @@ public final class DenseStack implements Module {
 
   @Override
   public void initializeInPlace(INDArray parameters, long seed) {
-    checkParameters(parameters);
+    layout.check(parameters);
     // ND4J's weight-init schemes draw from the calling thread's generator: seed it per module.
     Nd4j.getRandom().setSeed(seed);
     int in = inputSize;
@@ -122,7 +115,7 @@ public final class DenseStack implements Module {
   public INDArray backward(INDArray parameters, INDArray outputGradient, Module.Buffers buffers,
       INDArray parameterGradient, boolean inputGradientNeeded) {
     DenseBuffers work = (DenseBuffers) buffers;
-    checkParameters(parameterGradient);
+    layout.check(parameterGradient);
     INDArray epsilon = outputGradient;
     for (int i = layers.size() - 1; i >= 0; i--) {
       IActivation activation = layers.get(i).activation();
@@ -131,7 +124,9 @@ public final class DenseStack implements Module {
           ? epsilon
           : activation.backprop(work.preActivations[i], epsilon).getFirst();
       Nd4j.gemm(work.inputs[i], delta, weights(parameterGradient, i), true, false, 1.0, 1.0);
-      bias(parameterGradient, i).addi(delta.sum(0));
+      // dLoss/db = 1^T delta, accumulated by gemm into the gradient: no per-step array.
+      Nd4j.gemm(work.ones, delta, bias(parameterGradient, i).reshape(1, layers.get(i).size()),
+          false, false, 1.0, 1.0);
       if (i == 0 && !inputGradientNeeded) {
         return null;
       }
@@ -145,20 +140,11 @@ public final class DenseStack implements Module {
   private INDArray weights(INDArray flat, int layer) {
     long in = layer == 0 ? inputSize : layers.get(layer - 1).size();
     long out = layers.get(layer).size();
-    return flat.get(NDArrayIndex.interval(weightOffsets[layer], weightOffsets[layer] + in * out))
-        .reshape('f', in, out);
+    return layout.block(flat, 2 * layer).reshape('f', in, out);
   }
 
   private INDArray bias(INDArray flat, int layer) {
-    long out = layers.get(layer).size();
-    return flat.get(NDArrayIndex.interval(biasOffsets[layer], biasOffsets[layer] + out));
-  }
-
-  private void checkParameters(INDArray flat) {
-    if (flat.length() != parameterCount || flat.rank() != 1) {
-      throw new IllegalArgumentException(name + ": expected a flat buffer of " + parameterCount
-          + " parameters, found shape " + java.util.Arrays.toString(flat.shape()));
-    }
+    return layout.block(flat, 2 * layer + 1);
   }
 
   private void checkInput(INDArray input, DenseBuffers work) {
@@ -174,9 +160,11 @@ public final class DenseStack implements Module {
     private final INDArray[] preActivations;
     private final INDArray[] activations;
     private final INDArray[] inputGradients;
+    private final INDArray ones;
 
     DenseBuffers(int batchSize, DataType dataType) {
       this.batchSize = batchSize;
+      this.ones = Nd4j.ones(dataType, 1, batchSize);
       int count = layers.size();
       inputs = new INDArray[count];
       preActivations = new INDArray[count];

@@ -23,6 +23,14 @@ public interface Module {
   /** Width of one output row. */
   int outputSize();
 
+  /**
+   * Whether the input is integer ids (held as floats) rather than features: such a module must
+   * read a data field directly, and its backward pass returns no input gradient.
+   */
+  default boolean readsIds() {
+    return false;
+  }
+
   /** Length of the flat parameter (and gradient) buffer. */
   long parameterCount();
 

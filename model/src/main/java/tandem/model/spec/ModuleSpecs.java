@@ -9,6 +9,9 @@ import tandem.api.v1.DenseLayer;
 import tandem.api.v1.ModuleSpec;
 import tandem.model.module.Activations;
 import tandem.model.module.DenseStack;
+import tandem.model.module.Embedding;
+import tandem.model.module.SequenceDecoder;
+import tandem.model.module.SequenceEncoder;
 import tandem.model.module.Module;
 
 /**
@@ -16,6 +19,9 @@ import tandem.model.module.Module;
  * the module constructors never see a value they would reject. Stateless.
  */
 final class ModuleSpecs {
+
+  private static final List<String> KINDS = List.of("dense", "embedding", "windowEmbedding",
+      "sequenceEncoder", "sequenceDecoder");
 
   private ModuleSpecs() {}
 
@@ -37,8 +43,16 @@ final class ModuleSpecs {
       }
       Module module = switch (spec.getKindCase()) {
         case DENSE -> dense(spec.getName(), spec.getDense(), modulePath + ".dense");
+        case EMBEDDING -> new Embedding(spec.getName(), List.of(
+            table(spec.getEmbedding(), modulePath + ".embedding")));
+        case WINDOW_EMBEDDING -> windowEmbedding(spec.getName(), spec.getWindowEmbedding(),
+            modulePath + ".windowEmbedding");
+        case SEQUENCE_ENCODER -> encoder(spec.getName(), spec.getSequenceEncoder(),
+            modulePath + ".sequenceEncoder");
+        case SEQUENCE_DECODER -> decoder(spec.getName(), spec.getSequenceDecoder(),
+            modulePath + ".sequenceDecoder");
         case KIND_NOT_SET -> throw new InvalidSpecException(modulePath, "module '"
-            + spec.getName() + "' has no kind; expected one of [dense]");
+            + spec.getName() + "' has no kind; expected one of " + KINDS);
       };
       modules.put(spec.getName(), module);
     }
@@ -70,5 +84,57 @@ final class ModuleSpecs {
       layers.add(new DenseStack.Layer(layer.getSize(), activation));
     }
     return new DenseStack(name, spec.getInputSize(), layers);
+  }
+
+  private static Embedding.Table table(tandem.api.v1.Embedding spec, String tablePath)
+      throws InvalidSpecException {
+    positive(spec.getVocabularySize(), tablePath + ".vocabularySize", "vocabulary size");
+    positive(spec.getDimension(), tablePath + ".dimension", "dimension");
+    if (spec.getColumns() < 0) {
+      throw new InvalidSpecException(tablePath + ".columns",
+          "expected a column count >= 0 (0 means 1), found " + spec.getColumns());
+    }
+    return new Embedding.Table(spec.getVocabularySize(), spec.getDimension(),
+        Math.max(1, spec.getColumns()));
+  }
+
+  private static Module windowEmbedding(String name, tandem.api.v1.WindowEmbedding spec,
+      String windowPath) throws InvalidSpecException {
+    if (spec.getTablesCount() == 0) {
+      throw new InvalidSpecException(windowPath + ".tables",
+          "expected at least one table, found none");
+    }
+    List<Embedding.Table> tables = new ArrayList<>();
+    for (int t = 0; t < spec.getTablesCount(); t++) {
+      tables.add(table(spec.getTables(t), windowPath + ".tables[" + t + "]"));
+    }
+    return new Embedding(name, tables);
+  }
+
+  private static Module encoder(String name, tandem.api.v1.SequenceEncoder spec,
+      String encoderPath) throws InvalidSpecException {
+    positive(spec.getVocabularySize(), encoderPath + ".vocabularySize", "vocabulary size");
+    positive(spec.getEmbeddingSize(), encoderPath + ".embeddingSize", "embedding size");
+    positive(spec.getHiddenSize(), encoderPath + ".hiddenSize", "hidden size");
+    positive(spec.getMaxLength(), encoderPath + ".maxLength", "maximum length");
+    return new SequenceEncoder(name, spec.getVocabularySize(), spec.getEmbeddingSize(),
+        spec.getHiddenSize(), spec.getMaxLength());
+  }
+
+  private static Module decoder(String name, tandem.api.v1.SequenceDecoder spec,
+      String decoderPath) throws InvalidSpecException {
+    positive(spec.getInputSize(), decoderPath + ".inputSize", "input size");
+    positive(spec.getHiddenSize(), decoderPath + ".hiddenSize", "hidden size");
+    positive(spec.getVocabularySize(), decoderPath + ".vocabularySize", "vocabulary size");
+    positive(spec.getMaxLength(), decoderPath + ".maxLength", "maximum length");
+    return new SequenceDecoder(name, spec.getInputSize(), spec.getHiddenSize(),
+        spec.getVocabularySize(), spec.getMaxLength());
+  }
+
+  private static void positive(int value, String field, String what)
+      throws InvalidSpecException {
+    if (value <= 0) {
+      throw new InvalidSpecException(field, "expected a positive " + what + ", found " + value);
+    }
   }
 }

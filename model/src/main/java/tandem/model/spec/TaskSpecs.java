@@ -2,23 +2,29 @@ package tandem.model.spec;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import tandem.api.v1.OutputSpec;
 import tandem.api.v1.TaskSpec;
 import tandem.model.data.ClassField;
 import tandem.model.data.DataSet;
 import tandem.model.data.DataSpecs;
 import tandem.model.data.Field;
+import tandem.model.data.IdField;
 import tandem.model.loss.Loss;
+import tandem.model.module.Embedding;
 import tandem.model.module.Module;
+import tandem.model.module.SequenceEncoder;
 
 /**
  * Resolves one {@link TaskSpec} against the job's modules and its data: module names, module
- * loops, size chaining from the input field through the path into every output, losses against
- * their label fields. Structure is checked before the data is loaded, so a typo in a module name
- * is reported without reading a large file first. Confined to one thread (it shares the
- * {@link DataSpecs} cache).
+ * loops, size chaining from the input fields through the path ({@link PathSpecs}) into every
+ * output, route fields against their branches, ids against the vocabularies of the modules that
+ * read them, losses against their label fields. Structure is checked before the data is loaded,
+ * so a typo in a module name is reported without reading a large file first. Confined to one
+ * thread (it shares the {@link DataSpecs} cache).
  */
 final class TaskSpecs {
 
@@ -39,20 +45,15 @@ final class TaskSpecs {
   /** Resolves {@code spec}, the job's task number {@code index}; its name is already checked. */
   ResolvedTask resolve(TaskSpec spec, int index) throws InvalidSpecException {
     String taskPath = "tasks[" + index + "]";
-    // Field path of each module's first use: a second use is a loop.
-    Map<String, String> used = new HashMap<>();
-    List<Module> path = new ArrayList<>();
-    for (int k = 0; k < spec.getPathCount(); k++) {
-      path.add(use(spec.getPath(k), taskPath + ".path[" + k + "]", used));
-    }
-    checkChain(path, taskPath + ".path");
+    PathSpecs paths = new PathSpecs(modules, new HashMap<>());
+    List<PathStep> steps = paths.resolve(spec, taskPath);
     if (spec.getOutputsCount() == 0) {
       throw new InvalidSpecException(taskPath + ".outputs",
           "expected at least one output (modules, loss, label), found none");
     }
     List<OutputGraph> outputs = new ArrayList<>();
     for (int j = 0; j < spec.getOutputsCount(); j++) {
-      outputs.add(output(spec.getOutputs(j), taskPath + ".outputs[" + j + "]", path, used));
+      outputs.add(output(spec.getOutputs(j), taskPath + ".outputs[" + j + "]", steps, paths));
       checkOutputName(outputs, taskPath + ".outputs[" + j + "].name");
     }
     if (spec.getBatchSize() < 0) {
@@ -62,54 +63,55 @@ final class TaskSpecs {
     int batchSize = spec.getBatchSize() == 0 ? DEFAULT_BATCH_SIZE : spec.getBatchSize();
     if (!spec.hasData()) {
       throw new InvalidSpecException(taskPath + ".data",
-          "expected training data (builtin or csv), found none");
+          "expected training data (builtin, csv, textPairs or conll), found none");
     }
     DataSet training = data.load(spec.getData(), taskPath + ".data");
-    checkInput(spec, taskPath, training, path, outputs);
+    Set<String> fieldsRead = checkInputs(spec, taskPath, training, steps, outputs);
     for (int j = 0; j < outputs.size(); j++) {
       checkLabel(outputs.get(j), taskPath + ".outputs[" + j + "].label", training);
     }
     DataSet evaluation = training;
     if (spec.hasEvalData()) {
-      evaluation = data.load(spec.getEvalData(), taskPath + ".evalData");
-      checkSameFields(spec.getInput(), training, evaluation, taskPath + ".evalData");
+      evaluation = data.load(spec.getEvalData(), taskPath + ".evalData", training.vocabularies());
+      for (String field : fieldsRead) {
+        checkSameFields(field, training, evaluation, taskPath + ".evalData");
+      }
       for (OutputGraph output : outputs) {
         checkSameFields(output.label(), training, evaluation, taskPath + ".evalData");
       }
+      DataChecks.checkData(spec, taskPath, evaluation, steps, outputs, "evaluation data");
     }
-    TaskGraph graph = new TaskGraph(spec.getName(), spec.getInput(), path, outputs, batchSize);
+    DataChecks.checkData(spec, taskPath, training, steps, outputs, "training data");
+    String input = spec.getInput().isEmpty() ? null : spec.getInput();
+    TaskGraph graph = TaskGraph.withSteps(spec.getName(), input, steps, outputs, batchSize);
     return new ResolvedTask(graph, training, evaluation);
   }
 
-  private Module use(String name, String fieldPath, Map<String, String> used)
-      throws InvalidSpecException {
-    Module module = modules.get(name);
-    if (module == null) {
-      throw new InvalidSpecException(fieldPath, "unknown module '" + name
-          + "'; known modules: " + modules.keySet());
-    }
-    String first = used.putIfAbsent(name, fieldPath);
-    if (first != null) {
-      throw new InvalidSpecException(fieldPath, "module '" + name + "' is already used by this "
-          + "task at " + first + "; a module loop: a task may run each module only once");
-    }
-    return module;
-  }
-
-  private OutputGraph output(OutputSpec spec, String outputPath, List<Module> path,
-      Map<String, String> used) throws InvalidSpecException {
+  private OutputGraph output(OutputSpec spec, String outputPath, List<PathStep> steps,
+      PathSpecs paths) throws InvalidSpecException {
     if (spec.getModulesCount() == 0) {
       throw new InvalidSpecException(outputPath + ".modules",
           "expected at least one module, found none");
     }
     List<Module> chain = new ArrayList<>();
     for (int k = 0; k < spec.getModulesCount(); k++) {
-      chain.add(use(spec.getModules(k), outputPath + ".modules[" + k + "]", used));
+      String modulePath = outputPath + ".modules[" + k + "]";
+      Module module = paths.use(spec.getModules(k), modulePath);
+      if (k > 0) {
+        PathSpecs.checkLink(chain.get(k - 1).outputSize(), "module '" + chain.get(k - 1).name()
+            + "' before it", module, modulePath);
+      } else if (!steps.isEmpty()) {
+        PathStep last = steps.get(steps.size() - 1);
+        String from = last instanceof PathStep.Single single
+            ? "module '" + single.module().name() + "' before it" : "the path's last step";
+        PathSpecs.checkLink(last.outputSize(), from, module, modulePath);
+      }
+      if (module.readsIds()) {
+        throw new InvalidSpecException(modulePath, "module '" + module.name() + "' reads ids, "
+            + "so it must read a data field; an output continues from the path's result");
+      }
+      chain.add(module);
     }
-    if (!path.isEmpty()) {
-      checkLink(path.get(path.size() - 1), chain.get(0), outputPath + ".modules[0]");
-    }
-    checkChain(chain, outputPath + ".modules");
     Loss loss = Loss.named(spec.getLoss()).orElseThrow(() -> new InvalidSpecException(
         outputPath + ".loss", (spec.getLoss().isEmpty() ? "expected a loss, found none"
             : "unknown loss '" + spec.getLoss() + "'") + "; expected one of " + Loss.names()));
@@ -137,43 +139,75 @@ final class TaskSpecs {
     }
   }
 
-  /** Each module's output width must be the next one's input width. */
-  private static void checkChain(List<Module> chain, String listPath)
-      throws InvalidSpecException {
-    for (int k = 1; k < chain.size(); k++) {
-      checkLink(chain.get(k - 1), chain.get(k), listPath + "[" + k + "]");
+  /**
+   * Checks every field the path reads (the task input, branch inputs, route fields) exists and
+   * fits the module that reads it; returns their names.
+   */
+  private static Set<String> checkInputs(TaskSpec spec, String taskPath, DataSet training,
+      List<PathStep> steps, List<OutputGraph> outputs) throws InvalidSpecException {
+    Set<String> read = new LinkedHashSet<>();
+    // Who reads the task input: step 0's branches without a field, or the outputs if no steps.
+    List<Module> inputReaders = new ArrayList<>();
+    List<String> readerPaths = new ArrayList<>();
+    if (steps.isEmpty()) {
+      for (int j = 0; j < outputs.size(); j++) {
+        inputReaders.add(outputs.get(j).modules().get(0));
+        readerPaths.add(taskPath + ".outputs[" + j + "].modules[0]");
+      }
     }
+    for (int k = 0; k < steps.size(); k++) {
+      PathStep step = steps.get(k);
+      String stepPath = spec.getStepsCount() > 0 ? taskPath + ".steps[" + k + "]"
+          : taskPath + ".path[" + k + "]";
+      for (int b = 0; b < step.branches().size(); b++) {
+        Branch branch = step.branches().get(b);
+        String modulePath = spec.getStepsCount() > 0
+            ? PathSpecs.branchPath(step, stepPath, b) + (step instanceof PathStep.Single ? ""
+                : "[0]")
+            : stepPath;
+        if (branch.readsField()) {
+          String inputPath = modulePath.replaceFirst("\\.modules\\[0\\]$", ".input");
+          checkField(branch.input(), "input field", training, inputPath);
+          checkInputWidth(branch.input(), training.field(branch.input()), branch.modules().get(0),
+              modulePath);
+          read.add(branch.input());
+        } else if (k == 0) {
+          inputReaders.add(branch.modules().get(0));
+          readerPaths.add(modulePath);
+        }
+      }
+      if (step instanceof PathStep.Route route) {
+        String fieldPath = stepPath + ".route.field";
+        checkField(route.field(), "route field", training, fieldPath);
+        if (!(training.field(route.field()) instanceof ClassField)) {
+          throw new InvalidSpecException(fieldPath, "a route field must be a class field (class "
+              + "k picks branch k), but '" + route.field() + "' is "
+              + describe(training.field(route.field())));
+        }
+        read.add(route.field());
+      }
+    }
+    if (!inputReaders.isEmpty()) {
+      if (spec.getInput().isEmpty()) {
+        throw new InvalidSpecException(taskPath + ".input",
+            "expected the name of the input field, found none; the data has "
+                + training.fieldNames());
+      }
+      checkField(spec.getInput(), "input field", training, taskPath + ".input");
+      for (int r = 0; r < inputReaders.size(); r++) {
+        checkInputWidth(spec.getInput(), training.field(spec.getInput()), inputReaders.get(r),
+            readerPaths.get(r));
+      }
+      read.add(spec.getInput());
+    }
+    return read;
   }
 
-  private static void checkLink(Module from, Module to, String fieldPath)
+  private static void checkField(String name, String what, DataSet training, String fieldPath)
       throws InvalidSpecException {
-    if (from.outputSize() != to.inputSize()) {
-      throw new InvalidSpecException(fieldPath, "sizes don't chain: module '" + to.name()
-          + "' expects input width " + to.inputSize() + ", but module '" + from.name()
-          + "' before it outputs width " + from.outputSize());
-    }
-  }
-
-  private static void checkInput(TaskSpec spec, String taskPath, DataSet training,
-      List<Module> path, List<OutputGraph> outputs) throws InvalidSpecException {
-    if (spec.getInput().isEmpty()) {
-      throw new InvalidSpecException(taskPath + ".input",
-          "expected the name of the input field, found none; the data has "
-              + training.fieldNames());
-    }
-    Field input = training.field(spec.getInput());
-    if (input == null) {
-      throw new InvalidSpecException(taskPath + ".input", "unknown input field '"
-          + spec.getInput() + "'; the data has " + training.fieldNames());
-    }
-    if (!path.isEmpty()) {
-      checkInputWidth(spec.getInput(), input, path.get(0), taskPath + ".path[0]");
-      return;
-    }
-    // An empty path: every output starts from the input field itself.
-    for (int j = 0; j < outputs.size(); j++) {
-      checkInputWidth(spec.getInput(), input, outputs.get(j).modules().get(0),
-          taskPath + ".outputs[" + j + "].modules[0]");
+    if (training.field(name) == null) {
+      throw new InvalidSpecException(fieldPath, "unknown " + what + " '" + name
+          + "'; the data has " + training.fieldNames());
     }
   }
 
@@ -183,6 +217,11 @@ final class TaskSpecs {
       throw new InvalidSpecException(fieldPath, "sizes don't chain: module '" + first.name()
           + "' expects input width " + first.inputSize() + ", but input field '" + name
           + "' is " + describe(input));
+    }
+    if (first.readsIds() && !(input instanceof IdField)) {
+      throw new InvalidSpecException(fieldPath, "module '" + first.name() + "' reads ids, but "
+          + "input field '" + name + "' is " + describe(input) + "; use an id, category, "
+          + "sequence or CoNLL window field");
     }
   }
 
@@ -195,10 +234,21 @@ final class TaskSpecs {
     }
     Module last = output.modules().get(output.modules().size() - 1);
     Loss loss = output.loss();
+    if (loss.takesSequenceLabels()) {
+      boolean fits = label instanceof IdField && last.outputSize() % label.width() == 0;
+      if (!fits) {
+        throw new InvalidSpecException(labelPath, "loss " + loss.specName() + " on module '"
+            + last.name() + "' (output width " + last.outputSize() + ") needs a sequence field "
+            + "whose width (time steps) divides it, but '" + output.label() + "' is "
+            + describe(label));
+      }
+      return;
+    }
     String expected = loss.takesClassLabels()
         ? "a class field with " + last.outputSize() + " classes"
         : "a float field of width " + last.outputSize();
-    boolean kindFits = loss.takesClassLabels() == (label instanceof ClassField);
+    boolean kindFits = loss.takesClassLabels() ? label instanceof ClassField
+        : label instanceof tandem.model.data.FloatField;
     if (!kindFits || label.width() != last.outputSize()) {
       throw new InvalidSpecException(labelPath, "loss " + loss.specName() + " on module '"
           + last.name() + "' (output width " + last.outputSize() + ") needs " + expected
@@ -218,9 +268,25 @@ final class TaskSpecs {
     }
   }
 
-  private static String describe(Field field) {
-    return field instanceof ClassField classes
-        ? "a class field with " + classes.classes() + " classes"
-        : "a float field of width " + field.width();
+  static String describe(Field field) {
+    if (field instanceof ClassField classes) {
+      return "a class field with " + classes.classes() + " classes";
+    }
+    if (field instanceof IdField ids) {
+      return "an id field of width " + ids.width() + " (vocabulary up to "
+          + ids.maxVocabularySize() + ")";
+    }
+    return "a float field of width " + field.width();
+  }
+
+  /** Vocabulary size of the module reading input column {@code column}, or -1 if it reads floats. */
+  static int vocabularyOf(Module module, int column) {
+    if (module instanceof Embedding embedding) {
+      return embedding.vocabularySizeOfColumn(column);
+    }
+    if (module instanceof SequenceEncoder encoder) {
+      return encoder.vocabularySize();
+    }
+    return -1;
   }
 }

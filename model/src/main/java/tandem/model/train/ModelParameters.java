@@ -7,6 +7,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import tandem.model.module.Module;
 import tandem.model.spec.ModelGraph;
+import tandem.model.spec.TrainingPlan;
 
 /** Initial parameters of a job's modules: the same seed gives the same values. Stateless. */
 public final class ModelParameters {
@@ -21,6 +22,26 @@ public final class ModelParameters {
       module.initializeInPlace(flat, Seeds.derive(seed, "init/" + module.name()));
       parameters.put(module.name(), flat);
     }
+    return parameters;
+  }
+
+  /**
+   * The parameters {@code plan} starts from: {@link #initial} from its seed, with every module
+   * its {@link tandem.model.spec.StartingPoint} gives replaced by a copy of that value.
+   */
+  public static Map<String, INDArray> starting(TrainingPlan plan, DataType dataType) {
+    Map<String, INDArray> parameters = initial(plan.graph(), plan.seed(), dataType);
+    plan.start().parameters().forEach((module, given) -> {
+      INDArray flat = parameters.get(module);
+      if (flat == null) {
+        return; // a module of the trained model that this job does not use
+      }
+      if (given.length() != flat.length()) {
+        throw new IllegalArgumentException("module '" + module + "': expected " + flat.length()
+            + " starting parameters, found " + given.length());
+      }
+      flat.assign(given.reshape(flat.length()).castTo(dataType));
+    });
     return parameters;
   }
 

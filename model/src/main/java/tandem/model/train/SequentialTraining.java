@@ -4,6 +4,7 @@ import java.util.HashMap;
 import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import tandem.model.data.Batch;
 import tandem.model.data.BatchSampler;
 import tandem.model.data.DataSet;
 import tandem.model.optim.OptimizerState;
@@ -26,12 +27,13 @@ public final class SequentialTraining {
   private final Map<String, OptimizerState> optimizers = new HashMap<>();
   private final Map<String, TaskProgram> programs = new HashMap<>();
   private final Map<String, BatchSampler> samplers = new HashMap<>();
+  private final Map<String, Batch> batches = new HashMap<>();
   private final Map<String, java.util.Set<String>> heads = new HashMap<>();
 
   public SequentialTraining(TrainingPlan plan, DataType dataType) {
     this.plan = plan;
     this.dataType = dataType;
-    this.parameters = ModelParameters.initial(plan.graph(), plan.seed(), dataType);
+    this.parameters = ModelParameters.starting(plan, dataType);
     this.gradients = ModelParameters.zerosLike(parameters);
     for (TaskGraph task : plan.graph().tasks()) {
       programs.put(task.name(), new TaskProgram(task, dataType));
@@ -51,9 +53,19 @@ public final class SequentialTraining {
   public StepResult step(String task) {
     TaskProgram program = programs.get(task);
     DataSet data = plan.trainingData().get(task);
-    StepResult result = program.computeGradients(parameters,
-        data.batch(samplers.get(task).next(), dataType), gradients);
+    BatchSampler sampler = samplers.get(task);
+    Batch batch;
+    if (dataType == DataType.FLOAT) {
+      batch = batches.computeIfAbsent(task, t -> data.newBatch(sampler.batchSize()));
+      data.fill(sampler.next(), batch);
+    } else {
+      batch = data.batch(sampler.next(), dataType);
+    }
+    StepResult result = program.computeGradients(parameters, batch, gradients);
     for (String module : program.task().moduleNames()) {
+      if (plan.frozenModules().contains(module)) {
+        continue;
+      }
       optimizer(module, task).applyInPlace(parameters.get(module), gradients.get(module));
     }
     return result;

@@ -25,10 +25,12 @@ public final class TaskProgram {
   private final TaskGraph task;
   private final DataType dataType;
   private final Map<Integer, Work> workByBatchSize = new HashMap<>();
+  private final PathRunner path;
 
   public TaskProgram(TaskGraph task, DataType dataType) {
     this.task = task;
     this.dataType = dataType;
+    this.path = new PathRunner(task.steps(), task.input(), dataType);
   }
 
   public TaskGraph task() {
@@ -46,7 +48,7 @@ public final class TaskProgram {
     for (String module : task.moduleNames()) {
       gradients.get(module).assign(0);
     }
-    INDArray pathOutput = forwardPath(parameters, batch, work);
+    INDArray pathOutput = path.forward(parameters, batch);
     work.pathGradient.assign(0);
     double loss = 0;
     Map<String, Double> outputLosses = new LinkedHashMap<>();
@@ -64,7 +66,7 @@ public final class TaskProgram {
       List<Module.Buffers> buffers = work.outputBuffers.get(o);
       for (int m = output.modules().size() - 1; m >= 0; m--) {
         Module module = output.modules().get(m);
-        boolean inputNeeded = m > 0 || !task.path().isEmpty();
+        boolean inputNeeded = m > 0 || !task.steps().isEmpty();
         epsilon = module.backward(parameters.get(module.name()), epsilon, buffers.get(m),
             gradients.get(module.name()), inputNeeded);
       }
@@ -72,12 +74,7 @@ public final class TaskProgram {
         work.pathGradient.addi(epsilon);
       }
     }
-    INDArray epsilon = work.pathGradient;
-    for (int m = task.path().size() - 1; m >= 0; m--) {
-      Module module = task.path().get(m);
-      epsilon = module.backward(parameters.get(module.name()), epsilon, work.pathBuffers.get(m),
-          gradients.get(module.name()), m > 0);
-    }
+    path.backward(parameters, work.pathGradient, gradients);
     return new StepResult(loss, outputLosses, batch.size());
   }
 
@@ -96,7 +93,7 @@ public final class TaskProgram {
       }
       Batch batch = data.batch(rows, dataType);
       Work work = work(size);
-      INDArray pathOutput = forwardPath(parameters, batch, work);
+      INDArray pathOutput = path.forward(parameters, batch);
       for (int o = 0; o < task.outputs().size(); o++) {
         OutputGraph output = task.outputs().get(o);
         INDArray logits = forwardOutput(parameters, pathOutput, work.outputBuffers.get(o), output);
@@ -110,13 +107,21 @@ public final class TaskProgram {
     return metrics;
   }
 
-  private INDArray forwardPath(Map<String, INDArray> parameters, Batch batch, Work work) {
-    INDArray x = batch.field(task.input());
-    for (int m = 0; m < task.path().size(); m++) {
-      Module module = task.path().get(m);
-      x = module.forward(parameters.get(module.name()), x, work.pathBuffers.get(m));
+  /**
+   * Each output's logits (its last module's output, before the loss's activation) for
+   * {@code batch}, keyed by output name in spec order: the path and the task's outputs forward,
+   * nothing else. The arrays belong to this program and are overwritten by its next call.
+   */
+  public Map<String, INDArray> predict(Map<String, INDArray> parameters, Batch batch) {
+    Work work = work(batch.size());
+    INDArray pathOutput = path.forward(parameters, batch);
+    Map<String, INDArray> logits = new LinkedHashMap<>();
+    for (int o = 0; o < task.outputs().size(); o++) {
+      OutputGraph output = task.outputs().get(o);
+      logits.put(output.name(),
+          forwardOutput(parameters, pathOutput, work.outputBuffers.get(o), output));
     }
-    return x;
+    return logits;
   }
 
   private static INDArray forwardOutput(Map<String, INDArray> parameters, INDArray pathOutput,
@@ -135,14 +140,10 @@ public final class TaskProgram {
 
   /** Buffers of every module of the task for one batch size. */
   private final class Work {
-    final List<Module.Buffers> pathBuffers = new ArrayList<>();
     final List<List<Module.Buffers>> outputBuffers = new ArrayList<>();
     final INDArray pathGradient;
 
     Work(int batchSize) {
-      for (Module module : task.path()) {
-        pathBuffers.add(module.createBuffers(batchSize, dataType));
-      }
       for (OutputGraph output : task.outputs()) {
         List<Module.Buffers> buffers = new ArrayList<>();
         for (Module module : output.modules()) {
@@ -150,9 +151,7 @@ public final class TaskProgram {
         }
         outputBuffers.add(buffers);
       }
-      int width = task.path().isEmpty()
-          ? task.outputs().get(0).modules().get(0).inputSize()
-          : task.path().get(task.path().size() - 1).outputSize();
+      int width = task.outputs().get(0).modules().get(0).inputSize();
       pathGradient = org.nd4j.linalg.factory.Nd4j.zeros(dataType, batchSize, width);
     }
   }

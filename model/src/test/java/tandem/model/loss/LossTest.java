@@ -35,6 +35,9 @@ class LossTest {
   void gradientsMatchNumerical() {
     Nd4j.getRandom().setSeed(3);
     for (Loss loss : Loss.values()) {
+      if (loss.takesSequenceLabels()) {
+        continue;
+      }
       INDArray logits = Nd4j.rand(DataType.DOUBLE, 4, 3).subi(0.5).muli(4);
       INDArray labels = loss.takesClassLabels()
           ? Nd4j.createFromArray(new double[][] {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}, {0, 1, 0}})
@@ -56,5 +59,43 @@ class LossTest {
     assertEquals(1, Loss.SIGMOID_CROSS_ENTROPY.metricSum(bits, bitLogits));
     assertEquals(java.util.Optional.of(Loss.MSE), Loss.named("mse"));
     assertEquals(java.util.Optional.empty(), Loss.named("hinge"));
+  }
+
+  @Test
+  void sequenceLossMasksPaddingAndMatchesNumericalGradient() {
+    Nd4j.getRandom().setSeed(5);
+    Loss loss = Loss.SEQUENCE_SOFTMAX_CROSS_ENTROPY;
+    // 2 examples, 3 steps, vocabulary 4; id 0 is padding.
+    INDArray labels = Nd4j.createFromArray(new double[][] {{2, 1, 0}, {3, 3, 1}});
+    INDArray logits = Nd4j.rand(DataType.DOUBLE, 2, 12).subi(0.5).muli(4);
+    GradientCheck.assertGradient("sequence", logits, loss.gradient(labels, logits),
+        () -> loss.score(labels, logits), 1e-5);
+    // The padded step of example 0 (columns 8-11) gets no gradient and does not move the loss.
+    assertEquals(0, loss.gradient(labels, logits).get(
+        org.nd4j.linalg.indexing.NDArrayIndex.point(0),
+        org.nd4j.linalg.indexing.NDArrayIndex.interval(8, 12)).norm1Number().doubleValue(), 0);
+    double before = loss.score(labels, logits);
+    logits.putScalar(new long[] {0, 9}, 100);
+    assertEquals(before, loss.score(labels, logits), 1e-12);
+    // Score: sum over steps of -log softmax, averaged over the 2 examples.
+    INDArray uniform = Nd4j.zeros(DataType.DOUBLE, 2, 12);
+    assertEquals(5 * Math.log(4) / 2, loss.score(labels, uniform), 1e-12);
+  }
+
+  @Test
+  void exactMatchNeedsEveryRealTokenRight() {
+    Loss loss = Loss.SEQUENCE_SOFTMAX_CROSS_ENTROPY;
+    INDArray labels = Nd4j.createFromArray(new double[][] {{2, 1, 0}, {3, 3, 1}});
+    INDArray logits = Nd4j.zeros(DataType.DOUBLE, 2, 12);
+    // Example 0: predicts 2, 1, then 3 at a padded step (ignored): a match.
+    logits.putScalar(new long[] {0, 2}, 1);
+    logits.putScalar(new long[] {0, 5}, 1);
+    logits.putScalar(new long[] {0, 11}, 1);
+    // Example 1: 3, 2, 1: the second token is wrong.
+    logits.putScalar(new long[] {1, 3}, 1);
+    logits.putScalar(new long[] {1, 6}, 1);
+    logits.putScalar(new long[] {1, 9}, 1);
+    assertEquals(1, loss.metricSum(labels, logits));
+    assertEquals("exact_match", loss.metric());
   }
 }

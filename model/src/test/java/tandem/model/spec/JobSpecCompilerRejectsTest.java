@@ -21,7 +21,13 @@ import tandem.api.v1.CsvData;
 import tandem.api.v1.CsvField;
 import tandem.api.v1.DataSpec;
 import tandem.api.v1.JobSpec;
+import tandem.api.v1.Branch;
+import tandem.api.v1.Embedding;
+import tandem.api.v1.MergeStep;
 import tandem.api.v1.ModuleSpec;
+import tandem.api.v1.PathStep;
+import tandem.api.v1.RouteStep;
+import tandem.api.v1.TextPairData;
 
 /**
  * Specs with one thing wrong, each starting from the valid arithmetic spec: the compiler must name
@@ -153,6 +159,52 @@ class JobSpecCompilerRejectsTest {
         bad("unknown CSV field type", s -> s.getTasksBuilder(0).setData(csv("x.csv",
             ROW_1 + "\n", CsvField.newBuilder().setName("binary").setType("int").addColumns(0))),
             "tasks[0].data.csv.fields[0].type", "unknown field type 'int'", "float, class"),
+        // Routes, ids, sequences
+        bad("route value with no module", s -> s.getTasksBuilder(0)
+            .setData(arithmetic("routed")).clearPath().clearInput()
+            .addSteps(PathStep.newBuilder().setRoute(RouteStep.newBuilder().setField("encoder")
+                .addBranches(Branch.newBuilder().setInput("binary").addModules("binary"))))
+            .addSteps(PathStep.newBuilder().setModule("plus1")),
+            "tasks[0].steps[0].route.field", "row 10", "route field 'encoder' holds 1",
+            "no module for it"),
+        bad("route field that is not a class field", s -> s.getTasksBuilder(0).clearPath()
+            .addSteps(PathStep.newBuilder().setRoute(RouteStep.newBuilder().setField("binary")
+                .addBranches(Branch.newBuilder().addModules("binary"))))
+            .addSteps(PathStep.newBuilder().setModule("plus1")),
+            "tasks[0].steps[0].route.field", "must be a class field", "float field of width 4"),
+        bad("path and steps together", s -> s.getTasksBuilder(0)
+            .addSteps(PathStep.newBuilder().setModule("times2")), "tasks[0].steps",
+            "either a path or steps"),
+        bad("unknown merge mode", s -> s.getTasksBuilder(0).clearPath()
+            .addSteps(PathStep.newBuilder().setMerge(MergeStep.newBuilder().setMode("max")
+                .addBranches(Branch.newBuilder().addModules("binary"))
+                .addBranches(Branch.newBuilder().addModules("plus1")))),
+            "tasks[0].steps[0].merge.mode", "unknown merge mode 'max'", "concat, sum"),
+        bad("sequence longer than the maximum", s -> s.getTasksBuilder(0).setData(
+            DataSpec.newBuilder().setTextPairs(TextPairData.newBuilder().setPath(write("pairs.tsv",
+                "ab\tcd\nabcde\tx\n")).setMaxLength(3))), "tasks[0].data.textPairs.maxLength",
+            "line 2", "'abcde' has 5 characters", "maximum 3"),
+        bad("CSV id beyond its vocabulary", s -> s.getTasksBuilder(0).setData(csv("ids.csv",
+            ROW_1 + "\n0,7,0,0,0,0,0,1,0,2\n", idBinary(5), RESULT_BITS, RESULT)),
+            "tasks[0].data.csv.fields[0].vocabularySize", "line 2, column 1", "id 7",
+            "[0, 5)"),
+        bad("id beyond the embedding's vocabulary", s -> {
+          s.addModules(ModuleSpec.newBuilder().setName("emb").setEmbedding(Embedding.newBuilder()
+              .setVocabularySize(3).setDimension(4).setColumns(4)));
+          s.getTasksBuilder(0).setPath(0, "emb").setData(csv("ids3.csv",
+              ROW_1 + "\n0,5,0,0,0,0,0,1,0,2\n", idBinary(10), RESULT_BITS, RESULT));
+        }, "tasks[0].path[0]", "id beyond the vocabulary", "row 1", "column 1 holds id 5",
+            "module 'emb' has ids 0-2"),
+        bad("embedding after another module", s -> {
+          s.addModules(ModuleSpec.newBuilder().setName("emb").setEmbedding(Embedding.newBuilder()
+              .setVocabularySize(3).setDimension(1).setColumns(16)));
+          s.getTasksBuilder(0).setPath(1, "emb");
+        }, "tasks[0].path[1]", "reads ids", "must read a data field"),
+        bad("embedding on a float field", s -> {
+          s.addModules(ModuleSpec.newBuilder().setName("emb").setEmbedding(Embedding.newBuilder()
+              .setVocabularySize(3).setDimension(4).setColumns(4)));
+          s.getTasksBuilder(0).setPath(0, "emb");
+        }, "tasks[0].path[0]", "reads ids", "float field of width 4"),
         // Job settings
         bad("unknown optimizer", s -> s.getOptimizerBuilder().setName("rmsprop"), "optimizer.name",
             "unknown optimizer 'rmsprop'", "[adam, sgd]"),
@@ -243,6 +295,25 @@ class JobSpecCompilerRejectsTest {
       csv.addFields(field);
     }
     return DataSpec.newBuilder().setCsv(csv).build();
+  }
+
+  private static final CsvField.Builder RESULT_BITS = CsvField.newBuilder()
+      .setName("result_bits").setType("float").addAllColumns(List.of(4, 5, 6, 7, 8));
+  private static final CsvField.Builder RESULT = CsvField.newBuilder().setName("result")
+      .setType("class").addColumns(9).setClasses(20);
+
+  private static CsvField.Builder idBinary(int vocabularySize) {
+    return CsvField.newBuilder().setName("binary").setType("id")
+        .addAllColumns(List.of(0, 1, 2, 3)).setVocabularySize(vocabularySize);
+  }
+
+  private static String write(String file, String content) {
+    try {
+      Files.writeString(dir.resolve(file), content);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return file;
   }
 
   private static CsvData arithmeticCsv(String path) {

@@ -12,6 +12,7 @@ import org.apache.pekko.actor.typed.Scheduler;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import tandem.api.v1.AddTaskRequest;
 import tandem.api.v1.CancelJobRequest;
 import tandem.api.v1.GetJobRequest;
 import tandem.api.v1.JobState;
@@ -34,6 +35,8 @@ import tandem.orchestrator.checkpoint.Resumable;
 import tandem.orchestrator.job.JobManager;
 import tandem.orchestrator.job.JobRecord;
 import tandem.orchestrator.job.JobStore;
+import tandem.orchestrator.serving.ModelLookupException;
+import tandem.orchestrator.serving.TaskAdditions;
 
 /**
  * gRPC adapter of the training API: validates and compiles specs off the gRPC threads, asks the
@@ -51,21 +54,17 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
   private final Executor streamExecutor;
   private final Duration askTimeout;
   private final java.nio.file.Path jobDir;
+  private final TaskAdditions additions;
 
   /**
    * @param compileExecutor runs spec compilation (reads data files), never a gRPC thread
    * @param streamExecutor delivers events to subscribers
+   * @param jobDir where jobs keep their checkpoints; null: ResumeJob finds none
+   * @param additions plans AddTask jobs
    */
   public TrainingService(JobStore store, ActorRef<JobManager.Command> jobManager,
       Scheduler scheduler, Executor compileExecutor, Executor streamExecutor,
-      Duration askTimeout) {
-    this(store, jobManager, scheduler, compileExecutor, streamExecutor, askTimeout, null);
-  }
-
-  /** @param jobDir where jobs keep their checkpoints; null: ResumeJob finds none */
-  public TrainingService(JobStore store, ActorRef<JobManager.Command> jobManager,
-      Scheduler scheduler, Executor compileExecutor, Executor streamExecutor,
-      Duration askTimeout, java.nio.file.Path jobDir) {
+      Duration askTimeout, java.nio.file.Path jobDir, TaskAdditions additions) {
     this.jobDir = jobDir;
     this.store = store;
     this.jobManager = jobManager;
@@ -73,6 +72,7 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
     this.compileExecutor = compileExecutor;
     this.streamExecutor = streamExecutor;
     this.askTimeout = askTimeout;
+    this.additions = additions;
   }
 
   @Override
@@ -92,6 +92,29 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
             response.onCompleted();
           } else {
             response.onError(toStatus(error, "submit job"));
+          }
+        });
+  }
+
+  @Override
+  public void addTask(AddTaskRequest request, StreamObserver<SubmitJobResponse> response) {
+    CompletableFuture
+        .supplyAsync(() -> {
+          try {
+            return additions.plan(request);
+          } catch (InvalidSpecException | ModelLookupException e) {
+            throw new java.util.concurrent.CompletionException(e);
+          }
+        }, compileExecutor)
+        .thenCompose(addition -> AskPattern.<JobManager.Command, String>ask(jobManager,
+            replyTo -> new JobManager.StartJob(addition.spec(), addition.plan(), replyTo),
+            askTimeout, scheduler))
+        .whenComplete((jobId, error) -> {
+          if (error == null) {
+            response.onNext(SubmitJobResponse.newBuilder().setJobId(jobId).build());
+            response.onCompleted();
+          } else {
+            response.onError(toStatus(error, "add task"));
           }
         });
   }
@@ -231,6 +254,10 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
   private static Exception toStatus(Throwable error, String what) {
     Throwable cause = error instanceof java.util.concurrent.CompletionException
         && error.getCause() != null ? error.getCause() : error;
+    if (cause instanceof ModelLookupException lookup) {
+      return (lookup.reason() == ModelLookupException.Reason.UNKNOWN ? Status.NOT_FOUND
+          : Status.FAILED_PRECONDITION).withDescription(lookup.getMessage()).asException();
+    }
     if (cause instanceof InvalidSpecException invalid) {
       return Status.INVALID_ARGUMENT.withDescription(invalid.getMessage()).asException();
     }

@@ -212,7 +212,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     if (resumeFrom == null) {
       scheduleChanges.add(ScheduleChange.newBuilder().setSchedule(plan.spec().getSchedule())
           .build());
-      this.initialParameters = ModelParameters.initial(plan.graph(), plan.seed(), DataType.FLOAT);
+      this.initialParameters = ModelParameters.starting(plan, DataType.FLOAT);
     } else {
       this.initialParameters = new LinkedHashMap<>(resumeFrom.parameters());
       replaySchedule(resumeFrom);
@@ -397,6 +397,8 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     evaluations.sort(java.util.Comparator.comparingInt(e -> taskIndex(e.getTask())));
     log.append(TrainingEvent.newBuilder().setEvaluationCompleted(
         EvaluationCompleted.newBuilder().setStep(completed).addAllEvaluations(evaluations)));
+    ForgettingReports.of(plan, evaluations).ifPresent(report ->
+        log.append(TrainingEvent.newBuilder().setForgettingReport(report)));
     phase = Phase.COLLECTING;
     awaitReplies();
     awaitedReplies = nameOf.size() + 1;
@@ -676,18 +678,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   private void dispatchRound() {
     long version = roundVersion < 0 ? trunkVersion : roundVersion + 1;
     int steps = 0;
-    while (dispatched < plan.maxSteps()) {
-      String task = schedule.peek();
-      ActorRef<Worker.Command> worker = ownerOf.get(task);
-      if (credits.get(worker) <= 0) {
-        break;
-      }
-      schedule.advance();
-      credits.merge(worker, -1, Integer::sum);
-      long step = ++dispatched;
-      pending.put(step, new PendingStep(version, task));
-      worker.tell(new Worker.RunStep(record.jobId(), step, task, version, System.nanoTime()));
-      inFlight++;
+    while (dispatched < plan.maxSteps() && dispatchNext(version)) {
       steps++;
     }
     if (steps > 0) {
@@ -708,18 +699,30 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   private void dispatchAsync() {
     Integer bound = plan.consistency().maxStaleness();
     while (dispatched < plan.maxSteps() && (bound == null || worstStaleness() + 1 <= bound)) {
-      String task = schedule.peek();
-      ActorRef<Worker.Command> worker = ownerOf.get(task);
-      if (credits.get(worker) <= 0) {
+      if (!dispatchNext(trunkVersion)) {
         break;
       }
-      schedule.advance();
-      credits.merge(worker, -1, Integer::sum);
-      long step = ++dispatched;
-      pending.put(step, new PendingStep(trunkVersion, task));
-      worker.tell(new Worker.RunStep(record.jobId(), step, task, trunkVersion, System.nanoTime()));
-      inFlight++;
     }
+  }
+
+  /**
+   * Sends the schedule's next step, for a replica of at least {@code version}, if its task's
+   * worker has credit; returns whether it did.
+   */
+  private boolean dispatchNext(long version) {
+    String task = schedule.peek();
+    ActorRef<Worker.Command> worker = ownerOf.get(task);
+    // Below zero after a lost worker's steps were handed to this one on top of its credit.
+    if (credits.get(worker) <= 0) {
+      return false;
+    }
+    schedule.advance();
+    credits.merge(worker, -1, Integer::sum);
+    long step = ++dispatched;
+    pending.put(step, new PendingStep(version, task));
+    worker.tell(new Worker.RunStep(record.jobId(), step, task, version, System.nanoTime()));
+    inFlight++;
+    return true;
   }
 
   /**

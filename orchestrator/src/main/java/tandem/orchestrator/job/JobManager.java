@@ -256,17 +256,29 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
   }
 
   private Behavior<Command> onUpdateSchedule(UpdateSchedule command) {
-    java.util.Optional<JobRecord> record = store.find(command.jobId());
-    ActorRef<Coordinator.Command> coordinator = running.get(command.jobId());
-    if (record.isEmpty()) {
-      command.replyTo().tell(Outcome.UNKNOWN_JOB);
-    } else if (coordinator == null || record.get().events().complete()) {
-      command.replyTo().tell(Outcome.NOT_RUNNING);
-    } else {
-      coordinator.tell(new Coordinator.UpdateSchedule(command.spec(), command.settings(),
-          command.replyTo()));
-    }
+    runningCoordinator(command.jobId(), command.replyTo())
+        .ifPresent(coordinator -> coordinator.tell(new Coordinator.UpdateSchedule(command.spec(),
+            command.settings(), command.replyTo())));
     return this;
+  }
+
+  /**
+   * The coordinator of a job that is still running; otherwise answers {@code replyTo} with why not
+   * and returns nothing. The log is the truth: a coordinator may still be stopping after its
+   * final event.
+   */
+  private java.util.Optional<ActorRef<Coordinator.Command>> runningCoordinator(String jobId,
+      ActorRef<Outcome> replyTo) {
+    java.util.Optional<JobRecord> record = store.find(jobId);
+    ActorRef<Coordinator.Command> coordinator = running.get(jobId);
+    if (record.isEmpty()) {
+      replyTo.tell(Outcome.UNKNOWN_JOB);
+    } else if (coordinator == null || record.get().events().complete()) {
+      replyTo.tell(Outcome.NOT_RUNNING);
+    } else {
+      return java.util.Optional.of(coordinator);
+    }
+    return java.util.Optional.empty();
   }
 
   private Behavior<Command> onTerminated(Terminated signal) {

@@ -43,6 +43,7 @@ final class JobProgress {
   private Instant startedAt;
   private Duration elapsed = Duration.ZERO;
   private List<Evaluation> evaluations = List.of();
+  private tandem.api.v1.ForgettingReport forgetting;
   private String error = "";
 
   JobProgress(String jobId, String name, Instant submittedAt) {
@@ -91,6 +92,7 @@ final class JobProgress {
       }
       case TASKS_MOVED -> event.getTasksMoved().getPlacementsList().forEach(this::place);
       case EVALUATION_COMPLETED -> evaluations = event.getEvaluationCompleted().getEvaluationsList();
+      case FORGETTING_REPORT -> forgetting = event.getForgettingReport();
       case JOB_FINISHED -> {
         JobFinished finished = event.getJobFinished();
         state = finished.getState();
@@ -128,6 +130,9 @@ final class JobProgress {
         .setExamplesPerSecond(seconds > 0 ? examples / seconds : 0)
         .setStepsPerSecond(seconds > 0 ? stepsDone / seconds : 0)
         .setSchedule(schedule);
+    if (forgetting != null) {
+      status.setForgetting(forgetting);
+    }
     for (int i = 0; i <= largestStaleness; i++) {
       status.addStalenessHistogram(staleness[i]);
     }

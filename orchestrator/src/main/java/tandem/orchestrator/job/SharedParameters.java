@@ -236,13 +236,22 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
   private void update(Map<String, Map<String, INDArray>> byTask) {
     Map<String, INDArray> next = new LinkedHashMap<>(current.parameters());
     Map<String, INDArray> fresh = new HashMap<>();
+    // Frozen modules (a task added to a trained model) keep their values; workers do not even
+    // send their gradients, this is the backstop.
+    java.util.Set<String> frozen = plan.frozenModules();
     if (plan.optimizer().perTaskSharedState()) {
-      byTask.forEach((task, gradients) -> gradients.forEach((module, gradient) ->
+      byTask.forEach((task, gradients) -> gradients.forEach((module, gradient) -> {
+        if (!frozen.contains(module)) {
           optimizer(module, task).applyInPlace(
-              fresh.computeIfAbsent(module, this::writableCopy), gradient)));
+              fresh.computeIfAbsent(module, this::writableCopy), gradient);
+        }
+      }));
     } else {
       Map<String, INDArray> combined = new LinkedHashMap<>();
       byTask.values().forEach(gradients -> gradients.forEach((module, gradient) -> {
+        if (frozen.contains(module)) {
+          return;
+        }
         INDArray sum = combined.get(module);
         if (sum == null) {
           combined.put(module, gradient);

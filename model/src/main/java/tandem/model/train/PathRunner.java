@@ -1,0 +1,241 @@
+package tandem.model.train;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import tandem.model.data.Batch;
+import tandem.model.module.Module;
+import tandem.model.spec.Branch;
+import tandem.model.spec.PathStep;
+
+/**
+ * Runs a task's path steps forward and backward. A route step gathers the examples of each branch
+ * into one contiguous sub-batch (one row gather for the whole batch), runs only that branch on
+ * them, and scatters the outputs back to the examples' rows (one inverse gather); backward does the
+ * same with the gradients. Module buffers are kept per module and row count, so sub-batches of a
+ * size seen before allocate nothing new in the modules. A forward pass records what its backward
+ * pass needs; the backward pass must follow the forward pass it belongs to. Confined to one thread.
+ */
+final class PathRunner {
+
+  private final List<PathStep> steps;
+  private final String input;
+  private final DataType dataType;
+  private final Map<String, Map<Integer, Module.Buffers>> buffers = new HashMap<>();
+  /** Row-gather and stacking arrays of route steps, by purpose, step, branch and shape. */
+  private final Map<String, INDArray> routeArrays = new HashMap<>();
+  /** Per step, what the last forward pass routed (null for steps that do not route). */
+  private final Routing[] routings;
+
+  PathRunner(List<PathStep> steps, String input, DataType dataType) {
+    this.steps = steps;
+    this.input = input;
+    this.dataType = dataType;
+    this.routings = new Routing[steps.size()];
+  }
+
+  /** The rows each branch took in the last forward pass of a route step. */
+  private record Routing(int[][] rowsByBranch, int[] order, int[] inverse) {}
+
+  /** The path's output for {@code batch}; the task input itself when there are no steps. */
+  INDArray forward(Map<String, INDArray> parameters, Batch batch) {
+    INDArray x = input == null ? null : batch.field(input);
+    for (int k = 0; k < steps.size(); k++) {
+      x = forwardStep(k, parameters, batch, x);
+    }
+    return x;
+  }
+
+  /** Back-propagates dLoss/dOutput of the last {@link #forward}, adding into {@code gradients}. */
+  void backward(Map<String, INDArray> parameters, INDArray outputGradient,
+      Map<String, INDArray> gradients) {
+    INDArray epsilon = outputGradient;
+    for (int k = steps.size() - 1; k >= 0 && epsilon != null; k--) {
+      epsilon = backwardStep(k, parameters, epsilon, gradients, k > 0);
+    }
+  }
+
+  private INDArray forwardStep(int k, Map<String, INDArray> parameters, Batch batch,
+      INDArray previous) {
+    PathStep step = steps.get(k);
+    int rows = batch.size();
+    if (step instanceof PathStep.Single single) {
+      return forwardBranch(parameters, step.branches().get(0), previous, rows);
+    }
+    if (step instanceof PathStep.Route route) {
+      Routing routing = route(batch.field(route.field()), route.branches().size());
+      routings[k] = routing;
+      // Every array here is made once per shape and reused: ND4J allocations cost tens of us.
+      INDArray stacked = routeArray("stacked", k, -1, rows, route.outputSize());
+      int start = 0;
+      for (int b = 0; b < route.branches().size(); b++) {
+        int[] branchRows = routing.rowsByBranch()[b];
+        if (branchRows.length == 0) {
+          continue;
+        }
+        Branch branch = route.branches().get(b);
+        INDArray source = branch.readsField() ? batch.field(branch.input()) : previous;
+        INDArray gathered = Nd4j.pullRows(source,
+            routeArray("gathered", k, b, branchRows.length, source.size(1)), 1, branchRows);
+        INDArray out = forwardBranch(parameters, branch, gathered, branchRows.length);
+        rowBlock(stacked, start, branchRows.length).assign(out);
+        start += branchRows.length;
+      }
+      return Nd4j.pullRows(stacked, routeArray("output", k, -1, rows, route.outputSize()), 1,
+          routing.inverse());
+    }
+    PathStep.Merge merge = (PathStep.Merge) step;
+    INDArray merged = Nd4j.create(dataType, rows, merge.outputSize());
+    int column = 0;
+    for (Branch branch : merge.branches()) {
+      INDArray source = branch.readsField() ? batch.field(branch.input()) : previous;
+      INDArray out = forwardBranch(parameters, branch, source, rows);
+      if (merge.sum()) {
+        merged.addi(out);
+      } else {
+        columnBlock(merged, column, branch.outputSize()).assign(out);
+        column += branch.outputSize();
+      }
+    }
+    return merged;
+  }
+
+  private INDArray backwardStep(int k, Map<String, INDArray> parameters, INDArray epsilon,
+      Map<String, INDArray> gradients, boolean inputNeeded) {
+    PathStep step = steps.get(k);
+    int rows = (int) epsilon.size(0);
+    if (step instanceof PathStep.Single) {
+      return backwardBranch(parameters, step.branches().get(0), epsilon, rows, gradients,
+          inputNeeded);
+    }
+    INDArray inputGradient = null;
+    if (step instanceof PathStep.Route route) {
+      Routing routing = routings[k];
+      INDArray ordered = Nd4j.pullRows(epsilon,
+          routeArray("ordered", k, -1, rows, epsilon.size(1)), 1, routing.order());
+      INDArray stacked = null;
+      int start = 0;
+      for (int b = 0; b < route.branches().size(); b++) {
+        int size = routing.rowsByBranch()[b].length;
+        if (size == 0) {
+          continue;
+        }
+        Branch branch = route.branches().get(b);
+        // A block of whole rows of a row-major array is itself a contiguous row-major array.
+        INDArray gradient = backwardBranch(parameters, branch, rowBlock(ordered, start, size),
+            size, gradients, inputNeeded && !branch.readsField());
+        if (gradient != null) {
+          if (stacked == null) {
+            stacked = routeArray("inputGradients", k, -1, rows, gradient.size(1));
+            if (route.branches().stream().anyMatch(Branch::readsField)) {
+              stacked.assign(0);
+            }
+          }
+          rowBlock(stacked, start, size).assign(gradient);
+        }
+        start += size;
+      }
+      return stacked == null ? null : Nd4j.pullRows(stacked,
+          routeArray("inputGradient", k, -1, rows, stacked.size(1)), 1, routing.inverse());
+    }
+    PathStep.Merge merge = (PathStep.Merge) step;
+    int column = 0;
+    for (Branch branch : merge.branches()) {
+      INDArray branchEpsilon = merge.sum() ? epsilon.dup('c')
+          : columnBlock(epsilon, column, branch.outputSize()).dup('c');
+      column += branch.outputSize();
+      INDArray gradient = backwardBranch(parameters, branch, branchEpsilon, rows, gradients,
+          inputNeeded && !branch.readsField());
+      if (gradient != null) {
+        inputGradient = inputGradient == null ? gradient.dup() : inputGradient.addi(gradient);
+      }
+    }
+    return inputGradient;
+  }
+
+  private INDArray forwardBranch(Map<String, INDArray> parameters, Branch branch, INDArray x,
+      int rows) {
+    for (Module module : branch.modules()) {
+      x = module.forward(parameters.get(module.name()), x, buffers(module, rows));
+    }
+    return x;
+  }
+
+  private INDArray backwardBranch(Map<String, INDArray> parameters, Branch branch,
+      INDArray epsilon, int rows, Map<String, INDArray> gradients, boolean inputNeeded) {
+    for (int m = branch.modules().size() - 1; m >= 0; m--) {
+      Module module = branch.modules().get(m);
+      epsilon = module.backward(parameters.get(module.name()), epsilon, buffers(module, rows),
+          gradients.get(module.name()), m > 0 || inputNeeded);
+    }
+    return epsilon;
+  }
+
+  /** A row-major work array of a route step, made once per purpose, step, branch and shape. */
+  private INDArray routeArray(String purpose, int step, int branch, long rows, long columns) {
+    return routeArrays.computeIfAbsent(purpose + "/" + step + "/" + branch + "/" + rows + "x"
+        + columns, key -> Nd4j.create(dataType, new long[] {rows, columns}, 'c'));
+  }
+
+  private Module.Buffers buffers(Module module, int rows) {
+    return buffers.computeIfAbsent(module.name(), name -> new HashMap<>())
+        .computeIfAbsent(rows, size -> module.createBuffers(size, dataType));
+  }
+
+  /** Groups rows by the class each holds in the one-hot {@code field}. */
+  private static Routing route(INDArray field, int branches) {
+    int[] classes = field.argMax(1).toIntVector();
+    int[] counts = new int[branches];
+    for (int c : classes) {
+      if (c >= branches) {
+        throw new IllegalArgumentException("route value " + c + " has no branch; the route has "
+            + branches);
+      }
+      counts[c]++;
+    }
+    int[][] rowsByBranch = new int[branches][];
+    for (int b = 0; b < branches; b++) {
+      rowsByBranch[b] = new int[counts[b]];
+    }
+    int[] filled = new int[branches];
+    for (int row = 0; row < classes.length; row++) {
+      rowsByBranch[classes[row]][filled[classes[row]]++] = row;
+    }
+    int[] order = new int[classes.length];
+    int[] inverse = new int[classes.length];
+    int position = 0;
+    for (int[] branchRows : rowsByBranch) {
+      for (int row : branchRows) {
+        order[position] = row;
+        inverse[row] = position;
+        position++;
+      }
+    }
+    return new Routing(rowsByBranch, order, inverse);
+  }
+
+  private static INDArray rowBlock(INDArray array, int start, int size) {
+    return array.get(NDArrayIndex.interval(start, start + size), NDArrayIndex.all());
+  }
+
+  private static INDArray columnBlock(INDArray array, int start, int width) {
+    return array.get(NDArrayIndex.all(), NDArrayIndex.interval(start, start + width));
+  }
+
+  /** The width of the path's output given the task input's width. */
+  static int outputWidth(List<PathStep> steps, int inputWidth) {
+    return steps.isEmpty() ? inputWidth : steps.get(steps.size() - 1).outputSize();
+  }
+
+  /** Every module of the steps, for callers that size things per module. */
+  static List<Module> modules(List<PathStep> steps) {
+    List<Module> modules = new ArrayList<>();
+    steps.forEach(step -> modules.addAll(step.modules()));
+    return modules;
+  }
+}

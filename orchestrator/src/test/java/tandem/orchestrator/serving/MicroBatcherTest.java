@@ -1,0 +1,100 @@
+package tandem.orchestrator.serving;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Batching by key, delay and size, and failures confined to their batch. */
+class MicroBatcherTest {
+
+  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+  private final ExecutorService compute = Executors.newSingleThreadExecutor();
+  /** Every batch the runner saw, as (key, inputs). */
+  private final List<List<String>> batches = Collections.synchronizedList(new ArrayList<>());
+
+  @AfterEach
+  void stop() {
+    timer.shutdownNow();
+    compute.shutdownNow();
+  }
+
+  private MicroBatcher<String, String, String> batcher(Duration delay, int maxRows) {
+    return new MicroBatcher<>(delay, maxRows, timer, compute, (key, inputs) -> {
+      List<String> batch = new ArrayList<>();
+      batch.add(key);
+      batch.addAll(inputs);
+      batches.add(batch);
+      if (inputs.contains("boom")) {
+        throw new IllegalStateException("boom");
+      }
+      return inputs.stream().map(input -> key + ":" + input).toList();
+    });
+  }
+
+  private static String get(CompletableFuture<String> future) throws Exception {
+    return future.get(5, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void requestsWithinTheDelayRunAsOneBatchPerKey() throws Exception {
+    MicroBatcher<String, String, String> batcher = batcher(Duration.ofMillis(200), 100);
+    CompletableFuture<String> a = batcher.submit("t1", "a", 1);
+    CompletableFuture<String> b = batcher.submit("t1", "b", 2);
+    CompletableFuture<String> c = batcher.submit("t2", "c", 1);
+    assertEquals("t1:a", get(a));
+    assertEquals("t1:b", get(b));
+    assertEquals("t2:c", get(c));
+    assertEquals(2, batches.size());
+    assertEquals(List.of("t1", "a", "b"), batches.stream().filter(x -> x.get(0).equals("t1"))
+        .findFirst().orElseThrow());
+  }
+
+  @Test
+  void aFullBatchRunsWithoutWaitingAndTheNextStartsAfresh() throws Exception {
+    // A delay far beyond the test's deadline: only the size can make the first batch run.
+    MicroBatcher<String, String, String> batcher = batcher(Duration.ofMinutes(5), 3);
+    CompletableFuture<String> a = batcher.submit("t", "a", 2);
+    CompletableFuture<String> b = batcher.submit("t", "b", 1);
+    assertEquals("t:a", get(a));
+    assertEquals("t:b", get(b));
+    // Too big to join a pending batch: the pending one goes first, the big one runs alone.
+    CompletableFuture<String> c = batcher.submit("t", "c", 1);
+    CompletableFuture<String> d = batcher.submit("t", "d", 5);
+    assertEquals("t:c", get(c));
+    assertEquals("t:d", get(d));
+    assertEquals(List.of(List.of("t", "a", "b"), List.of("t", "c"), List.of("t", "d")), batches);
+  }
+
+  @Test
+  void zeroDelayRunsEveryRequestAtOnce() throws Exception {
+    MicroBatcher<String, String, String> batcher = batcher(Duration.ZERO, 100);
+    assertEquals("t:a", get(batcher.submit("t", "a", 1)));
+    assertEquals(List.of(List.of("t", "a")), batches);
+  }
+
+  @Test
+  void aFailingBatchFailsItsRequestsOnly() throws Exception {
+    MicroBatcher<String, String, String> batcher = batcher(Duration.ofMillis(100), 100);
+    CompletableFuture<String> a = batcher.submit("t", "a", 1);
+    CompletableFuture<String> boom = batcher.submit("t", "boom", 1);
+    CompletableFuture<String> other = batcher.submit("u", "x", 1);
+    ExecutionException e = assertThrows(ExecutionException.class, () -> get(a));
+    assertInstanceOf(IllegalStateException.class, e.getCause());
+    assertThrows(ExecutionException.class, () -> get(boom));
+    assertEquals("u:x", get(other));
+    assertEquals("t:after", get(batcher.submit("t", "after", 1)));
+  }
+}
