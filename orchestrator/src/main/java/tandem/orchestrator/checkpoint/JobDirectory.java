@@ -30,7 +30,7 @@ import tandem.api.v1.CheckpointManifest;
 import tandem.api.v1.JobSpec;
 import tandem.api.v1.OptimizerEntry;
 import tandem.api.v1.SamplerPosition;
-import tandem.api.v1.TensorEntry;
+import tandem.api.v1.CheckpointTensor;
 import tandem.api.v1.TrainingEvent;
 import tandem.worker.OptimizerSnapshot;
 
@@ -193,7 +193,7 @@ public final class JobDirectory {
     Map<String, OptimizerSnapshot> shared = new LinkedHashMap<>();
     Map<String, OptimizerSnapshot> heads = new LinkedHashMap<>();
     try (FileChannel tensors = FileChannel.open(from.resolve(TENSORS), StandardOpenOption.READ)) {
-      for (TensorEntry entry : manifest.getParametersList()) {
+      for (CheckpointTensor entry : manifest.getParametersList()) {
         parameters.put(entry.getName(), Nd4j.createFromArray(readTensor(tensors, entry)));
       }
       for (OptimizerEntry entry : manifest.getOptimizersList()) {
@@ -225,7 +225,7 @@ public final class JobDirectory {
     }
   }
 
-  private static TensorEntry writeTensor(FileChannel channel, String name, float[] values)
+  private static CheckpointTensor writeTensor(FileChannel channel, String name, float[] values)
       throws IOException {
     long offset = channel.position();
     ByteBuffer buffer = ByteBuffer.allocate(Math.min(values.length, CHUNK_FLOATS) * Float.BYTES)
@@ -239,11 +239,11 @@ public final class JobDirectory {
         channel.write(buffer);
       }
     }
-    return TensorEntry.newBuilder().setName(name).setOffset(offset).setLength(values.length)
+    return CheckpointTensor.newBuilder().setName(name).setOffset(offset).setLength(values.length)
         .build();
   }
 
-  private static float[] readTensor(FileChannel channel, TensorEntry entry) throws IOException {
+  private static float[] readTensor(FileChannel channel, CheckpointTensor entry) throws IOException {
     if (entry.getLength() > Integer.MAX_VALUE) {
       throw new IOException("tensor " + entry.getName() + " has " + entry.getLength()
           + " floats, more than one array can hold");
