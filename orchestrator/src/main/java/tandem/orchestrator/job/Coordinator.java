@@ -577,7 +577,8 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
       if (!checkpointWriting) {
         startCheckpoint();
       }
-    } else if (trainingOver) {
+    } else if (trainingOver && !checkpointWriting) {
+      // After the final checkpoint is on disk (and in the log), not while it is written.
       startEvaluation();
     }
     return this;

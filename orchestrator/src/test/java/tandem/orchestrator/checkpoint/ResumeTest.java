@@ -46,8 +46,11 @@ class ResumeTest {
       String jobId = submit(server);
       List<TrainingEvent> events = follow(server, jobId, false);
       assertEquals(JobState.JOB_STATE_SUCCEEDED, last(events).getJobFinished().getState());
-      assertTrue(events.stream().filter(TrainingEvent::hasCheckpointWritten).count() >= 5,
-          "a checkpoint every 100 steps and at the end");
+      // Every 100 steps unless the previous one is still being written, and at the end.
+      List<TrainingEvent> checkpoints =
+          events.stream().filter(TrainingEvent::hasCheckpointWritten).toList();
+      assertTrue(checkpoints.size() >= 2, checkpoints.toString());
+      assertEquals(600, checkpoints.get(checkpoints.size() - 1).getCheckpointWritten().getStep());
       uninterrupted = server.jobs().find(jobId).orElseThrow().trainedParameters();
     }
     Path jobDir = dirs.resolve("interrupted");
