@@ -2,6 +2,7 @@
 # Runs Tandem's benchmarks with the JVM flags and OpenMP setting their figures assume.
 #   bench/run.sh two-head --steps 2000 --repeats 3 [--json]
 #   bench/run.sh serving [--requests 3000] [--max-delay 2ms,0ms] [--json]
+#   bench/run.sh broadcast [--parameters 4000000] [--repeats 20] [--json]
 # Builds the project (offline, tests skipped) when the bench classes or its classpath are missing
 # or older than a source file; set TANDEM_BENCH_REBUILD=1 to force a build. Server logs go to
 # stderr at WARN (TANDEM_LOG_LEVEL overrides); the report goes to stdout.

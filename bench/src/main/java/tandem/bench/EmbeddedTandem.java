@@ -49,7 +49,9 @@ public final class EmbeddedTandem implements AutoCloseable {
   public static EmbeddedTandem start(int workers) throws IOException {
     Config config = ConfigFactory.load();
     ServerSettings settings = ServerSettings.create(config)
-        .withHost("127.0.0.1").withPort(0).withLocalWorkers(workers);
+        .withHost("127.0.0.1").withPort(0).withLocalWorkers(workers)
+        // Checkpoints pause training; benchmarks measure training alone.
+        .withJobDir(null);
     return new EmbeddedTandem(TandemServer.start(settings, config));
   }
 

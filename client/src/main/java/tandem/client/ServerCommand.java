@@ -21,9 +21,47 @@ final class ServerCommand implements Callable<Integer> {
       description = "Write the bound port to FILE once serving.")
   Path portFile;
 
+  @Option(names = "--cluster-port", paramLabel = "PORT",
+      description = "Let worker nodes (`tandem worker --join HOST:PORT`) join on this port.")
+  Integer clusterPort;
+
+  @Option(names = "--cluster-host", paramLabel = "HOST",
+      description = "The address worker nodes reach this server at (default: 127.0.0.1).")
+  String clusterHost;
+
+  @Option(names = "--no-local-workers",
+      description = "Train on worker nodes only (with --cluster-port).")
+  boolean noLocalWorkers;
+
+  @Option(names = "--min-workers", paramLabel = "N",
+      description = "Jobs wait until N workers, local and remote, are available.")
+  Integer minWorkers;
+
+  @Option(names = "--job-dir", paramLabel = "DIR",
+      description = "Where jobs keep their checkpoints (default: ./jobs); unfinished jobs there "
+          + "resume when the server starts.")
+  Path jobDir;
+
   @Override
   public Integer call() throws Exception {
-    try (ServerProcess server = ServerProcess.start(ServerProcess.serverArguments(port, workers, portFile), null)) {
+    java.util.List<String> arguments =
+        new java.util.ArrayList<>(ServerProcess.serverArguments(port, workers, portFile));
+    if (clusterPort != null) {
+      arguments.addAll(java.util.List.of("--cluster-port", clusterPort.toString()));
+    }
+    if (clusterHost != null) {
+      arguments.addAll(java.util.List.of("--cluster-host", clusterHost));
+    }
+    if (noLocalWorkers) {
+      arguments.add("--no-local-workers");
+    }
+    if (minWorkers != null) {
+      arguments.addAll(java.util.List.of("--min-workers", minWorkers.toString()));
+    }
+    if (jobDir != null) {
+      arguments.addAll(java.util.List.of("--job-dir", jobDir.toString()));
+    }
+    try (ServerProcess server = ServerProcess.start(arguments, null)) {
       return server.waitFor();
     }
   }

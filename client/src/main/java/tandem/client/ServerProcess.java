@@ -54,6 +54,11 @@ final class ServerProcess implements AutoCloseable {
 
   /** The child's command line: java, inherited JVM options, class path, main class, arguments. */
   static List<String> command(List<String> serverArguments) {
+    return command(MAIN_CLASS, serverArguments);
+  }
+
+  /** The command line of any Tandem main (the server's, a worker node's) in a child JVM. */
+  static List<String> command(String mainClass, List<String> serverArguments) {
     List<String> command = new ArrayList<>();
     command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
     for (String option : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
@@ -63,7 +68,7 @@ final class ServerProcess implements AutoCloseable {
     }
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
-    command.add(MAIN_CLASS);
+    command.add(mainClass);
     command.addAll(serverArguments);
     return command;
   }

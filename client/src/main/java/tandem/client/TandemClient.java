@@ -101,6 +101,15 @@ public final class TandemClient {
   }
 
   /**
+   * Restarts an unfinished job from its latest checkpoint; the server records it as a
+   * {@code job_resumed} event. FAILED_PRECONDITION if it runs or succeeded, NOT_FOUND for an
+   * unknown job.
+   */
+  public JobStatus resume(String jobId) {
+    return unary().resumeJob(tandem.api.v1.ResumeJobRequest.newBuilder().setJobId(jobId).build());
+  }
+
+  /**
    * Replaces a running job's schedule from its next step on; the server records it as a
    * {@code schedule_updated} event. INVALID_ARGUMENT for a bad schedule (the message names the
    * field), FAILED_PRECONDITION if the job ended, NOT_FOUND for an unknown job.

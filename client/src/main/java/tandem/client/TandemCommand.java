@@ -13,7 +13,8 @@ import picocli.CommandLine.Spec;
         ServerCommand.class, SubmitCommand.class, WatchCommand.class, JobsCommand.class,
         StatusCommand.class, CancelCommand.class, ScheduleCommand.class, DemoCommand.class,
         ExportCommand.class, ServeCommand.class, ModelsCommand.class, PredictCommand.class,
-        AddTaskCommand.class, CommandLine.HelpCommand.class},
+        AddTaskCommand.class, ResumeCommand.class, WorkerCommand.class,
+        CommandLine.HelpCommand.class},
     footer = {"", "Exit codes: 0 ok, 1 job failed or below 100%% (demo), 2 usage, spec or connection error."})
 final class TandemCommand implements Runnable {
 

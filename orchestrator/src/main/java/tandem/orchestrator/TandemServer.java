@@ -18,6 +18,8 @@ import java.nio.file.Path;
 import tandem.api.v1.InferenceServiceGrpc;
 import tandem.api.v1.ModelServiceGrpc;
 import tandem.api.v1.TrainingServiceGrpc;
+import tandem.orchestrator.checkpoint.Resumable;
+import tandem.worker.node.ClusterSettings;
 import tandem.orchestrator.grpc.InferenceService;
 import tandem.orchestrator.grpc.ModelService;
 import tandem.orchestrator.serving.ModelRegistry;
@@ -51,18 +53,28 @@ public final class TandemServer implements AutoCloseable {
   private TandemServer(ServerSettings settings, Config config) throws IOException {
     this.settings = settings;
     this.jobs = new JobStore();
-    this.system = ActorSystem.create(LocalWorkers.guardian(jobs, settings), "tandem", config);
+    Config nodeConfig = settings.clusterPort() > 0
+        ? ClusterSettings.config(config, settings.clusterHost(), settings.clusterPort(),
+            settings.clusterHost() + ":" + settings.clusterPort())
+        : config;
+    this.system = ActorSystem.create(LocalWorkers.guardian(jobs, settings),
+        ClusterSettings.SYSTEM_NAME, nodeConfig);
     this.compileExecutor = Executors.newFixedThreadPool(2, daemon("tandem-spec-compiler"));
     this.models = new ModelRegistry(jobs);
     this.predictions = new Predictions(ServingSettings.create(config));
     this.streamExecutor = Executors.newFixedThreadPool(2, daemon("tandem-event-stream"));
+    // Before serving: a client that asks for a job the previous run had finds it.
+    if (settings.checkpoints().enabled() && settings.checkpoints().resumeOnStart()) {
+      resumeUnfinishedJobs();
+    }
     this.health = new HealthStatusManager();
     this.server = NettyServerBuilder.forAddress(new InetSocketAddress(settings.host(), settings.port()))
         .addService(new TrainingService(jobs, system, system.scheduler(), compileExecutor,
-            streamExecutor, settings.askTimeout(),
+            streamExecutor, settings.askTimeout(), settings.checkpoints().jobDir(),
             new TaskAdditions(models, Path.of("").toAbsolutePath())))
         .addService(new InferenceService(models, predictions))
         .addService(new ModelService(models, compileExecutor))
+
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
         .build()
@@ -73,6 +85,35 @@ public final class TandemServer implements AutoCloseable {
     health.setStatus(ModelServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
     LOG.info("Tandem server listening on {}:{} with {} local workers", settings.host(), port(),
         settings.localWorkers());
+  }
+
+  /**
+   * Resumes every job of the job directory that did not finish (the previous run stopped):
+   * reads its checkpoint and compiles its spec (which loads its data) here, then waits until
+   * the job manager has its record.
+   */
+  private void resumeUnfinishedJobs() {
+    java.nio.file.Path jobDir = settings.checkpoints().jobDir();
+    try {
+      for (String jobId : Resumable.unfinished(jobDir)) {
+        try {
+          Resumable job = Resumable.load(jobDir, jobId);
+          org.apache.pekko.actor.typed.javadsl.AskPattern.<JobManager.Command,
+              JobManager.Outcome>ask(system, replyTo -> new JobManager.ResumeJob(jobId,
+              job.checkpoint(), job.plan(), replyTo), settings.askTimeout(), system.scheduler())
+              .toCompletableFuture().get();
+          LOG.info("resuming job {} from {}", jobId, job.checkpoint() == null ? "its start"
+              : "step " + job.checkpoint().step());
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        } catch (Exception e) {
+          LOG.warn("cannot resume job {} from {}", jobId, jobDir, e);
+        }
+      }
+    } catch (IOException e) {
+      LOG.warn("cannot list the jobs under {}", jobDir, e);
+    }
   }
 
   /** Starts a server; it serves until {@link #close()}. */

@@ -12,8 +12,11 @@ import java.nio.file.StandardCopyOption;
  * Entry point of the embedded server: {@code --port N} (0 picks a free one), {@code --host H},
  * {@code --workers N} (local worker actors; default one per core) and {@code --port-file F} (the
  * bound port is written there, atomically, once the server is serving; `tandem demo` waits for
- * it) and {@code --model FILE} (repeatable: a model bundle to serve, named after the file; one that
- * fails to load is reported on stderr and skipped). Runs until the JVM is asked to stop.
+ * it), {@code --model FILE} (repeatable: a model bundle to serve, named after the file; one that
+ * fails to load is reported on stderr and skipped). A cluster: {@code --cluster-port P} (worker
+ * nodes join there), {@code --cluster-host H} (the address they reach it at),
+ * {@code --no-local-workers}, {@code --min-workers N} (jobs wait for that many). {@code --job-dir
+ * D} (checkpoints; empty string: none). Runs until the JVM is asked to stop.
  */
 public final class TandemServerMain {
 
@@ -28,8 +31,13 @@ public final class TandemServerMain {
       String flag = args[i];
       if (flag.equals("--help") || flag.equals("-h")) {
         System.out.println("usage: TandemServerMain [--host H] [--port N] [--workers N] "
-            + "[--port-file F] [--model BUNDLE]...");
+            + "[--port-file F] [--model BUNDLE]... [--cluster-port P] [--cluster-host H] "
+            + "[--no-local-workers] [--min-workers N] [--job-dir D]");
         return;
+      }
+      if (flag.equals("--no-local-workers")) {
+        settings = settings.withLocalWorkers(0);
+        continue;
       }
       if (i + 1 >= args.length) {
         fail("missing value after " + flag);
@@ -44,6 +52,10 @@ public final class TandemServerMain {
               workers > 0 ? workers : Runtime.getRuntime().availableProcessors());
         }
         case "--port-file" -> portFile = Path.of(value);
+        case "--cluster-port" -> settings = settings.withClusterPort(parse(flag, value, 1));
+        case "--cluster-host" -> settings = settings.withClusterHost(value);
+        case "--min-workers" -> settings = settings.withMinWorkers(parse(flag, value, 1));
+        case "--job-dir" -> settings = settings.withJobDir(value.isBlank() ? null : Path.of(value));
         case "--model" -> bundles.add(Path.of(value));
         default -> fail("unknown option " + flag);
       }

@@ -11,10 +11,16 @@ public final class TestServers {
 
   private TestServers() {}
 
+  /** A server without job directories: no checkpoints, nothing resumed from other tests. */
   public static TandemServer start(int workers) throws IOException {
+    return start(workers, null);
+  }
+
+  /** A server keeping job directories under {@code jobDir} (a test's temporary directory). */
+  public static TandemServer start(int workers, java.nio.file.Path jobDir) throws IOException {
     Config config = ConfigFactory.load();
     ServerSettings settings = ServerSettings.create(config)
-        .withHost("127.0.0.1").withPort(0).withLocalWorkers(workers);
+        .withHost("127.0.0.1").withPort(0).withLocalWorkers(workers).withJobDir(jobDir);
     return TandemServer.start(settings, config);
   }
 

@@ -186,6 +186,42 @@ final class JobTasks {
     return copy;
   }
 
+  Map<String, OptimizerSnapshot> copyOfOptimizers() {
+    Map<String, OptimizerSnapshot> copy = new LinkedHashMap<>();
+    heads.keySet().forEach(module -> {
+      OptimizerState optimizer = headOptimizers.get(module);
+      copy.put(module, new OptimizerSnapshot(optimizer.iteration(), optimizer.copyOfState()));
+    });
+    return copy;
+  }
+
+  /** Per task, batches drawn for steps: one gathered ahead for a waiting step does not count. */
+  Map<String, Long> batchesDrawn() {
+    Map<String, Long> drawn = new LinkedHashMap<>();
+    for (String task : tasks) {
+      Prefetched ahead = prefetched.get(task);
+      drawn.put(task, ahead != null ? ahead.index() : samplers.get(task).batchesDrawn());
+    }
+    return drawn;
+  }
+
+  /** Optimizer states of heads and batch positions of tasks, from a checkpoint. */
+  void restore(Map<String, OptimizerSnapshot> optimizers, Map<String, Long> drawn) {
+    optimizers.forEach((module, saved) -> {
+      OptimizerState optimizer = headOptimizers.get(module);
+      if (optimizer != null) {
+        optimizer.restoreInPlace(saved.iteration(), saved.state());
+      }
+    });
+    drawn.forEach((task, batches) -> {
+      BatchSampler sampler = samplers.get(task);
+      if (sampler != null) {
+        prefetched.remove(task);
+        sampler.skipTo(batches);
+      }
+    });
+  }
+
   void replaceTrunk(TrunkSnapshot snapshot) {
     trunk = snapshot;
   }

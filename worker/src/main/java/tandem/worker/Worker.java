@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
@@ -59,6 +60,19 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
    */
   public record ReturnGradients(String jobId, Map<String, INDArray> gradients) implements Command {}
 
+  /**
+   * Copies of the job's heads with their optimizer state and each task's batch position, for a
+   * checkpoint; replies {@link TaskState}. The coordinator asks when no step is in flight.
+   */
+  public record GetTaskState(String jobId, ActorRef<TaskState> replyTo) implements Command {}
+
+  /**
+   * Puts back the optimizer state of heads and the batch positions of tasks assigned just before
+   * (a resumed job, or tasks moved from a lost worker); the parameters came with the assignment.
+   */
+  public record RestoreTasks(String jobId, Map<String, OptimizerSnapshot> optimizers,
+      Map<String, Long> batchesDrawn) implements Command {}
+
   /** Forget a job: its heads, replica and queued steps. */
   public record ReleaseJob(String jobId) implements Command {}
 
@@ -98,9 +112,27 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   /** Reply to {@link GetHeads}. */
   public record Heads(String jobId, String worker, Map<String, INDArray> parameters) {}
 
+  /**
+   * Reply to {@link GetTaskState}: head parameters (copies) and optimizer state by module, and
+   * batches drawn by task.
+   */
+  public record TaskState(String jobId, String worker, Map<String, INDArray> heads,
+      Map<String, OptimizerSnapshot> optimizers, Map<String, Long> batchesDrawn) {}
+
   /** A worker named {@code name} (shown in events) running on the calling dispatcher. */
   public static Behavior<Command> create(String name) {
-    return Behaviors.setup(context -> new Worker(context, name));
+    return create(name, OptionalInt.empty());
+  }
+
+  /**
+   * A worker that binds its thread to {@code device} first (see {@link DeviceBinding}); spawn it
+   * on {@code tandem.worker.compute-dispatcher} so that the thread never changes.
+   */
+  public static Behavior<Command> create(String name, OptionalInt device) {
+    return Behaviors.setup(context -> {
+      DeviceBinding.bindCurrentThread(name, device);
+      return new Worker(context, name);
+    });
   }
 
   private final String name;
@@ -122,6 +154,8 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
         .onMessage(Evaluate.class, this::onEvaluate)
         .onMessage(GetHeads.class, this::onGetHeads)
         .onMessage(ReturnGradients.class, this::onReturnGradients)
+        .onMessage(GetTaskState.class, this::onGetTaskState)
+        .onMessage(RestoreTasks.class, this::onRestoreTasks)
         .onMessage(ReleaseJob.class, this::onReleaseJob)
         .onSignal(PostStop.class, signal -> onPostStop())
         .build();
@@ -226,6 +260,23 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     JobTasks job = jobs.get(command.jobId());
     if (job != null) {
       job.recycle(command.gradients());
+    }
+    return this;
+  }
+
+  private Behavior<Command> onGetTaskState(GetTaskState command) {
+    JobTasks job = jobs.get(command.jobId());
+    command.replyTo().tell(job == null
+        ? new TaskState(command.jobId(), name, Map.of(), Map.of(), Map.of())
+        : new TaskState(command.jobId(), name, job.copyOfHeads(), job.copyOfOptimizers(),
+            job.batchesDrawn()));
+    return this;
+  }
+
+  private Behavior<Command> onRestoreTasks(RestoreTasks command) {
+    JobTasks job = jobs.get(command.jobId());
+    if (job != null) {
+      job.restore(command.optimizers(), command.batchesDrawn());
     }
     return this;
   }

@@ -24,14 +24,14 @@ import tandem.model.spec.TrainingPlan;
  * </ul>
  * Shared: binary_encoder, plus1, binary_decoder. Batch size 4 of the ten examples; SGD.
  */
-final class TinyPlans {
+public final class TinyPlans {
 
   static final int BATCH_SIZE = 4;
   static final double LEARNING_RATE = 0.1;
 
   private TinyPlans() {}
 
-  static JobSpec spec() {
+  public static JobSpec spec() {
     return JobSpec.newBuilder()
         .setName("tiny-arithmetic")
         .addModules(dense("binary_encoder", 4, 8, "relu"))
@@ -49,7 +49,7 @@ final class TinyPlans {
         .build();
   }
 
-  static TrainingPlan plan() {
+  public static TrainingPlan plan() {
     try {
       return JobSpecCompiler.compile(spec());
     } catch (InvalidSpecException e) {

@@ -44,6 +44,20 @@ public final class BatchSampler {
     return rows;
   }
 
+  /**
+   * Draws and discards batches until {@code batchesDrawn} have been handed out: a resumed job
+   * continues the same seeded stream where its checkpoint left it.
+   */
+  public void skipTo(long batches) {
+    if (batches < batchesDrawn) {
+      throw new IllegalArgumentException("expected at least the " + batchesDrawn
+          + " batches already drawn, found " + batches);
+    }
+    while (batchesDrawn < batches) {
+      next();
+    }
+  }
+
   /** Rows per batch: the requested size, or the data size if smaller. */
   public int batchSize() {
     return batchSize;

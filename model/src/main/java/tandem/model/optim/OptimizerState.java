@@ -78,6 +78,52 @@ public final class OptimizerState {
     return iteration;
   }
 
+  /**
+   * A copy of the state, for checkpoints: ND4J's layout for the optimizer (Adam: the first
+   * moments, then the second moments; SGD: empty).
+   */
+  public float[] copyOfState() {
+    int size = (int) stateSize();
+    if (size == 0) {
+      return new float[0];
+    }
+    if (state != null) {
+      return state.dup().data().asFloat();
+    }
+    float[] copy = new float[size];
+    if (firstMoments != null) {
+      int n = (int) parameterCount;
+      System.arraycopy(firstMoments, 0, copy, 0, n);
+      System.arraycopy(secondMoments, 0, copy, n, n);
+    }
+    return copy;
+  }
+
+  /** Puts back a state taken with {@link #copyOfState()} after {@code updates} updates. */
+  public void restoreInPlace(int updates, float[] saved) {
+    if (saved.length != stateSize()) {
+      throw new IllegalArgumentException("expected an optimizer state of " + stateSize()
+          + " floats for " + settings.name() + " over " + parameterCount + " parameters, found "
+          + saved.length);
+    }
+    iteration = updates;
+    if (saved.length == 0) {
+      return;
+    }
+    if (state != null) {
+      state.assign(Nd4j.createFromArray(saved).reshape(state.shape()).castTo(state.dataType()));
+      return;
+    }
+    int n = (int) parameterCount;
+    firstMoments = java.util.Arrays.copyOfRange(saved, 0, n);
+    secondMoments = java.util.Arrays.copyOfRange(saved, n, 2 * n);
+  }
+
+  /** Floats of state per block: Adam two per parameter, SGD none. */
+  public long stateSize() {
+    return settings.toUpdater().stateSize(parameterCount);
+  }
+
   private boolean fused(DataType dataType) {
     return dataType == DataType.FLOAT
         && (settings.name().equals("adam") || settings.name().equals("sgd"));

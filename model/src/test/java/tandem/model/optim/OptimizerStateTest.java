@@ -77,4 +77,26 @@ class OptimizerStateTest {
     // First Adam step moves each parameter by the learning rate against the gradient's sign.
     assertArrayEquals(new double[] {0.9, 2.1}, params.toDoubleVector(), 1e-6);
   }
+
+  @Test
+  void restoredStateContinuesExactlyWhereTheCopyWasTaken() {
+    for (DataType type : new DataType[] {DataType.FLOAT, DataType.DOUBLE}) {
+      OptimizerSettings settings = new OptimizerSettings("adam", 0.01, 0.9, 0.999, 1e-8, false);
+      OptimizerState original = new OptimizerState(settings, 3, type);
+      INDArray params = Nd4j.createFromArray(1f, -2f, 0.5f).castTo(type);
+      original.applyInPlace(params, Nd4j.createFromArray(0.5f, -1f, 0.25f).castTo(type));
+      original.applyInPlace(params, Nd4j.createFromArray(0.1f, 0.3f, -0.2f).castTo(type));
+      float[] saved = original.copyOfState();
+      assertEquals(6, saved.length);
+      OptimizerState restored = new OptimizerState(settings, 3, type);
+      restored.restoreInPlace(original.iteration(), saved);
+      INDArray copy = params.dup();
+      original.applyInPlace(params, Nd4j.createFromArray(-0.4f, 0.2f, 0.9f).castTo(type));
+      restored.applyInPlace(copy, Nd4j.createFromArray(-0.4f, 0.2f, 0.9f).castTo(type));
+      // Checkpoints hold float32: exact for float blocks, rounded for double ones.
+      assertArrayEquals(params.toDoubleVector(), copy.toDoubleVector(),
+          type == DataType.FLOAT ? 0.0 : 1e-6, type.toString());
+      assertEquals(3, restored.iteration());
+    }
+  }
 }

@@ -19,6 +19,7 @@ import tandem.api.v1.JobState;
 import tandem.api.v1.JobStatus;
 import tandem.api.v1.ListJobsRequest;
 import tandem.api.v1.ListJobsResponse;
+import tandem.api.v1.ResumeJobRequest;
 import tandem.api.v1.StreamEventsRequest;
 import tandem.api.v1.SubmitJobRequest;
 import tandem.api.v1.SubmitJobResponse;
@@ -30,6 +31,7 @@ import tandem.model.spec.SettingsSpecs;
 import tandem.model.spec.InvalidSpecException;
 import tandem.model.spec.JobSpecCompiler;
 import tandem.model.spec.TrainingPlan;
+import tandem.orchestrator.checkpoint.Resumable;
 import tandem.orchestrator.job.JobManager;
 import tandem.orchestrator.job.JobRecord;
 import tandem.orchestrator.job.JobStore;
@@ -51,16 +53,19 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
   private final Executor compileExecutor;
   private final Executor streamExecutor;
   private final Duration askTimeout;
+  private final java.nio.file.Path jobDir;
   private final TaskAdditions additions;
 
   /**
    * @param compileExecutor runs spec compilation (reads data files), never a gRPC thread
    * @param streamExecutor delivers events to subscribers
+   * @param jobDir where jobs keep their checkpoints; null: ResumeJob finds none
    * @param additions plans AddTask jobs
    */
   public TrainingService(JobStore store, ActorRef<JobManager.Command> jobManager,
       Scheduler scheduler, Executor compileExecutor, Executor streamExecutor,
-      Duration askTimeout, TaskAdditions additions) {
+      Duration askTimeout, java.nio.file.Path jobDir, TaskAdditions additions) {
+    this.jobDir = jobDir;
     this.store = store;
     this.jobManager = jobManager;
     this.scheduler = scheduler;
@@ -175,6 +180,49 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
             settings, replyTo), askTimeout, scheduler);
     outcome.whenComplete((result, error) -> reply(request.getJobId(), result, error,
         "update schedule", response));
+  }
+
+  @Override
+  public void resumeJob(ResumeJobRequest request, StreamObserver<JobStatus> response) {
+    String jobId = request.getJobId();
+    java.util.Optional<JobRecord> record = store.find(jobId);
+    if (jobDir == null || !Resumable.exists(jobDir, jobId)) {
+      response.onError(record.isEmpty() ? unknownJob(jobId)
+          : Status.FAILED_PRECONDITION.withDescription("job " + jobId
+              + " has no job directory to resume from").asException());
+      return;
+    }
+    if (record.isPresent()) {
+      JobState state = record.get().events().status().getState();
+      if (state == JobState.JOB_STATE_SUCCEEDED || !record.get().events().complete()) {
+        response.onError(Status.FAILED_PRECONDITION.withDescription("job " + jobId
+            + " cannot be resumed: it is " + JobStatuses.label(state)).asException());
+        return;
+      }
+    }
+    CompletableFuture
+        .supplyAsync(() -> load(jobId), compileExecutor)
+        .thenCompose(job -> AskPattern.<JobManager.Command, JobManager.Outcome>ask(jobManager,
+            replyTo -> new JobManager.ResumeJob(jobId, job.checkpoint(), job.plan(), replyTo),
+            askTimeout, scheduler))
+        .whenComplete((result, error) -> {
+          if (result == JobManager.Outcome.ALREADY_RUNNING) {
+            response.onError(Status.FAILED_PRECONDITION.withDescription("job " + jobId
+                + " is running").asException());
+          } else {
+            reply(jobId, result, error, "resume job", response);
+          }
+        });
+  }
+
+  private Resumable load(String jobId) {
+    try {
+      return Resumable.load(jobDir, jobId);
+    } catch (InvalidSpecException e) {
+      throw new java.util.concurrent.CompletionException(e);
+    } catch (java.io.IOException e) {
+      throw new java.util.concurrent.CompletionException(e);
+    }
   }
 
   @Override

@@ -19,22 +19,34 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import tandem.api.v1.CheckpointWritten;
 import tandem.api.v1.Evaluation;
 import tandem.api.v1.EvaluationCompleted;
 import tandem.api.v1.JobFinished;
+import tandem.api.v1.JobResumed;
 import tandem.api.v1.JobStarted;
 import tandem.api.v1.JobState;
 import tandem.api.v1.OutputLoss;
+import tandem.api.v1.ScheduleChange;
 import tandem.api.v1.ScheduleSpec;
 import tandem.api.v1.ScheduleUpdated;
 import tandem.api.v1.StepCompleted;
 import tandem.api.v1.TaskPlacement;
+import tandem.api.v1.TasksMoved;
 import tandem.api.v1.TrainingEvent;
+import tandem.api.v1.WorkerLost;
+import tandem.model.spec.InvalidSpecException;
 import tandem.model.spec.ScheduleSettings;
+import tandem.model.spec.SettingsSpecs;
 import tandem.model.spec.TrainingPlan;
 import tandem.model.train.ModelParameters;
+import tandem.orchestrator.checkpoint.Checkpoint;
+import tandem.orchestrator.checkpoint.CheckpointPolicy;
+import tandem.orchestrator.checkpoint.CheckpointSettings;
+import tandem.orchestrator.checkpoint.JobDirectory;
 import tandem.orchestrator.schedule.Schedule;
 import tandem.model.train.Seeds;
+import tandem.worker.OptimizerSnapshot;
 import tandem.worker.TaskAssignment;
 import tandem.worker.TrunkSnapshot;
 import tandem.worker.Worker;
@@ -45,6 +57,14 @@ import tandem.worker.Worker;
  * (bounded staleness: at most S + 1 steps in flight) with its child {@link SharedParameters}, appends every step, evaluation and the outcome to the job's
  * {@link EventLog}, and at the end collects the trained parameters. Stops itself when the job
  * ends (succeeded, failed or cancelled), which stops the shared-parameter actor too.
+ *
+ * <p>Checkpoints (when the job has a {@link JobDirectory}): when one is due it stops dispatching,
+ * lets the steps in flight finish, collects heads, optimizer states and batch positions from the
+ * workers and the shared modules from its shared-parameter actor, keeps that in memory and
+ * writes it off the actor ({@link JobDirectory#write}). A resumed job starts from one. A worker
+ * that stops is not fatal while others are left: its tasks move to the least loaded live
+ * workers with their heads from the latest checkpoint (initial parameters before the first), and
+ * its steps in flight run again there ({@code worker_lost}, {@code tasks_moved} events).
  *
  * <p>State confined to the actor; talks to workers, its shared-parameter actor and the job manager.
  */
@@ -72,20 +92,29 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
 
   private record TrunkCollected(SharedParameters.Parameters parameters) implements Command {}
 
+  private record TaskStateCollected(Worker.TaskState state) implements Command {}
+
+  private record SharedStateCollected(SharedParameters.State state) implements Command {}
+
+  private record CheckpointSaved(long step, java.nio.file.Path path, Duration pause,
+      Throwable error) implements Command {}
+
   private enum TimeLimitReached implements Command { INSTANCE }
 
-  private enum Phase { ASSIGNING, RUNNING, EVALUATING, COLLECTING }
+  private enum Phase { ASSIGNING, RUNNING, CHECKPOINTING, EVALUATING, COLLECTING }
 
   /** A dispatched step, until both its outcome and its gradient's application are in. */
   private static final class PendingStep {
     /** The trunk version the step was dispatched for (its replica is at least this new). */
     final long version;
+    final String task;
     Worker.StepDone done;
     SharedParameters.AppliedStep applied;
     long appliedVersion;
 
-    PendingStep(long version) {
+    PendingStep(long version, String task) {
       this.version = version;
+      this.task = task;
     }
   }
 
@@ -94,8 +123,19 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
    */
   public static Behavior<Command> create(JobRecord record, TrainingPlan plan,
       List<ActorRef<Worker.Command>> workers, List<String> workerNames) {
+    return create(record, plan, workers, workerNames, null, null, null);
+  }
+
+  /**
+   * A coordinator that checkpoints into {@code directory} (null: no checkpoints) as
+   * {@code settings} and the spec say, starting from {@code resumeFrom} (null: from the start).
+   */
+  public static Behavior<Command> create(JobRecord record, TrainingPlan plan,
+      List<ActorRef<Worker.Command>> workers, List<String> workerNames, JobDirectory directory,
+      CheckpointSettings settings, Checkpoint resumeFrom) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers ->
-        new Coordinator(context, timers, record, plan, workers, workerNames)));
+        new Coordinator(context, timers, record, plan, workers, workerNames, directory, settings,
+            resumeFrom)));
   }
 
   private final TimerScheduler<Command> timers;
@@ -127,15 +167,36 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   private int roundAwaitingOutcome;
   private boolean stopRequested;
   private long startedAtNanos;
+  private final JobDirectory directory;
+  private final CheckpointPolicy checkpoints;
+  private final Checkpoint resumedFrom;
+  private final List<ScheduleChange> scheduleChanges = new ArrayList<>();
+  /** The latest checkpoint taken (in memory): where a lost worker's heads come back from. */
+  private Checkpoint latest;
+  private CheckpointAssembly assembly;
+  private boolean checkpointDue;
+  private boolean checkpointWriting;
+  private boolean stoppedFromOutside;
+  private ActorRef<Worker.SharedGradients> gradientsTo;
+  /** Evaluation and collection: the workers whose reply counts, and those with a stale one due. */
+  private final java.util.Set<String> awaitedWorkers = new java.util.HashSet<>();
+  private final java.util.Set<String> staleReplies = new java.util.HashSet<>();
 
   private Coordinator(ActorContext<Command> context, TimerScheduler<Command> timers,
       JobRecord record, TrainingPlan plan, List<ActorRef<Worker.Command>> workers,
-      List<String> workerNames) {
+      List<String> workerNames, JobDirectory directory, CheckpointSettings settings,
+      Checkpoint resumeFrom) {
     super(context);
     this.timers = timers;
     this.record = record;
     this.plan = plan;
     this.log = record.events();
+    this.directory = directory;
+    this.resumedFrom = resumeFrom;
+    this.checkpoints = directory == null
+        ? CheckpointPolicy.never()
+        : new CheckpointPolicy(plan.spec().getCheckpoint(), settings,
+            resumeFrom == null ? 0 : resumeFrom.step(), System.nanoTime());
     Map<String, Integer> placement = Placement.place(plan.graph(), workers.size());
     placement.forEach((task, index) -> ownerOf.put(task, workers.get(index)));
     for (ActorRef<Worker.Command> worker : ownerOf.values()) {
@@ -148,11 +209,24 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     this.scheduleRandom = new SplittableRandom(Seeds.derive(plan.seed(), "schedule"));
     this.schedule = Schedule.create(plan.schedule(), List.copyOf(dataSizes.keySet()), dataSizes,
         scheduleRandom);
-    this.initialParameters = ModelParameters.starting(plan, DataType.FLOAT);
+    if (resumeFrom == null) {
+      scheduleChanges.add(ScheduleChange.newBuilder().setSchedule(plan.spec().getSchedule())
+          .build());
+      this.initialParameters = ModelParameters.starting(plan, DataType.FLOAT);
+    } else {
+      this.initialParameters = new LinkedHashMap<>(resumeFrom.parameters());
+      replaySchedule(resumeFrom);
+      this.latest = resumeFrom;
+      this.dispatched = resumeFrom.step();
+      this.completed = resumeFrom.step();
+      this.examples = resumeFrom.examples();
+      this.trunkVersion = resumeFrom.trunkVersion();
+    }
     Map<String, INDArray> shared = new LinkedHashMap<>();
     plan.graph().sharedModules().forEach(m -> shared.put(m, initialParameters.get(m)));
     this.sharedParameters = context.spawn(
-        SharedParameters.create(record.jobId(), plan, new TrunkSnapshot(0, shared),
+        SharedParameters.create(record.jobId(), plan, new TrunkSnapshot(trunkVersion, shared),
+            resumeFrom == null ? Map.of() : resumeFrom.sharedOptimizers(),
             List.copyOf(nameOf.keySet()),
             context.messageAdapter(SharedParameters.Report.class, FromParameters::new)),
         "shared-parameters");
@@ -170,6 +244,9 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         .onMessage(Evaluated.class, this::onEvaluated)
         .onMessage(HeadsCollected.class, this::onHeadsCollected)
         .onMessage(TrunkCollected.class, this::onTrunkCollected)
+        .onMessage(TaskStateCollected.class, this::onTaskStateCollected)
+        .onMessage(SharedStateCollected.class, this::onSharedStateCollected)
+        .onMessage(CheckpointSaved.class, this::onCheckpointSaved)
         .onMessage(TimeLimitReached.class, message -> onTimeLimitReached())
         .onSignal(Terminated.class, this::onTerminated)
         .onSignal(PostStop.class, signal -> onPostStop())
@@ -187,6 +264,8 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         scheduleRandom);
     log.append(TrainingEvent.newBuilder().setScheduleUpdated(ScheduleUpdated.newBuilder()
         .setAfterStep(dispatched).setSchedule(command.spec())));
+    scheduleChanges.add(ScheduleChange.newBuilder().setAfterStep(dispatched)
+        .setSchedule(command.spec()).build());
     getContext().getLog().info("job {}: schedule now {} after {} steps", record.jobId(),
         command.settings().policy(), dispatched);
     command.replyTo().tell(JobManager.Outcome.ACCEPTED);
@@ -199,10 +278,9 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
           + failed.task() + "' failed on " + failed.worker() + ": " + failed.reason());
     }
     Worker.StepDone done = (Worker.StepDone) message.outcome();
-    ActorRef<Worker.Command> worker = ownerOf.get(done.task());
-    credits.merge(worker, 1, Integer::sum);
     PendingStep step = pending.get(done.step());
-    if (step != null) {
+    if (step != null && step.done == null) {
+      credits.computeIfPresent(ownerOf.get(done.task()), (w, c) -> c + 1);
       if (step.version == roundVersion && !plan.consistency().async()) {
         roundAwaitingOutcome--;
       }
@@ -236,15 +314,40 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         getContext().messageAdapter(Worker.StepOutcome.class, FromWorker::new);
     ActorRef<Worker.Assigned> assigned =
         getContext().messageAdapter(Worker.Assigned.class, TasksAssigned::new);
-    TrunkSnapshot trunk = new TrunkSnapshot(0, sharedInitial());
+    gradientsTo = gradients;
+    TrunkSnapshot trunk = new TrunkSnapshot(trunkVersion, sharedInitial());
     for (ActorRef<Worker.Command> worker : nameOf.keySet()) {
-      List<String> tasks = tasksOf(worker);
-      Map<String, INDArray> heads = new LinkedHashMap<>();
-      tasks.forEach(task -> plan.graph().heads(task)
-          .forEach(head -> heads.put(head, initialParameters.get(head))));
-      worker.tell(new Worker.AssignTasks(new TaskAssignment(record.jobId(), plan, tasks, heads,
-          trunk, gradients, outcomes), assigned));
+      assign(worker, tasksOf(worker), resumedFrom, trunk, outcomes, assigned);
       awaitedReplies++;
+    }
+  }
+
+  /**
+   * Hands {@code tasks} to {@code worker} with their heads from {@code from} (a checkpoint:
+   * parameters, optimizer states, batch positions) or, when null, their initial parameters.
+   */
+  private void assign(ActorRef<Worker.Command> worker, List<String> tasks, Checkpoint from,
+      TrunkSnapshot trunk, ActorRef<Worker.StepOutcome> outcomes,
+      ActorRef<Worker.Assigned> assigned) {
+    Map<String, INDArray> heads = new LinkedHashMap<>();
+    Map<String, OptimizerSnapshot> optimizers = new LinkedHashMap<>();
+    Map<String, Long> drawn = new LinkedHashMap<>();
+    for (String task : tasks) {
+      for (String head : plan.graph().heads(task)) {
+        // Copies: the worker owns and updates them; the checkpoint must stay as it was.
+        heads.put(head, (from == null ? initialParameters : from.parameters()).get(head).dup());
+        if (from != null && from.headOptimizers().containsKey(head)) {
+          optimizers.put(head, from.headOptimizers().get(head));
+        }
+      }
+      if (from != null && from.batchesDrawn().containsKey(task)) {
+        drawn.put(task, from.batchesDrawn().get(task));
+      }
+    }
+    worker.tell(new Worker.AssignTasks(new TaskAssignment(record.jobId(), plan, tasks, heads,
+        trunk, gradientsTo, outcomes), assigned));
+    if (!optimizers.isEmpty() || !drawn.isEmpty()) {
+      worker.tell(new Worker.RestoreTasks(record.jobId(), optimizers, drawn));
     }
   }
 
@@ -258,9 +361,16 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         .setWorkers(nameOf.size())
         .setSchedule(plan.spec().getSchedule().toBuilder().setPolicy(plan.schedule().policy()))
         .setConsistency(plan.consistency().mode());
-    ownerOf.forEach((task, worker) -> started.addPlacements(TaskPlacement.newBuilder()
-        .setTask(task).setWorker(nameOf.get(worker)).addAllHeads(plan.graph().heads(task))));
-    log.append(TrainingEvent.newBuilder().setJobStarted(started));
+    ownerOf.forEach((task, worker) -> started.addPlacements(placement(task, worker)));
+    if (resumedFrom == null) {
+      log.append(TrainingEvent.newBuilder().setJobStarted(started));
+    } else {
+      log.append(TrainingEvent.newBuilder().setJobResumed(JobResumed.newBuilder()
+          .setFromStep(resumedFrom.step())
+          .setFromSequence(resumedFrom.eventSequence())
+          .setCheckpoint(directory == null ? "" : directory.path().toString())
+          .addAllPlacements(started.getPlacementsList())));
+    }
     getContext().getLog().info("job {} started: {} tasks on {} workers", record.jobId(),
         ownerOf.size(), nameOf.size());
     phase = Phase.RUNNING;
@@ -272,7 +382,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   }
 
   private Behavior<Command> onEvaluated(Evaluated message) {
-    if (phase != Phase.EVALUATING) {
+    if (phase != Phase.EVALUATING || !countReply(message.done().worker())) {
       return this;
     }
     message.done().metrics().forEach((task, metrics) -> metrics.forEach((output, value) ->
@@ -290,6 +400,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     ForgettingReports.of(plan, evaluations).ifPresent(report ->
         log.append(TrainingEvent.newBuilder().setForgettingReport(report)));
     phase = Phase.COLLECTING;
+    awaitReplies();
     awaitedReplies = nameOf.size() + 1;
     sharedParameters.tell(new SharedParameters.GetParameters(
         getContext().messageAdapter(SharedParameters.Parameters.class, TrunkCollected::new)));
@@ -300,6 +411,9 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   }
 
   private Behavior<Command> onHeadsCollected(HeadsCollected message) {
+    if (phase != Phase.COLLECTING || !countReply(message.heads().worker())) {
+      return this;
+    }
     trained.putAll(message.heads().parameters());
     return collected();
   }
@@ -339,8 +453,104 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     if (signal.getRef().equals(sharedParameters)) {
       return finish(JobState.JOB_STATE_FAILED, "the shared-parameter actor stopped");
     }
-    String worker = nameOf.getOrDefault(signal.getRef().<Worker.Command>unsafeUpcast(), "a worker");
-    return finish(JobState.JOB_STATE_FAILED, worker + " stopped while running the job");
+    ActorRef<Worker.Command> worker = signal.getRef().unsafeUpcast();
+    String name = nameOf.getOrDefault(worker, "a worker");
+    if (!nameOf.containsKey(worker)) {
+      return this;
+    }
+    if (phase == Phase.ASSIGNING || nameOf.size() == 1) {
+      return finish(JobState.JOB_STATE_FAILED, name + " stopped while running the job"
+          + (nameOf.size() == 1 ? " and no other worker of the job is left" : ""));
+    }
+    moveTasksOf(worker);
+    return this;
+  }
+
+  /**
+   * Moves a lost worker's tasks to the least loaded live workers of the job, with their heads
+   * from the latest checkpoint, and runs its unreported steps again there. A checkpoint,
+   * evaluation or collection that waited for it starts over.
+   */
+  private void moveTasksOf(ActorRef<Worker.Command> lost) {
+    String lostName = nameOf.remove(lost);
+    credits.remove(lost);
+    List<String> tasks = tasksOf(lost);
+    List<Long> inFlight = new ArrayList<>();
+    pending.forEach((number, step) -> {
+      if (step.done == null && tasks.contains(step.task)) {
+        inFlight.add(number);
+      }
+    });
+    log.append(TrainingEvent.newBuilder().setWorkerLost(WorkerLost.newBuilder()
+        .setWorker(lostName).addAllTasks(tasks).addAllStepsInFlight(inFlight)));
+    getContext().getLog().warn("job {}: {} lost with tasks {} and steps {} in flight; moving them",
+        record.jobId(), lostName, tasks, inFlight);
+    List<ActorRef<Worker.Command>> live = new ArrayList<>(nameOf.keySet());
+    long[] load = new long[live.size()];
+    ownerOf.forEach((task, owner) -> {
+      int index = live.indexOf(owner);
+      if (index >= 0) {
+        load[index] += Placement.headSize(plan.graph(), task);
+      }
+    });
+    TasksMoved.Builder moved = TasksMoved.newBuilder().setFromWorker(lostName)
+        .setHeadsFromStep(latest == null ? 0 : latest.step());
+    Map<ActorRef<Worker.Command>, List<String>> byOwner = new LinkedHashMap<>();
+    Placement.reassign(plan.graph(), tasks, load).forEach((task, index) -> {
+      ActorRef<Worker.Command> owner = live.get(index);
+      ownerOf.put(task, owner);
+      byOwner.computeIfAbsent(owner, o -> new ArrayList<>()).add(task);
+      moved.addPlacements(placement(task, owner));
+    });
+    ActorRef<Worker.StepOutcome> outcomes =
+        getContext().messageAdapter(Worker.StepOutcome.class, FromWorker::new);
+    ActorRef<Worker.Assigned> assigned =
+        getContext().messageAdapter(Worker.Assigned.class, TasksAssigned::new);
+    // Every live worker of the job already holds a replica, so the trunk here is not read.
+    TrunkSnapshot trunk = new TrunkSnapshot(trunkVersion, sharedInitial());
+    byOwner.forEach((owner, owned) -> assign(owner, owned, latest, trunk, outcomes, assigned));
+    List<Long> rerun = new ArrayList<>();
+    for (long number : inFlight) {
+      PendingStep step = pending.get(number);
+      if (step.applied != null) {
+        // Its gradient is in the trunk; only its report was lost with the worker.
+        pending.remove(number);
+        completed++;
+        moved.addStepsWithoutOutcome(number);
+        if (step.version == roundVersion && !plan.consistency().async()) {
+          roundAwaitingOutcome--;
+        }
+      } else {
+        rerun.add(number);
+      }
+    }
+    log.append(TrainingEvent.newBuilder().setTasksMoved(moved.addAllStepsRerun(rerun)));
+    for (long number : rerun) {
+      PendingStep step = pending.get(number);
+      ActorRef<Worker.Command> owner = ownerOf.get(step.task);
+      credits.merge(owner, -1, Integer::sum);
+      owner.tell(new Worker.RunStep(record.jobId(), number, step.task, step.version,
+          System.nanoTime()));
+    }
+    switch (phase) {
+      case CHECKPOINTING -> {
+        // Its part of the checkpoint will not come: take the checkpoint again once drained.
+        assembly = null;
+        phase = Phase.RUNNING;
+        checkpointDue = true;
+      }
+      case EVALUATING, COLLECTING -> {
+        // Heads came back from a checkpoint: evaluate and collect again. Workers that had not
+        // answered yet still will, once, for the abandoned round.
+        staleReplies.addAll(awaitedWorkers);
+        staleReplies.remove(lostName);
+        evaluations.clear();
+        trained.clear();
+        phase = Phase.RUNNING;
+      }
+      default -> { }
+    }
+    advance();
   }
 
   /** Dispatches what credits and the round allow, or moves on once training is over. */
@@ -348,18 +558,116 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     if (phase != Phase.RUNNING) {
       return this;
     }
-    if (!stopRequested && dispatched < plan.maxSteps()) {
+    boolean trainingOver = stopRequested || completed == plan.maxSteps();
+    if (!trainingOver && !checkpointWriting && checkpoints.due(completed, System.nanoTime())) {
+      checkpointDue = true;
+    }
+    if (!checkpointDue && !stopRequested && dispatched < plan.maxSteps()) {
       if (plan.consistency().async()) {
         dispatchAsync();
       } else if (roundAwaitingOutcome == 0) {
         dispatchRound();
       }
     }
-    boolean trainingOver = stopRequested || completed == plan.maxSteps();
-    if (trainingOver && pending.isEmpty()) {
+    trainingOver = stopRequested || completed == plan.maxSteps();
+    if (!pending.isEmpty()) {
+      return this;
+    }
+    if (checkpointDue || trainingOver && checkpoints.finalDue(completed)) {
+      if (!checkpointWriting) {
+        startCheckpoint();
+      }
+    } else if (trainingOver && !checkpointWriting) {
+      // After the final checkpoint is on disk (and in the log), not while it is written.
       startEvaluation();
     }
     return this;
+  }
+
+  /** Asks every worker and the shared-parameter actor for their state; nothing is in flight. */
+  private void startCheckpoint() {
+    phase = Phase.CHECKPOINTING;
+    checkpointDue = false;
+    assembly = new CheckpointAssembly(new java.util.HashSet<>(nameOf.values()), System.nanoTime());
+    ActorRef<Worker.TaskState> states =
+        getContext().messageAdapter(Worker.TaskState.class, TaskStateCollected::new);
+    nameOf.keySet().forEach(worker -> worker.tell(new Worker.GetTaskState(record.jobId(), states)));
+    sharedParameters.tell(new SharedParameters.GetState(
+        getContext().messageAdapter(SharedParameters.State.class, SharedStateCollected::new)));
+  }
+
+  private Behavior<Command> onTaskStateCollected(TaskStateCollected message) {
+    if (phase == Phase.CHECKPOINTING && assembly != null) {
+      assembly.add(message.state());
+      return checkpointCollected();
+    }
+    return this;
+  }
+
+  private Behavior<Command> onSharedStateCollected(SharedStateCollected message) {
+    if (phase == Phase.CHECKPOINTING && assembly != null) {
+      assembly.add(message.state());
+      return checkpointCollected();
+    }
+    return this;
+  }
+
+  /** Once every part is in: keep it, write it off the actor, and go on training. */
+  private Behavior<Command> checkpointCollected() {
+    if (!assembly.complete()) {
+      return this;
+    }
+    latest = assembly.build(record.jobId(), plan.spec(), completed, examples,
+        scheduleChanges, log.read(0, Integer.MAX_VALUE).events());
+    long pauseStarted = assembly.startedAtNanos();
+    assembly = null;
+    checkpoints.taken(completed, System.nanoTime());
+    phase = Phase.RUNNING;
+    Checkpoint checkpoint = latest;
+    checkpointWriting = true;
+    // Disk writes block: they run on Pekko's blocking dispatcher, not on this actor's.
+    java.util.concurrent.Executor blocking = getContext().getSystem().dispatchers()
+        .lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking());
+    getContext().pipeToSelf(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try {
+        return directory.write(checkpoint);
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }, blocking), (path, error) -> new CheckpointSaved(checkpoint.step(), path,
+        Duration.ofNanos(System.nanoTime() - pauseStarted), error));
+    return advance();
+  }
+
+  private Behavior<Command> onCheckpointSaved(CheckpointSaved message) {
+    checkpointWriting = false;
+    if (message.error() != null) {
+      getContext().getLog().error("job {}: checkpoint at step {} could not be written",
+          record.jobId(), message.step(), message.error());
+    } else {
+      log.append(TrainingEvent.newBuilder().setCheckpointWritten(CheckpointWritten.newBuilder()
+          .setStep(message.step()).setPath(message.path().toString())
+          .setPause(proto(message.pause()))));
+      getContext().getLog().info("job {}: checkpoint at step {} in {}", record.jobId(),
+          message.step(), message.path());
+    }
+    return advance();
+  }
+
+  /**
+   * Whether a reply from {@code worker} counts in this evaluation or collection: once per live
+   * worker, after the one reply it still owed to a round abandoned when a worker was lost.
+   */
+  private boolean countReply(String worker) {
+    if (staleReplies.remove(worker)) {
+      return false;
+    }
+    return awaitedWorkers.remove(worker);
+  }
+
+  private void awaitReplies() {
+    awaitedWorkers.clear();
+    awaitedWorkers.addAll(nameOf.values());
   }
 
   /**
@@ -405,13 +713,14 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   private boolean dispatchNext(long version) {
     String task = schedule.peek();
     ActorRef<Worker.Command> worker = ownerOf.get(task);
-    if (credits.get(worker) == 0) {
+    // Below zero after a lost worker's steps were handed to this one on top of its credit.
+    if (credits.get(worker) <= 0) {
       return false;
     }
     schedule.advance();
     credits.merge(worker, -1, Integer::sum);
     long step = ++dispatched;
-    pending.put(step, new PendingStep(version));
+    pending.put(step, new PendingStep(version, task));
     worker.tell(new Worker.RunStep(record.jobId(), step, task, version, System.nanoTime()));
     inFlight++;
     return true;
@@ -459,6 +768,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
 
   private void startEvaluation() {
     phase = Phase.EVALUATING;
+    awaitReplies();
     awaitedReplies = nameOf.size();
     ActorRef<Worker.EvaluationDone> replies =
         getContext().messageAdapter(Worker.EvaluationDone.class, Evaluated::new);
@@ -483,7 +793,43 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
           completed, elapsed);
     }
     nameOf.keySet().forEach(worker -> worker.tell(new Worker.ReleaseJob(record.jobId())));
+    // A coordinator stopped from outside (the server shutting down) leaves its job resumable.
+    if (directory != null && !stoppedFromOutside) {
+      try {
+        directory.markFinished(state.name());
+      } catch (java.io.IOException e) {
+        getContext().getLog().warn("job {}: cannot mark its directory finished", record.jobId(), e);
+      }
+    }
     return Behaviors.stopped();
+  }
+
+  /** Replays the schedule's draws up to the checkpoint's step (see CheckpointManifest). */
+  private void replaySchedule(Checkpoint from) {
+    List<ScheduleChange> changes = from.scheduleChanges();
+    scheduleChanges.addAll(changes);
+    long done = 0;
+    for (int i = 0; i < changes.size(); i++) {
+      long until = i + 1 < changes.size() ? changes.get(i + 1).getAfterStep() : from.step();
+      if (i > 0) {
+        try {
+          schedule = Schedule.create(SettingsSpecs.schedule(changes.get(i).getSchedule(),
+              List.copyOf(dataSizes.keySet()), "schedule"), List.copyOf(dataSizes.keySet()),
+              dataSizes, scheduleRandom);
+        } catch (InvalidSpecException e) {
+          throw new IllegalStateException("a checkpoint's schedule change is invalid", e);
+        }
+      }
+      for (; done < until; done++) {
+        schedule.peek();
+        schedule.advance();
+      }
+    }
+  }
+
+  private TaskPlacement.Builder placement(String task, ActorRef<Worker.Command> worker) {
+    return TaskPlacement.newBuilder().setTask(task).setWorker(nameOf.get(worker))
+        .addAllHeads(plan.graph().heads(task));
   }
 
   /**
@@ -493,6 +839,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
    */
   private Behavior<Command> onPostStop() {
     if (!finished) {
+      stoppedFromOutside = true;
       getContext().getLog().error("coordinator of job {} stopped before the job ended",
           record.jobId());
       finish(JobState.JOB_STATE_FAILED, "internal error in the job's coordinator; see the server log");

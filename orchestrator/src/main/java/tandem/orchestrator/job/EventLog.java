@@ -46,6 +46,29 @@ public final class EventLog {
     this.progress = new JobProgress(jobId, jobName, submittedAt);
   }
 
+  /**
+   * A log that starts with {@code history}, the events of an earlier run of the job as they were
+   * stored (a checkpoint's), with their sequence numbers and times; new events follow them.
+   */
+  public static EventLog resumed(String jobId, String jobName, int retained, Instant submittedAt,
+      List<TrainingEvent> history) {
+    EventLog log = new EventLog(jobId, jobName, retained, submittedAt);
+    synchronized (log) {
+      for (TrainingEvent event : history) {
+        if (event.getSequence() != log.lastSequence + 1 || event.hasJobFinished()) {
+          throw new IllegalArgumentException("expected event " + (log.lastSequence + 1)
+              + " of an unfinished job, found event " + event.getSequence() + " ("
+              + event.getKindCase() + ")");
+        }
+        log.lastSequence = event.getSequence();
+        log.ring[(int) ((log.lastSequence - 1) % retained)] = event;
+        log.progress.apply(event, Instant.ofEpochSecond(event.getTime().getSeconds(),
+            event.getTime().getNanos()));
+      }
+    }
+    return log;
+  }
+
   /** Numbers, stamps, stores and publishes an event; returns it as stored. */
   public TrainingEvent append(TrainingEvent.Builder event) {
     TrainingEvent stored;

@@ -15,12 +15,21 @@ import tandem.api.v1.JobSpec;
 import tandem.api.v1.ScheduleSpec;
 import tandem.model.spec.ScheduleSettings;
 import tandem.model.spec.TrainingPlan;
+import tandem.orchestrator.checkpoint.Checkpoint;
+import tandem.orchestrator.checkpoint.CheckpointSettings;
+import tandem.orchestrator.checkpoint.JobDirectory;
 import tandem.worker.Worker;
 
 /**
  * Starts jobs and routes commands to their coordinators: gives each submitted job an id, an
  * event log in the {@link JobStore} and a {@link Coordinator} over the workers it may use.
  * Jobs run side by side; one job's failure never touches another's coordinator.
+ *
+ * <p>With a job directory ({@link CheckpointSettings}) each job checkpoints there, ids continue
+ * after the highest one found there (so they stay unique across restarts), and
+ * {@link ResumeJob} restarts a job from its latest checkpoint. The workers it may use change as
+ * worker nodes join and leave ({@link WorkersChanged}); jobs that arrive while there are fewer
+ * than {@code minWorkers} wait, pending, for more.
  *
  * <p>State confined to the actor; the gRPC services ask it, at the edge.
  */
@@ -40,8 +49,18 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
   public record UpdateSchedule(String jobId, ScheduleSpec spec, ScheduleSettings settings,
       ActorRef<Outcome> replyTo) implements Command {}
 
-  /** Reply to {@link CancelJob} and {@link UpdateSchedule}: whether the job took it. */
-  public enum Outcome { ACCEPTED, NOT_RUNNING, UNKNOWN_JOB }
+  /**
+   * Restart job {@code jobId} from {@code checkpoint} (null: from step 0) with {@code plan},
+   * compiled from the job's spec; replies {@link Outcome#ALREADY_RUNNING} if it runs.
+   */
+  public record ResumeJob(String jobId, Checkpoint checkpoint, TrainingPlan plan,
+      ActorRef<Outcome> replyTo) implements Command {}
+
+  /** Every worker jobs may use from now on (running jobs keep theirs). */
+  public record WorkersChanged(List<WorkerHandle> workers) implements Command {}
+
+  /** Reply to {@link CancelJob}, {@link UpdateSchedule} and {@link ResumeJob}. */
+  public enum Outcome { ACCEPTED, NOT_RUNNING, UNKNOWN_JOB, ALREADY_RUNNING }
 
   /** A local worker the manager may place tasks on. */
   public record WorkerHandle(String name, ActorRef<Worker.Command> ref) {}
@@ -51,24 +70,44 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
    */
   public static Behavior<Command> create(JobStore store, List<WorkerHandle> workers,
       int retainedEvents) {
-    return Behaviors.setup(context -> new JobManager(context, store, workers, retainedEvents));
-  }
-
-  private final JobStore store;
-  private final List<WorkerHandle> workers;
-  private final int retainedEvents;
-  private final Map<String, ActorRef<Coordinator.Command>> running = new HashMap<>();
-  private long jobsStarted;
-
-  private JobManager(ActorContext<Command> context, JobStore store, List<WorkerHandle> workers,
-      int retainedEvents) {
-    super(context);
     if (workers.isEmpty()) {
       throw new IllegalArgumentException("expected at least one worker, found none");
     }
+    return create(store, workers, retainedEvents, null, 1);
+  }
+
+  /**
+   * @param checkpoints where jobs keep their directories; null: no checkpoints
+   * @param minWorkers workers a job waits for before it starts
+   */
+  public static Behavior<Command> create(JobStore store, List<WorkerHandle> workers,
+      int retainedEvents, CheckpointSettings checkpoints, int minWorkers) {
+    return Behaviors.setup(context ->
+        new JobManager(context, store, workers, retainedEvents, checkpoints, minWorkers));
+  }
+
+  private final JobStore store;
+  private List<WorkerHandle> workers;
+  private final int retainedEvents;
+  private final CheckpointSettings checkpoints;
+  private final int minWorkers;
+  private final Map<String, ActorRef<Coordinator.Command>> running = new HashMap<>();
+  /** Jobs waiting for workers, in arrival order: what to spawn once there are enough. */
+  private final java.util.ArrayDeque<Runnable> waiting = new java.util.ArrayDeque<>();
+  private long jobsStarted;
+  private long coordinatorsSpawned;
+
+  private JobManager(ActorContext<Command> context, JobStore store, List<WorkerHandle> workers,
+      int retainedEvents, CheckpointSettings checkpoints, int minWorkers) {
+    super(context);
     this.store = store;
     this.workers = List.copyOf(workers);
     this.retainedEvents = retainedEvents;
+    this.checkpoints = checkpoints;
+    this.minWorkers = Math.max(1, minWorkers);
+    if (checkpoints != null) {
+      jobsStarted = highestJobNumber(checkpoints.jobDir());
+    }
   }
 
   @Override
@@ -77,6 +116,8 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
         .onMessage(StartJob.class, this::onStartJob)
         .onMessage(CancelJob.class, this::onCancelJob)
         .onMessage(UpdateSchedule.class, this::onUpdateSchedule)
+        .onMessage(ResumeJob.class, this::onResumeJob)
+        .onMessage(WorkersChanged.class, this::onWorkersChanged)
         .onSignal(Terminated.class, this::onTerminated)
         .build();
   }
@@ -86,29 +127,131 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
     JobRecord record = new JobRecord(jobId, command.spec(),
         new EventLog(jobId, command.spec().getName(), retainedEvents, Instant.now()));
     store.add(record);
-    int count = command.plan().workers() == 0
-        ? workers.size() : Math.min(command.plan().workers(), workers.size());
-    // Rotate the starting worker so that concurrent small jobs spread over the cores.
-    List<WorkerHandle> chosen = new java.util.ArrayList<>();
-    for (int i = 0; i < count; i++) {
-      chosen.add(workers.get((int) ((jobsStarted - 1 + i) % workers.size())));
+    if (checkpoints != null) {
+      try {
+        new JobDirectory(checkpoints.jobDir(), jobId).writeSpec(command.spec());
+      } catch (java.io.IOException e) {
+        getContext().getLog().warn("job {}: cannot write its spec under {}; it cannot be resumed",
+            jobId, checkpoints.jobDir(), e);
+      }
     }
-    ActorRef<Coordinator.Command> coordinator = getContext().spawn(
-        Coordinator.create(record, command.plan(), chosen.stream().map(WorkerHandle::ref).toList(),
-            chosen.stream().map(WorkerHandle::name).toList()),
-        jobId);
-    getContext().watch(coordinator);
-    running.put(jobId, coordinator);
     getContext().getLog().info("job {} ({}) submitted: {} tasks, {} steps", jobId,
         command.spec().getName(), command.plan().graph().tasks().size(),
         command.plan().maxSteps());
     command.replyTo().tell(jobId);
+    startWhenWorkers(record, command.plan(), null);
     return this;
   }
 
+  private Behavior<Command> onResumeJob(ResumeJob command) {
+    String jobId = command.jobId();
+    if (running.containsKey(jobId) && store.find(jobId).map(r -> !r.events().complete())
+        .orElse(false)) {
+      command.replyTo().tell(Outcome.ALREADY_RUNNING);
+      return this;
+    }
+    Checkpoint checkpoint = command.checkpoint();
+    JobSpec spec = command.plan().spec();
+    List<tandem.api.v1.TrainingEvent> history =
+        checkpoint == null ? List.of() : checkpoint.events();
+    Instant submitted = history.isEmpty() ? Instant.now() : Instant.ofEpochSecond(
+        history.get(0).getTime().getSeconds(), history.get(0).getTime().getNanos());
+    JobRecord record = new JobRecord(jobId, spec,
+        EventLog.resumed(jobId, spec.getName(), retainedEvents, submitted, history));
+    store.put(record);
+    if (checkpoints != null) {
+      try {
+        new JobDirectory(checkpoints.jobDir(), jobId).clearFinished();
+      } catch (java.io.IOException e) {
+        getContext().getLog().warn("job {}: cannot clear its finished mark", jobId, e);
+      }
+    }
+    getContext().getLog().info("job {} ({}) resumed from step {}", jobId, spec.getName(),
+        checkpoint == null ? 0 : checkpoint.step());
+    command.replyTo().tell(Outcome.ACCEPTED);
+    startWhenWorkers(record, command.plan(), checkpoint);
+    return this;
+  }
+
+  private Behavior<Command> onWorkersChanged(WorkersChanged command) {
+    workers = List.copyOf(command.workers());
+    getContext().getLog().info("{} workers available: {}", workers.size(),
+        workers.stream().map(WorkerHandle::name).toList());
+    while (workers.size() >= minWorkers && !waiting.isEmpty()) {
+      waiting.poll().run();
+    }
+    return this;
+  }
+
+  /** Spawns the job's coordinator now, or once enough workers are known. */
+  private void startWhenWorkers(JobRecord record, TrainingPlan plan, Checkpoint from) {
+    Runnable start = () -> spawnCoordinator(record, plan, from);
+    if (workers.size() >= minWorkers && waiting.isEmpty()) {
+      start.run();
+    } else {
+      getContext().getLog().info("job {} waits for workers: {} of {}", record.jobId(),
+          workers.size(), minWorkers);
+      waiting.add(start);
+    }
+  }
+
+  private void spawnCoordinator(JobRecord record, TrainingPlan plan, Checkpoint from) {
+    if (record.events().complete()) {
+      return; // cancelled while it waited
+    }
+    int count = plan.workers() == 0 ? workers.size() : Math.min(plan.workers(), workers.size());
+    // Rotate the starting worker so that concurrent small jobs spread over the cores.
+    List<WorkerHandle> chosen = new java.util.ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      chosen.add(workers.get((int) ((coordinatorsSpawned + i) % workers.size())));
+    }
+    coordinatorsSpawned++;
+    JobDirectory directory = checkpoints == null ? null
+        : new JobDirectory(checkpoints.jobDir(), record.jobId());
+    // A resumed job's earlier coordinator may still be stopping under the plain name.
+    String name = from == null && !running.containsKey(record.jobId())
+        ? record.jobId() : record.jobId() + "-" + coordinatorsSpawned;
+    ActorRef<Coordinator.Command> coordinator = getContext().spawn(
+        Coordinator.create(record, plan, chosen.stream().map(WorkerHandle::ref).toList(),
+            chosen.stream().map(WorkerHandle::name).toList(), directory, checkpoints, from),
+        name);
+    getContext().watch(coordinator);
+    running.put(record.jobId(), coordinator);
+  }
+
+  /** The largest n of the job-n directories under {@code jobDir}, 0 if none. */
+  private static long highestJobNumber(java.nio.file.Path jobDir) {
+    long highest = 0;
+    try {
+      for (String id : JobDirectory.jobIds(jobDir)) {
+        if (id.matches("job-\\d+")) {
+          highest = Math.max(highest, Long.parseLong(id.substring(4)));
+        }
+      }
+    } catch (java.io.IOException | NumberFormatException e) {
+      // No readable directory yet: ids start at 1.
+    }
+    return highest;
+  }
+
   private Behavior<Command> onCancelJob(CancelJob command) {
-    runningCoordinator(command.jobId(), command.replyTo())
-        .ifPresent(coordinator -> coordinator.tell(new Coordinator.Cancel(command.replyTo())));
+    java.util.Optional<JobRecord> record = store.find(command.jobId());
+    ActorRef<Coordinator.Command> coordinator = running.get(command.jobId());
+    if (record.isEmpty()) {
+      command.replyTo().tell(Outcome.UNKNOWN_JOB);
+    } else if (record.get().events().complete()) {
+      // The log is the truth: a coordinator may still be stopping after its final event.
+      command.replyTo().tell(Outcome.NOT_RUNNING);
+    } else if (coordinator == null) {
+      // Waiting for workers: it never started.
+      record.get().events().append(tandem.api.v1.TrainingEvent.newBuilder().setJobFinished(
+          tandem.api.v1.JobFinished.newBuilder()
+              .setState(tandem.api.v1.JobState.JOB_STATE_CANCELLED)
+              .setMessage("cancelled by request while waiting for workers")));
+      command.replyTo().tell(Outcome.ACCEPTED);
+    } else {
+      coordinator.tell(new Coordinator.Cancel(command.replyTo()));
+    }
     return this;
   }
 

@@ -84,6 +84,13 @@ final class JobProgress {
         largestStaleness = Math.max(largestStaleness, bucket);
       }
       case SCHEDULE_UPDATED -> schedule = event.getScheduleUpdated().getSchedule();
+      case JOB_RESUMED -> {
+        state = JobState.JOB_STATE_RUNNING;
+        startedAt = now;
+        error = "";
+        event.getJobResumed().getPlacementsList().forEach(this::place);
+      }
+      case TASKS_MOVED -> event.getTasksMoved().getPlacementsList().forEach(this::place);
       case EVALUATION_COMPLETED -> evaluations = event.getEvaluationCompleted().getEvaluationsList();
       case FORGETTING_REPORT -> forgetting = event.getForgettingReport();
       case JOB_FINISHED -> {
@@ -97,6 +104,11 @@ final class JobProgress {
       }
       default -> { }
     }
+  }
+
+  private void place(TaskPlacement placement) {
+    tasks.computeIfAbsent(placement.getTask(), t -> TaskProgress.newBuilder().setTask(t))
+        .setWorker(placement.getWorker());
   }
 
   JobStatus toStatus(long lastSequence, Instant now) {

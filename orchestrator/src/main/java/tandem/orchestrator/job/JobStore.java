@@ -23,6 +23,16 @@ public final class JobStore {
     inOrder.add(record);
   }
 
+  /** Adds a record, or replaces the one with its id (a job resumed after it stopped). */
+  public void put(JobRecord record) {
+    JobRecord previous = byId.put(record.jobId(), record);
+    if (previous == null) {
+      inOrder.add(record);
+    } else {
+      inOrder.replaceAll(r -> r == previous ? record : r);
+    }
+  }
+
   public Optional<JobRecord> find(String jobId) {
     return Optional.ofNullable(byId.get(jobId));
   }

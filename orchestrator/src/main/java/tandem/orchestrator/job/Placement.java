@@ -43,6 +43,35 @@ public final class Placement {
     return inTaskOrder;
   }
 
+  /**
+   * Task name to worker index for {@code tasks} moved off a lost worker: largest heads first,
+   * each to the worker with the least head parameters so far ({@code load}, updated in place).
+   */
+  public static Map<String, Integer> reassign(ModelGraph graph, List<String> tasks, long[] load) {
+    if (load.length == 0) {
+      throw new IllegalArgumentException("expected at least one worker, found none");
+    }
+    List<TaskGraph> bySize = new ArrayList<>(tasks.stream().map(graph::task).toList());
+    bySize.sort((a, b) -> Long.compare(headSize(graph, b), headSize(graph, a)));
+    Map<String, Integer> chosen = new LinkedHashMap<>();
+    for (TaskGraph task : bySize) {
+      int best = 0;
+      for (int w = 1; w < load.length; w++) {
+        if (load[w] < load[best]) {
+          best = w;
+        }
+      }
+      load[best] += headSize(graph, task);
+      chosen.put(task.name(), best);
+    }
+    return chosen;
+  }
+
+  /** Parameters of a task's heads. */
+  public static long headSize(ModelGraph graph, String task) {
+    return headSize(graph, graph.task(task));
+  }
+
   private static long headSize(ModelGraph graph, TaskGraph task) {
     long size = 0;
     for (String head : graph.heads(task.name())) {

@@ -19,6 +19,7 @@ import tandem.model.spec.TrainingPlan;
 import tandem.model.train.Seeds;
 import tandem.orchestrator.aggregation.Aggregation;
 import tandem.orchestrator.aggregation.StepGradient;
+import tandem.worker.OptimizerSnapshot;
 import tandem.worker.TrunkSnapshot;
 import tandem.worker.Worker;
 
@@ -49,6 +50,15 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
   /** Reply to {@link GetParameters}. */
   public record Parameters(long version, Map<String, INDArray> parameters) {}
 
+  /** Send copies of the master parameters and of every optimizer state, for a checkpoint. */
+  public record GetState(ActorRef<State> replyTo) implements Command {}
+
+  /**
+   * Reply to {@link GetState}; optimizer states by {@link #optimizerKey(String, String)}.
+   */
+  public record State(long version, Map<String, INDArray> parameters,
+      Map<String, OptimizerSnapshot> optimizers) {}
+
   /** What the shared-parameter actor tells its coordinator. */
   public sealed interface Report {}
 
@@ -69,8 +79,27 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
    */
   public static Behavior<Command> create(String jobId, TrainingPlan plan, TrunkSnapshot initial,
       List<ActorRef<Worker.Command>> workers, ActorRef<Report> coordinator) {
-    return Behaviors.setup(context ->
-        new SharedParameters(context, jobId, plan, initial, workers, coordinator));
+    return create(jobId, plan, initial, Map.of(), workers, coordinator);
+  }
+
+  /**
+   * A shared-parameter actor resumed from a checkpoint: {@code initial} at the checkpoint's
+   * version, {@code optimizers} by {@link #optimizerKey(String, String)}.
+   */
+  public static Behavior<Command> create(String jobId, TrainingPlan plan, TrunkSnapshot initial,
+      Map<String, OptimizerSnapshot> optimizers, List<ActorRef<Worker.Command>> workers,
+      ActorRef<Report> coordinator) {
+    return Behaviors.setup(context -> {
+      SharedParameters actor =
+          new SharedParameters(context, jobId, plan, initial, workers, coordinator);
+      actor.restoreOptimizers(optimizers);
+      return actor;
+    });
+  }
+
+  /** The key of a shared module's optimizer state: the module, or the module and the task. */
+  public static String optimizerKey(String module, String task) {
+    return task == null || task.isEmpty() ? module : module + "\u0000" + task;
   }
 
   private final String jobId;
@@ -109,6 +138,7 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
         .onMessage(ExpectRound.class, this::onExpectRound)
         .onMessage(GradientsArrived.class, this::onGradientsArrived)
         .onMessage(GetParameters.class, this::onGetParameters)
+        .onMessage(GetState.class, this::onGetState)
         .build();
   }
 
@@ -134,6 +164,25 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
     current.parameters().forEach((module, parameters) -> copy.put(module, parameters.dup()));
     command.replyTo().tell(new Parameters(current.version(), copy));
     return this;
+  }
+
+  private Behavior<Command> onGetState(GetState command) {
+    Map<String, INDArray> copy = new LinkedHashMap<>();
+    current.parameters().forEach((module, parameters) -> copy.put(module, parameters.dup()));
+    Map<String, OptimizerSnapshot> states = new LinkedHashMap<>();
+    optimizers.forEach((key, optimizer) ->
+        states.put(key, new OptimizerSnapshot(optimizer.iteration(), optimizer.copyOfState())));
+    command.replyTo().tell(new State(current.version(), copy, states));
+    return this;
+  }
+
+  private void restoreOptimizers(Map<String, OptimizerSnapshot> saved) {
+    saved.forEach((key, snapshot) -> {
+      int split = key.indexOf('\u0000');
+      String module = split < 0 ? key : key.substring(0, split);
+      String task = split < 0 ? null : key.substring(split + 1);
+      optimizer(module, task).restoreInPlace(snapshot.iteration(), snapshot.state());
+    });
   }
 
   private void applyCompleteRound() {
@@ -235,7 +284,7 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
 
   /** The state of {@code module}'s updates: the module's, or ({@code task} set) the task's. */
   private OptimizerState optimizer(String module, String task) {
-    String key = task == null ? module : module + "\u0000" + task;
+    String key = optimizerKey(module, task);
     return optimizers.computeIfAbsent(key, k -> new OptimizerState(
         task == null ? plan.optimizer() : plan.optimizerFor(task),
         current.parameters().get(module).length(),

@@ -2,6 +2,7 @@ package tandem.orchestrator.job;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -342,18 +343,41 @@ class CoordinatorTest {
   }
 
   @Test
-  void aWorkerThatStopsFailsTheJobNamingIt() {
+  void aWorkerThatStopsHasItsTasksMovedAndItsStepsRunAgain() {
     Job job = started(TinyJobs.plan("mean", 4, 1));
     job.expectRunStep(job.a, 1, "binary_plus1", 0);
     job.expectRunStep(job.b, 2, "binary_times2", 0);
     job.b.stop();
-    job.a.fishForMessage(WAIT, message -> message instanceof Worker.ReleaseJob
-        ? FishingOutcomes.complete()
-        : FishingOutcomes.continueAndIgnore());
+    Worker.AssignTasks moved = job.a.expectMessageClass(Worker.AssignTasks.class, WAIT);
+    assertEquals(List.of("binary_times2"), moved.assignment().tasks());
+    // No checkpoint yet: the head comes back with its initial parameters.
+    assertEquals(job.assignments.get(job.b).headParameters().keySet(),
+        moved.assignment().headParameters().keySet());
+    job.expectRunStep(job.a, 2, "binary_times2", 0);
+    List<TrainingEvent> events = job.events();
+    TrainingEvent lost = events.stream().filter(TrainingEvent::hasWorkerLost).findFirst()
+        .orElseThrow();
+    assertEquals("b", lost.getWorkerLost().getWorker());
+    assertEquals(List.of(2L), lost.getWorkerLost().getStepsInFlightList());
+    TrainingEvent tasksMoved = events.stream().filter(TrainingEvent::hasTasksMoved).findFirst()
+        .orElseThrow();
+    assertEquals("a", tasksMoved.getTasksMoved().getPlacements(0).getWorker());
+    assertEquals(List.of(2L), tasksMoved.getTasksMoved().getStepsRerunList());
+    assertFalse(job.record.events().complete(), "the job goes on");
+  }
+
+  @Test
+  void theLastWorkerStoppingFailsTheJobNamingIt() {
+    Job job = started(TinyJobs.plan("mean", 4, 1));
+    job.expectRunStep(job.a, 1, "binary_plus1", 0);
+    job.expectRunStep(job.b, 2, "binary_times2", 0);
+    job.b.stop();
+    job.a.expectMessageClass(Worker.AssignTasks.class, WAIT);
+    job.a.stop();
     testKit.createTestProbe().expectTerminated(job.coordinator, WAIT);
     JobFinished finished = job.finished();
     assertEquals(JobState.JOB_STATE_FAILED, finished.getState());
-    assertTrue(finished.getMessage().contains("b stopped"), finished.getMessage());
+    assertTrue(finished.getMessage().contains("a stopped"), finished.getMessage());
   }
 
   @Test

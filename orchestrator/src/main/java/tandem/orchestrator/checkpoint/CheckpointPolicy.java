@@ -1,0 +1,62 @@
+package tandem.orchestrator.checkpoint;
+
+import java.time.Duration;
+import tandem.api.v1.CheckpointSpec;
+
+/**
+ * When a job's next checkpoint is due: after {@code everySteps} steps or {@code every} time since
+ * the last one, whichever comes first, unless the spec disables checkpoints. Plain class,
+ * confined to the coordinator.
+ */
+public final class CheckpointPolicy {
+
+  private final boolean enabled;
+  private final long everySteps;
+  private final long everyNanos;
+  private long lastStep;
+  private long lastNanos;
+
+  /** A policy that never takes a checkpoint (a job without a directory). */
+  public static CheckpointPolicy never() {
+    return new CheckpointPolicy(CheckpointSpec.newBuilder().setDisabled(true).build(),
+        new CheckpointSettings(null, Long.MAX_VALUE, Duration.ZERO, false), 0, 0);
+  }
+
+  public CheckpointPolicy(CheckpointSpec spec, CheckpointSettings defaults, long step,
+      long nowNanos) {
+    this.enabled = !spec.getDisabled();
+    this.everySteps = spec.getEverySteps() > 0 ? spec.getEverySteps() : defaults.everySteps();
+    Duration every = spec.hasEvery()
+        ? Duration.ofSeconds(spec.getEvery().getSeconds(), spec.getEvery().getNanos())
+        : defaults.every();
+    this.everyNanos = every.isZero() || every.isNegative() ? Long.MAX_VALUE : every.toNanos();
+    this.lastStep = step;
+    this.lastNanos = nowNanos;
+  }
+
+  public boolean enabled() {
+    return enabled;
+  }
+
+  /** Whether a checkpoint is due with {@code step} steps done. */
+  public boolean due(long step, long nowNanos) {
+    return enabled && step > lastStep
+        && (step - lastStep >= everySteps || nowNanos - lastNanos >= everyNanos);
+  }
+
+  /** Whether the final checkpoint (at the end of training) is still to take. */
+  public boolean finalDue(long step) {
+    return enabled && step > lastStep;
+  }
+
+  /** Records a checkpoint taken at {@code step}. */
+  public void taken(long step, long nowNanos) {
+    lastStep = step;
+    lastNanos = nowNanos;
+  }
+
+  /** The step of the latest checkpoint, or where the job (re)started. */
+  public long lastStep() {
+    return lastStep;
+  }
+}

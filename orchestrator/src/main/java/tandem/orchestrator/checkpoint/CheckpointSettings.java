@@ -1,0 +1,37 @@
+package tandem.orchestrator.checkpoint;
+
+import com.typesafe.config.Config;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * Where jobs keep their directories and how often they checkpoint when their spec does not say,
+ * from {@code tandem.orchestrator} (defaults in reference.conf). Immutable.
+ *
+ * @param jobDir parent of every job's directory; null: no checkpoints
+ * @param everySteps default steps between checkpoints
+ * @param every default time between checkpoints
+ * @param resumeOnStart whether the server resumes the unfinished jobs it finds at start
+ */
+public record CheckpointSettings(Path jobDir, long everySteps, Duration every,
+    boolean resumeOnStart) {
+
+  public static CheckpointSettings create(Config config) {
+    Config c = config.getConfig("tandem.orchestrator");
+    String dir = c.getString("job-dir");
+    return new CheckpointSettings(
+        dir.isBlank() ? null : Path.of(dir),
+        c.getLong("checkpoint.every-steps"),
+        c.getDuration("checkpoint.every"),
+        c.getBoolean("checkpoint.resume-on-start"));
+  }
+
+  /** Whether jobs have directories (and so checkpoints and resume). */
+  public boolean enabled() {
+    return jobDir != null;
+  }
+
+  public CheckpointSettings withJobDir(Path dir) {
+    return new CheckpointSettings(dir, everySteps, every, resumeOnStart);
+  }
+}

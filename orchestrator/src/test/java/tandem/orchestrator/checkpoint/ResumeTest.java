@@ -1,0 +1,118 @@
+package tandem.orchestrator.checkpoint;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.ManagedChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import tandem.api.v1.CheckpointSpec;
+import tandem.api.v1.JobSpec;
+import tandem.api.v1.JobState;
+import tandem.api.v1.StopCondition;
+import tandem.api.v1.StreamEventsRequest;
+import tandem.api.v1.SubmitJobRequest;
+import tandem.api.v1.TrainingEvent;
+import tandem.api.v1.TrainingServiceGrpc;
+import tandem.orchestrator.Specs;
+import tandem.orchestrator.TandemServer;
+import tandem.orchestrator.TestServers;
+
+/**
+ * A job whose server stops after a checkpoint is resumed by the next server on the same job
+ * directory and ends with exactly the parameters of a run that never stopped (sync mode is
+ * deterministic, so any state the checkpoint missed would show).
+ */
+class ResumeTest {
+
+  private static final JobSpec SPEC = Specs.example("arithmetic").toBuilder()
+      .setStop(StopCondition.newBuilder().setMaxSteps(600))
+      .setCheckpoint(CheckpointSpec.newBuilder().setEverySteps(100))
+      .build();
+
+  @Test
+  void aResumedJobEndsWithTheParametersOfAnUninterruptedRun(@TempDir Path dirs) throws Exception {
+    Map<String, INDArray> uninterrupted;
+    try (TandemServer server = TestServers.start(2, dirs.resolve("reference"))) {
+      String jobId = submit(server);
+      List<TrainingEvent> events = follow(server, jobId, false);
+      assertEquals(JobState.JOB_STATE_SUCCEEDED, last(events).getJobFinished().getState());
+      // Every 100 steps unless the previous one is still being written, and at the end.
+      List<TrainingEvent> checkpoints =
+          events.stream().filter(TrainingEvent::hasCheckpointWritten).toList();
+      assertTrue(checkpoints.size() >= 2, checkpoints.toString());
+      assertEquals(600, checkpoints.get(checkpoints.size() - 1).getCheckpointWritten().getStep());
+      uninterrupted = server.jobs().find(jobId).orElseThrow().trainedParameters();
+    }
+    Path jobDir = dirs.resolve("interrupted");
+    String jobId;
+    try (TandemServer first = TestServers.start(2, jobDir)) {
+      jobId = submit(first);
+      // Stops the server as soon as the first checkpoint is on disk.
+      follow(first, jobId, true);
+    }
+    assertTrue(Files.exists(jobDir.resolve(jobId).resolve("LATEST")));
+    try (TandemServer second = TestServers.start(2, jobDir)) {
+      List<TrainingEvent> events = follow(second, jobId, false);
+      TrainingEvent resumed = events.stream().filter(TrainingEvent::hasJobResumed).findFirst()
+          .orElseThrow();
+      assertTrue(resumed.getJobResumed().getFromStep() >= 100, resumed.toString());
+      for (int i = 0; i < events.size(); i++) {
+        assertEquals(i + 1, events.get(i).getSequence(), "sequence numbers without gaps");
+      }
+      assertEquals(JobState.JOB_STATE_SUCCEEDED, last(events).getJobFinished().getState(),
+          last(events).toString());
+      assertEquals(600, second.jobs().find(jobId).orElseThrow().events().status().getStepsDone());
+      Map<String, INDArray> resumedParameters =
+          second.jobs().find(jobId).orElseThrow().trainedParameters();
+      assertEquals(uninterrupted.keySet(), resumedParameters.keySet());
+      uninterrupted.forEach((module, expected) -> assertArrayEquals(
+          expected.data().asFloat(), resumedParameters.get(module).data().asFloat(), 0f, module));
+    }
+  }
+
+  private static String submit(TandemServer server) {
+    ManagedChannel channel = TestServers.channel(server);
+    try {
+      return TrainingServiceGrpc.newBlockingStub(channel)
+          .submitJob(SubmitJobRequest.newBuilder().setSpec(SPEC).build()).getJobId();
+    } finally {
+      channel.shutdownNow();
+    }
+  }
+
+  /** The job's events until it ends, or until its first checkpoint when {@code untilCheckpoint}. */
+  private static List<TrainingEvent> follow(TandemServer server, String jobId,
+      boolean untilCheckpoint) throws InterruptedException {
+    ManagedChannel channel = TestServers.channel(server);
+    List<TrainingEvent> events = new ArrayList<>();
+    try {
+      Iterator<TrainingEvent> stream = TrainingServiceGrpc.newBlockingStub(channel)
+          .withDeadlineAfter(2, TimeUnit.MINUTES)
+          .streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId).build());
+      while (stream.hasNext()) {
+        TrainingEvent event = stream.next();
+        events.add(event);
+        if (untilCheckpoint && event.hasCheckpointWritten()) {
+          break;
+        }
+      }
+    } finally {
+      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+    return events;
+  }
+
+  private static TrainingEvent last(List<TrainingEvent> events) {
+    return events.get(events.size() - 1);
+  }
+}

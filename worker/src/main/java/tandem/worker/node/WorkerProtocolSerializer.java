@@ -1,0 +1,297 @@
+package tandem.worker.node;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import java.io.NotSerializableException;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.pekko.actor.ExtendedActorSystem;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorRefResolver;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.serialization.SerializerWithStringManifest;
+import tandem.api.v1.JobSpec;
+import tandem.model.spec.InvalidSpecException;
+import tandem.model.spec.JobSpecCompiler;
+import tandem.model.spec.TrainingPlan;
+import tandem.model.train.StepResult;
+import tandem.worker.OptimizerSnapshot;
+import tandem.worker.TaskAssignment;
+import tandem.worker.TrunkSnapshot;
+import tandem.worker.Worker;
+
+/**
+ * The worker protocol between cluster nodes, without Java serialization: numbers and strings in
+ * a small little-endian layout ({@link WireWriter}), tensors as raw little-endian float32
+ * buffers, actor refs in Pekko's string form. Registered for every worker message in
+ * reference.conf; inside one JVM nothing is serialized.
+ *
+ * <p>Three messages change on the way: an assignment carries the job spec, and the receiving
+ * node compiles it into its own plan (data is read where the head lives; compiled plans are kept
+ * per spec, so several workers of a node load a data set once); {@link Worker.ReturnGradients}
+ * travels without its arrays (sending them back would double a step's traffic: the remote worker
+ * allocates new ones); and {@link Worker.RunStep} carries the time since dispatch instead of a
+ * {@link System#nanoTime()}, which means nothing on another machine. Thread-safe.
+ */
+public final class WorkerProtocolSerializer extends SerializerWithStringManifest {
+
+  /** Unique among the serializers of the actor system (Pekko's own are below 100). */
+  private static final int IDENTIFIER = 7301;
+  private static final int PLANS_KEPT = 8;
+
+  private final ExtendedActorSystem system;
+  private volatile ActorRefResolver resolver;
+  private final Map<ByteString, TrainingPlan> plans = new ConcurrentHashMap<>();
+
+  public WorkerProtocolSerializer(ExtendedActorSystem system) {
+    this.system = system;
+  }
+
+  @Override
+  public int identifier() {
+    return IDENTIFIER;
+  }
+
+  @Override
+  public String manifest(Object message) {
+    if (message instanceof Worker.AssignTasks) return "A";
+    if (message instanceof Worker.RunStep) return "R";
+    if (message instanceof Worker.NewTrunkVersion) return "T";
+    if (message instanceof Worker.Evaluate) return "E";
+    if (message instanceof Worker.GetHeads) return "H";
+    if (message instanceof Worker.ReturnGradients) return "G";
+    if (message instanceof Worker.ReleaseJob) return "X";
+    if (message instanceof Worker.GetTaskState) return "S";
+    if (message instanceof Worker.RestoreTasks) return "O";
+    if (message instanceof Worker.Assigned) return "a";
+    if (message instanceof Worker.StepDone) return "d";
+    if (message instanceof Worker.StepFailed) return "f";
+    if (message instanceof Worker.SharedGradients) return "g";
+    if (message instanceof Worker.EvaluationDone) return "e";
+    if (message instanceof Worker.Heads) return "h";
+    if (message instanceof Worker.TaskState) return "s";
+    throw new IllegalArgumentException("expected a worker protocol message, found "
+        + message.getClass().getName());
+  }
+
+  @Override
+  public byte[] toBinary(Object message) {
+    WireWriter out = new WireWriter(256);
+    if (message instanceof Worker.AssignTasks m) {
+      TaskAssignment a = m.assignment();
+      out.putString(a.jobId()).putBytes(a.plan().spec().toByteArray()).putStrings(a.tasks())
+          .putTensors(a.headParameters()).putLong(a.trunk().version())
+          .putTensors(a.trunk().parameters()).putString(ref(a.sharedParameters()))
+          .putString(ref(a.coordinator())).putString(ref(m.replyTo()));
+    } else if (message instanceof Worker.RunStep m) {
+      out.putString(m.jobId()).putLong(m.step()).putString(m.task()).putLong(m.minTrunkVersion())
+          .putLong(Math.max(0, System.nanoTime() - m.dispatchedAtNanos()));
+    } else if (message instanceof Worker.NewTrunkVersion m) {
+      out.putString(m.jobId()).putLong(m.snapshot().version())
+          .putTensors(m.snapshot().parameters());
+    } else if (message instanceof Worker.Evaluate m) {
+      out.putString(m.jobId()).putLong(m.minTrunkVersion()).putString(ref(m.replyTo()));
+    } else if (message instanceof Worker.GetHeads m) {
+      out.putString(m.jobId()).putString(ref(m.replyTo()));
+    } else if (message instanceof Worker.ReturnGradients m) {
+      out.putString(m.jobId());
+    } else if (message instanceof Worker.ReleaseJob m) {
+      out.putString(m.jobId());
+    } else if (message instanceof Worker.GetTaskState m) {
+      out.putString(m.jobId()).putString(ref(m.replyTo()));
+    } else if (message instanceof Worker.RestoreTasks m) {
+      out.putString(m.jobId());
+      putOptimizers(out, m.optimizers());
+      putCounts(out, m.batchesDrawn());
+    } else if (message instanceof Worker.Assigned m) {
+      out.putString(m.jobId()).putString(m.worker()).putStrings(m.tasks());
+    } else if (message instanceof Worker.StepDone m) {
+      out.putString(m.jobId()).putLong(m.step()).putString(m.task())
+          .putDouble(m.result().loss()).putInt(m.result().examples());
+      putValues(out, m.result().outputLosses());
+      out.putLong(m.trunkVersion()).putString(m.worker()).putLong(m.batch())
+          .putLong(m.queueTime().toNanos()).putLong(m.computeTime().toNanos());
+    } else if (message instanceof Worker.StepFailed m) {
+      out.putString(m.jobId()).putLong(m.step()).putString(m.task()).putString(m.worker())
+          .putString(m.reason());
+    } else if (message instanceof Worker.SharedGradients m) {
+      out.putString(m.jobId()).putLong(m.step()).putString(m.task()).putLong(m.trunkVersion())
+          .putDouble(m.loss()).putTensors(m.gradients()).putString(ref(m.worker()));
+    } else if (message instanceof Worker.EvaluationDone m) {
+      out.putString(m.jobId()).putString(m.worker()).putInt(m.metrics().size());
+      m.metrics().forEach((task, metrics) -> {
+        out.putString(task);
+        putValues(out, metrics);
+      });
+    } else if (message instanceof Worker.Heads m) {
+      out.putString(m.jobId()).putString(m.worker()).putTensors(m.parameters());
+    } else if (message instanceof Worker.TaskState m) {
+      out.putString(m.jobId()).putString(m.worker()).putTensors(m.heads());
+      putOptimizers(out, m.optimizers());
+      putCounts(out, m.batchesDrawn());
+    } else {
+      throw new IllegalArgumentException("expected a worker protocol message, found "
+          + message.getClass().getName());
+    }
+    return out.toByteArray();
+  }
+
+  @Override
+  public Object fromBinary(byte[] bytes, String manifest) throws NotSerializableException {
+    WireReader in = new WireReader(bytes);
+    switch (manifest) {
+      case "A": {
+        String jobId = in.getString();
+        TrainingPlan plan = plan(in.getBytes());
+        List<String> tasks = in.getStrings();
+        var heads = in.getTensors();
+        long version = in.getLong();
+        TrunkSnapshot trunk = new TrunkSnapshot(version, in.getTensors());
+        ActorRef<Worker.SharedGradients> shared = resolve(in.getString());
+        ActorRef<Worker.StepOutcome> coordinator = resolve(in.getString());
+        return new Worker.AssignTasks(new TaskAssignment(jobId, plan, tasks, heads, trunk, shared,
+            coordinator), resolve(in.getString()));
+      }
+      case "R":
+        return new Worker.RunStep(in.getString(), in.getLong(), in.getString(), in.getLong(),
+            System.nanoTime() - in.getLong());
+      case "T": {
+        String jobId = in.getString();
+        long version = in.getLong();
+        return new Worker.NewTrunkVersion(jobId, new TrunkSnapshot(version, in.getTensors()));
+      }
+      case "E":
+        return new Worker.Evaluate(in.getString(), in.getLong(), resolve(in.getString()));
+      case "H":
+        return new Worker.GetHeads(in.getString(), resolve(in.getString()));
+      case "G":
+        return new Worker.ReturnGradients(in.getString(), Map.of());
+      case "X":
+        return new Worker.ReleaseJob(in.getString());
+      case "S":
+        return new Worker.GetTaskState(in.getString(), resolve(in.getString()));
+      case "O":
+        return new Worker.RestoreTasks(in.getString(), getOptimizers(in), getCounts(in));
+      case "a":
+        return new Worker.Assigned(in.getString(), in.getString(), in.getStrings());
+      case "d": {
+        String jobId = in.getString();
+        long step = in.getLong();
+        String task = in.getString();
+        double loss = in.getDouble();
+        int examples = in.getInt();
+        StepResult result = new StepResult(loss, getValues(in), examples);
+        return new Worker.StepDone(jobId, step, task, result, in.getLong(), in.getString(),
+            in.getLong(), Duration.ofNanos(in.getLong()), Duration.ofNanos(in.getLong()));
+      }
+      case "f":
+        return new Worker.StepFailed(in.getString(), in.getLong(), in.getString(), in.getString(),
+            in.getString());
+      case "g":
+        return new Worker.SharedGradients(in.getString(), in.getLong(), in.getString(),
+            in.getLong(), in.getDouble(), in.getTensors(), resolve(in.getString()));
+      case "e": {
+        String jobId = in.getString();
+        String worker = in.getString();
+        int tasks = in.getInt();
+        Map<String, Map<String, Double>> metrics = new LinkedHashMap<>();
+        for (int i = 0; i < tasks; i++) {
+          metrics.put(in.getString(), getValues(in));
+        }
+        return new Worker.EvaluationDone(jobId, worker, metrics);
+      }
+      case "h":
+        return new Worker.Heads(in.getString(), in.getString(), in.getTensors());
+      case "s":
+        return new Worker.TaskState(in.getString(), in.getString(), in.getTensors(),
+            getOptimizers(in), getCounts(in));
+      default:
+        throw new NotSerializableException("unknown worker protocol manifest '" + manifest + "'");
+    }
+  }
+
+  /** The plan of a spec, compiled here once per spec (data is read on this node). */
+  private TrainingPlan plan(byte[] specBytes) throws NotSerializableException {
+    ByteString key = ByteString.copyFrom(specBytes);
+    TrainingPlan cached = plans.get(key);
+    if (cached != null) {
+      return cached;
+    }
+    try {
+      TrainingPlan plan = JobSpecCompiler.compile(JobSpec.parseFrom(specBytes));
+      if (plans.size() >= PLANS_KEPT) {
+        plans.clear();
+      }
+      plans.put(key, plan);
+      return plan;
+    } catch (InvalidProtocolBufferException | InvalidSpecException e) {
+      NotSerializableException failure = new NotSerializableException(
+          "cannot compile a job spec on this worker node: " + e.getMessage());
+      failure.initCause(e);
+      throw failure;
+    }
+  }
+
+  private static void putValues(WireWriter out, Map<String, Double> values) {
+    out.putInt(values.size());
+    values.forEach((name, value) -> out.putString(name).putDouble(value));
+  }
+
+  private static Map<String, Double> getValues(WireReader in) {
+    int count = in.getInt();
+    Map<String, Double> values = new LinkedHashMap<>();
+    for (int i = 0; i < count; i++) {
+      values.put(in.getString(), in.getDouble());
+    }
+    return values;
+  }
+
+  private static void putCounts(WireWriter out, Map<String, Long> counts) {
+    out.putInt(counts.size());
+    counts.forEach((name, count) -> out.putString(name).putLong(count));
+  }
+
+  private static Map<String, Long> getCounts(WireReader in) {
+    int size = in.getInt();
+    Map<String, Long> counts = new LinkedHashMap<>();
+    for (int i = 0; i < size; i++) {
+      counts.put(in.getString(), in.getLong());
+    }
+    return counts;
+  }
+
+  private static void putOptimizers(WireWriter out, Map<String, OptimizerSnapshot> optimizers) {
+    out.putInt(optimizers.size());
+    optimizers.forEach((module, snapshot) ->
+        out.putString(module).putInt(snapshot.iteration()).putFloats(snapshot.state()));
+  }
+
+  private static Map<String, OptimizerSnapshot> getOptimizers(WireReader in) {
+    int size = in.getInt();
+    Map<String, OptimizerSnapshot> optimizers = new LinkedHashMap<>();
+    for (int i = 0; i < size; i++) {
+      String module = in.getString();
+      int iteration = in.getInt();
+      optimizers.put(module, new OptimizerSnapshot(iteration, in.getFloats()));
+    }
+    return optimizers;
+  }
+
+  private String ref(ActorRef<?> ref) {
+    return resolver().toSerializationFormat(ref);
+  }
+
+  private <T> ActorRef<T> resolve(String serialized) {
+    return resolver().resolveActorRef(serialized);
+  }
+
+  private ActorRefResolver resolver() {
+    if (resolver == null) {
+      resolver = ActorRefResolver.get(Adapter.toTyped(system));
+    }
+    return resolver;
+  }
+}
