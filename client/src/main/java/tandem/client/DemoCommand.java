@@ -67,7 +67,12 @@ final class DemoCommand implements Callable<Integer> {
   private int runDemo(JobSpec job, Path dir, PrintWriter notes) throws IOException, InterruptedException {
     Path log = dir.resolve("server.log");
     Path portFile = dir.resolve("port");
-    try (ServerProcess server = ServerProcess.start(ServerProcess.serverArguments(0, workers, portFile), log)) {
+    java.util.List<String> arguments = new java.util.ArrayList<>(
+        ServerProcess.serverArguments(0, workers, portFile));
+    // The demo's checkpoints stay in its own directory: a server started from the repository
+    // would otherwise resume whatever unfinished jobs an earlier run left under ./jobs.
+    arguments.addAll(java.util.List.of("--job-dir", dir.resolve("jobs").toString()));
+    try (ServerProcess server = ServerProcess.start(arguments, log)) {
       int port;
       try {
         port = server.awaitPort(portFile, STARTUP_TIMEOUT);
@@ -138,12 +143,12 @@ final class DemoCommand implements Callable<Integer> {
   }
 
   private static void deleteDirectory(Path dir) throws IOException {
-    try (Stream<Path> files = Files.list(dir)) {
-      for (Path file : files.toList()) {
+    try (Stream<Path> files = Files.walk(dir)) {
+      // Deepest first, so every directory is empty when its turn comes.
+      for (Path file : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
         Files.deleteIfExists(file);
       }
     }
-    Files.deleteIfExists(dir);
   }
 
   private PrintWriter out() {
