@@ -8,7 +8,11 @@ import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import tandem.model.data.Batch;
+import tandem.model.data.ClassField;
 import tandem.model.data.DataSet;
+import tandem.model.data.Vocabulary;
+import tandem.model.eval.ChunkScore;
+import tandem.model.eval.ChunkScorer;
 import tandem.model.module.Module;
 import tandem.model.spec.OutputGraph;
 import tandem.model.spec.TaskGraph;
@@ -79,11 +83,90 @@ public final class TaskProgram {
   }
 
   /**
-   * Each output's metric ({@link tandem.model.loss.Loss#metric()}) over all of {@code data}, in
-   * batches of the task's batch size, keyed by output name in spec order.
+   * Each output's metric ({@link OutputGraph#metric()}) over all of {@code data}, in batches of
+   * the task's batch size, keyed by output name in spec order. Metrics per example are averaged;
+   * {@code chunk_f1} is scored on the predicted tags of the whole data set at once, since a
+   * chunk may cross a batch boundary.
    */
   public Map<String, Double> evaluate(Map<String, INDArray> parameters, DataSet data) {
-    double[] sums = new double[task.outputs().size()];
+    List<OutputGraph> outputs = task.outputs();
+    double[] sums = new double[outputs.size()];
+    int[][] predicted = new int[outputs.size()][];
+    for (int o = 0; o < outputs.size(); o++) {
+      if (isChunkF1(outputs.get(o))) {
+        predicted[o] = new int[data.size()];
+      }
+    }
+    forEachBatch(parameters, data, (start, batch, logits) -> {
+      for (int o = 0; o < outputs.size(); o++) {
+        OutputGraph output = outputs.get(o);
+        if (predicted[o] != null) {
+          argMaxInto(logits.get(o), predicted[o], start);
+        } else {
+          sums[o] += output.loss().metricSum(batch.field(output.label()), logits.get(o));
+        }
+      }
+    });
+    Map<String, Double> metrics = new LinkedHashMap<>();
+    for (int o = 0; o < sums.length; o++) {
+      OutputGraph output = outputs.get(o);
+      double value = predicted[o] != null
+          ? chunkScore(output, data, predicted[o]).f1() : sums[o] / data.size();
+      metrics.put(output.name(), value);
+    }
+    return metrics;
+  }
+
+  /**
+   * The chunk counts (precision, recall, F1) of output {@code outputName}, whose labels are IOB2
+   * chunk tags, over all of {@code data}.
+   */
+  public ChunkScore chunkScore(Map<String, INDArray> parameters, DataSet data, String outputName) {
+    int o = outputIndex(outputName);
+    int[] predicted = new int[data.size()];
+    forEachBatch(parameters, data, (start, batch, logits) ->
+        argMaxInto(logits.get(o), predicted, start));
+    return chunkScore(task.outputs().get(o), data, predicted);
+  }
+
+  /** The class each example of {@code data} gets from output {@code outputName} (argmax). */
+  public int[] predictClasses(Map<String, INDArray> parameters, DataSet data, String outputName) {
+    int o = outputIndex(outputName);
+    int[] predicted = new int[data.size()];
+    forEachBatch(parameters, data, (start, batch, logits) ->
+        argMaxInto(logits.get(o), predicted, start));
+    return predicted;
+  }
+
+  private static boolean isChunkF1(OutputGraph output) {
+    return output.metric().equals(ChunkScorer.METRIC);
+  }
+
+  private static ChunkScore chunkScore(OutputGraph output, DataSet data, int[] predicted) {
+    Vocabulary tags = data.vocabularies().get(output.label());
+    if (tags == null || !(data.field(output.label()) instanceof ClassField gold)) {
+      throw new IllegalArgumentException("output " + output.name() + ": expected a class field '"
+          + output.label() + "' named by chunk tags in " + data.name());
+    }
+    return new ChunkScorer(tags.tokens()).score(gold.ids(), predicted, data.sentenceStarts());
+  }
+
+  private int outputIndex(String outputName) {
+    for (int o = 0; o < task.outputs().size(); o++) {
+      if (task.outputs().get(o).name().equals(outputName)) {
+        return o;
+      }
+    }
+    throw new IllegalArgumentException("task " + task.name() + " has no output '" + outputName
+        + "'");
+  }
+
+  /** Receives each evaluation batch, the row its first example has, and every output's logits. */
+  private interface BatchLogits {
+    void accept(int start, Batch batch, List<INDArray> logits);
+  }
+
+  private void forEachBatch(Map<String, INDArray> parameters, DataSet data, BatchLogits sink) {
     int batchSize = Math.min(task.batchSize(), data.size());
     for (int start = 0; start < data.size(); start += batchSize) {
       int size = Math.min(batchSize, data.size() - start);
@@ -94,17 +177,18 @@ public final class TaskProgram {
       Batch batch = data.batch(rows, dataType);
       Work work = work(size);
       INDArray pathOutput = path.forward(parameters, batch);
+      List<INDArray> logits = new ArrayList<>(task.outputs().size());
       for (int o = 0; o < task.outputs().size(); o++) {
-        OutputGraph output = task.outputs().get(o);
-        INDArray logits = forwardOutput(parameters, pathOutput, work.outputBuffers.get(o), output);
-        sums[o] += output.loss().metricSum(batch.field(output.label()), logits);
+        logits.add(forwardOutput(parameters, pathOutput, work.outputBuffers.get(o),
+            task.outputs().get(o)));
       }
+      sink.accept(start, batch, logits);
     }
-    Map<String, Double> metrics = new LinkedHashMap<>();
-    for (int o = 0; o < sums.length; o++) {
-      metrics.put(task.outputs().get(o).name(), sums[o] / data.size());
-    }
-    return metrics;
+  }
+
+  private static void argMaxInto(INDArray logits, int[] classes, int start) {
+    int[] batch = logits.argMax(1).toIntVector();
+    System.arraycopy(batch, 0, classes, start, batch.length);
   }
 
   private static INDArray forwardOutput(Map<String, INDArray> parameters, INDArray pathOutput,
