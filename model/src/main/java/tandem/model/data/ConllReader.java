@@ -233,7 +233,8 @@ public final class ConllReader {
 
   /**
    * POS tags as the training file has them. Chunk tags, when they are IOB2, are {@code O} and
-   * both {@code B-X} and {@code I-X} of every chunk type X the training file has, so that an
+   * both {@code B-X} and {@code I-X} of every chunk type X the training file has (whether or not
+   * the file has {@code O} or both prefixes), so that an
    * evaluation file may hold a tag of a known type the training file happens to lack (the
    * CoNLL-2000 test file has {@code I-LST}; the training file only {@code B-LST}).
    */
@@ -241,6 +242,7 @@ public final class ConllReader {
     TreeSet<String> tags = new TreeSet<>();
     sentences.forEach(s -> s.forEach(t -> tags.add(pos ? t.pos() : t.chunk())));
     if (!pos && ChunkScorer.isIob2(List.copyOf(tags))) {
+      tags.add("O");
       for (String tag : List.copyOf(tags)) {
         if (!tag.equals("O")) {
           tags.add("B-" + tag.substring(2));
