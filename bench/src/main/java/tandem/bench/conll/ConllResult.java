@@ -15,10 +15,13 @@ import tandem.model.eval.ChunkScore;
  *     outside it
  * @param posAccuracy per-token POS accuracy on the test file, or NaN when the variant has no
  *     POS output
- * @param chunk chunk counts on the test file, or {@code null} when it has no chunk output
+ * @param chunk chunk counts on the test file with each sentence's best valid IOB2 tags (the
+ *     {@code chunk_f1} metric of the job's evaluation), or {@code null} when it has no chunk
+ *     output
+ * @param greedyChunk chunk counts of each token's highest-scoring tag on its own, or {@code null}
  */
 public record ConllResult(String variant, long steps, long examples, Duration trainingTime,
-    double posAccuracy, ChunkScore chunk) {
+    double posAccuracy, ChunkScore chunk, ChunkScore greedyChunk) {
 
   public double examplesPerSecond() {
     return examples / (trainingTime.toNanos() / 1e9);
@@ -49,6 +52,9 @@ public record ConllResult(String variant, long steps, long examples, Duration tr
       json.addProperty("goldChunks", chunk.gold());
       json.addProperty("predictedChunks", chunk.predicted());
       json.addProperty("correctChunks", chunk.correct());
+      json.addProperty("greedyChunkF1", greedyChunk.f1());
+      json.addProperty("greedyChunkPrecision", greedyChunk.precision());
+      json.addProperty("greedyChunkRecall", greedyChunk.recall());
     }
     return json;
   }

@@ -10,14 +10,15 @@ final class ConllTable {
   private ConllTable() {}
 
   static void print(PrintWriter out, List<ConllResult> results) {
-    String format = "%-20s %9s %22s %8s %10s %11s%n";
-    out.printf(format, "variant", "POS acc", "chunk F1 (P / R)", "steps", "train time",
-        "examples/s");
+    String format = "%-20s %9s %22s %9s %8s %10s %11s%n";
+    out.printf(format, "variant", "POS acc", "chunk F1 (P / R)", "greedy F1", "steps",
+        "train time", "examples/s");
     for (ConllResult result : results) {
       out.printf(format, result.variant(),
           result.hasPos() ? String.format("%.2f%%", 100 * result.posAccuracy()) : "-",
           result.hasChunk() ? String.format("%.2f (%.2f / %.2f)", 100 * result.chunk().f1(),
               100 * result.chunk().precision(), 100 * result.chunk().recall()) : "-",
+          result.hasChunk() ? String.format("%.2f", 100 * result.greedyChunk().f1()) : "-",
           result.steps(), String.format("%.0f s", result.trainingTime().toMillis() / 1e3),
           String.format("%.0f", result.examplesPerSecond()));
     }
@@ -32,8 +33,9 @@ final class ConllTable {
       line.append(String.format("POS %.2f%% ", 100 * result.posAccuracy()));
     }
     if (result.hasChunk()) {
-      line.append(String.format("chunk F1 %.2f (P %.2f, R %.2f) ", 100 * result.chunk().f1(),
-          100 * result.chunk().precision(), 100 * result.chunk().recall()));
+      line.append(String.format("chunk F1 %.2f (P %.2f, R %.2f; greedy %.2f) ",
+          100 * result.chunk().f1(), 100 * result.chunk().precision(),
+          100 * result.chunk().recall(), 100 * result.greedyChunk().f1()));
     }
     return line.append(String.format("%.0f examples/s", result.examplesPerSecond())).toString();
   }

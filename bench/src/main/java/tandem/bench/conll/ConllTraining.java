@@ -5,6 +5,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 import org.nd4j.linalg.api.buffer.DataType;
+import tandem.model.data.DataSet;
+import tandem.model.eval.ChunkDecoding;
 import tandem.model.eval.ChunkScore;
 import tandem.model.eval.ChunkScorer;
 import tandem.model.spec.OutputGraph;
@@ -19,7 +21,8 @@ import tandem.model.train.TaskProgram;
  * step in flight) with its tasks in strict alternation, as {@code round_robin} dispatches, until
  * the spec's {@code maxSteps} or {@code maxTime}; then scores it on its evaluation data: the
  * accuracy of the output labelled {@code pos} and the chunk counts of the output whose metric is
- * {@code chunk_f1}, both through {@link TaskProgram}, as the job's evaluation event has them.
+ * {@code chunk_f1}, both through {@link TaskProgram} as the job's evaluation event has them, and
+ * the chunk counts of greedy per-token tags beside them.
  */
 final class ConllTraining {
 
@@ -57,12 +60,17 @@ final class ConllTraining {
       long steps, long examples, Duration time) {
     double posAccuracy = Double.NaN;
     ChunkScore chunk = null;
+    ChunkScore greedyChunk = null;
     for (TaskGraph task : plan.graph().tasks()) {
       Map<String, Double> metrics = training.evaluate(task.name());
       for (OutputGraph output : task.outputs()) {
         if (output.metric().equals(ChunkScorer.METRIC)) {
-          chunk = new TaskProgram(task, DataType.FLOAT).chunkScore(training.parameters(),
-              plan.evaluationData().get(task.name()), output.name());
+          TaskProgram program = new TaskProgram(task, DataType.FLOAT);
+          DataSet data = plan.evaluationData().get(task.name());
+          chunk = program.chunkScore(training.parameters(), data, output.name(),
+              ChunkDecoding.VITERBI);
+          greedyChunk = program.chunkScore(training.parameters(), data, output.name(),
+              ChunkDecoding.GREEDY);
           if (Math.abs(chunk.f1() - metrics.get(output.name())) > 1e-12) {
             throw new IllegalStateException("chunk F1 of the evaluation (" + metrics.get(
                 output.name()) + ") differs from the chunk counts' (" + chunk.f1() + ")");
@@ -72,6 +80,6 @@ final class ConllTraining {
         }
       }
     }
-    return new ConllResult(variant, steps, examples, time, posAccuracy, chunk);
+    return new ConllResult(variant, steps, examples, time, posAccuracy, chunk, greedyChunk);
   }
 }

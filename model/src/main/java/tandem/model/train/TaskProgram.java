@@ -12,7 +12,9 @@ import tandem.model.data.ClassField;
 import tandem.model.data.DataSet;
 import tandem.model.data.Vocabulary;
 import tandem.model.eval.ChunkScore;
+import tandem.model.eval.ChunkDecoding;
 import tandem.model.eval.ChunkScorer;
+import tandem.model.eval.Iob2Decoder;
 import tandem.model.module.Module;
 import tandem.model.spec.OutputGraph;
 import tandem.model.spec.TaskGraph;
@@ -85,23 +87,23 @@ public final class TaskProgram {
   /**
    * Each output's metric ({@link OutputGraph#metric()}) over all of {@code data}, in batches of
    * the task's batch size, keyed by output name in spec order. Metrics per example are averaged;
-   * {@code chunk_f1} is scored on the predicted tags of the whole data set at once, since a
-   * chunk may cross a batch boundary.
+   * {@code chunk_f1} is scored on the whole data set at once (a chunk may cross a batch
+   * boundary), on each sentence's best valid IOB2 tags ({@link ChunkDecoding#VITERBI}).
    */
   public Map<String, Double> evaluate(Map<String, INDArray> parameters, DataSet data) {
     List<OutputGraph> outputs = task.outputs();
     double[] sums = new double[outputs.size()];
-    int[][] predicted = new int[outputs.size()][];
+    float[][] scores = new float[outputs.size()][];
     for (int o = 0; o < outputs.size(); o++) {
-      if (isChunkF1(outputs.get(o))) {
-        predicted[o] = new int[data.size()];
+      if (outputs.get(o).metric().equals(ChunkScorer.METRIC)) {
+        scores[o] = new float[0];
       }
     }
     forEachBatch(parameters, data, (start, batch, logits) -> {
       for (int o = 0; o < outputs.size(); o++) {
         OutputGraph output = outputs.get(o);
-        if (predicted[o] != null) {
-          argMaxInto(logits.get(o), predicted[o], start);
+        if (scores[o] != null) {
+          scores[o] = logSoftmaxInto(logits.get(o), scores[o], start, data.size());
         } else {
           sums[o] += output.loss().metricSum(batch.field(output.label()), logits.get(o));
         }
@@ -110,8 +112,9 @@ public final class TaskProgram {
     Map<String, Double> metrics = new LinkedHashMap<>();
     for (int o = 0; o < sums.length; o++) {
       OutputGraph output = outputs.get(o);
-      double value = predicted[o] != null
-          ? chunkScore(output, data, predicted[o]).f1() : sums[o] / data.size();
+      double value = scores[o] != null
+          ? chunkScore(output, data, scores[o], ChunkDecoding.VITERBI).f1()
+          : sums[o] / data.size();
       metrics.put(output.name(), value);
     }
     return metrics;
@@ -119,46 +122,55 @@ public final class TaskProgram {
 
   /**
    * The chunk counts (precision, recall, F1) of output {@code outputName}, whose labels are IOB2
-   * chunk tags, over all of {@code data}.
+   * chunk tags, over all of {@code data}, its tags decoded by {@code decoding}.
    */
-  public ChunkScore chunkScore(Map<String, INDArray> parameters, DataSet data, String outputName) {
-    int o = outputIndex(outputName);
-    int[] predicted = new int[data.size()];
-    forEachBatch(parameters, data, (start, batch, logits) ->
-        argMaxInto(logits.get(o), predicted, start));
-    return chunkScore(task.outputs().get(o), data, predicted);
+  public ChunkScore chunkScore(Map<String, INDArray> parameters, DataSet data, String outputName,
+      ChunkDecoding decoding) {
+    return chunkScore(output(outputName), data, logSoftmax(parameters, data, outputName),
+        decoding);
   }
 
   /** The class each example of {@code data} gets from output {@code outputName} (argmax). */
   public int[] predictClasses(Map<String, INDArray> parameters, DataSet data, String outputName) {
-    int o = outputIndex(outputName);
-    int[] predicted = new int[data.size()];
+    return argMax(logSoftmax(parameters, data, outputName), data.size());
+  }
+
+  private float[] logSoftmax(Map<String, INDArray> parameters, DataSet data, String outputName) {
+    int o = task.outputs().indexOf(output(outputName));
+    float[][] scores = {new float[0]};
     forEachBatch(parameters, data, (start, batch, logits) ->
-        argMaxInto(logits.get(o), predicted, start));
-    return predicted;
+        scores[0] = logSoftmaxInto(logits.get(o), scores[0], start, data.size()));
+    return scores[0];
   }
 
-  private static boolean isChunkF1(OutputGraph output) {
-    return output.metric().equals(ChunkScorer.METRIC);
-  }
-
-  private static ChunkScore chunkScore(OutputGraph output, DataSet data, int[] predicted) {
+  private static ChunkScore chunkScore(OutputGraph output, DataSet data, float[] logProbabilities,
+      ChunkDecoding decoding) {
     Vocabulary tags = data.vocabularies().get(output.label());
     if (tags == null || !(data.field(output.label()) instanceof ClassField gold)) {
       throw new IllegalArgumentException("output " + output.name() + ": expected a class field '"
           + output.label() + "' named by chunk tags in " + data.name());
     }
-    return new ChunkScorer(tags.tokens()).score(gold.ids(), predicted, data.sentenceStarts());
-  }
-
-  private int outputIndex(String outputName) {
-    for (int o = 0; o < task.outputs().size(); o++) {
-      if (task.outputs().get(o).name().equals(outputName)) {
-        return o;
+    int[] starts = data.sentenceStarts();
+    int[] predicted;
+    if (decoding == ChunkDecoding.GREEDY) {
+      predicted = argMax(logProbabilities, data.size());
+    } else {
+      predicted = new int[data.size()];
+      Iob2Decoder decoder = new Iob2Decoder(tags.tokens());
+      int sentences = Math.max(1, starts.length);
+      for (int s = 0; s < sentences; s++) {
+        int from = starts.length == 0 ? 0 : starts[s];
+        int to = s + 1 < starts.length ? starts[s + 1] : data.size();
+        decoder.decodeInto(logProbabilities, from * tags.size(), to - from, predicted, from);
       }
     }
-    throw new IllegalArgumentException("task " + task.name() + " has no output '" + outputName
-        + "'");
+    return new ChunkScorer(tags.tokens()).score(gold.ids(), predicted, starts);
+  }
+
+  private OutputGraph output(String outputName) {
+    return task.outputs().stream().filter(o -> o.name().equals(outputName)).findFirst()
+        .orElseThrow(() -> new IllegalArgumentException("task " + task.name()
+            + " has no output '" + outputName + "'"));
   }
 
   /** Receives each evaluation batch, the row its first example has, and every output's logits. */
@@ -186,9 +198,46 @@ public final class TaskProgram {
     }
   }
 
-  private static void argMaxInto(INDArray logits, int[] classes, int start) {
-    int[] batch = logits.argMax(1).toIntVector();
-    System.arraycopy(batch, 0, classes, start, batch.length);
+  /**
+   * Writes the log-softmax of each row of {@code logits} ({@code [batch, classes]}) into
+   * {@code scores} from row {@code start}, allocating it for {@code rows} rows on first use.
+   */
+  private static float[] logSoftmaxInto(INDArray logits, float[] scores, int start, int rows) {
+    int classes = (int) logits.size(1);
+    float[] out = scores.length == 0 ? new float[rows * classes] : scores;
+    float[][] batch = logits.toFloatMatrix();
+    for (int i = 0; i < batch.length; i++) {
+      float[] row = batch[i];
+      double max = Double.NEGATIVE_INFINITY;
+      for (float value : row) {
+        max = Math.max(max, value);
+      }
+      double sum = 0;
+      for (float value : row) {
+        sum += Math.exp(value - max);
+      }
+      double logSum = max + Math.log(sum);
+      int base = (start + i) * classes;
+      for (int k = 0; k < classes; k++) {
+        out[base + k] = (float) (row[k] - logSum);
+      }
+    }
+    return out;
+  }
+
+  private static int[] argMax(float[] scores, int rows) {
+    int classes = scores.length / rows;
+    int[] classesOf = new int[rows];
+    for (int i = 0; i < rows; i++) {
+      int best = 0;
+      for (int k = 1; k < classes; k++) {
+        if (scores[i * classes + k] > scores[i * classes + best]) {
+          best = k;
+        }
+      }
+      classesOf[i] = best;
+    }
+    return classesOf;
   }
 
   private static INDArray forwardOutput(Map<String, INDArray> parameters, INDArray pathOutput,
