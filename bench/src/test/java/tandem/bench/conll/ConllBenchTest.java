@@ -28,7 +28,7 @@ class ConllBenchTest {
 
   private static final int STEPS_PER_TASK = 150;
   /** The examples' batch size. */
-  private static final int BATCH_SIZE = 128;
+  private static final int BATCH_SIZE = 256;
 
   @TempDir
   Path dir;
