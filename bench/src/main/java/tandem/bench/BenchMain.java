@@ -15,7 +15,7 @@ import tandem.bench.twohead.TwoHeadBench;
     subcommands = {RoutingBench.class, TwoHeadBench.class,
         tandem.bench.async.AsyncScalingBench.class,
         tandem.bench.coordinator.CoordinatorBench.class, tandem.bench.serving.ServingBench.class,
-        tandem.bench.broadcast.BroadcastBench.class,
+        tandem.bench.broadcast.BroadcastBench.class, tandem.bench.conll.ConllBench.class,
         CommandLine.HelpCommand.class})
 public final class BenchMain implements Runnable {
 

@@ -18,6 +18,7 @@ public final class DataSet {
   private final Map<String, Field> fields;
   private final int size;
   private final Map<String, Vocabulary> vocabularies;
+  private final int[] sentenceStarts;
 
   /** {@code name} identifies the data in errors and provenance (e.g. a file path). */
   public DataSet(String name, Map<String, Field> fields) {
@@ -29,6 +30,16 @@ public final class DataSet {
    * multi-column category field's vocabularies are named {@code field[column]}).
    */
   public DataSet(String name, Map<String, Field> fields, Map<String, Vocabulary> vocabularies) {
+    this(name, fields, vocabularies, new int[0]);
+  }
+
+  /**
+   * A data set of token examples grouped into sentences, back to back in row order:
+   * {@code sentenceStarts} holds each sentence's first row, ascending from 0. Span metrics such
+   * as chunk F1 need them; a chunk never crosses a sentence start.
+   */
+  public DataSet(String name, Map<String, Field> fields, Map<String, Vocabulary> vocabularies,
+      int[] sentenceStarts) {
     if (fields.isEmpty()) {
       throw new IllegalArgumentException(name + ": a data set needs at least one field");
     }
@@ -45,6 +56,24 @@ public final class DataSet {
     this.fields = Collections.unmodifiableMap(new LinkedHashMap<>(fields));
     this.size = rows;
     this.vocabularies = Collections.unmodifiableMap(new LinkedHashMap<>(vocabularies));
+    for (int s = 0; s < sentenceStarts.length; s++) {
+      int start = sentenceStarts[s];
+      if (s == 0 ? start != 0 : start <= sentenceStarts[s - 1] || start >= rows) {
+        throw new IllegalArgumentException(name + ": expected sentence starts ascending from 0 "
+            + "and below " + rows + ", found " + start + " at " + s);
+      }
+    }
+    this.sentenceStarts = sentenceStarts.clone();
+  }
+
+  /** The first row of each sentence, ascending from 0; empty when rows are independent examples. */
+  public int[] sentenceStarts() {
+    return sentenceStarts.clone();
+  }
+
+  /** Whether the rows are tokens grouped into sentences ({@link #sentenceStarts()} not empty). */
+  public boolean hasSentences() {
+    return sentenceStarts.length > 0;
   }
 
   /** The vocabularies that map this data's text to ids, by field name; empty if none. */

@@ -138,7 +138,7 @@ public final class OptimizerState {
     parameterBuffer.get(0, p, 0, n);
     gradientBuffer.get(0, g, 0, n);
     if (settings.name().equals("sgd")) {
-      float rate = (float) settings.learningRate();
+      float rate = (float) settings.learningRate(iteration);
       for (int i = 0; i < n; i++) {
         g[i] *= rate;
         p[i] -= g[i];
@@ -160,8 +160,8 @@ public final class OptimizerState {
     double beta1 = settings.beta1();
     double beta2 = settings.beta2();
     int t = iteration + 1;
-    float stepSize = (float) (settings.learningRate() * Math.sqrt(1 - Math.pow(beta2, t))
-        / (1 - Math.pow(beta1, t)));
+    float stepSize = (float) (settings.learningRate(iteration)
+        * Math.sqrt(1 - Math.pow(beta2, t)) / (1 - Math.pow(beta1, t)));
     float b1 = (float) beta1;
     float b2 = (float) beta2;
     float oneMinusB1 = (float) (1 - beta1);

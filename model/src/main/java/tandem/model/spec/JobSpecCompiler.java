@@ -108,8 +108,12 @@ public final class JobSpecCompiler {
     double epsilon = positiveOrDefault(spec.getEpsilon(), 1e-8, "optimizer.epsilon", "epsilon");
     String sharedState = oneOf(spec.getSharedState(), SHARED_STATES, "optimizer.sharedState",
         "shared optimizer state");
+    if (spec.getLearningRateHalfLife() < 0) {
+      throw new InvalidSpecException("optimizer.learningRateHalfLife", "expected a number of "
+          + "updates >= 0 (0: a constant rate), found " + spec.getLearningRateHalfLife());
+    }
     return new OptimizerSettings(name, learningRate, beta1, beta2, epsilon,
-        sharedState.equals("per_task"));
+        sharedState.equals("per_task"), spec.getLearningRateHalfLife());
   }
 
   /** {@code value} if positive, {@code fallback} if 0; anything else (NaN, negative) fails. */

@@ -13,6 +13,8 @@ import tandem.model.data.DataSet;
 import tandem.model.data.DataSpecs;
 import tandem.model.data.Field;
 import tandem.model.data.IdField;
+import tandem.model.data.Vocabulary;
+import tandem.model.eval.ChunkScorer;
 import tandem.model.loss.Loss;
 import tandem.model.module.Embedding;
 import tandem.model.module.Module;
@@ -69,6 +71,8 @@ final class TaskSpecs {
     Set<String> fieldsRead = checkInputs(spec, taskPath, training, steps, outputs);
     for (int j = 0; j < outputs.size(); j++) {
       checkLabel(outputs.get(j), taskPath + ".outputs[" + j + "].label", training);
+      checkMetric(outputs.get(j), taskPath + ".outputs[" + j + "].metric", training,
+          "training data");
     }
     DataSet evaluation = training;
     if (spec.hasEvalData()) {
@@ -76,8 +80,10 @@ final class TaskSpecs {
       for (String field : fieldsRead) {
         checkSameFields(field, training, evaluation, taskPath + ".evalData");
       }
-      for (OutputGraph output : outputs) {
-        checkSameFields(output.label(), training, evaluation, taskPath + ".evalData");
+      for (int j = 0; j < outputs.size(); j++) {
+        checkSameFields(outputs.get(j).label(), training, evaluation, taskPath + ".evalData");
+        checkMetric(outputs.get(j), taskPath + ".outputs[" + j + "].metric", evaluation,
+            "evaluation data");
       }
       DataChecks.checkData(spec, taskPath, evaluation, steps, outputs, "evaluation data");
     }
@@ -125,7 +131,13 @@ final class TaskSpecs {
           "expected the name of the data field holding the targets, found none");
     }
     String name = spec.getName().isEmpty() ? chain.get(chain.size() - 1).name() : spec.getName();
-    return new OutputGraph(name, chain, loss, spec.getLabel(), weight == 0 ? 1 : weight);
+    String metric = spec.getMetric().isEmpty() ? loss.metric() : spec.getMetric();
+    if (!metric.equals(loss.metric()) && !metric.equals(ChunkScorer.METRIC)) {
+      throw new InvalidSpecException(outputPath + ".metric", "unknown metric '" + metric
+          + "'; expected empty (the loss's own: " + loss.metric() + ") or "
+          + ChunkScorer.METRIC);
+    }
+    return new OutputGraph(name, chain, loss, spec.getLabel(), weight == 0 ? 1 : weight, metric);
   }
 
   private static void checkOutputName(List<OutputGraph> outputs, String namePath)
@@ -253,6 +265,25 @@ final class TaskSpecs {
       throw new InvalidSpecException(labelPath, "loss " + loss.specName() + " on module '"
           + last.name() + "' (output width " + last.outputSize() + ") needs " + expected
           + " as label, but '" + output.label() + "' is " + describe(label));
+    }
+  }
+
+  /** chunk_f1 needs softmax labels named by IOB2 chunk tags, in data grouped into sentences. */
+  private static void checkMetric(OutputGraph output, String metricPath, DataSet data,
+      String what) throws InvalidSpecException {
+    if (!output.metric().equals(ChunkScorer.METRIC)) {
+      return;
+    }
+    Vocabulary tags = data.vocabularies().get(output.label());
+    if (output.loss() != Loss.SOFTMAX_CROSS_ENTROPY || tags == null
+        || !ChunkScorer.isIob2(tags.tokens()) || !data.hasSentences()) {
+      throw new InvalidSpecException(metricPath, ChunkScorer.METRIC + " needs loss "
+          + Loss.SOFTMAX_CROSS_ENTROPY.specName() + " on a class field named by IOB2 chunk tags "
+          + "(O, B-X, I-X) in data grouped into sentences (the chunk field of conll data), but "
+          + "the output has loss " + output.loss().specName() + " and the " + what + "'s field '"
+          + output.label() + "' is " + (tags == null ? "not named by tags"
+          : "named by " + tags.tokens())
+          + (data.hasSentences() ? "" : ", in data without sentences"));
     }
   }
 

@@ -8,7 +8,13 @@ import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import tandem.model.data.Batch;
+import tandem.model.data.ClassField;
 import tandem.model.data.DataSet;
+import tandem.model.data.Vocabulary;
+import tandem.model.eval.ChunkScore;
+import tandem.model.eval.ChunkDecoding;
+import tandem.model.eval.ChunkScorer;
+import tandem.model.eval.Iob2Decoder;
 import tandem.model.module.Module;
 import tandem.model.spec.OutputGraph;
 import tandem.model.spec.TaskGraph;
@@ -79,11 +85,100 @@ public final class TaskProgram {
   }
 
   /**
-   * Each output's metric ({@link tandem.model.loss.Loss#metric()}) over all of {@code data}, in
-   * batches of the task's batch size, keyed by output name in spec order.
+   * Each output's metric ({@link OutputGraph#metric()}) over all of {@code data}, in batches of
+   * the task's batch size, keyed by output name in spec order. Metrics per example are averaged;
+   * {@code chunk_f1} is scored on the whole data set at once (a chunk may cross a batch
+   * boundary), on each sentence's best valid IOB2 tags ({@link ChunkDecoding#VITERBI}).
    */
   public Map<String, Double> evaluate(Map<String, INDArray> parameters, DataSet data) {
-    double[] sums = new double[task.outputs().size()];
+    List<OutputGraph> outputs = task.outputs();
+    double[] sums = new double[outputs.size()];
+    float[][] scores = new float[outputs.size()][];
+    for (int o = 0; o < outputs.size(); o++) {
+      if (outputs.get(o).metric().equals(ChunkScorer.METRIC)) {
+        scores[o] = new float[0];
+      }
+    }
+    forEachBatch(parameters, data, (start, batch, logits) -> {
+      for (int o = 0; o < outputs.size(); o++) {
+        OutputGraph output = outputs.get(o);
+        if (scores[o] != null) {
+          scores[o] = logSoftmaxInto(logits.get(o), scores[o], start, data.size());
+        } else {
+          sums[o] += output.loss().metricSum(batch.field(output.label()), logits.get(o));
+        }
+      }
+    });
+    Map<String, Double> metrics = new LinkedHashMap<>();
+    for (int o = 0; o < sums.length; o++) {
+      OutputGraph output = outputs.get(o);
+      double value = scores[o] != null
+          ? chunkScore(output, data, scores[o], ChunkDecoding.VITERBI).f1()
+          : sums[o] / data.size();
+      metrics.put(output.name(), value);
+    }
+    return metrics;
+  }
+
+  /**
+   * The chunk counts (precision, recall, F1) of output {@code outputName}, whose labels are IOB2
+   * chunk tags, over all of {@code data}, its tags decoded by {@code decoding}.
+   */
+  public ChunkScore chunkScore(Map<String, INDArray> parameters, DataSet data, String outputName,
+      ChunkDecoding decoding) {
+    return chunkScore(output(outputName), data, logSoftmax(parameters, data, outputName),
+        decoding);
+  }
+
+  /** The class each example of {@code data} gets from output {@code outputName} (argmax). */
+  public int[] predictClasses(Map<String, INDArray> parameters, DataSet data, String outputName) {
+    return argMax(logSoftmax(parameters, data, outputName), data.size());
+  }
+
+  private float[] logSoftmax(Map<String, INDArray> parameters, DataSet data, String outputName) {
+    int o = task.outputs().indexOf(output(outputName));
+    float[][] scores = {new float[0]};
+    forEachBatch(parameters, data, (start, batch, logits) ->
+        scores[0] = logSoftmaxInto(logits.get(o), scores[0], start, data.size()));
+    return scores[0];
+  }
+
+  private static ChunkScore chunkScore(OutputGraph output, DataSet data, float[] logProbabilities,
+      ChunkDecoding decoding) {
+    Vocabulary tags = data.vocabularies().get(output.label());
+    if (tags == null || !(data.field(output.label()) instanceof ClassField gold)) {
+      throw new IllegalArgumentException("output " + output.name() + ": expected a class field '"
+          + output.label() + "' named by chunk tags in " + data.name());
+    }
+    int[] starts = data.sentenceStarts();
+    int[] predicted;
+    if (decoding == ChunkDecoding.GREEDY) {
+      predicted = argMax(logProbabilities, data.size());
+    } else {
+      predicted = new int[data.size()];
+      Iob2Decoder decoder = new Iob2Decoder(tags.tokens());
+      int sentences = Math.max(1, starts.length);
+      for (int s = 0; s < sentences; s++) {
+        int from = starts.length == 0 ? 0 : starts[s];
+        int to = s + 1 < starts.length ? starts[s + 1] : data.size();
+        decoder.decodeInto(logProbabilities, from * tags.size(), to - from, predicted, from);
+      }
+    }
+    return new ChunkScorer(tags.tokens()).score(gold.ids(), predicted, starts);
+  }
+
+  private OutputGraph output(String outputName) {
+    return task.outputs().stream().filter(o -> o.name().equals(outputName)).findFirst()
+        .orElseThrow(() -> new IllegalArgumentException("task " + task.name()
+            + " has no output '" + outputName + "'"));
+  }
+
+  /** Receives each evaluation batch, the row its first example has, and every output's logits. */
+  private interface BatchLogits {
+    void accept(int start, Batch batch, List<INDArray> logits);
+  }
+
+  private void forEachBatch(Map<String, INDArray> parameters, DataSet data, BatchLogits sink) {
     int batchSize = Math.min(task.batchSize(), data.size());
     for (int start = 0; start < data.size(); start += batchSize) {
       int size = Math.min(batchSize, data.size() - start);
@@ -94,17 +189,55 @@ public final class TaskProgram {
       Batch batch = data.batch(rows, dataType);
       Work work = work(size);
       INDArray pathOutput = path.forward(parameters, batch);
+      List<INDArray> logits = new ArrayList<>(task.outputs().size());
       for (int o = 0; o < task.outputs().size(); o++) {
-        OutputGraph output = task.outputs().get(o);
-        INDArray logits = forwardOutput(parameters, pathOutput, work.outputBuffers.get(o), output);
-        sums[o] += output.loss().metricSum(batch.field(output.label()), logits);
+        logits.add(forwardOutput(parameters, pathOutput, work.outputBuffers.get(o),
+            task.outputs().get(o)));
+      }
+      sink.accept(start, batch, logits);
+    }
+  }
+
+  /**
+   * Writes the log-softmax of each row of {@code logits} ({@code [batch, classes]}) into
+   * {@code scores} from row {@code start}, allocating it for {@code rows} rows on first use.
+   */
+  private static float[] logSoftmaxInto(INDArray logits, float[] scores, int start, int rows) {
+    int classes = (int) logits.size(1);
+    float[] out = scores.length == 0 ? new float[rows * classes] : scores;
+    float[][] batch = logits.toFloatMatrix();
+    for (int i = 0; i < batch.length; i++) {
+      float[] row = batch[i];
+      double max = Double.NEGATIVE_INFINITY;
+      for (float value : row) {
+        max = Math.max(max, value);
+      }
+      double sum = 0;
+      for (float value : row) {
+        sum += Math.exp(value - max);
+      }
+      double logSum = max + Math.log(sum);
+      int base = (start + i) * classes;
+      for (int k = 0; k < classes; k++) {
+        out[base + k] = (float) (row[k] - logSum);
       }
     }
-    Map<String, Double> metrics = new LinkedHashMap<>();
-    for (int o = 0; o < sums.length; o++) {
-      metrics.put(task.outputs().get(o).name(), sums[o] / data.size());
+    return out;
+  }
+
+  private static int[] argMax(float[] scores, int rows) {
+    int classes = scores.length / rows;
+    int[] classesOf = new int[rows];
+    for (int i = 0; i < rows; i++) {
+      int best = 0;
+      for (int k = 1; k < classes; k++) {
+        if (scores[i * classes + k] > scores[i * classes + best]) {
+          best = k;
+        }
+      }
+      classesOf[i] = best;
     }
-    return metrics;
+    return classesOf;
   }
 
   /**

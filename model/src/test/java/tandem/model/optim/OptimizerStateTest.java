@@ -69,6 +69,28 @@ class OptimizerStateTest {
   }
 
   @Test
+  void aHalfLifeDecaysTheRateExponentiallyInBothPathsAlike() {
+    for (String name : java.util.List.of("adam", "sgd")) {
+      OptimizerSettings settings = new OptimizerSettings(name, 0.01, 0.9, 0.999, 1e-8, false, 10);
+      assertEquals(0.005, settings.learningRate(10), 1e-15);
+      assertEquals(0.01 * Math.pow(0.5, 0.3), settings.learningRate(3), 1e-15);
+      int n = 100;
+      OptimizerState fused = new OptimizerState(settings, n, DataType.FLOAT);
+      OptimizerState reference = new OptimizerState(settings, n, DataType.DOUBLE);
+      Nd4j.getRandom().setSeed(7);
+      INDArray ours = Nd4j.rand(DataType.FLOAT, n);
+      INDArray theirs = ours.castTo(DataType.DOUBLE);
+      for (int step = 0; step < 40; step++) {
+        INDArray gradient = Nd4j.randn(DataType.FLOAT, n);
+        INDArray copy = gradient.castTo(DataType.DOUBLE);
+        fused.applyInPlace(ours, gradient);
+        reference.applyInPlace(theirs, copy);
+      }
+      assertArrayEquals(theirs.toFloatVector(), ours.toFloatVector(), 1e-5f, name);
+    }
+  }
+
+  @Test
   void doubleBuffersGoThroughNd4jsUpdater() {
     OptimizerState adam = new OptimizerState(
         new OptimizerSettings("adam", 0.1, 0.9, 0.999, 1e-8, false), 2, DataType.DOUBLE);

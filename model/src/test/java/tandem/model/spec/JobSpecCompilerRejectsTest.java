@@ -208,6 +208,9 @@ class JobSpecCompilerRejectsTest {
         // Job settings
         bad("unknown optimizer", s -> s.getOptimizerBuilder().setName("rmsprop"), "optimizer.name",
             "unknown optimizer 'rmsprop'", "[adam, sgd]"),
+        bad("negative learning-rate half-life",
+            s -> s.getOptimizerBuilder().setLearningRateHalfLife(-5),
+            "optimizer.learningRateHalfLife", "updates >= 0", "-5"),
         bad("negative learning rate", s -> s.getOptimizerBuilder().setLearningRate(-0.1),
             "optimizer.learningRate", "positive finite learning rate", "-0.1"),
         bad("NaN learning rate", s -> s.getOptimizerBuilder().setLearningRate(Double.NaN),

@@ -388,7 +388,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     message.done().metrics().forEach((task, metrics) -> metrics.forEach((output, value) ->
         evaluations.add(Evaluation.newBuilder().setTask(task).setOutput(output)
             .setMetric(plan.graph().task(task).outputs().stream()
-                .filter(o -> o.name().equals(output)).findFirst().orElseThrow().loss().metric())
+                .filter(o -> o.name().equals(output)).findFirst().orElseThrow().metric())
             .setValue(value)
             .setExamples(plan.evaluationData().get(task).size()).build())));
     if (--awaitedReplies > 0) {
