@@ -14,6 +14,7 @@ import picocli.CommandLine.Option;
 import tandem.api.v1.ConsistencySpec;
 import tandem.api.v1.JobSpec;
 import tandem.bench.ActorRun;
+import tandem.bench.BareLoop;
 import tandem.bench.EmbeddedTandem;
 import tandem.bench.LossTrace;
 import tandem.bench.MachineInfo;
@@ -52,9 +53,14 @@ public final class AsyncScalingBench implements Callable<Integer> {
   @Option(names = "--json", description = "Print one JSON object instead of a table.")
   boolean json;
 
-  private record Repetition(ActorRun oneWorker, ActorRun twoWorkers, ActorRun sync) {
+  private record Repetition(ActorRun oneWorker, ActorRun twoWorkers, ActorRun sync,
+      double bareOneThread, double bareTwoThreads) {
     double speedup() {
       return twoWorkers.examplesPerSecond() / oneWorker.examplesPerSecond();
+    }
+
+    double bareSpeedup() {
+      return bareTwoThreads / bareOneThread;
     }
   }
 
@@ -68,6 +74,7 @@ public final class AsyncScalingBench implements Callable<Integer> {
     JobSpec async1 = async(base, 1);
     JobSpec async2 = async(base, 2);
     JobSpec sync = base.toBuilder().setWorkers(1).build();
+    tandem.model.spec.TrainingPlan syncPlan = tandem.model.spec.JobSpecCompiler.compile(sync);
     List<Repetition> repetitions = new ArrayList<>();
     try (EmbeddedTandem tandem = EmbeddedTandem.start(2)) {
       progress("warm-up");
@@ -82,17 +89,21 @@ public final class AsyncScalingBench implements Callable<Integer> {
         ActorRun two = tandem.run(async2, events);
         System.gc();
         ActorRun syncRun = tandem.run(sync, events);
-        Repetition repetition = new Repetition(one, two, syncRun);
+        System.gc();
+        double bareOne = bareExamplesPerSecond(syncPlan, 1);
+        double bareTwo = bareExamplesPerSecond(syncPlan, 2);
+        Repetition repetition = new Repetition(one, two, syncRun, bareOne, bareTwo);
         repetitions.add(repetition);
         progress("repetition %d/%d: async 1 worker %.0f ex/s, 2 workers %.0f ex/s (x%.2f);"
             + " final loss async %.4f, sync %.4f; compute per step %d / %d us, other CPU per"
-            + " step %d / %d us; queue per step %d / %d us", r, repeats, one.examplesPerSecond(),
+            + " step %d / %d us; queue per step %d / %d us; bare loops on 1 and 2 threads x%.2f",
+            r, repeats, one.examplesPerSecond(),
             two.examplesPerSecond(), repetition.speedup(), finalLoss(two.losses()),
             finalLoss(syncRun.losses()), one.computeTime().dividedBy(one.steps()).toNanos() / 1000,
             two.computeTime().dividedBy(two.steps()).toNanos() / 1000,
             one.machineryCpuPerStep().toNanos() / 1000, two.machineryCpuPerStep().toNanos() / 1000,
             one.queueTime().dividedBy(one.steps()).toNanos() / 1000,
-            two.queueTime().dividedBy(two.steps()).toNanos() / 1000);
+            two.queueTime().dividedBy(two.steps()).toNanos() / 1000, repetition.bareSpeedup());
       }
     } finally {
       Files.deleteIfExists(data);
@@ -103,6 +114,7 @@ public final class AsyncScalingBench implements Callable<Integer> {
     double asyncLoss = median(repetitions.stream().map(r -> finalLoss(r.twoWorkers().losses())).toList());
     double syncLoss = median(repetitions.stream().map(r -> finalLoss(r.sync().losses())).toList());
     double lossGap = (asyncLoss - syncLoss) / syncLoss;
+    double bareSpeedup = median(repetitions.stream().map(Repetition::bareSpeedup).toList());
     MachineInfo machine = MachineInfo.current();
     if (json) {
       JsonObject result = new JsonObject();
@@ -113,6 +125,7 @@ public final class AsyncScalingBench implements Callable<Integer> {
       result.addProperty("oneWorkerExamplesPerSecond", one);
       result.addProperty("twoWorkersExamplesPerSecond", two);
       result.addProperty("speedup", two / one);
+      result.addProperty("bareTwoThreadSpeedup", bareSpeedup);
       result.addProperty("asyncFinalLoss", asyncLoss);
       result.addProperty("syncFinalLoss", syncLoss);
       result.addProperty("finalLossRelativeGap", lossGap);
@@ -139,6 +152,8 @@ public final class AsyncScalingBench implements Callable<Integer> {
       out.printf("%-28s %12.0f%n", "sync, 1 worker", median(repetitions.stream()
           .map(r -> r.sync().examplesPerSecond()).toList()));
       out.printf("speedup 2 workers / 1 worker: %.2f (target >= 1.8)%n", two / one);
+      out.printf("ceiling on this machine: two bare loops on two threads reach x%.2f of one (the"
+          + " same steps, no actors, no messages)%n", bareSpeedup);
       out.printf("final loss after %d steps: async (2 workers) %.4f, sync %.4f, gap %+.1f%%"
           + " (target within 5%%)%n", steps, asyncLoss, syncLoss, 100 * lossGap);
     }
@@ -149,6 +164,27 @@ public final class AsyncScalingBench implements Callable<Integer> {
     return base.toBuilder().setWorkers(workers)
         .setConsistency(ConsistencySpec.newBuilder().setMode("async").setStepsInFlight(inFlight))
         .build();
+  }
+
+  /**
+   * Examples/s of {@code threads} independent bare loops ({@link BareLoop}) over the plan at once:
+   * what the machine gives two compute threads with no actor machinery, the ceiling of any
+   * two-worker speedup.
+   */
+  private double bareExamplesPerSecond(tandem.model.spec.TrainingPlan plan, int threads)
+      throws InterruptedException {
+    Thread[] loops = new Thread[threads];
+    for (int i = 0; i < threads; i++) {
+      loops[i] = new Thread(() -> BareLoop.run(plan, steps), "bare-" + i);
+    }
+    long start = System.nanoTime();
+    for (Thread loop : loops) {
+      loop.start();
+    }
+    for (Thread loop : loops) {
+      loop.join();
+    }
+    return threads * steps * TwoHeadJob.BATCH_SIZE / ((System.nanoTime() - start) / 1e9);
   }
 
   /** Mean step loss over the last tenth of the steps, per task, averaged over tasks. */
