@@ -70,9 +70,9 @@ final class PathRunner {
     if (step instanceof PathStep.Route route) {
       Routing routing = route(batch.field(route.field()), route.branches().size());
       routings[k] = routing;
-      // Column-major like the dense modules' own arrays, and made once per shape: ND4J
-      // allocations cost tens of us each.
-      INDArray output = routeArray("output", k, -1, rows, route.outputSize());
+      // Made once per shape (ND4J allocations cost tens of us each), column-major like the dense
+      // modules' own arrays.
+      INDArray output = routeArray("output", k, -1, rows, route.outputSize(), 'f');
       for (int b = 0; b < route.branches().size(); b++) {
         int[] branchRows = routing.rowsByBranch()[b];
         if (branchRows.length == 0) {
@@ -80,7 +80,9 @@ final class PathRunner {
         }
         Branch branch = route.branches().get(b);
         INDArray source = branch.readsField() ? batch.field(branch.input()) : previous;
-        INDArray gathered = routeArray("gathered", k, b, branchRows.length, source.size(1));
+        // In the source's order, so that the gather copies whole rows or whole columns.
+        INDArray gathered = routeArray("gathered", k, b, branchRows.length, source.size(1),
+            source.ordering());
         RowCopy.gather(source, branchRows, gathered);
         RowCopy.scatter(forwardBranch(parameters, branch, gathered, branchRows.length),
             branchRows, output);
@@ -121,13 +123,15 @@ final class PathRunner {
           continue;
         }
         Branch branch = route.branches().get(b);
-        INDArray branchEpsilon = routeArray("epsilon", k, b, branchRows.length, epsilon.size(1));
+        INDArray branchEpsilon = routeArray("epsilon", k, b, branchRows.length, epsilon.size(1),
+            epsilon.ordering());
         RowCopy.gather(epsilon, branchRows, branchEpsilon);
         INDArray gradient = backwardBranch(parameters, branch, branchEpsilon, branchRows.length,
             gradients, inputNeeded && !branch.readsField());
         if (gradient != null) {
           if (stacked == null) {
-            stacked = routeArray("inputGradient", k, -1, rows, gradient.size(1));
+            stacked = routeArray("inputGradient", k, -1, rows, gradient.size(1),
+                gradient.ordering());
             if (route.branches().stream().anyMatch(Branch::readsField)) {
               stacked.assign(0);
             }
@@ -170,10 +174,11 @@ final class PathRunner {
     return epsilon;
   }
 
-  /** A column-major work array of a route step, made once per purpose, step, branch and shape. */
-  private INDArray routeArray(String purpose, int step, int branch, long rows, long columns) {
+  /** A work array of a route step, made once per purpose, step, branch, shape and order. */
+  private INDArray routeArray(String purpose, int step, int branch, long rows, long columns,
+      char order) {
     return routeArrays.computeIfAbsent(purpose + "/" + step + "/" + branch + "/" + rows + "x"
-        + columns, key -> Nd4j.create(dataType, new long[] {rows, columns}, 'f'));
+        + columns + order, key -> Nd4j.create(dataType, new long[] {rows, columns}, order));
   }
 
   private Module.Buffers buffers(Module module, int rows) {

@@ -41,6 +41,26 @@ final class RowCopy {
       FloatBuffer to = target.data().asNioFloat();
       long sourceBase = source.offset();
       long targetBase = target.offset();
+      if (sourceColumn == 1 && targetColumn == 1) {
+        // Row-major on both sides: each row is one block copy.
+        float[] row = new float[(int) columns];
+        for (int i = 0; i < rows.length; i++) {
+          from.get((int) (sourceBase + (scatter ? i : rows[i]) * sourceRow), row);
+          to.put((int) (targetBase + (scatter ? rows[i] : i) * targetRow), row);
+        }
+        return;
+      }
+      if (sourceRow == 1 && targetRow == 1) {
+        // Column-major on both sides: walk each column, so reads and writes stay local.
+        for (long c = 0; c < columns; c++) {
+          long s = sourceBase + c * sourceColumn;
+          long t = targetBase + c * targetColumn;
+          for (int i = 0; i < rows.length; i++) {
+            to.put((int) (t + (scatter ? rows[i] : i)), from.get((int) (s + (scatter ? i : rows[i]))));
+          }
+        }
+        return;
+      }
       for (int i = 0; i < rows.length; i++) {
         long s = sourceBase + (scatter ? i : rows[i]) * sourceRow;
         long t = targetBase + (scatter ? rows[i] : i) * targetRow;
