@@ -117,6 +117,16 @@ class ConsistencyModesTest {
     }
     assertTrue(steps.stream().anyMatch(step -> step.getStaleness() == bound),
         "two workers with a bound of 1 overlap at least once");
+    // Replay: per task, the steps in step order read batches 0, 1, 2, ... of its batch order, and
+    // the applied versions are exactly 1..N, one per step: the log tells which batch, which
+    // replica and which update every step was.
+    java.util.Map<String, Long> nextBatch = new java.util.HashMap<>();
+    for (StepCompleted step : steps) {
+      long expected = nextBatch.merge(step.getTask(), 1L, Long::sum) - 1;
+      assertEquals(expected, step.getBatch(), "step " + step.getStep());
+    }
+    assertEquals(java.util.stream.LongStream.rangeClosed(1, 300).boxed().toList(),
+        steps.stream().map(StepCompleted::getAppliedVersion).sorted().toList());
     JobStatus status = stub().getJob(GetJobRequest.newBuilder()
         .setJobId(running.server().jobs().all().get(0).jobId()).build());
     assertEquals(300, status.getStalenessHistogramList().stream().mapToLong(Long::longValue).sum());
