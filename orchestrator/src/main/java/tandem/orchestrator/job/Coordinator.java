@@ -101,6 +101,8 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
 
   private enum TimeLimitReached implements Command { INSTANCE }
 
+  private enum AssignmentTimedOut implements Command { INSTANCE }
+
   private enum Phase { ASSIGNING, RUNNING, CHECKPOINTING, EVALUATING, COLLECTING }
 
   /** A dispatched step, until both its outcome and its gradient's application are in. */
@@ -139,6 +141,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   }
 
   private final TimerScheduler<Command> timers;
+  private final Duration assignTimeout;
   private final JobRecord record;
   private final TrainingPlan plan;
   private final EventLog log;
@@ -231,6 +234,9 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
             context.messageAdapter(SharedParameters.Report.class, FromParameters::new)),
         "shared-parameters");
     context.watch(sharedParameters);
+    this.assignTimeout = context.getSystem().settings().config()
+        .getDuration("tandem.orchestrator.assign-timeout");
+    timers.startSingleTimer(AssignmentTimedOut.INSTANCE, assignTimeout);
   }
 
   @Override
@@ -248,6 +254,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         .onMessage(SharedStateCollected.class, this::onSharedStateCollected)
         .onMessage(CheckpointSaved.class, this::onCheckpointSaved)
         .onMessage(TimeLimitReached.class, message -> onTimeLimitReached())
+        .onMessage(AssignmentTimedOut.class, message -> onAssignmentTimedOut())
         .onSignal(Terminated.class, this::onTerminated)
         .onSignal(PostStop.class, signal -> onPostStop())
         .build();
@@ -440,6 +447,19 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     }
     record.setTrainedParameters(inSpecOrder);
     return finish(JobState.JOB_STATE_SUCCEEDED, "");
+  }
+
+  /**
+   * Workers that never take their tasks (a worker node that cannot compile the job's spec drops
+   * the assignment) would otherwise leave the job assigning forever.
+   */
+  private Behavior<Command> onAssignmentTimedOut() {
+    if (phase != Phase.ASSIGNING) {
+      return this;
+    }
+    return finish(JobState.JOB_STATE_FAILED, "the job's workers did not all take their tasks"
+        + " within " + assignTimeout + " (a worker node that cannot read the spec's data or"
+        + " compile it drops the assignment; see the worker nodes' logs)");
   }
 
   private Behavior<Command> onTimeLimitReached() {

@@ -42,7 +42,9 @@ import tandem.worker.Worker;
  */
 class CoordinatorTest {
 
-  private static final ActorTestKit testKit = ActorTestKit.create();
+  private static final ActorTestKit testKit = ActorTestKit.create(com.typesafe.config.ConfigFactory
+      .parseString("tandem.orchestrator.assign-timeout = 2s")
+      .withFallback(com.typesafe.config.ConfigFactory.load()));
   private static final Duration WAIT = Duration.ofSeconds(5);
   private static final Duration QUIET = Duration.ofMillis(300);
   private static final AtomicInteger jobs = new AtomicInteger();
@@ -378,6 +380,19 @@ class CoordinatorTest {
     JobFinished finished = job.finished();
     assertEquals(JobState.JOB_STATE_FAILED, finished.getState());
     assertTrue(finished.getMessage().contains("a stopped"), finished.getMessage());
+  }
+
+  @Test
+  void workersThatNeverTakeTheirTasksFailTheJobAfterTheAssignTimeout() {
+    Job job = new Job(TinyJobs.plan("mean", 4, 1));
+    job.a.expectMessageClass(Worker.AssignTasks.class, WAIT);
+    job.b.expectMessageClass(Worker.AssignTasks.class, WAIT);
+    // Neither answers, as a worker node that could not compile the spec.
+    testKit.createTestProbe().expectTerminated(job.coordinator, Duration.ofSeconds(10));
+    JobFinished finished = job.finished();
+    assertEquals(JobState.JOB_STATE_FAILED, finished.getState());
+    assertTrue(finished.getMessage().contains("did not all take their tasks within PT2S"),
+        finished.getMessage());
   }
 
   @Test
