@@ -111,6 +111,10 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
   private final Map<String, OptimizerState> optimizers = new HashMap<>();
   private final Map<Long, Integer> expectedSteps = new HashMap<>();
   private final TreeMap<Long, List<Worker.SharedGradients>> arrived = new TreeMap<>();
+  private static final int REMEMBERED_STEPS = 1 << 16;
+
+  /** The newest steps whose gradient came; see {@link #firstArrival}. */
+  private final java.util.TreeSet<Long> arrivedSteps = new java.util.TreeSet<>();
   /** Sync only: each module's array of the version before the current one, free for reuse. */
   private final Map<String, INDArray> spare = new HashMap<>();
   private TrunkSnapshot current;
@@ -150,6 +154,13 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
 
   private Behavior<Command> onGradientsArrived(GradientsArrived message) {
     Worker.SharedGradients gradients = message.gradients();
+    if (!firstArrival(gradients.step())) {
+      // A step re-run after its worker was lost, whose first gradient had already come: it
+      // counts once, or a sync round would close on it with another step's gradient missing.
+      getContext().getLog().info("job {}: a second gradient for step {} ignored", jobId,
+          gradients.step());
+      return this;
+    }
     if (consistency.async()) {
       apply(List.of(gradients));
     } else {
@@ -157,6 +168,20 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
       applyCompleteRound();
     }
     return this;
+  }
+
+  /**
+   * Whether this is the first gradient of {@code step}. A re-run follows its first run within the
+   * steps in flight, so the newest {@link #REMEMBERED_STEPS} step numbers are enough to tell.
+   */
+  private boolean firstArrival(long step) {
+    if (!arrivedSteps.add(step)) {
+      return false;
+    }
+    if (arrivedSteps.size() > REMEMBERED_STEPS) {
+      arrivedSteps.pollFirst();
+    }
+    return true;
   }
 
   private Behavior<Command> onGetParameters(GetParameters command) {

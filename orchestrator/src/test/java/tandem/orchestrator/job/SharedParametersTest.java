@@ -150,8 +150,27 @@ class SharedParametersTest {
         testKit.system().ignoreRef()));
     TrunkSnapshot next = f.expectPublished(1);
     assertArrayEquals(new float[] {6, 8}, floats(next, "d"), TOLERANCE); // 7 - 0.5*[2, -2]
-    assertEquals(new SharedParameters.VersionApplied(1, List.of(new SharedParameters.AppliedStep(1, 0, false), new SharedParameters.AppliedStep(2, 0, false), new SharedParameters.AppliedStep(3, 0, false))),
+    assertEquals(new SharedParameters.VersionApplied(1, List.of(
+        new SharedParameters.AppliedStep(1, 0, false), new SharedParameters.AppliedStep(2, 0, false),
+        new SharedParameters.AppliedStep(3, 0, false))),
         f.coordinator.expectMessageClass(SharedParameters.VersionApplied.class, WAIT));
+  }
+
+  @Test
+  void aSecondGradientForTheSameStepCountsOnce() {
+    Fixture f = new Fixture("mean");
+    f.actor.tell(new SharedParameters.ExpectRound(0, 3));
+    f.sendRoundZero();
+    // Step 2 re-run after its worker was lost: the round must still wait for step 3.
+    f.gradients.tell(new Worker.SharedGradients(JOB, 2, "t2", 0, 0.0,
+        Map.of("b", vector(100, 100), "c", vector(100)), testKit.system().ignoreRef()));
+    f.expectNothingPublished();
+    f.gradients.tell(new Worker.SharedGradients(JOB, 3, "t1", 0, 0.0, Map.of("d", vector(2, -2)),
+        testKit.system().ignoreRef()));
+    TrunkSnapshot next = f.expectPublished(1);
+    assertArrayEquals(new float[] {6, 8}, floats(next, "d"), TOLERANCE);
+    assertEquals(3, f.coordinator.expectMessageClass(SharedParameters.VersionApplied.class, WAIT)
+        .steps().size());
   }
 
   @Test
