@@ -26,9 +26,10 @@ final class LocalWorkers {
           .getIntList("tandem.worker.devices");
       for (int i = 0; i < settings.localWorkers(); i++) {
         String name = "worker-" + i;
+        String dispatcher = WorkerThreads.dispatcher(i);
         workers.add(new JobManager.WorkerHandle(name, context.spawn(
             Worker.create(name, DeviceBinding.deviceFor(i, devices)), name,
-            DispatcherSelector.fromConfig("tandem.worker.compute-dispatcher"))));
+            DispatcherSelector.fromConfig(dispatcher)), dispatcher));
       }
       context.getLog().info("{} local workers started", workers.size());
       if (settings.clusterPort() > 0) {

@@ -58,7 +58,8 @@ public final class TandemServer implements AutoCloseable {
             settings.clusterHost() + ":" + settings.clusterPort())
         : config;
     this.system = ActorSystem.create(LocalWorkers.guardian(jobs, settings),
-        ClusterSettings.SYSTEM_NAME, nodeConfig);
+        ClusterSettings.SYSTEM_NAME, WorkerThreads.withDispatchers(nodeConfig,
+            settings.localWorkers()));
     this.compileExecutor = Executors.newFixedThreadPool(2, daemon("tandem-spec-compiler"));
     this.models = new ModelRegistry(jobs);
     this.predictions = new Predictions(ServingSettings.create(config));

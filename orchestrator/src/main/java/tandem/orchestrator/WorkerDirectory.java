@@ -30,7 +30,7 @@ final class WorkerDirectory {
         List<JobManager.WorkerHandle> all = new ArrayList<>(local);
         listing.getServiceInstances(WorkerNode.WORKERS).stream()
             .sorted(Comparator.comparing(ref -> ref.path().toString()))
-            .forEach(ref -> all.add(new JobManager.WorkerHandle(name(ref), ref)));
+            .forEach(ref -> all.add(new JobManager.WorkerHandle(name(ref), ref, null)));
         jobManager.tell(new JobManager.WorkersChanged(all));
         return Behaviors.same();
       });

@@ -10,6 +10,7 @@ import java.util.SplittableRandom;
 import java.util.TreeMap;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -135,9 +136,17 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   public static Behavior<Command> create(JobRecord record, TrainingPlan plan,
       List<ActorRef<Worker.Command>> workers, List<String> workerNames, JobDirectory directory,
       CheckpointSettings settings, Checkpoint resumeFrom) {
+    return create(record, plan, workers, workerNames, directory, settings, resumeFrom,
+        DispatcherSelector.defaultDispatcher());
+  }
+
+  /** As above, with the shared-parameter actor on {@code parameterDispatcher}. */
+  public static Behavior<Command> create(JobRecord record, TrainingPlan plan,
+      List<ActorRef<Worker.Command>> workers, List<String> workerNames, JobDirectory directory,
+      CheckpointSettings settings, Checkpoint resumeFrom, DispatcherSelector parameterDispatcher) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers ->
         new Coordinator(context, timers, record, plan, workers, workerNames, directory, settings,
-            resumeFrom)));
+            resumeFrom, parameterDispatcher)));
   }
 
   private final TimerScheduler<Command> timers;
@@ -188,7 +197,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   private Coordinator(ActorContext<Command> context, TimerScheduler<Command> timers,
       JobRecord record, TrainingPlan plan, List<ActorRef<Worker.Command>> workers,
       List<String> workerNames, JobDirectory directory, CheckpointSettings settings,
-      Checkpoint resumeFrom) {
+      Checkpoint resumeFrom, DispatcherSelector parameterDispatcher) {
     super(context);
     this.timers = timers;
     this.record = record;
@@ -232,7 +241,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
             resumeFrom == null ? Map.of() : resumeFrom.sharedOptimizers(),
             List.copyOf(nameOf.keySet()),
             context.messageAdapter(SharedParameters.Report.class, FromParameters::new)),
-        "shared-parameters");
+        "shared-parameters", parameterDispatcher);
     context.watch(sharedParameters);
     this.assignTimeout = context.getSystem().settings().config()
         .getDuration("tandem.orchestrator.assign-timeout");

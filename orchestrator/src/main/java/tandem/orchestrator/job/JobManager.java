@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -63,7 +64,11 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
   public enum Outcome { ACCEPTED, NOT_RUNNING, UNKNOWN_JOB, ALREADY_RUNNING }
 
   /** A local worker the manager may place tasks on. */
-  public record WorkerHandle(String name, ActorRef<Worker.Command> ref) {}
+  /**
+   * A worker the manager may place tasks on. {@code dispatcher} is the config path of the
+   * dispatcher of a local worker's thread, or {@code null} for a worker on another node.
+   */
+  public record WorkerHandle(String name, ActorRef<Worker.Command> ref, String dispatcher) {}
 
   /**
    * @param retainedEvents events each job's log keeps for late or slow subscribers
@@ -213,7 +218,8 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
         ? record.jobId() : record.jobId() + "-" + coordinatorsSpawned;
     ActorRef<Coordinator.Command> coordinator = getContext().spawn(
         Coordinator.create(record, plan, chosen.stream().map(WorkerHandle::ref).toList(),
-            chosen.stream().map(WorkerHandle::name).toList(), directory, checkpoints, from),
+            chosen.stream().map(WorkerHandle::name).toList(), directory, checkpoints, from,
+            parameterDispatcher(plan, chosen)),
         name);
     getContext().watch(coordinator);
     running.put(record.jobId(), coordinator);
@@ -279,6 +285,19 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
       return java.util.Optional.of(coordinator);
     }
     return java.util.Optional.empty();
+  }
+
+  /**
+   * Where a job's shared-parameter actor runs. In sync mode every worker of the job waits while
+   * a round is applied, so the actor can borrow the first worker's thread for free, and that
+   * worker then gets each new version without a thread hand-off; in async mode, or when the
+   * first worker is on another node, it runs on the default dispatcher.
+   */
+  private static DispatcherSelector parameterDispatcher(TrainingPlan plan,
+      List<WorkerHandle> chosen) {
+    String dispatcher = chosen.get(0).dispatcher();
+    return plan.consistency().async() || dispatcher == null
+        ? DispatcherSelector.defaultDispatcher() : DispatcherSelector.fromConfig(dispatcher);
   }
 
   private Behavior<Command> onTerminated(Terminated signal) {
