@@ -15,18 +15,10 @@ import java.time.Duration;
  * @param queueTime sum of the steps' {@code queue_time} (dispatch to start of compute)
  * @param clientTime from submission to the last event, as the client saw it (spec compilation,
  *     data loading and placement included)
- * @param cpuTime CPU time of the whole JVM (every thread, the client's too) between the client
- *     receiving {@code job_started} and the last {@code step_completed}, when events are read
- *     live (0 otherwise, or where the platform does not report it)
  */
 public record ActorRun(long steps, long examples, double examplesPerSecond, Duration elapsed,
     Duration trainingTime, Duration computeTime, Duration queueTime, Duration clientTime,
-    Duration cpuTime, LossTrace losses) {
-
-  /** CPU time per step outside the workers' compute: the cost of the machinery on the cores. */
-  public Duration machineryCpuPerStep() {
-    return cpuTime.minus(computeTime).dividedBy(Math.max(1, steps));
-  }
+    LossTrace losses) {
 
   /** Examples per second of {@link #trainingTime()}. */
   public double trainingExamplesPerSecond() {

@@ -74,8 +74,6 @@ public final class EmbeddedTandem implements AutoCloseable {
    */
   public ActorRun run(JobSpec spec, EventReading reading) throws InterruptedException {
     long submittedAt = System.nanoTime();
-    long cpuAtStart = 0;
-    long cpuAtLastStep = 0;
     String jobId = stub.submitJob(SubmitJobRequest.newBuilder().setSpec(spec).build()).getJobId();
     if (reading == EventReading.AFTER) {
       awaitEnd(jobId);
@@ -89,14 +87,10 @@ public final class EmbeddedTandem implements AutoCloseable {
     while (events.hasNext()) {
       TrainingEvent event = events.next();
       switch (event.getKindCase()) {
-        case JOB_STARTED -> {
-          startedAt = event.getTime();
-          cpuAtStart = processCpuNanos();
-        }
+        case JOB_STARTED -> startedAt = event.getTime();
         case STEP_COMPLETED -> {
           steps.put(event.getStepCompleted().getStep(), event.getStepCompleted());
           lastStepAt = event.getTime();
-          cpuAtLastStep = processCpuNanos();
         }
         case JOB_FINISHED -> finished = event.getJobFinished();
         case EVENTS_MISSED -> throw new IllegalStateException("job " + jobId
@@ -105,9 +99,6 @@ public final class EmbeddedTandem implements AutoCloseable {
       }
     }
     Duration clientTime = Duration.ofNanos(System.nanoTime() - submittedAt);
-    // Read live, between the client seeing the first and the last training event; read after
-    // the job (EventReading.AFTER), this window is empty.
-    Duration cpuTime = Duration.ofNanos(cpuAtLastStep - cpuAtStart);
     if (finished == null || finished.getState() != JobState.JOB_STATE_SUCCEEDED) {
       throw new IllegalStateException("job " + jobId + " did not succeed: "
           + (finished == null ? "the event stream ended without job_finished" : finished));
@@ -130,16 +121,7 @@ public final class EmbeddedTandem implements AutoCloseable {
     }
     return new ActorRun(finished.getSteps(), examples, finished.getExamplesPerSecond(),
         duration(finished.getElapsed()), between(startedAt, lastStepAt), compute, queue,
-        clientTime, cpuTime, new LossTrace(tasks, losses));
-  }
-
-  /** CPU time of this whole JVM (every thread), where the platform reports it; else 0. */
-  private static long processCpuNanos() {
-    if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
-        instanceof com.sun.management.OperatingSystemMXBean os) {
-      return os.getProcessCpuTime();
-    }
-    return 0;
+        clientTime, new LossTrace(tasks, losses));
   }
 
   private void awaitEnd(String jobId) throws InterruptedException {

@@ -95,13 +95,12 @@ public final class AsyncScalingBench implements Callable<Integer> {
         Repetition repetition = new Repetition(one, two, syncRun, bareOne, bareTwo);
         repetitions.add(repetition);
         progress("repetition %d/%d: async 1 worker %.0f ex/s, 2 workers %.0f ex/s (x%.2f);"
-            + " final loss async %.4f, sync %.4f; compute per step %d / %d us, other CPU per"
-            + " step %d / %d us; queue per step %d / %d us; bare loops on 1 and 2 threads x%.2f",
-            r, repeats, one.examplesPerSecond(),
-            two.examplesPerSecond(), repetition.speedup(), finalLoss(two.losses()),
-            finalLoss(syncRun.losses()), one.computeTime().dividedBy(one.steps()).toNanos() / 1000,
+            + " final loss async %.4f, sync %.4f; compute per step %d / %d us; queue per step"
+            + " %d / %d us; bare loops on 1 and 2 threads x%.2f", r, repeats,
+            one.examplesPerSecond(), two.examplesPerSecond(), repetition.speedup(),
+            finalLoss(two.losses()), finalLoss(syncRun.losses()),
+            one.computeTime().dividedBy(one.steps()).toNanos() / 1000,
             two.computeTime().dividedBy(two.steps()).toNanos() / 1000,
-            one.machineryCpuPerStep().toNanos() / 1000, two.machineryCpuPerStep().toNanos() / 1000,
             one.queueTime().dividedBy(one.steps()).toNanos() / 1000,
             two.queueTime().dividedBy(two.steps()).toNanos() / 1000, repetition.bareSpeedup());
       }

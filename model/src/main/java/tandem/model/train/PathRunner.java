@@ -1,6 +1,5 @@
 package tandem.model.train;
 
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -210,17 +209,5 @@ final class PathRunner {
 
   private static INDArray columnBlock(INDArray array, int start, int width) {
     return array.get(NDArrayIndex.all(), NDArrayIndex.interval(start, start + width));
-  }
-
-  /** The width of the path's output given the task input's width. */
-  static int outputWidth(List<PathStep> steps, int inputWidth) {
-    return steps.isEmpty() ? inputWidth : steps.get(steps.size() - 1).outputSize();
-  }
-
-  /** Every module of the steps, for callers that size things per module. */
-  static List<Module> modules(List<PathStep> steps) {
-    List<Module> modules = new ArrayList<>();
-    steps.forEach(step -> modules.addAll(step.modules()));
-    return modules;
   }
 }

@@ -869,9 +869,18 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   private Behavior<Command> onPostStop() {
     if (!finished) {
       stoppedFromOutside = true;
-      getContext().getLog().error("coordinator of job {} stopped before the job ended",
-          record.jobId());
-      finish(JobState.JOB_STATE_FAILED, "internal error in the job's coordinator; see the server log");
+      if (org.apache.pekko.actor.CoordinatedShutdown.get(getContext().getSystem())
+          .getShutdownReason().isPresent()) {
+        getContext().getLog().info("job {} stopped by the server's shutdown", record.jobId());
+        finish(JobState.JOB_STATE_FAILED, directory == null
+            ? "the server shut down while the job ran"
+            : "the server shut down; the job resumes from its last checkpoint when it restarts");
+      } else {
+        getContext().getLog().error("coordinator of job {} stopped before the job ended",
+            record.jobId());
+        finish(JobState.JOB_STATE_FAILED,
+            "internal error in the job's coordinator; see the server log");
+      }
     }
     return this;
   }
