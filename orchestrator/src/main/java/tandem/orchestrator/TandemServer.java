@@ -46,7 +46,7 @@ public final class TandemServer implements AutoCloseable {
   private final Server server;
   private final HealthStatusManager health;
   private final ExecutorService compileExecutor;
-  private final ExecutorService streamExecutor;
+  private final java.util.concurrent.ScheduledExecutorService streamExecutor;
   private final ModelRegistry models;
   private final Predictions predictions;
 
@@ -63,7 +63,7 @@ public final class TandemServer implements AutoCloseable {
     this.compileExecutor = Executors.newFixedThreadPool(2, daemon("tandem-spec-compiler"));
     this.models = new ModelRegistry(jobs);
     this.predictions = new Predictions(ServingSettings.create(config));
-    this.streamExecutor = Executors.newFixedThreadPool(2, daemon("tandem-event-stream"));
+    this.streamExecutor = Executors.newScheduledThreadPool(2, daemon("tandem-event-stream"));
     // Before serving: a client that asks for a job the previous run had finds it.
     if (settings.checkpoints().enabled() && settings.checkpoints().resumeOnStart()) {
       resumeUnfinishedJobs();
@@ -71,7 +71,8 @@ public final class TandemServer implements AutoCloseable {
     this.health = new HealthStatusManager();
     this.server = NettyServerBuilder.forAddress(new InetSocketAddress(settings.host(), settings.port()))
         .addService(new TrainingService(jobs, system, system.scheduler(), compileExecutor,
-            streamExecutor, settings.askTimeout(), settings.checkpoints().jobDir(),
+            streamExecutor, config.getDuration("tandem.orchestrator.event-stream-linger"),
+            settings.askTimeout(), settings.checkpoints().jobDir(),
             new TaskAdditions(models, Path.of("").toAbsolutePath())))
         .addService(new InferenceService(models, predictions))
         .addService(new ModelService(models, compileExecutor))

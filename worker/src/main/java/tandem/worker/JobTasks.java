@@ -49,6 +49,7 @@ final class JobTasks {
   private final Map<String, Prefetched> prefetched = new HashMap<>();
   private final Map<String, Batch> batches = new HashMap<>();
   private TrunkSnapshot trunk;
+  private long trunkArrivedAtNanos;
 
   JobTasks(TrainingPlan plan, TrunkSnapshot trunk,
       ActorRef<Worker.SharedGradients> sharedParameters,
@@ -224,6 +225,12 @@ final class JobTasks {
 
   void replaceTrunk(TrunkSnapshot snapshot) {
     trunk = snapshot;
+    trunkArrivedAtNanos = System.nanoTime();
+  }
+
+  /** {@link System#nanoTime()} when the current trunk replica came (0: with the assignment). */
+  long trunkArrivedAtNanos() {
+    return trunkArrivedAtNanos;
   }
 
   TrunkSnapshot trunk() {

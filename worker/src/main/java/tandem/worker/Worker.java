@@ -192,7 +192,10 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
 
   private void runStep(JobTasks job, RunStep command) {
     long start = System.nanoTime();
-    Duration queued = Duration.ofNanos(Math.max(0, start - command.dispatchedAtNanos()));
+    // From when the step could start: dispatched, and its trunk version here (a sync round sent
+    // ahead waits for its version, and that wait is not queueing).
+    long ready = Math.max(command.dispatchedAtNanos(), job.trunkArrivedAtNanos());
+    Duration queued = Duration.ofNanos(Math.max(0, start - ready));
     try {
       JobTasks.Computed computed = job.step(command.task());
       Duration compute = Duration.ofNanos(System.nanoTime() - start);

@@ -227,6 +227,26 @@ class WorkerTest {
   }
 
   @Test
+  void queueTimeCountsFromWhenTheStepCouldStart() {
+    Fixture f = new Fixture();
+    long minuteAgo = System.nanoTime() - Duration.ofMinutes(1).toNanos();
+    // Ready at dispatch (its version is there): queued from dispatch.
+    f.worker.tell(new Worker.RunStep(f.jobId, 1, "binary_times2", 0, minuteAgo));
+    assertTrue(f.expectDone().queueTime().compareTo(Duration.ofMinutes(1)) >= 0);
+    f.gradients.expectMessageClass(Worker.SharedGradients.class, WAIT);
+    // Sent ahead of its version (a sync round): the wait for the version is not queueing.
+    f.worker.tell(new Worker.RunStep(f.jobId, 2, "binary_times2", 1, minuteAgo));
+    f.expectNothing();
+    Map<String, INDArray> next = new LinkedHashMap<>();
+    f.trunk.parameters().forEach((m, p) -> next.put(m, p.add(0.01f)));
+    f.worker.tell(new Worker.NewTrunkVersion(f.jobId, new TrunkSnapshot(1, next)));
+    Worker.StepDone done = f.expectDone();
+    assertEquals(2, done.step());
+    assertTrue(done.queueTime().compareTo(Duration.ofSeconds(30)) < 0,
+        "queued " + done.queueTime() + " from dispatch, not from the version's arrival");
+  }
+
+  @Test
   void evaluationQueuedBehindAWaitingStepRunsAfterIt() {
     Fixture f = new Fixture();
     TestProbe<Worker.EvaluationDone> evaluations = testKit.createTestProbe();

@@ -23,6 +23,7 @@ import tandem.bench.ActorRun;
 import tandem.bench.BareLoop;
 import tandem.bench.BareRun;
 import tandem.bench.EmbeddedTandem;
+import tandem.bench.GcTime;
 import tandem.bench.MachineInfo;
 import tandem.bench.Median;
 import tandem.model.spec.JobSpecCompiler;
@@ -73,7 +74,8 @@ public final class TwoHeadBench implements Callable<Integer> {
   CommandLine.Model.CommandSpec commandSpec;
 
   /** One measured repetition of both paths. */
-  record Repetition(int index, boolean actorFirst, ActorRun actor, BareRun bare) {
+  record Repetition(int index, boolean actorFirst, ActorRun actor, BareRun bare, Duration actorGc,
+      Duration bareGc) {
     double ratio() {
       return actor.examplesPerSecond() / bare.examplesPerSecond();
     }
@@ -106,15 +108,20 @@ public final class TwoHeadBench implements Callable<Integer> {
           boolean actorFirst = r % 2 == 0;
           ActorRun actor = null;
           BareRun bare = null;
+          Duration actorGc = Duration.ZERO;
+          Duration bareGc = Duration.ZERO;
           for (int turn = 0; turn < 2; turn++) {
             System.gc();
+            Duration gcBefore = GcTime.total();
             if (actorFirst == (turn == 0)) {
               actor = tandem.run(measured, events);
+              actorGc = GcTime.total().minus(gcBefore);
             } else {
               bare = BareLoop.run(plan, steps);
+              bareGc = GcTime.total().minus(gcBefore);
             }
           }
-          Repetition repetition = new Repetition(r + 1, actorFirst, actor, bare);
+          Repetition repetition = new Repetition(r + 1, actorFirst, actor, bare, actorGc, bareGc);
           repetitions.add(repetition);
           progress("repetition %d/%d: actor %.0f ex/s, bare %.0f ex/s, ratio %.3f", r + 1,
               repeats, actor.examplesPerSecond(), bare.examplesPerSecond(), repetition.ratio());
@@ -160,18 +167,24 @@ public final class TwoHeadBench implements Callable<Integer> {
         r.actor().queueTime().dividedBy(r.actor().steps()))));
     actor.addProperty("overheadMicrosPerStep",
         median(repetitions, r -> micros(r.actor().overheadPerStep())));
+    actor.addProperty("gcMillis", median(repetitions, r -> millis(r.actorGc())));
     JsonObject bare = new JsonObject();
     bare.addProperty("examplesPerSecond", median(repetitions, r -> r.bare().examplesPerSecond()));
     bare.addProperty("microsPerStep",
         median(repetitions, r -> micros(r.bare().elapsed().dividedBy(r.bare().steps()))));
+    bare.addProperty("gcMillis", median(repetitions, r -> millis(r.bareGc())));
 
     JsonArray runs = new JsonArray();
     for (Repetition r : repetitions) {
       JsonObject run = new JsonObject();
       run.addProperty("repetition", r.index());
       run.addProperty("actorFirst", r.actorFirst());
-      run.add("actor", actorJson(r.actor()));
-      run.add("bare", bareJson(r.bare()));
+      JsonObject actorRun = actorJson(r.actor());
+      actorRun.addProperty("gcMillis", millis(r.actorGc()));
+      JsonObject bareRun = bareJson(r.bare());
+      bareRun.addProperty("gcMillis", millis(r.bareGc()));
+      run.add("actor", actorRun);
+      run.add("bare", bareRun);
       run.addProperty("ratio", r.ratio());
       run.addProperty("lossesIdentical", r.actor().losses().identicalTo(r.bare().losses()));
       run.addProperty("maxAbsLossDifference",
@@ -204,9 +217,9 @@ public final class TwoHeadBench implements Callable<Integer> {
     out.printf("%d steps per run, %d rows, %d repetitions after 2×%d warm-up steps, events %s;"
         + " %s%n%n", steps, rows, repeats, warmupSteps, events.name().toLowerCase(),
         machine.describe());
-    String format = "%-7s %12s %12s %12s %7s %11s %11s %9s %12s%n";
+    String format = "%-7s %12s %12s %12s %7s %11s %11s %9s %12s %10s%n";
     out.printf(format, "run", "actor ex/s", "actor train", "bare ex/s", "ratio", "bare µs/st",
-        "compute µs", "queue µs", "overhead µs");
+        "compute µs", "queue µs", "overhead µs", "gc ms A/B");
     for (Repetition r : repetitions) {
       out.printf(format, r.index() + (r.actorFirst() ? " A>B" : " B>A"),
           whole(r.actor().examplesPerSecond()), whole(r.actor().trainingExamplesPerSecond()),
@@ -214,7 +227,8 @@ public final class TwoHeadBench implements Callable<Integer> {
           whole(micros(r.bare().elapsed().dividedBy(r.bare().steps()))),
           whole(micros(r.actor().computeTime().dividedBy(r.actor().steps()))),
           whole(micros(r.actor().queueTime().dividedBy(r.actor().steps()))),
-          whole(micros(r.actor().overheadPerStep())));
+          whole(micros(r.actor().overheadPerStep())),
+          whole(millis(r.actorGc())) + "/" + whole(millis(r.bareGc())));
     }
     out.printf(format, "median",
         whole(median(repetitions, r -> r.actor().examplesPerSecond())),
@@ -224,13 +238,18 @@ public final class TwoHeadBench implements Callable<Integer> {
         whole(median(repetitions, r -> micros(r.bare().elapsed().dividedBy(r.bare().steps())))),
         whole(median(repetitions, r -> micros(r.actor().computeTime().dividedBy(r.actor().steps())))),
         whole(median(repetitions, r -> micros(r.actor().queueTime().dividedBy(r.actor().steps())))),
-        whole(median(repetitions, r -> micros(r.actor().overheadPerStep()))));
+        whole(median(repetitions, r -> micros(r.actor().overheadPerStep()))),
+        whole(median(repetitions, r -> millis(r.actorGc()))) + "/"
+            + whole(median(repetitions, r -> millis(r.bareGc()))));
     out.printf("%nratio = actor / bare of the medians: %.3f (steps only, without the job's final"
         + " evaluation: %.3f)%n", ratio(repetitions), trainingRatio(repetitions));
     out.println("actor ex/s: JobFinished.examples_per_second (JobStarted to the end, evaluation"
         + " included); actor train: JobStarted to the last step's event;");
-    out.println("compute µs: worker compute per step; queue µs: dispatch to start of compute;"
-        + " overhead µs: per step outside compute (messages, sync round, event log)");
+    out.println("compute µs: worker compute per step; queue µs: from when the step could start"
+        + " (dispatched, its trunk version there) to the start of compute;");
+    out.println("overhead µs: per step outside compute (messages, sync round, event log, GC);"
+        + " gc ms A/B: garbage collection during the actor run (submission to the last event) and"
+        + " during the bare loop");
     Repetition last = repetitions.get(repetitions.size() - 1);
     out.printf("%nfinal loss   %s%n", String.join("  ", last.bare().losses().finalLosses().keySet()
         .stream().map(t -> String.format("%-20s", t)).toList()));
@@ -308,6 +327,10 @@ public final class TwoHeadBench implements Callable<Integer> {
 
   private static double micros(Duration duration) {
     return duration.toNanos() / 1e3;
+  }
+
+  private static double millis(Duration duration) {
+    return duration.toNanos() / 1e6;
   }
 
   private static double seconds(Duration duration) {

@@ -1,7 +1,10 @@
 package tandem.orchestrator.grpc;
 
 import io.grpc.stub.ServerCallStreamObserver;
-import java.util.concurrent.Executor;
+import java.time.Duration;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import tandem.api.v1.EventsMissed;
 import tandem.api.v1.TrainingEvent;
@@ -13,7 +16,10 @@ import tandem.orchestrator.job.EventLog;
  * appended, and completes after the job's final event. It pulls from the log instead of being
  * pushed to, so a slow client costs training nothing; if it falls behind the log's retained
  * window it gets an {@code events_missed} event and goes on from the oldest retained one. Stops
- * when the client cancels.
+ * when the client cancels. Live events linger a moment ({@code linger}) before they go out, so
+ * that the events of many steps travel together: one wake-up of this stream's thread, one write
+ * and one flush per batch instead of per step, which on a 2-core machine took CPU from the steps
+ * themselves.
  *
  * <p>Thread-safe: wake-ups come from the coordinator, gRPC's ready and cancel callbacks; a
  * work-in-progress counter makes sure only one thread drains at a time.
@@ -24,34 +30,55 @@ final class EventStream {
 
   private final EventLog log;
   private final ServerCallStreamObserver<TrainingEvent> call;
-  private final Executor executor;
+  private final ScheduledExecutorService executor;
+  private final long lingerNanos;
   private final AtomicInteger wip = new AtomicInteger();
   private final Runnable wake = this::wake;
+  private final Runnable appended = this::appended;
   private long position;
   private volatile boolean finished;
 
   EventStream(EventLog log, long afterSequence, ServerCallStreamObserver<TrainingEvent> call,
-      Executor executor) {
+      ScheduledExecutorService executor, Duration linger) {
     this.log = log;
     this.position = afterSequence;
     this.call = call;
     this.executor = executor;
+    this.lingerNanos = linger.toNanos();
   }
 
   /** Registers the callbacks and sends what is there; call on the gRPC call's own thread. */
   void start() {
     call.setOnCancelHandler(() -> {
       finished = true;
-      log.removeListener(wake);
+      log.removeListener(appended);
     });
     call.setOnReadyHandler(wake);
-    log.addListener(wake);
+    log.addListener(appended);
     wake();
   }
 
+  /** Sends what there is now (start, or the client can take more). */
   private void wake() {
     if (!finished && wip.getAndIncrement() == 0) {
       executor.execute(this::drain);
+    }
+  }
+
+  /** A new event in the log: sent after the linger, with the events appended meanwhile. */
+  private void appended() {
+    if (!finished && wip.getAndIncrement() == 0) {
+      try {
+        if (lingerNanos <= 0) {
+          executor.execute(this::drain);
+        } else {
+          executor.schedule(this::drain, lingerNanos, TimeUnit.NANOSECONDS);
+        }
+      } catch (RejectedExecutionException e) {
+        // The server is shutting down and its calls are being cancelled: nobody to send to.
+        finished = true;
+        log.removeListener(appended);
+      }
     }
   }
 
@@ -81,7 +108,7 @@ final class EventStream {
       }
       if (slice.complete()) {
         finished = true;
-        log.removeListener(wake);
+        log.removeListener(appended);
         call.onCompleted();
         return;
       }

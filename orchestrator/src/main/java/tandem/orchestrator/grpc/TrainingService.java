@@ -51,7 +51,8 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
   private final ActorRef<JobManager.Command> jobManager;
   private final Scheduler scheduler;
   private final Executor compileExecutor;
-  private final Executor streamExecutor;
+  private final java.util.concurrent.ScheduledExecutorService streamExecutor;
+  private final Duration eventLinger;
   private final Duration askTimeout;
   private final java.nio.file.Path jobDir;
   private final TaskAdditions additions;
@@ -59,11 +60,13 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
   /**
    * @param compileExecutor runs spec compilation (reads data files), never a gRPC thread
    * @param streamExecutor delivers events to subscribers
+   * @param eventLinger how long a new event waits for others to go out with it to a subscriber
    * @param jobDir where jobs keep their checkpoints; null: ResumeJob finds none
    * @param additions plans AddTask jobs
    */
   public TrainingService(JobStore store, ActorRef<JobManager.Command> jobManager,
-      Scheduler scheduler, Executor compileExecutor, Executor streamExecutor,
+      Scheduler scheduler, Executor compileExecutor,
+      java.util.concurrent.ScheduledExecutorService streamExecutor, Duration eventLinger,
       Duration askTimeout, java.nio.file.Path jobDir, TaskAdditions additions) {
     this.jobDir = jobDir;
     this.store = store;
@@ -71,6 +74,7 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
     this.scheduler = scheduler;
     this.compileExecutor = compileExecutor;
     this.streamExecutor = streamExecutor;
+    this.eventLinger = eventLinger;
     this.askTimeout = askTimeout;
     this.additions = additions;
   }
@@ -235,7 +239,8 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
     }
     store.find(request.getJobId()).ifPresentOrElse(
         record -> new EventStream(record.events(), request.getAfterSequence(),
-            (ServerCallStreamObserver<TrainingEvent>) response, streamExecutor).start(),
+            (ServerCallStreamObserver<TrainingEvent>) response, streamExecutor, eventLinger)
+            .start(),
         () -> response.onError(unknownJob(request.getJobId())));
   }
 

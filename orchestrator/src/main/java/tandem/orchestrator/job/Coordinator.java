@@ -54,8 +54,10 @@ import tandem.worker.Worker;
 
 /**
  * The coordinator of one job: places its tasks' heads on workers, schedules steps (the job's
- * {@link Schedule}, at most {@code stepsInFlight} per worker), runs sync rounds or async steps
- * (bounded staleness: at most S + 1 steps in flight) with its child {@link SharedParameters}, appends every step, evaluation and the outcome to the job's
+ * {@link Schedule}), runs sync rounds (at most {@code stepsInFlight} steps per worker in a round;
+ * the next round goes out ahead and waits at the workers for its version) or async steps (at
+ * most {@code stepsInFlight} per worker; bounded staleness: at most S + 1 steps in flight) with
+ * its child {@link SharedParameters}, appends every step, evaluation and the outcome to the job's
  * {@link EventLog}, and at the end collects the trained parameters. Stops itself when the job
  * ends (succeeded, failed or cancelled), which stops the shared-parameter actor too.
  *
@@ -175,8 +177,13 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   private boolean finished;
   /** Sync: the trunk version the latest round computes on; -1 before the first round. */
   private long roundVersion = -1;
-  /** Sync: steps of the latest round whose outcome is not in yet. */
-  private int roundAwaitingOutcome;
+  /**
+   * Sync: the rounds out (by the version they compute on), each with its steps whose outcome is
+   * not in yet. At most {@link #ROUNDS_OUT}: the round computing and the next one, which waits at
+   * the workers for the version the first produces.
+   */
+  private final TreeMap<Long, Integer> roundsAwaitingOutcome = new TreeMap<>();
+  private static final int ROUNDS_OUT = 2;
   private boolean stopRequested;
   private long startedAtNanos;
   private final JobDirectory directory;
@@ -296,9 +303,10 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     Worker.StepDone done = (Worker.StepDone) message.outcome();
     PendingStep step = pending.get(done.step());
     if (step != null && step.done == null) {
-      credits.computeIfPresent(ownerOf.get(done.task()), (w, c) -> c + 1);
-      if (step.version == roundVersion && !plan.consistency().async()) {
-        roundAwaitingOutcome--;
+      if (plan.consistency().async()) {
+        credits.computeIfPresent(ownerOf.get(done.task()), (w, c) -> c + 1);
+      } else {
+        outcomeIn(step.version);
       }
       step.done = done;
       completeIfReady(done.step(), step);
@@ -546,8 +554,8 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         pending.remove(number);
         completed++;
         moved.addStepsWithoutOutcome(number);
-        if (step.version == roundVersion && !plan.consistency().async()) {
-          roundAwaitingOutcome--;
+        if (!plan.consistency().async()) {
+          outcomeIn(step.version);
         }
       } else {
         rerun.add(number);
@@ -557,7 +565,9 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     for (long number : rerun) {
       PendingStep step = pending.get(number);
       ActorRef<Worker.Command> owner = ownerOf.get(step.task);
-      credits.merge(owner, -1, Integer::sum);
+      if (plan.consistency().async()) {
+        credits.merge(owner, -1, Integer::sum);
+      }
       owner.tell(new Worker.RunStep(record.jobId(), number, step.task, step.version,
           System.nanoTime()));
     }
@@ -594,8 +604,10 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     if (!checkpointDue && !stopRequested && dispatched < plan.maxSteps()) {
       if (plan.consistency().async()) {
         dispatchAsync();
-      } else if (roundAwaitingOutcome == 0) {
-        dispatchRound();
+      } else {
+        while (roundsAwaitingOutcome.size() < ROUNDS_OUT && dispatchRound()) {
+          // the next round too, if the current one is the only one out
+        }
       }
     }
     trainingOver = stopRequested || completed == plan.maxSteps();
@@ -700,22 +712,33 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   }
 
   /**
-   * One sync round: steps while their workers have credit, all on the version the previous round
-   * produces. It goes out as soon as the previous round's steps are done, before their update is
-   * applied: the workers hold the steps until the new version arrives, so the coordinator is not
-   * on the path from one version to the next.
+   * One sync round: the schedule's next steps while their workers have room in the round (at most
+   * {@code stepsInFlight} each), all on the version the previous round produces; returns whether
+   * it sent one. It goes out while the previous round still computes: the workers hold its steps
+   * until the new version arrives and start them the moment it does, so neither the coordinator
+   * nor a message from it is on the path from one version to the next.
    */
-  private void dispatchRound() {
+  private boolean dispatchRound() {
     long version = roundVersion < 0 ? trunkVersion : roundVersion + 1;
+    Map<ActorRef<Worker.Command>, Integer> room = new HashMap<>();
+    nameOf.keySet().forEach(worker -> room.put(worker, plan.stepsInFlight()));
     int steps = 0;
-    while (dispatched < plan.maxSteps() && dispatchNext(version)) {
+    while (dispatched < plan.maxSteps() && dispatchNext(version, room)) {
       steps++;
     }
-    if (steps > 0) {
-      roundVersion = version;
-      roundAwaitingOutcome = steps;
-      sharedParameters.tell(new SharedParameters.ExpectRound(version, steps));
+    if (steps == 0) {
+      return false;
     }
+    roundVersion = version;
+    roundsAwaitingOutcome.put(version, steps);
+    sharedParameters.tell(new SharedParameters.ExpectRound(version, steps));
+    return true;
+  }
+
+  /** Sync: the outcome of a step of the round on {@code version} is in. */
+  private void outcomeIn(long version) {
+    roundsAwaitingOutcome.computeIfPresent(version, (v, awaiting) -> awaiting > 1 ? awaiting - 1
+        : null);
   }
 
   /**
@@ -729,7 +752,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   private void dispatchAsync() {
     Integer bound = plan.consistency().maxStaleness();
     while (dispatched < plan.maxSteps() && (bound == null || worstStaleness() + 1 <= bound)) {
-      if (!dispatchNext(trunkVersion)) {
+      if (!dispatchNext(trunkVersion, credits)) {
         break;
       }
     }
@@ -737,17 +760,18 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
 
   /**
    * Sends the schedule's next step, for a replica of at least {@code version}, if its task's
-   * worker has credit; returns whether it did.
+   * worker has room left in {@code room} (async: its credits; sync: the round's); returns whether
+   * it did.
    */
-  private boolean dispatchNext(long version) {
+  private boolean dispatchNext(long version, Map<ActorRef<Worker.Command>, Integer> room) {
     String task = schedule.peek();
     ActorRef<Worker.Command> worker = ownerOf.get(task);
     // Below zero after a lost worker's steps were handed to this one on top of its credit.
-    if (credits.get(worker) <= 0) {
+    if (room.getOrDefault(worker, 0) <= 0) {
       return false;
     }
     schedule.advance();
-    credits.merge(worker, -1, Integer::sum);
+    room.merge(worker, -1, Integer::sum);
     long step = ++dispatched;
     pending.put(step, new PendingStep(version, task));
     worker.tell(new Worker.RunStep(record.jobId(), step, task, version, System.nanoTime()));

@@ -172,18 +172,16 @@ class CoordinatorTest {
     TrainingPlan plan = TinyJobs.plan("mean", 4, 1);
     Job job = started(plan);
 
-    // Round 0: one step per worker (one credit each), round robin.
+    // Round 0: one step per worker (one in flight each), round robin. Round 1, for version 1,
+    // goes out with it: the workers hold it until version 1 arrives.
     Worker.RunStep s1 = job.expectRunStep(job.a, 1, "binary_plus1", 0);
+    Worker.RunStep s3 = job.expectRunStep(job.a, 3, "binary_plus1", 1);
     Worker.RunStep s2 = job.expectRunStep(job.b, 2, "binary_times2", 0);
+    Worker.RunStep s4 = job.expectRunStep(job.b, 4, "binary_times2", 1);
     job.expectNothing();
     job.stepDone(job.a, s1, 0.9);
-    // b's step is still out: the round is not done, so no new step.
-    job.expectNothing();
     job.stepDone(job.b, s2, 0.8);
-    // The round's outcomes are in: round 1 goes out at once, for version 1, before round 0 is
-    // applied (the workers hold it until version 1 arrives).
-    Worker.RunStep s3 = job.expectRunStep(job.a, 3, "binary_plus1", 1);
-    Worker.RunStep s4 = job.expectRunStep(job.b, 4, "binary_times2", 1);
+    // Every step is out (max_steps 4).
     job.expectNothing();
     assertEquals(1, job.record.events().lastSequence(), "steps are logged once applied");
     job.gradients(job.b, s2);
@@ -284,12 +282,17 @@ class CoordinatorTest {
   }
 
   @Test
-  void atMostStepsInFlightPerWorkerAndNoRoundBeforeThePreviousIsDone() {
-    Job job = started(TinyJobs.plan("mean", 6, 2));
+  void roundsTakeAtMostStepsInFlightPerWorkerAndGoOutOneAhead() {
+    Job job = started(TinyJobs.plan("mean", 10, 2));
+    // Round 0 on version 0, two steps per worker, and round 1 on version 1 with it.
     Worker.RunStep s1 = job.expectRunStep(job.a, 1, "binary_plus1", 0);
     Worker.RunStep s3 = job.expectRunStep(job.a, 3, "binary_plus1", 0);
+    job.expectRunStep(job.a, 5, "binary_plus1", 1);
+    job.expectRunStep(job.a, 7, "binary_plus1", 1);
     Worker.RunStep s2 = job.expectRunStep(job.b, 2, "binary_times2", 0);
     Worker.RunStep s4 = job.expectRunStep(job.b, 4, "binary_times2", 0);
+    job.expectRunStep(job.b, 6, "binary_times2", 1);
+    job.expectRunStep(job.b, 8, "binary_times2", 1);
     job.expectNothing();
 
     job.stepDone(job.a, s1, 1.0);
@@ -298,12 +301,13 @@ class CoordinatorTest {
     job.gradients(job.b, s2);
     job.stepDone(job.a, s3, 1.0);
     job.gradients(job.a, s3);
-    // s4 is still out: a has credits back, but the round is not done.
+    // s4 is still out: round 0 is not done, and two rounds are out.
     job.expectNothing();
     job.stepDone(job.b, s4, 1.0);
-    // Two steps left: one each, for version 1, before round 0 is applied.
-    job.expectRunStep(job.a, 5, "binary_plus1", 1);
-    job.expectRunStep(job.b, 6, "binary_times2", 1);
+    // Round 0's outcomes are in: round 2 (the two steps left, one each) goes out for version 2,
+    // before round 0 is even applied.
+    job.expectRunStep(job.a, 9, "binary_plus1", 2);
+    job.expectRunStep(job.b, 10, "binary_times2", 2);
     job.expectNothing();
     job.gradients(job.b, s4);
     job.expectNewVersion(1);
@@ -348,23 +352,27 @@ class CoordinatorTest {
   void aWorkerThatStopsHasItsTasksMovedAndItsStepsRunAgain() {
     Job job = started(TinyJobs.plan("mean", 4, 1));
     job.expectRunStep(job.a, 1, "binary_plus1", 0);
+    job.expectRunStep(job.a, 3, "binary_plus1", 1);
     job.expectRunStep(job.b, 2, "binary_times2", 0);
+    job.expectRunStep(job.b, 4, "binary_times2", 1);
     job.b.stop();
     Worker.AssignTasks moved = job.a.expectMessageClass(Worker.AssignTasks.class, WAIT);
     assertEquals(List.of("binary_times2"), moved.assignment().tasks());
     // No checkpoint yet: the head comes back with its initial parameters.
     assertEquals(job.assignments.get(job.b).headParameters().keySet(),
         moved.assignment().headParameters().keySet());
+    // Both of b's steps, each for the version of its round.
     job.expectRunStep(job.a, 2, "binary_times2", 0);
+    job.expectRunStep(job.a, 4, "binary_times2", 1);
     List<TrainingEvent> events = job.events();
     TrainingEvent lost = events.stream().filter(TrainingEvent::hasWorkerLost).findFirst()
         .orElseThrow();
     assertEquals("b", lost.getWorkerLost().getWorker());
-    assertEquals(List.of(2L), lost.getWorkerLost().getStepsInFlightList());
+    assertEquals(List.of(2L, 4L), lost.getWorkerLost().getStepsInFlightList());
     TrainingEvent tasksMoved = events.stream().filter(TrainingEvent::hasTasksMoved).findFirst()
         .orElseThrow();
     assertEquals("a", tasksMoved.getTasksMoved().getPlacements(0).getWorker());
-    assertEquals(List.of(2L), tasksMoved.getTasksMoved().getStepsRerunList());
+    assertEquals(List.of(2L, 4L), tasksMoved.getTasksMoved().getStepsRerunList());
     assertFalse(job.record.events().complete(), "the job goes on");
   }
 
@@ -372,7 +380,9 @@ class CoordinatorTest {
   void theLastWorkerStoppingFailsTheJobNamingIt() {
     Job job = started(TinyJobs.plan("mean", 4, 1));
     job.expectRunStep(job.a, 1, "binary_plus1", 0);
+    job.expectRunStep(job.a, 3, "binary_plus1", 1);
     job.expectRunStep(job.b, 2, "binary_times2", 0);
+    job.expectRunStep(job.b, 4, "binary_times2", 1);
     job.b.stop();
     job.a.expectMessageClass(Worker.AssignTasks.class, WAIT);
     job.a.stop();

@@ -1,0 +1,174 @@
+package tandem.orchestrator.grpc;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.stub.ServerCallStreamObserver;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.LongStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import tandem.api.v1.JobFinished;
+import tandem.api.v1.JobState;
+import tandem.api.v1.StepCompleted;
+import tandem.api.v1.TrainingEvent;
+import tandem.orchestrator.job.EventLog;
+
+/**
+ * How {@link EventStream} batches live events: the first event appended after a send schedules
+ * one delayed send (the linger), later ones ride along, and what is there at the start or when
+ * the client can take more goes out at once. The executor here runs immediate work inline and
+ * keeps delayed work until the test runs it, so nothing depends on timing.
+ */
+class EventStreamLingerTest {
+
+  private final ManualExecutor executor = new ManualExecutor();
+  private final RecordingCall call = new RecordingCall();
+  private final EventLog log = new EventLog("job-1", "linger", 100, Instant.now());
+
+  @AfterEach
+  void shutdown() {
+    executor.shutdownNow();
+  }
+
+  @Test
+  void eventsAppendedDuringTheLingerGoOutTogetherAfterIt() {
+    step(1);
+    new EventStream(log, 0, call, executor, Duration.ofMillis(20)).start();
+    assertEquals(List.of(1L), call.sequences(), "what is there at the start goes out at once");
+
+    for (long s = 2; s <= 6; s++) {
+      step(s);
+    }
+    assertEquals(List.of(TimeUnit.MILLISECONDS.toNanos(20)), executor.delays,
+        "one delayed send for the five events");
+    assertEquals(List.of(1L), call.sequences(), "nothing before the linger is over");
+    executor.runDelayed();
+    assertEquals(LongStream.rangeClosed(1, 6).boxed().toList(), call.sequences());
+
+    log.append(TrainingEvent.newBuilder().setJobFinished(JobFinished.newBuilder()
+        .setState(JobState.JOB_STATE_SUCCEEDED)));
+    assertEquals(2, executor.delays.size(), "a new batch after the last send");
+    executor.runDelayed();
+    assertEquals(7, call.sequences().size());
+    assertTrue(call.completed, "the stream ends after the job's last event");
+  }
+
+  @Test
+  void withoutALingerEachEventGoesOutAtOnce() {
+    new EventStream(log, 0, call, executor, Duration.ZERO).start();
+    step(1);
+    step(2);
+    assertEquals(List.of(1L, 2L), call.sequences());
+    assertEquals(List.of(), executor.delays);
+  }
+
+  @Test
+  void aClientReadyAgainGetsWhatWaitedAtOnce() {
+    call.ready = false;
+    new EventStream(log, 0, call, executor, Duration.ofMillis(20)).start();
+    step(1);
+    step(2);
+    executor.runDelayed();
+    assertEquals(List.of(), call.sequences(), "flow control: the client cannot take any");
+    call.ready = true;
+    call.onReady.run();
+    assertEquals(List.of(1L, 2L), call.sequences());
+  }
+
+  private void step(long step) {
+    log.append(TrainingEvent.newBuilder().setStepCompleted(StepCompleted.newBuilder()
+        .setStep(step).setTask("t").setLoss(1.0 / step)));
+  }
+
+  /** Runs {@code execute} inline; keeps scheduled work until {@link #runDelayed}. */
+  private static final class ManualExecutor extends ScheduledThreadPoolExecutor {
+    final List<Long> delays = new ArrayList<>();
+    private final List<Runnable> delayed = new ArrayList<>();
+
+    ManualExecutor() {
+      super(1);
+    }
+
+    @Override
+    public void execute(Runnable command) {
+      command.run();
+    }
+
+    @Override
+    public ScheduledFuture<?> schedule(Runnable command, long delay, TimeUnit unit) {
+      delays.add(unit.toNanos(delay));
+      delayed.add(command);
+      return null;
+    }
+
+    void runDelayed() {
+      List<Runnable> due = new ArrayList<>(delayed);
+      delayed.clear();
+      due.forEach(Runnable::run);
+    }
+  }
+
+  /** A server call that records what is sent, ready while {@link #ready}. */
+  private static final class RecordingCall extends ServerCallStreamObserver<TrainingEvent> {
+    final List<TrainingEvent> sent = new ArrayList<>();
+    volatile boolean ready = true;
+    boolean completed;
+    Runnable onReady = () -> { };
+
+    List<Long> sequences() {
+      return sent.stream().map(TrainingEvent::getSequence).toList();
+    }
+
+    @Override
+    public boolean isReady() {
+      return ready;
+    }
+
+    @Override
+    public void setOnReadyHandler(Runnable handler) {
+      onReady = handler;
+    }
+
+    @Override
+    public boolean isCancelled() {
+      return false;
+    }
+
+    @Override
+    public void setOnCancelHandler(Runnable handler) {}
+
+    @Override
+    public void setCompression(String compression) {}
+
+    @Override
+    public void request(int count) {}
+
+    @Override
+    public void setMessageCompression(boolean enable) {}
+
+    @Override
+    public void disableAutoInboundFlowControl() {}
+
+    @Override
+    public void onNext(TrainingEvent value) {
+      sent.add(value);
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      throw new AssertionError("unexpected error", t);
+    }
+
+    @Override
+    public void onCompleted() {
+      completed = true;
+    }
+  }
+}
