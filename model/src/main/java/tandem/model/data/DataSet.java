@@ -126,8 +126,35 @@ public final class DataSet {
     }
     fields.forEach((fieldName, field) -> {
       INDArray target = batch.field(fieldName);
-      target.data().asNioFloat().put(0, values(field, rows), 0, rows.length * field.width());
+      valuesInto(field, rows, target.data().asNioFloat());
     });
+  }
+
+  /**
+   * Writes the rows' values of one field into {@code target} from index 0, row-major (class
+   * fields one-hot), without an array in between: a step fills its batch every time.
+   */
+  private static void valuesInto(Field field, int[] rows, java.nio.FloatBuffer target) {
+    int width = field.width();
+    if (field instanceof FloatField floats) {
+      for (int i = 0; i < rows.length; i++) {
+        target.put(i * width, floats.values(), rows[i] * width, width);
+      }
+    } else if (field instanceof ClassField classes) {
+      for (int i = 0; i < rows.length * width; i++) {
+        target.put(i, 0f);
+      }
+      for (int i = 0; i < rows.length; i++) {
+        target.put(i * width + classes.ids()[rows[i]], 1f);
+      }
+    } else if (field instanceof IdField ids) {
+      for (int i = 0; i < rows.length; i++) {
+        int base = rows[i] * width;
+        for (int c = 0; c < width; c++) {
+          target.put(i * width + c, ids.ids()[base + c]);
+        }
+      }
+    }
   }
 
   private static INDArray gather(Field field, int[] rows, DataType dataType) {
@@ -137,24 +164,8 @@ public final class DataSet {
 
   /** The rows' values of one field, row-major (class fields one-hot). */
   private static float[] values(Field field, int[] rows) {
-    int width = field.width();
-    float[] out = new float[rows.length * width];
-    if (field instanceof FloatField floats) {
-      for (int i = 0; i < rows.length; i++) {
-        System.arraycopy(floats.values(), rows[i] * width, out, i * width, width);
-      }
-    } else if (field instanceof ClassField classes) {
-      for (int i = 0; i < rows.length; i++) {
-        out[i * width + classes.ids()[rows[i]]] = 1f;
-      }
-    } else if (field instanceof IdField ids) {
-      for (int i = 0; i < rows.length; i++) {
-        int base = rows[i] * width;
-        for (int c = 0; c < width; c++) {
-          out[i * width + c] = ids.ids()[base + c];
-        }
-      }
-    }
+    float[] out = new float[rows.length * field.width()];
+    valuesInto(field, rows, java.nio.FloatBuffer.wrap(out));
     return out;
   }
 }

@@ -125,8 +125,7 @@ public final class DenseStack implements Module {
           : activation.backprop(work.preActivations[i], epsilon).getFirst();
       Nd4j.gemm(work.inputs[i], delta, weights(parameterGradient, i), true, false, 1.0, 1.0);
       // dLoss/db = 1^T delta, accumulated by gemm into the gradient: no per-step array.
-      Nd4j.gemm(work.ones, delta, bias(parameterGradient, i).reshape(1, layers.get(i).size()),
-          false, false, 1.0, 1.0);
+      Nd4j.gemm(work.ones, delta, biasRow(parameterGradient, i), false, false, 1.0, 1.0);
       if (i == 0 && !inputGradientNeeded) {
         return null;
       }
@@ -138,13 +137,64 @@ public final class DenseStack implements Module {
   }
 
   private INDArray weights(INDArray flat, int layer) {
-    long in = layer == 0 ? inputSize : layers.get(layer - 1).size();
-    long out = layers.get(layer).size();
-    return layout.block(flat, 2 * layer).reshape('f', in, out);
+    return views(flat).weights[layer];
   }
 
   private INDArray bias(INDArray flat, int layer) {
-    return layout.block(flat, 2 * layer + 1);
+    return views(flat).biases[layer];
+  }
+
+  private INDArray biasRow(INDArray flat, int layer) {
+    return views(flat).biasRows[layer];
+  }
+
+  /**
+   * The layer views of a flat buffer (parameters or gradients), made once per buffer: ND4J's
+   * interval views and reshapes cost tens of microseconds each in allocations and native
+   * bookkeeping, and a step made about a dozen. A step's buffers are the same few arrays every
+   * time (the parameters, the gradients, a trunk replica or two), so each thread keeps the views
+   * of the last {@link #CACHED_BUFFERS} buffers it used.
+   */
+  private Views views(INDArray flat) {
+    Views[] recent = viewCache.get();
+    for (int i = 0; i < recent.length; i++) {
+      Views views = recent[i];
+      if (views != null && views.flat == flat) {
+        if (i > 0) {
+          System.arraycopy(recent, 0, recent, 1, i);
+          recent[0] = views;
+        }
+        return views;
+      }
+    }
+    Views views = new Views(flat);
+    System.arraycopy(recent, 0, recent, 1, recent.length - 1);
+    recent[0] = views;
+    return views;
+  }
+
+  private static final int CACHED_BUFFERS = 6;
+
+  private final ThreadLocal<Views[]> viewCache =
+      ThreadLocal.withInitial(() -> new Views[CACHED_BUFFERS]);
+
+  /** Each layer's weights ([in, out], 'f'), bias and bias as a row, viewing {@code flat}. */
+  private final class Views {
+    final INDArray flat;
+    final INDArray[] weights = new INDArray[layers.size()];
+    final INDArray[] biases = new INDArray[layers.size()];
+    final INDArray[] biasRows = new INDArray[layers.size()];
+
+    Views(INDArray flat) {
+      this.flat = flat;
+      for (int i = 0; i < layers.size(); i++) {
+        long in = i == 0 ? inputSize : layers.get(i - 1).size();
+        long out = layers.get(i).size();
+        weights[i] = layout.block(flat, 2 * i).reshape('f', in, out);
+        biases[i] = layout.block(flat, 2 * i + 1);
+        biasRows[i] = biases[i].reshape(1, out);
+      }
+    }
   }
 
   private void checkInput(INDArray input, DenseBuffers work) {
