@@ -153,30 +153,32 @@ public final class DenseStack implements Module {
    * interval views and reshapes cost tens of microseconds each in allocations and native
    * bookkeeping, and a step made about a dozen. A step's buffers are the same few arrays every
    * time (the parameters, the gradients, a trunk replica or two), so each thread keeps the views
-   * of the last {@link #CACHED_BUFFERS} buffers it used.
+   * of the last {@link #CACHED_BUFFERS} buffers it used. Weakly: the views hold their buffer, and
+   * in async mode every trunk version is a new buffer that must not outlive its use by the cache.
    */
   private Views views(INDArray flat) {
-    Views[] recent = viewCache.get();
-    for (int i = 0; i < recent.length; i++) {
-      Views views = recent[i];
+    List<java.lang.ref.WeakReference<Views>> recent = viewCache.get();
+    for (int i = 0; i < recent.size(); i++) {
+      Views views = recent.get(i).get();
       if (views != null && views.flat == flat) {
         if (i > 0) {
-          System.arraycopy(recent, 0, recent, 1, i);
-          recent[0] = views;
+          recent.add(0, recent.remove(i));
         }
         return views;
       }
     }
     Views views = new Views(flat);
-    System.arraycopy(recent, 0, recent, 1, recent.length - 1);
-    recent[0] = views;
+    recent.add(0, new java.lang.ref.WeakReference<>(views));
+    if (recent.size() > CACHED_BUFFERS) {
+      recent.remove(recent.size() - 1);
+    }
     return views;
   }
 
   private static final int CACHED_BUFFERS = 6;
 
-  private final ThreadLocal<Views[]> viewCache =
-      ThreadLocal.withInitial(() -> new Views[CACHED_BUFFERS]);
+  private final ThreadLocal<List<java.lang.ref.WeakReference<Views>>> viewCache =
+      ThreadLocal.withInitial(ArrayList::new);
 
   /** Each layer's weights ([in, out], 'f'), bias and bias as a row, viewing {@code flat}. */
   private final class Views {
