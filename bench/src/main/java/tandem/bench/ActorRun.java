@@ -15,10 +15,11 @@ import java.time.Duration;
  * @param queueTime sum of the steps' {@code queue_time} (dispatch to start of compute)
  * @param clientTime from submission to the last event, as the client saw it (spec compilation,
  *     data loading and placement included)
+ * @param evaluation the job's final evaluation, metric per task and output ({@code task/output})
  */
 public record ActorRun(long steps, long examples, double examplesPerSecond, Duration elapsed,
     Duration trainingTime, Duration computeTime, Duration queueTime, Duration clientTime,
-    LossTrace losses) {
+    LossTrace losses, java.util.Map<String, Double> evaluation) {
 
   /** Examples per second of {@link #trainingTime()}. */
   public double trainingExamplesPerSecond() {

@@ -84,6 +84,7 @@ public final class EmbeddedTandem implements AutoCloseable {
     Timestamp startedAt = null;
     Timestamp lastStepAt = null;
     JobFinished finished = null;
+    java.util.Map<String, Double> evaluation = new java.util.LinkedHashMap<>();
     while (events.hasNext()) {
       TrainingEvent event = events.next();
       switch (event.getKindCase()) {
@@ -93,6 +94,8 @@ public final class EmbeddedTandem implements AutoCloseable {
           lastStepAt = event.getTime();
         }
         case JOB_FINISHED -> finished = event.getJobFinished();
+        case EVALUATION_COMPLETED -> event.getEvaluationCompleted().getEvaluationsList()
+            .forEach(e -> evaluation.put(e.getTask() + "/" + e.getOutput(), e.getValue()));
         case EVENTS_MISSED -> throw new IllegalStateException("job " + jobId
             + " dropped events " + event.getEventsMissed() + ": raise retained-events");
         default -> { }
@@ -121,7 +124,7 @@ public final class EmbeddedTandem implements AutoCloseable {
     }
     return new ActorRun(finished.getSteps(), examples, finished.getExamplesPerSecond(),
         duration(finished.getElapsed()), between(startedAt, lastStepAt), compute, queue,
-        clientTime, new LossTrace(tasks, losses));
+        clientTime, new LossTrace(tasks, losses), evaluation);
   }
 
   private void awaitEnd(String jobId) throws InterruptedException {

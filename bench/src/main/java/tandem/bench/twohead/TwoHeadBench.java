@@ -50,9 +50,16 @@ public final class TwoHeadBench implements Callable<Integer> {
       description = "Measured runs of each path (default: ${DEFAULT-VALUE}).")
   int repeats;
 
-  @Option(names = "--warmup-steps", defaultValue = "2000",
-      description = "Steps of each of the two warm-up runs of each path (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--warmup-steps", defaultValue = "4000",
+      description = "Steps of each warm-up run of each path (default: ${DEFAULT-VALUE}).")
   long warmupSteps;
+
+  // The actor path has far more code for the JIT than the bare loop (actors, gRPC, protobuf):
+  // with 2 turns of 2000 steps its first three measured runs were still 10-20% slower than the
+  // later ones.
+  @Option(names = "--warmup-turns", defaultValue = "6",
+      description = "Warm-up runs of each path, in alternation (default: ${DEFAULT-VALUE}).")
+  int warmupTurns;
 
   @Option(names = "--rows", defaultValue = "8192",
       description = "Rows of the generated data set (default: ${DEFAULT-VALUE}).")
@@ -79,13 +86,17 @@ public final class TwoHeadBench implements Callable<Integer> {
     double ratio() {
       return actor.examplesPerSecond() / bare.examplesPerSecond();
     }
+
+    double trainingRatio() {
+      return actor.trainingExamplesPerSecond() / bare.trainingExamplesPerSecond();
+    }
   }
 
   @Override
   public Integer call() throws Exception {
-    if (steps <= 0 || repeats <= 0 || warmupSteps <= 0 || rows <= 0) {
+    if (steps <= 0 || repeats <= 0 || warmupSteps <= 0 || warmupTurns <= 0 || rows <= 0) {
       throw new CommandLine.ParameterException(commandSpec.commandLine(),
-          "--steps, --repeats, --warmup-steps and --rows must be positive");
+          "--steps, --repeats, --warmup-steps, --warmup-turns and --rows must be positive");
     }
     MachineInfo machine = MachineInfo.current();
     Path dir = Files.createTempDirectory("tandem-bench-two-head");
@@ -99,8 +110,12 @@ public final class TwoHeadBench implements Callable<Integer> {
       TrainingPlan plan = JobSpecCompiler.compile(measured);
       try (EmbeddedTandem tandem = EmbeddedTandem.start(1)) {
         // In alternation, so that code both paths share is compiled for both before measuring.
-        progress("warm-up: %d steps of each path, in two turns", 2 * warmupSteps);
-        for (int turn = 0; turn < 2; turn++) {
+        progress("warm-up: %d steps of each path, in %d turns", warmupTurns * warmupSteps,
+            warmupTurns);
+        for (int turn = 0; turn < warmupTurns; turn++) {
+          // As before each measured run: a full collection after a long warm-up without one
+          // left ND4J's deallocator threads a backlog that slowed the first measured run by 20%.
+          System.gc();
           tandem.run(warmup, events);
           BareLoop.run(warmupPlan, warmupSteps);
         }
@@ -150,6 +165,7 @@ public final class TwoHeadBench implements Callable<Integer> {
     settings.addProperty("steps", steps);
     settings.addProperty("repeats", repeats);
     settings.addProperty("warmupSteps", warmupSteps);
+    settings.addProperty("warmupTurns", warmupTurns);
     settings.addProperty("rows", rows);
     settings.addProperty("seed", seed);
     settings.addProperty("batchSize", TwoHeadJob.BATCH_SIZE);
@@ -170,8 +186,10 @@ public final class TwoHeadBench implements Callable<Integer> {
     actor.addProperty("gcMillis", median(repetitions, r -> millis(r.actorGc())));
     JsonObject bare = new JsonObject();
     bare.addProperty("examplesPerSecond", median(repetitions, r -> r.bare().examplesPerSecond()));
+    bare.addProperty("trainingExamplesPerSecond",
+        median(repetitions, r -> r.bare().trainingExamplesPerSecond()));
     bare.addProperty("microsPerStep",
-        median(repetitions, r -> micros(r.bare().elapsed().dividedBy(r.bare().steps()))));
+        median(repetitions, r -> micros(r.bare().trainingTime().dividedBy(r.bare().steps()))));
     bare.addProperty("gcMillis", median(repetitions, r -> millis(r.bareGc())));
 
     JsonArray runs = new JsonArray();
@@ -186,6 +204,8 @@ public final class TwoHeadBench implements Callable<Integer> {
       run.add("actor", actorRun);
       run.add("bare", bareRun);
       run.addProperty("ratio", r.ratio());
+      run.addProperty("trainingRatio", r.trainingRatio());
+      run.addProperty("evaluationIdentical", r.actor().evaluation().equals(r.bare().evaluation()));
       run.addProperty("lossesIdentical", r.actor().losses().identicalTo(r.bare().losses()));
       run.addProperty("maxAbsLossDifference",
           r.actor().losses().maxAbsDifference(r.bare().losses()));
@@ -196,6 +216,7 @@ public final class TwoHeadBench implements Callable<Integer> {
     finalLoss.add("actor", losses(last.actor().losses().finalLosses()));
     finalLoss.add("bare", losses(last.bare().losses().finalLosses()));
     finalLoss.addProperty("lossesIdentical", allIdentical(repetitions));
+    finalLoss.addProperty("evaluationsIdentical", evaluationsIdentical(repetitions));
 
     JsonObject root = new JsonObject();
     root.addProperty("benchmark", "two-head");
@@ -214,17 +235,19 @@ public final class TwoHeadBench implements Callable<Integer> {
     out.printf("two-head: trunk %d→%d relu, 2 heads %d→%d, batch %d, Adam %s, round robin, sync,"
             + " 1 step in flight, 1 local worker%n", TwoHeadData.FEATURES, TwoHeadJob.HIDDEN,
         TwoHeadJob.HIDDEN, TwoHeadData.CLASSES, TwoHeadJob.BATCH_SIZE, TwoHeadJob.LEARNING_RATE);
-    out.printf("%d steps per run, %d rows, %d repetitions after 2×%d warm-up steps, events %s;"
-        + " %s%n%n", steps, rows, repeats, warmupSteps, events.name().toLowerCase(),
+    out.printf("%d steps per run, %d rows, %d repetitions after %d×%d warm-up steps, events %s;"
+        + " %s%n%n", steps, rows, repeats, warmupTurns, warmupSteps, events.name().toLowerCase(),
         machine.describe());
-    String format = "%-7s %12s %12s %12s %7s %11s %11s %9s %12s %10s%n";
-    out.printf(format, "run", "actor ex/s", "actor train", "bare ex/s", "ratio", "bare µs/st",
-        "compute µs", "queue µs", "overhead µs", "gc ms A/B");
+    String format = "%-7s %11s %11s %6s %11s %11s %6s %8s %8s %6s %9s %9s%n";
+    out.printf(format, "run", "actor ex/s", "bare ex/s", "ratio", "actor train", "bare train",
+        "ratio", "bare µs", "comp µs", "queue", "overhead", "gc ms A/B");
     for (Repetition r : repetitions) {
       out.printf(format, r.index() + (r.actorFirst() ? " A>B" : " B>A"),
-          whole(r.actor().examplesPerSecond()), whole(r.actor().trainingExamplesPerSecond()),
-          whole(r.bare().examplesPerSecond()), String.format("%.3f", r.ratio()),
-          whole(micros(r.bare().elapsed().dividedBy(r.bare().steps()))),
+          whole(r.actor().examplesPerSecond()), whole(r.bare().examplesPerSecond()),
+          String.format("%.3f", r.ratio()),
+          whole(r.actor().trainingExamplesPerSecond()), whole(r.bare().trainingExamplesPerSecond()),
+          String.format("%.3f", r.trainingRatio()),
+          whole(micros(r.bare().trainingTime().dividedBy(r.bare().steps()))),
           whole(micros(r.actor().computeTime().dividedBy(r.actor().steps()))),
           whole(micros(r.actor().queueTime().dividedBy(r.actor().steps()))),
           whole(micros(r.actor().overheadPerStep())),
@@ -232,24 +255,29 @@ public final class TwoHeadBench implements Callable<Integer> {
     }
     out.printf(format, "median",
         whole(median(repetitions, r -> r.actor().examplesPerSecond())),
-        whole(median(repetitions, r -> r.actor().trainingExamplesPerSecond())),
         whole(median(repetitions, r -> r.bare().examplesPerSecond())),
         String.format("%.3f", ratio(repetitions)),
-        whole(median(repetitions, r -> micros(r.bare().elapsed().dividedBy(r.bare().steps())))),
+        whole(median(repetitions, r -> r.actor().trainingExamplesPerSecond())),
+        whole(median(repetitions, r -> r.bare().trainingExamplesPerSecond())),
+        String.format("%.3f", trainingRatio(repetitions)),
+        whole(median(repetitions,
+            r -> micros(r.bare().trainingTime().dividedBy(r.bare().steps())))),
         whole(median(repetitions, r -> micros(r.actor().computeTime().dividedBy(r.actor().steps())))),
         whole(median(repetitions, r -> micros(r.actor().queueTime().dividedBy(r.actor().steps())))),
         whole(median(repetitions, r -> micros(r.actor().overheadPerStep()))),
         whole(median(repetitions, r -> millis(r.actorGc()))) + "/"
             + whole(median(repetitions, r -> millis(r.bareGc()))));
-    out.printf("%nratio = actor / bare of the medians: %.3f (steps only, without the job's final"
-        + " evaluation: %.3f)%n", ratio(repetitions), trainingRatio(repetitions));
-    out.println("actor ex/s: JobFinished.examples_per_second (JobStarted to the end, evaluation"
-        + " included); actor train: JobStarted to the last step's event;");
-    out.println("compute µs: worker compute per step; queue µs: from when the step could start"
-        + " (dispatched, its trunk version there) to the start of compute;");
-    out.println("overhead µs: per step outside compute (messages, sync round, event log, GC);"
-        + " gc ms A/B: garbage collection during the actor run (submission to the last event) and"
-        + " during the bare loop");
+    out.printf("%nratio = actor / bare of the medians, both training and then running the job's"
+        + " final evaluation: %.3f (the steps alone: %.3f)%n", ratio(repetitions),
+        trainingRatio(repetitions));
+    out.println("actor ex/s: JobFinished.examples_per_second (JobStarted to the end: steps, final"
+        + " evaluation, parameter collection); bare ex/s: the step loop and the same evaluation;");
+    out.println("actor train: JobStarted to the last step's event; bare train: the step loop;"
+        + " bare µs: per step of it; comp µs: worker compute per step;");
+    out.println("queue: µs per step from when it could start (dispatched, its trunk version"
+        + " there) to its compute; overhead: µs per step outside compute (messages, sync round,");
+    out.println("event log, GC); gc ms A/B: garbage collection during the actor run (submission"
+        + " to the last event) and during the bare run");
     Repetition last = repetitions.get(repetitions.size() - 1);
     out.printf("%nfinal loss   %s%n", String.join("  ", last.bare().losses().finalLosses().keySet()
         .stream().map(t -> String.format("%-20s", t)).toList()));
@@ -259,6 +287,8 @@ public final class TwoHeadBench implements Callable<Integer> {
         .mapToDouble(r -> r.actor().losses().maxAbsDifference(r.bare().losses())).max().orElse(0);
     out.printf("every step's loss identical in every repetition: %s (max |difference| %s)%n",
         allIdentical(repetitions) ? "yes" : "no", maxDifference);
+    out.printf("final evaluation identical in every repetition: %s (%s)%n",
+        evaluationsIdentical(repetitions) ? "yes" : "no", last.actor().evaluation());
   }
 
   private static JsonObject actorJson(ActorRun run) {
@@ -276,6 +306,7 @@ public final class TwoHeadBench implements Callable<Integer> {
     json.addProperty("queueMicrosPerStep", micros(run.queueTime().dividedBy(run.steps())));
     json.addProperty("overheadMicrosPerStep", micros(run.overheadPerStep()));
     json.add("finalLoss", losses(run.losses().finalLosses()));
+    json.add("evaluation", losses(run.evaluation()));
     return json;
   }
 
@@ -285,7 +316,10 @@ public final class TwoHeadBench implements Callable<Integer> {
     json.addProperty("steps", run.steps());
     json.addProperty("examples", run.examples());
     json.addProperty("elapsedSeconds", seconds(run.elapsed()));
-    json.addProperty("microsPerStep", micros(run.elapsed().dividedBy(run.steps())));
+    json.addProperty("trainingExamplesPerSecond", run.trainingExamplesPerSecond());
+    json.addProperty("trainingSeconds", seconds(run.trainingTime()));
+    json.addProperty("microsPerStep", micros(run.trainingTime().dividedBy(run.steps())));
+    json.add("evaluation", losses(run.evaluation()));
     json.add("finalLoss", losses(run.losses().finalLosses()));
     return json;
   }
@@ -301,6 +335,10 @@ public final class TwoHeadBench implements Callable<Integer> {
         .map(loss -> String.format("%-20s", loss)).toList());
   }
 
+  private static boolean evaluationsIdentical(List<Repetition> repetitions) {
+    return repetitions.stream().allMatch(r -> r.actor().evaluation().equals(r.bare().evaluation()));
+  }
+
   private static boolean allIdentical(List<Repetition> repetitions) {
     return repetitions.stream().allMatch(r -> r.actor().losses().identicalTo(r.bare().losses()));
   }
@@ -312,7 +350,7 @@ public final class TwoHeadBench implements Callable<Integer> {
 
   private static double trainingRatio(List<Repetition> repetitions) {
     return median(repetitions, r -> r.actor().trainingExamplesPerSecond())
-        / median(repetitions, r -> r.bare().examplesPerSecond());
+        / median(repetitions, r -> r.bare().trainingExamplesPerSecond());
   }
 
   private static double median(List<Repetition> repetitions, ToDoubleFunction<Repetition> figure) {
