@@ -2,12 +2,10 @@ package tandem.orchestrator.job;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.TreeMap;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -53,11 +51,10 @@ import tandem.worker.TrunkSnapshot;
 import tandem.worker.Worker;
 
 /**
- * The coordinator of one job: places its tasks' heads on workers, schedules steps (the job's
- * {@link Schedule}), runs sync rounds (at most {@code stepsInFlight} steps per worker in a round;
- * the next round goes out ahead and waits at the workers for its version) or async steps (at
- * most {@code stepsInFlight} per worker; bounded staleness: at most S + 1 steps in flight) with
- * its child {@link SharedParameters}, appends every step, evaluation and the outcome to the job's
+ * The coordinator of one job: places its tasks' heads on workers, sends steps as its
+ * {@link StepDispatch} decides (the job's {@link Schedule}; sync rounds, the next one sent ahead,
+ * or async steps under credits and bounded staleness) to be trained with its child
+ * {@link SharedParameters}, appends every step, evaluation and the outcome to the job's
  * {@link EventLog}, and at the end collects the trained parameters. Stops itself when the job
  * ends (succeeded, failed or cancelled), which stops the shared-parameter actor too.
  *
@@ -108,21 +105,6 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
 
   private enum Phase { ASSIGNING, RUNNING, CHECKPOINTING, EVALUATING, COLLECTING }
 
-  /** A dispatched step, until both its outcome and its gradient's application are in. */
-  private static final class PendingStep {
-    /** The trunk version the step was dispatched for (its replica is at least this new). */
-    final long version;
-    final String task;
-    Worker.StepDone done;
-    SharedParameters.AppliedStep applied;
-    long appliedVersion;
-
-    PendingStep(long version, String task) {
-      this.version = version;
-      this.task = task;
-    }
-  }
-
   /**
    * @param workers every worker the job may use, in placement order, with their names
    */
@@ -158,32 +140,18 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   private final EventLog log;
   private final Map<String, ActorRef<Worker.Command>> ownerOf = new LinkedHashMap<>();
   private final Map<ActorRef<Worker.Command>, String> nameOf = new LinkedHashMap<>();
-  private final Map<ActorRef<Worker.Command>, Integer> credits = new HashMap<>();
   private final Map<String, INDArray> initialParameters;
-  private final TreeMap<Long, PendingStep> pending = new TreeMap<>();
   private final SplittableRandom scheduleRandom;
   private final Map<String, Integer> dataSizes = new LinkedHashMap<>();
-  private Schedule schedule;
+  private final StepDispatch dispatch;
   private final ActorRef<SharedParameters.Command> sharedParameters;
   private final List<Evaluation> evaluations = new ArrayList<>();
   private final Map<String, INDArray> trained = new LinkedHashMap<>();
   private Phase phase = Phase.ASSIGNING;
   private int awaitedReplies;
-  private long dispatched;
   private long completed;
   private long examples;
-  private long trunkVersion;
-  private long inFlight;
   private boolean finished;
-  /** Sync: the trunk version the latest round computes on; -1 before the first round. */
-  private long roundVersion = -1;
-  /**
-   * Sync: the rounds out (by the version they compute on), each with its steps whose outcome is
-   * not in yet. At most {@link #ROUNDS_OUT}: the round computing and the next one, which waits at
-   * the workers for the version the first produces.
-   */
-  private final TreeMap<Long, Integer> roundsAwaitingOutcome = new TreeMap<>();
-  private static final int ROUNDS_OUT = 2;
   private boolean stopRequested;
   private long startedAtNanos;
   private final JobDirectory directory;
@@ -220,27 +188,41 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     placement.forEach((task, index) -> ownerOf.put(task, workers.get(index)));
     for (ActorRef<Worker.Command> worker : ownerOf.values()) {
       nameOf.put(worker, workerNames.get(workers.indexOf(worker)));
-      credits.put(worker, plan.stepsInFlight());
       context.watch(worker);
     }
     plan.graph().tasks().forEach(
         task -> dataSizes.put(task.name(), plan.trainingData().get(task.name()).size()));
     this.scheduleRandom = new SplittableRandom(Seeds.derive(plan.seed(), "schedule"));
-    this.schedule = Schedule.create(plan.schedule(), List.copyOf(dataSizes.keySet()), dataSizes,
-        scheduleRandom);
+    Schedule schedule = Schedule.create(plan.schedule(), List.copyOf(dataSizes.keySet()),
+        dataSizes, scheduleRandom);
+    long trunkVersion = 0;
     if (resumeFrom == null) {
       scheduleChanges.add(ScheduleChange.newBuilder().setSchedule(plan.spec().getSchedule())
           .build());
       this.initialParameters = ModelParameters.starting(plan, DataType.FLOAT);
     } else {
       this.initialParameters = new LinkedHashMap<>(resumeFrom.parameters());
-      replaySchedule(resumeFrom);
+      schedule = replaySchedule(resumeFrom, schedule);
       this.latest = resumeFrom;
-      this.dispatched = resumeFrom.step();
       this.completed = resumeFrom.step();
       this.examples = resumeFrom.examples();
-      this.trunkVersion = resumeFrom.trunkVersion();
+      trunkVersion = resumeFrom.trunkVersion();
     }
+    this.dispatch = new StepDispatch(plan, ownerOf, schedule, completed, trunkVersion,
+        new StepDispatch.Out() {
+          @Override
+          public void runStep(ActorRef<Worker.Command> worker, long step, String task,
+              long minTrunkVersion) {
+            worker.tell(new Worker.RunStep(record.jobId(), step, task, minTrunkVersion,
+                System.nanoTime()));
+          }
+
+          @Override
+          public void expectRound(long version, int steps) {
+            Coordinator.this.sharedParameters.tell(
+                new SharedParameters.ExpectRound(version, steps));
+          }
+        });
     Map<String, INDArray> shared = new LinkedHashMap<>();
     plan.graph().sharedModules().forEach(m -> shared.put(m, initialParameters.get(m)));
     this.sharedParameters = context.spawn(
@@ -283,14 +265,15 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
   }
 
   private Behavior<Command> onUpdateSchedule(UpdateSchedule command) {
-    schedule = Schedule.create(command.settings(), List.copyOf(dataSizes.keySet()), dataSizes,
-        scheduleRandom);
+    dispatch.schedule(Schedule.create(command.settings(), List.copyOf(dataSizes.keySet()),
+        dataSizes, scheduleRandom));
+    long after = dispatch.dispatched();
     log.append(TrainingEvent.newBuilder().setScheduleUpdated(ScheduleUpdated.newBuilder()
-        .setAfterStep(dispatched).setSchedule(command.spec())));
-    scheduleChanges.add(ScheduleChange.newBuilder().setAfterStep(dispatched)
+        .setAfterStep(after).setSchedule(command.spec())));
+    scheduleChanges.add(ScheduleChange.newBuilder().setAfterStep(after)
         .setSchedule(command.spec()).build());
     getContext().getLog().info("job {}: schedule now {} after {} steps", record.jobId(),
-        command.settings().policy(), dispatched);
+        command.settings().policy(), after);
     command.replyTo().tell(JobManager.Outcome.ACCEPTED);
     return this;
   }
@@ -301,14 +284,8 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
           + failed.task() + "' failed on " + failed.worker() + ": " + failed.reason());
     }
     Worker.StepDone done = (Worker.StepDone) message.outcome();
-    PendingStep step = pending.get(done.step());
-    if (step != null && step.done == null) {
-      if (plan.consistency().async()) {
-        credits.computeIfPresent(ownerOf.get(done.task()), (w, c) -> c + 1);
-      } else {
-        outcomeIn(step.version);
-      }
-      step.done = done;
+    StepDispatch.PendingStep step = dispatch.outcome(done);
+    if (step != null) {
       completeIfReady(done.step(), step);
     }
     return advance();
@@ -320,16 +297,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
       return this;
     }
     SharedParameters.VersionApplied applied = (SharedParameters.VersionApplied) message.report();
-    trunkVersion = applied.version();
-    for (SharedParameters.AppliedStep appliedStep : applied.steps()) {
-      inFlight--;
-      PendingStep step = pending.get(appliedStep.step());
-      if (step != null) {
-        step.applied = appliedStep;
-        step.appliedVersion = applied.version();
-        completeIfReady(appliedStep.step(), step);
-      }
-    }
+    dispatch.applied(applied).forEach(this::completeIfReady);
     return advance();
   }
 
@@ -339,7 +307,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     ActorRef<Worker.Assigned> assigned =
         getContext().messageAdapter(Worker.Assigned.class, TasksAssigned::new);
     gradientsTo = gradients;
-    TrunkSnapshot trunk = new TrunkSnapshot(trunkVersion, sharedInitial());
+    TrunkSnapshot trunk = new TrunkSnapshot(dispatch.trunkVersion(), sharedInitial());
     for (ActorRef<Worker.Command> worker : nameOf.keySet()) {
       assign(worker, tasksOf(worker), resumedFrom, trunk, outcomes, assigned);
       awaitedReplies++;
@@ -510,14 +478,9 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
    */
   private void moveTasksOf(ActorRef<Worker.Command> lost) {
     String lostName = nameOf.remove(lost);
-    credits.remove(lost);
+    dispatch.workerLost(lost);
     List<String> tasks = tasksOf(lost);
-    List<Long> inFlight = new ArrayList<>();
-    pending.forEach((number, step) -> {
-      if (step.done == null && tasks.contains(step.task)) {
-        inFlight.add(number);
-      }
-    });
+    List<Long> inFlight = dispatch.unreported(tasks);
     log.append(TrainingEvent.newBuilder().setWorkerLost(WorkerLost.newBuilder()
         .setWorker(lostName).addAllTasks(tasks).addAllStepsInFlight(inFlight)));
     getContext().getLog().warn("job {}: {} lost with tasks {} and steps {} in flight; moving them",
@@ -544,33 +507,21 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     ActorRef<Worker.Assigned> assigned =
         getContext().messageAdapter(Worker.Assigned.class, TasksAssigned::new);
     // Every live worker of the job already holds a replica, so the trunk here is not read.
-    TrunkSnapshot trunk = new TrunkSnapshot(trunkVersion, sharedInitial());
+    TrunkSnapshot trunk = new TrunkSnapshot(dispatch.trunkVersion(), sharedInitial());
     byOwner.forEach((owner, owned) -> assign(owner, owned, latest, trunk, outcomes, assigned));
     List<Long> rerun = new ArrayList<>();
     for (long number : inFlight) {
-      PendingStep step = pending.get(number);
-      if (step.applied != null) {
+      if (dispatch.gradientApplied(number)) {
         // Its gradient is in the trunk; only its report was lost with the worker.
-        pending.remove(number);
+        dispatch.doneWithoutOutcome(number);
         completed++;
         moved.addStepsWithoutOutcome(number);
-        if (!plan.consistency().async()) {
-          outcomeIn(step.version);
-        }
       } else {
         rerun.add(number);
       }
     }
     log.append(TrainingEvent.newBuilder().setTasksMoved(moved.addAllStepsRerun(rerun)));
-    for (long number : rerun) {
-      PendingStep step = pending.get(number);
-      ActorRef<Worker.Command> owner = ownerOf.get(step.task);
-      if (plan.consistency().async()) {
-        credits.merge(owner, -1, Integer::sum);
-      }
-      owner.tell(new Worker.RunStep(record.jobId(), number, step.task, step.version,
-          System.nanoTime()));
-    }
+    rerun.forEach(dispatch::rerun);
     switch (phase) {
       case CHECKPOINTING -> {
         // Its part of the checkpoint will not come: take the checkpoint again once drained.
@@ -601,17 +552,11 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     if (!trainingOver && !checkpointWriting && checkpoints.due(completed, System.nanoTime())) {
       checkpointDue = true;
     }
-    if (!checkpointDue && !stopRequested && dispatched < plan.maxSteps()) {
-      if (plan.consistency().async()) {
-        dispatchAsync();
-      } else {
-        while (roundsAwaitingOutcome.size() < ROUNDS_OUT && dispatchRound()) {
-          // the next round too, if the current one is the only one out
-        }
-      }
+    if (!checkpointDue && !stopRequested) {
+      dispatch.dispatch();
     }
     trainingOver = stopRequested || completed == plan.maxSteps();
-    if (!pending.isEmpty()) {
+    if (!dispatch.idle()) {
       return this;
     }
     if (checkpointDue || trainingOver && checkpoints.finalDue(completed)) {
@@ -711,93 +656,10 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     awaitedWorkers.addAll(nameOf.values());
   }
 
-  /**
-   * One sync round: the schedule's next steps while their workers have room in the round (at most
-   * {@code stepsInFlight} each), all on the version the previous round produces; returns whether
-   * it sent one. It goes out while the previous round still computes: the workers hold its steps
-   * until the new version arrives and start them the moment it does, so neither the coordinator
-   * nor a message from it is on the path from one version to the next.
-   */
-  private boolean dispatchRound() {
-    long version = roundVersion < 0 ? trunkVersion : roundVersion + 1;
-    Map<ActorRef<Worker.Command>, Integer> room = new HashMap<>();
-    nameOf.keySet().forEach(worker -> room.put(worker, plan.stepsInFlight()));
-    int steps = 0;
-    while (dispatched < plan.maxSteps() && dispatchNext(version, room)) {
-      steps++;
-    }
-    if (steps == 0) {
-      return false;
-    }
-    roundVersion = version;
-    roundsAwaitingOutcome.put(version, steps);
-    sharedParameters.tell(new SharedParameters.ExpectRound(version, steps));
-    return true;
-  }
-
-  /** Sync: the outcome of a step of the round on {@code version} is in. */
-  private void outcomeIn(long version) {
-    roundsAwaitingOutcome.computeIfPresent(version, (v, awaiting) -> awaiting > 1 ? awaiting - 1
-        : null);
-  }
-
-  /**
-   * Async: steps go out while their workers have credit and, under bounded staleness S, while no
-   * gradient in flight could end up more than S versions stale: a step's staleness is the
-   * versions applied between the replica it read (at least the version known when it was
-   * dispatched) and its own update, so every step in flight, the new one included, may still
-   * add a version before the oldest one lands. Each step asks for a replica at least as new as
-   * the latest version the coordinator knows.
-   */
-  private void dispatchAsync() {
-    Integer bound = plan.consistency().maxStaleness();
-    while (dispatched < plan.maxSteps() && (bound == null || worstStaleness() + 1 <= bound)) {
-      if (!dispatchNext(trunkVersion, credits)) {
-        break;
-      }
-    }
-  }
-
-  /**
-   * Sends the schedule's next step, for a replica of at least {@code version}, if its task's
-   * worker has room left in {@code room} (async: its credits; sync: the round's); returns whether
-   * it did.
-   */
-  private boolean dispatchNext(long version, Map<ActorRef<Worker.Command>, Integer> room) {
-    String task = schedule.peek();
-    ActorRef<Worker.Command> worker = ownerOf.get(task);
-    // Below zero after a lost worker's steps were handed to this one on top of its credit.
-    if (room.getOrDefault(worker, 0) <= 0) {
-      return false;
-    }
-    schedule.advance();
-    room.merge(worker, -1, Integer::sum);
-    long step = ++dispatched;
-    pending.put(step, new PendingStep(version, task));
-    worker.tell(new Worker.RunStep(record.jobId(), step, task, version, System.nanoTime()));
-    inFlight++;
-    return true;
-  }
-
-  /**
-   * The largest staleness a step in flight can still reach if every other step in flight is
-   * applied before it: versions applied since its dispatch plus the others in flight.
-   */
-  private long worstStaleness() {
-    long oldest = Long.MAX_VALUE;
-    for (PendingStep step : pending.values()) {
-      if (step.applied == null) {
-        oldest = Math.min(oldest, step.version);
-      }
-    }
-    return oldest == Long.MAX_VALUE ? -1 : trunkVersion - oldest + inFlight - 1;
-  }
-
-  private void completeIfReady(long stepNumber, PendingStep step) {
-    if (step.done == null || step.applied == null) {
+  private void completeIfReady(long stepNumber, StepDispatch.PendingStep step) {
+    if (!dispatch.completeIfReady(stepNumber)) {
       return;
     }
-    pending.remove(stepNumber);
     completed++;
     Worker.StepDone done = step.done;
     examples += done.result().examples();
@@ -826,7 +688,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     ActorRef<Worker.EvaluationDone> replies =
         getContext().messageAdapter(Worker.EvaluationDone.class, Evaluated::new);
     nameOf.keySet().forEach(worker ->
-        worker.tell(new Worker.Evaluate(record.jobId(), trunkVersion, replies)));
+        worker.tell(new Worker.Evaluate(record.jobId(), dispatch.trunkVersion(), replies)));
   }
 
   private Behavior<Command> finish(JobState state, String message) {
@@ -857,8 +719,11 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     return Behaviors.stopped();
   }
 
-  /** Replays the schedule's draws up to the checkpoint's step (see CheckpointManifest). */
-  private void replaySchedule(Checkpoint from) {
+  /**
+   * {@code schedule} and the changes after it, with their draws replayed up to the checkpoint's
+   * step (see CheckpointManifest).
+   */
+  private Schedule replaySchedule(Checkpoint from, Schedule schedule) {
     List<ScheduleChange> changes = from.scheduleChanges();
     scheduleChanges.addAll(changes);
     long done = 0;
@@ -878,6 +743,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
         schedule.advance();
       }
     }
+    return schedule;
   }
 
   private TaskPlacement.Builder placement(String task, ActorRef<Worker.Command> worker) {
