@@ -78,9 +78,15 @@ public final class AsyncScalingBench implements Callable<Integer> {
     List<Repetition> repetitions = new ArrayList<>();
     try (EmbeddedTandem tandem = EmbeddedTandem.start(2)) {
       progress("warm-up");
-      for (JobSpec spec : List.of(async1, async2, sync)) {
-        tandem.run(spec.toBuilder().setStop(spec.getStop().toBuilder().setMaxSteps(1000)).build(),
-            events);
+      // Three turns, with a full GC before each job as in the measured runs: after one short
+      // turn without, the first measured runs were still compiling and inherited a backlog of
+      // ND4J deallocations (see the two-head benchmark).
+      for (int turn = 0; turn < 3; turn++) {
+        for (JobSpec spec : List.of(async1, async2, sync)) {
+          System.gc();
+          tandem.run(spec.toBuilder().setStop(spec.getStop().toBuilder().setMaxSteps(2000))
+              .build(), events);
+        }
       }
       for (int r = 1; r <= repeats; r++) {
         System.gc();
