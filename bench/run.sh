@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs Tandem's benchmarks with the JVM flags and OpenMP setting their figures assume.
-#   bench/run.sh two-head --steps 2000 --repeats 3 [--json]
+#   bench/run.sh two-head [--steps 2000] [--repeats 7] [--json]
 #   bench/run.sh serving [--requests 3000] [--max-delay 2ms,0ms] [--json]
 #   bench/run.sh broadcast [--parameters 4000000] [--repeats 20] [--json]
 # Builds the project (offline, tests skipped) when the bench classes or its classpath are missing

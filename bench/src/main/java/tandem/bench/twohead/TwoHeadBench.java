@@ -46,7 +46,7 @@ public final class TwoHeadBench implements Callable<Integer> {
       description = "Steps per measured run, over both tasks (default: ${DEFAULT-VALUE}).")
   long steps;
 
-  @Option(names = "--repeats", defaultValue = "3",
+  @Option(names = "--repeats", defaultValue = "7",
       description = "Measured runs of each path (default: ${DEFAULT-VALUE}).")
   int repeats;
 

@@ -37,6 +37,10 @@ class TwoHeadBenchTest {
     assertTrue(report.getAsJsonObject("machine").get("cores").getAsInt() > 0);
     // Sync, one worker, one step in flight: the actor path must be the sequential loop bit for bit.
     assertTrue(report.getAsJsonObject("finalLoss").get("lossesIdentical").getAsBoolean());
+    // Both paths end with the job's final evaluation, and it comes out the same.
+    assertTrue(report.getAsJsonObject("finalLoss").get("evaluationsIdentical").getAsBoolean());
+    assertEquals(2, repetition.getAsJsonObject("bare").getAsJsonObject("evaluation").size());
+    assertTrue(report.get("trainingRatio").getAsDouble() > 0);
   }
 
   @Test
