@@ -152,12 +152,18 @@ public final class DenseStack implements Module {
    * The layer views of a flat buffer (parameters or gradients), made once per buffer: ND4J's
    * interval views and reshapes cost tens of microseconds each in allocations and native
    * bookkeeping, and a step made about a dozen. A step's buffers are the same few arrays every
-   * time (the parameters, the gradients, a trunk replica or two), so each thread keeps the views
-   * of the last {@link #CACHED_BUFFERS} buffers it used. Weakly: the views hold their buffer, and
-   * in async mode every trunk version is a new buffer that must not outlive its use by the cache.
+   * time (the parameters, the gradients, a trunk replica or two), so the module keeps the views
+   * of the last {@link #CACHED_BUFFERS} buffers it was given, for every thread: views are only
+   * read, and a module serving requests sees them on many threads. Weakly: the views hold their
+   * buffer, and in async mode every trunk version is a new buffer that must not outlive its use.
    */
   private Views views(INDArray flat) {
-    List<java.lang.ref.WeakReference<Views>> recent = viewCache.get();
+    synchronized (recent) {
+      return viewsLocked(flat);
+    }
+  }
+
+  private Views viewsLocked(INDArray flat) {
     for (int i = 0; i < recent.size(); i++) {
       Views views = recent.get(i).get();
       if (views != null && views.flat == flat) {
@@ -175,10 +181,10 @@ public final class DenseStack implements Module {
     return views;
   }
 
-  private static final int CACHED_BUFFERS = 6;
+  /** Two workers' trunk replicas and gradients in async mode, with room to spare. */
+  private static final int CACHED_BUFFERS = 8;
 
-  private final ThreadLocal<List<java.lang.ref.WeakReference<Views>>> viewCache =
-      ThreadLocal.withInitial(ArrayList::new);
+  private final List<java.lang.ref.WeakReference<Views>> recent = new ArrayList<>();
 
   /** Each layer's weights ([in, out], 'f'), bias and bias as a row, viewing {@code flat}. */
   private final class Views {

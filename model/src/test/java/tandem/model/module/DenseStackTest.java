@@ -108,6 +108,44 @@ class DenseStackTest {
   }
 
   @Test
+  void threadsSharingAStackEachGetTheirOwnBuffersViews() throws Exception {
+    // Workers in async mode and request threads when serving share a module and its views.
+    DenseStack dense = stack("tanh", "identity");
+    INDArray input = Nd4j.rand(DataType.DOUBLE, 2, 4);
+    List<INDArray> buffers = new java.util.ArrayList<>();
+    List<INDArray> expected = new java.util.ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      INDArray params = Nd4j.create(DataType.DOUBLE, dense.parameterCount());
+      dense.initializeInPlace(params, 100 + i);
+      buffers.add(params);
+      DenseStack fresh = stack("tanh", "identity");
+      expected.add(fresh.forward(params, input, fresh.createBuffers(2, DataType.DOUBLE)).dup());
+    }
+    java.util.concurrent.ExecutorService threads =
+        java.util.concurrent.Executors.newFixedThreadPool(2);
+    try {
+      List<java.util.concurrent.Future<?>> runs = new java.util.ArrayList<>();
+      for (int t = 0; t < 2; t++) {
+        int first = t * 5;
+        runs.add(threads.submit(() -> {
+          Module.Buffers work = dense.createBuffers(2, DataType.DOUBLE);
+          for (int round = 0; round < 50; round++) {
+            for (int i = first; i < first + 5; i++) {
+              assertEquals(expected.get(i), dense.forward(buffers.get(i), input, work));
+            }
+          }
+          return null;
+        }));
+      }
+      for (java.util.concurrent.Future<?> run : runs) {
+        run.get(60, java.util.concurrent.TimeUnit.SECONDS);
+      }
+    } finally {
+      threads.shutdownNow();
+    }
+  }
+
+  @Test
   void sameSeedGivesSameParameters() {
     DenseStack dense = stack("relu", "identity");
     INDArray a = Nd4j.create(DataType.FLOAT, dense.parameterCount());
