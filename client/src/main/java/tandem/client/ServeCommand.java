@@ -6,8 +6,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -20,23 +20,15 @@ final class ServeCommand implements Callable<Integer> {
   @Parameters(arity = "1..*", paramLabel = "BUNDLE", description = "Model bundle files.")
   List<Path> bundles;
 
-  @Option(names = "--port", defaultValue = "50051",
-      description = "Port to serve on; 0 picks a free one (default: ${DEFAULT-VALUE}).")
-  int port;
-
-  @Option(names = "--workers", paramLabel = "N", description = "Local workers (default: the server's).")
-  Integer workers;
-
-  @Option(names = "--port-file", paramLabel = "FILE",
-      description = "Write the bound port to FILE once serving.")
-  Path portFile;
+  @Mixin
+  ServerOptions serverOptions;
 
   @Spec
   CommandSpec spec;
 
   @Override
   public Integer call() throws Exception {
-    List<String> args = new ArrayList<>(ServerProcess.serverArguments(port, workers, portFile));
+    List<String> args = new ArrayList<>(serverOptions.arguments());
     for (Path bundle : bundles) {
       // Caught here, the typo gets a one-line message instead of a server that serves nothing.
       if (!Files.isRegularFile(bundle)) {

@@ -3,6 +3,7 @@ package tandem.client;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code tandem server}: runs a Tandem server in a child JVM until it exits. */
@@ -10,16 +11,8 @@ import picocli.CommandLine.Option;
     description = "Run a Tandem server with local workers (in a child JVM) until it is stopped.")
 final class ServerCommand implements Callable<Integer> {
 
-  @Option(names = "--port", defaultValue = "50051",
-      description = "Port to serve on; 0 picks a free one (default: ${DEFAULT-VALUE}).")
-  int port;
-
-  @Option(names = "--workers", paramLabel = "N", description = "Local workers (default: the server's).")
-  Integer workers;
-
-  @Option(names = "--port-file", paramLabel = "FILE",
-      description = "Write the bound port to FILE once serving.")
-  Path portFile;
+  @Mixin
+  ServerOptions serverOptions;
 
   @Option(names = "--cluster-port", paramLabel = "PORT",
       description = "Let worker nodes (`tandem worker --join HOST:PORT`) join on this port.")
@@ -45,7 +38,7 @@ final class ServerCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     java.util.List<String> arguments =
-        new java.util.ArrayList<>(ServerProcess.serverArguments(port, workers, portFile));
+        new java.util.ArrayList<>(serverOptions.arguments());
     if (clusterPort != null) {
       arguments.addAll(java.util.List.of("--cluster-port", clusterPort.toString()));
     }

@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import tandem.worker.node.MainArgs;
 
 /**
  * Entry point of the embedded server: {@code --port N} (0 picks a free one), {@code --host H},
@@ -19,6 +20,8 @@ import java.nio.file.StandardCopyOption;
  * D} (checkpoints; empty string: none). Runs until the JVM is asked to stop.
  */
 public final class TandemServerMain {
+
+  private static final MainArgs ARGS = new MainArgs("tandem server");
 
   private TandemServerMain() {}
 
@@ -40,24 +43,24 @@ public final class TandemServerMain {
         continue;
       }
       if (i + 1 >= args.length) {
-        fail("missing value after " + flag);
+        ARGS.fail("missing value after " + flag);
       }
       String value = args[++i];
       switch (flag) {
-        case "--port" -> settings = settings.withPort(parse(flag, value, 0));
+        case "--port" -> settings = settings.withPort(ARGS.atLeast(flag, value, 0));
         case "--host" -> settings = settings.withHost(value);
         case "--workers" -> {
-          int workers = parse(flag, value, 0);
+          int workers = ARGS.atLeast(flag, value, 0);
           settings = settings.withLocalWorkers(
               workers > 0 ? workers : Runtime.getRuntime().availableProcessors());
         }
         case "--port-file" -> portFile = Path.of(value);
-        case "--cluster-port" -> settings = settings.withClusterPort(parse(flag, value, 1));
+        case "--cluster-port" -> settings = settings.withClusterPort(ARGS.atLeast(flag, value, 1));
         case "--cluster-host" -> settings = settings.withClusterHost(value);
-        case "--min-workers" -> settings = settings.withMinWorkers(parse(flag, value, 1));
+        case "--min-workers" -> settings = settings.withMinWorkers(ARGS.atLeast(flag, value, 1));
         case "--job-dir" -> settings = settings.withJobDir(value.isBlank() ? null : Path.of(value));
         case "--model" -> bundles.add(Path.of(value));
-        default -> fail("unknown option " + flag);
+        default -> ARGS.fail("unknown option " + flag);
       }
     }
     TandemServer server = TandemServer.start(settings, config);
@@ -77,23 +80,5 @@ public final class TandemServerMain {
       Files.move(temp, portFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
     server.awaitTermination();
-  }
-
-  private static int parse(String flag, String value, int min) {
-    try {
-      int parsed = Integer.parseInt(value);
-      if (parsed >= min) {
-        return parsed;
-      }
-    } catch (NumberFormatException e) {
-      // reported below
-    }
-    fail(flag + " expects a whole number >= " + min + ", found '" + value + "'");
-    return -1;
-  }
-
-  private static void fail(String message) {
-    System.err.println("tandem server: " + message);
-    System.exit(2);
   }
 }

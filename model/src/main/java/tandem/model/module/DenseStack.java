@@ -78,12 +78,12 @@ public final class DenseStack implements Module {
     layout.check(parameters);
     // ND4J's weight-init schemes draw from the calling thread's generator: seed it per module.
     Nd4j.getRandom().setSeed(seed);
+    Views p = views(parameters);
     int in = inputSize;
     for (int i = 0; i < layers.size(); i++) {
       int out = layers.get(i).size();
-      INDArray weights = weights(parameters, i);
-      new XavierInitScheme('f', in, out).create(new long[] {in, out}, weights);
-      bias(parameters, i).assign(0);
+      new XavierInitScheme('f', in, out).create(new long[] {in, out}, p.weights[i]);
+      p.biases[i].assign(0);
       in = out;
     }
   }
@@ -97,12 +97,13 @@ public final class DenseStack implements Module {
   public INDArray forward(INDArray parameters, INDArray input, Module.Buffers buffers) {
     DenseBuffers work = (DenseBuffers) buffers;
     checkInput(input, work);
+    Views p = views(parameters);
     INDArray x = input;
     for (int i = 0; i < layers.size(); i++) {
       work.inputs[i] = x;
       INDArray z = work.preActivations[i];
-      Nd4j.gemm(x, weights(parameters, i), z, false, false, 1.0, 0.0);
-      z.addiRowVector(bias(parameters, i));
+      Nd4j.gemm(x, p.weights[i], z, false, false, 1.0, 0.0);
+      z.addiRowVector(p.biases[i]);
       INDArray a = work.activations[i];
       a.assign(z);
       layers.get(i).activation().getActivation(a, true);
@@ -116,6 +117,8 @@ public final class DenseStack implements Module {
       INDArray parameterGradient, boolean inputGradientNeeded) {
     DenseBuffers work = (DenseBuffers) buffers;
     layout.check(parameterGradient);
+    Views p = views(parameters);
+    Views g = views(parameterGradient);
     INDArray epsilon = outputGradient;
     for (int i = layers.size() - 1; i >= 0; i--) {
       IActivation activation = layers.get(i).activation();
@@ -123,29 +126,17 @@ public final class DenseStack implements Module {
       INDArray delta = activation instanceof ActivationIdentity
           ? epsilon
           : activation.backprop(work.preActivations[i], epsilon).getFirst();
-      Nd4j.gemm(work.inputs[i], delta, weights(parameterGradient, i), true, false, 1.0, 1.0);
+      Nd4j.gemm(work.inputs[i], delta, g.weights[i], true, false, 1.0, 1.0);
       // dLoss/db = 1^T delta, accumulated by gemm into the gradient: no per-step array.
-      Nd4j.gemm(work.ones, delta, biasRow(parameterGradient, i), false, false, 1.0, 1.0);
+      Nd4j.gemm(work.ones, delta, g.biasRows[i], false, false, 1.0, 1.0);
       if (i == 0 && !inputGradientNeeded) {
         return null;
       }
       INDArray inputGradient = work.inputGradients[i];
-      Nd4j.gemm(delta, weights(parameters, i), inputGradient, false, true, 1.0, 0.0);
+      Nd4j.gemm(delta, p.weights[i], inputGradient, false, true, 1.0, 0.0);
       epsilon = inputGradient;
     }
     return epsilon;
-  }
-
-  private INDArray weights(INDArray flat, int layer) {
-    return views(flat).weights[layer];
-  }
-
-  private INDArray bias(INDArray flat, int layer) {
-    return views(flat).biases[layer];
-  }
-
-  private INDArray biasRow(INDArray flat, int layer) {
-    return views(flat).biasRows[layer];
   }
 
   /**

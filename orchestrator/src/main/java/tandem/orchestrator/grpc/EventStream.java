@@ -60,19 +60,22 @@ final class EventStream {
 
   /** Sends what there is now (start, or the client can take more). */
   private void wake() {
-    if (!finished && wip.getAndIncrement() == 0) {
-      executor.execute(this::drain);
-    }
+    sendAfter(0);
   }
 
   /** A new event in the log: sent after the linger, with the events appended meanwhile. */
   private void appended() {
+    sendAfter(lingerNanos);
+  }
+
+  /** Schedules a drain in {@code delayNanos}, unless one is scheduled or running. */
+  private void sendAfter(long delayNanos) {
     if (!finished && wip.getAndIncrement() == 0) {
       try {
-        if (lingerNanos <= 0) {
+        if (delayNanos <= 0) {
           executor.execute(this::drain);
         } else {
-          executor.schedule(this::drain, lingerNanos, TimeUnit.NANOSECONDS);
+          executor.schedule(this::drain, delayNanos, TimeUnit.NANOSECONDS);
         }
       } catch (RejectedExecutionException e) {
         // The server is shutting down and its calls are being cancelled: nobody to send to.

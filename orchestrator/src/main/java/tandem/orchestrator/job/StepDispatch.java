@@ -68,7 +68,6 @@ final class StepDispatch {
   private Schedule schedule;
   private long dispatched;
   private long trunkVersion;
-  private long inFlight;
   /** Sync: the trunk version the latest round computes on; -1 before the first round. */
   private long roundVersion = -1;
 
@@ -139,7 +138,6 @@ final class StepDispatch {
     trunkVersion = applied.version();
     Map<Long, PendingStep> handled = new TreeMap<>();
     for (SharedParameters.AppliedStep appliedStep : applied.steps()) {
-      inFlight--;
       PendingStep step = pending.get(appliedStep.step());
       if (step != null) {
         step.applied = appliedStep;
@@ -257,7 +255,6 @@ final class StepDispatch {
     long step = ++dispatched;
     pending.put(step, new PendingStep(version, task));
     out.runStep(worker, step, task, version);
-    inFlight++;
     return true;
   }
 
@@ -267,11 +264,14 @@ final class StepDispatch {
    */
   private long worstStaleness() {
     long oldest = Long.MAX_VALUE;
+    long unapplied = 0;
     for (PendingStep step : pending.values()) {
       if (step.applied == null) {
         oldest = Math.min(oldest, step.version);
+        unapplied++;
       }
     }
-    return oldest == Long.MAX_VALUE ? -1 : trunkVersion - oldest + inFlight - 1;
+    return oldest == Long.MAX_VALUE ? -1 : trunkVersion - oldest + unapplied - 1;
   }
+
 }

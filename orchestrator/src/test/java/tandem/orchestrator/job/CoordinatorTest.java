@@ -89,6 +89,14 @@ class CoordinatorTest {
       return run;
     }
 
+    /** One step in flight each: round 0 (a step 1, b step 2) and round 1 (3, 4) sent ahead. */
+    void expectFirstTwoRounds() {
+      expectRunStep(a, 1, "binary_plus1", 0);
+      expectRunStep(a, 3, "binary_plus1", 1);
+      expectRunStep(b, 2, "binary_times2", 0);
+      expectRunStep(b, 4, "binary_times2", 1);
+    }
+
     void expectNewVersion(long version) {
       for (TestProbe<Worker.Command> worker : List.of(a, b)) {
         Worker.NewTrunkVersion next = worker.expectMessageClass(Worker.NewTrunkVersion.class,
@@ -351,10 +359,7 @@ class CoordinatorTest {
   @Test
   void aWorkerThatStopsHasItsTasksMovedAndItsStepsRunAgain() {
     Job job = started(TinyJobs.plan("mean", 4, 1));
-    job.expectRunStep(job.a, 1, "binary_plus1", 0);
-    job.expectRunStep(job.a, 3, "binary_plus1", 1);
-    job.expectRunStep(job.b, 2, "binary_times2", 0);
-    job.expectRunStep(job.b, 4, "binary_times2", 1);
+    job.expectFirstTwoRounds();
     job.b.stop();
     Worker.AssignTasks moved = job.a.expectMessageClass(Worker.AssignTasks.class, WAIT);
     assertEquals(List.of("binary_times2"), moved.assignment().tasks());
@@ -379,10 +384,7 @@ class CoordinatorTest {
   @Test
   void theLastWorkerStoppingFailsTheJobNamingIt() {
     Job job = started(TinyJobs.plan("mean", 4, 1));
-    job.expectRunStep(job.a, 1, "binary_plus1", 0);
-    job.expectRunStep(job.a, 3, "binary_plus1", 1);
-    job.expectRunStep(job.b, 2, "binary_times2", 0);
-    job.expectRunStep(job.b, 4, "binary_times2", 1);
+    job.expectFirstTwoRounds();
     job.b.stop();
     job.a.expectMessageClass(Worker.AssignTasks.class, WAIT);
     job.a.stop();

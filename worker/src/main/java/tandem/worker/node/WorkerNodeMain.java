@@ -19,6 +19,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class WorkerNodeMain {
 
+  private static final MainArgs ARGS = new MainArgs("tandem worker");
+
   private static final Logger LOG = LoggerFactory.getLogger(WorkerNodeMain.class);
 
   private WorkerNodeMain() {}
@@ -37,20 +39,20 @@ public final class WorkerNodeMain {
         return;
       }
       if (i + 1 >= args.length) {
-        fail("missing value after " + flag);
+        ARGS.fail("missing value after " + flag);
       }
       String value = args[++i];
       switch (flag) {
         case "--join" -> join = value;
         case "--host" -> host = value;
-        case "--port" -> port = parse(flag, value, 0);
-        case "--workers" -> workers = parse(flag, value, 1);
+        case "--port" -> port = ARGS.atLeast(flag, value, 0);
+        case "--workers" -> workers = ARGS.atLeast(flag, value, 1);
         case "--devices" -> devices = devices(value);
-        default -> fail("unknown option " + flag);
+        default -> ARGS.fail("unknown option " + flag);
       }
     }
     if (join == null || !join.contains(":")) {
-      fail("--join HOST:PORT is required (the orchestrator's --cluster-port)");
+      ARGS.fail("--join HOST:PORT is required (the orchestrator's --cluster-port)");
     }
     Config application = ConfigFactory.load();
     if (devices == null) {
@@ -75,26 +77,8 @@ public final class WorkerNodeMain {
   private static List<Integer> devices(String value) {
     List<Integer> devices = new ArrayList<>();
     for (String part : Arrays.stream(value.split(",")).map(String::trim).toList()) {
-      devices.add(parse("--devices", part, 0));
+      devices.add(ARGS.atLeast("--devices", part, 0));
     }
     return devices;
-  }
-
-  private static int parse(String flag, String value, int min) {
-    try {
-      int parsed = Integer.parseInt(value);
-      if (parsed >= min) {
-        return parsed;
-      }
-    } catch (NumberFormatException e) {
-      // reported below
-    }
-    fail(flag + " expects a whole number >= " + min + ", found '" + value + "'");
-    return -1;
-  }
-
-  private static void fail(String message) {
-    System.err.println("tandem worker: " + message);
-    System.exit(2);
   }
 }

@@ -1,0 +1,28 @@
+package tandem.client;
+
+import java.nio.file.Path;
+import java.util.List;
+import picocli.CommandLine.Option;
+
+/**
+ * The options of a command that starts a server in a child JVM ({@code server}, {@code serve}):
+ * its port, local workers and port file. A picocli mixin.
+ */
+final class ServerOptions {
+
+  @Option(names = "--port", defaultValue = "50051",
+      description = "Port to serve on; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+  int port;
+
+  @Option(names = "--workers", paramLabel = "N", description = "Local workers (default: the server's).")
+  Integer workers;
+
+  @Option(names = "--port-file", paramLabel = "FILE",
+      description = "Write the bound port to FILE once serving.")
+  Path portFile;
+
+  /** The server's arguments for these options. */
+  List<String> arguments() {
+    return ServerProcess.serverArguments(port, workers, portFile);
+  }
+}
