@@ -169,8 +169,12 @@ public enum FusedActivation {
         }
       }
       case RELU -> {
+        // Branch-free: a = max(z, 0) is +0 or positive, so (bits(a) - 1) >>> 31 is 1 exactly
+        // where z <= 0. A branch on z > 0 was mispredicted so often on real pre-activations that
+        // this loop took half the two-head step (Java Flight Recorder).
         for (int i = 0; i < length; i++) {
-          delta[i] = z[i] > 0f ? gradient[i] : 0f;
+          int inactive = (Float.floatToRawIntBits(a[i]) - 1) >>> 31;
+          delta[i] = gradient[i] * (1 - inactive);
         }
       }
       case TANH -> {

@@ -110,6 +110,39 @@ final class FusedLosses {
     return loss / width / rows;
   }
 
+  /** ND4J's {@code LossBinaryXENT} clips sigmoid outputs to [eps, 1 - eps] before the log. */
+  private static final float BINARY_CLIP = 1e-5f;
+
+  /**
+   * Mean over rows of {@code -sum(y log s + (1 - y) log(1 - s))}, s the sigmoid of the logits
+   * clipped to [1e-5, 1 - 1e-5]; {@code gradient} gets {@code weight / rows} times ND4J's
+   * gradient, {@code (c - y) / (c (1 - c)) * s (1 - s)} with c the clipped s (so {@code s - y}
+   * where nothing is clipped).
+   */
+  static double sigmoidCrossEntropy(INDArray labelArray, INDArray logitArray, float weight,
+      INDArray gradient) {
+    int rows = (int) logitArray.size(0);
+    int width = (int) logitArray.size(1);
+    Scratch s = SCRATCH.get();
+    s.ensure(rows * width, rows);
+    float[] z = s.logits;
+    float[] y = s.labels;
+    Kernels.readColumnMajor(logitArray, z, s.transposed);
+    Kernels.readColumnMajor(labelArray, y, s.transposed);
+    double loss = 0;
+    float scale = weight / rows;
+    int length = rows * width;
+    for (int i = 0; i < length; i++) {
+      float sigmoid = (float) (1.0 / (1.0 + Math.exp(-z[i])));
+      float clipped = Math.min(Math.max(sigmoid, BINARY_CLIP), 1f - BINARY_CLIP);
+      float label = y[i];
+      loss -= label * Math.log(clipped) + (1f - label) * Math.log(1f - clipped);
+      z[i] = (clipped - label) / (clipped * (1f - clipped)) * (sigmoid * (1f - sigmoid)) * scale;
+    }
+    writeColumnMajor(z, gradient, s.transposed, rows, width);
+    return loss / rows;
+  }
+
   private static void writeColumnMajor(float[] values, INDArray array, float[] scratch, int rows,
       int width) {
     if (array.ordering() == 'f' || rows == 1 || width == 1) {

@@ -94,17 +94,21 @@ public enum Loss {
   /**
    * Mean loss over the batch, like {@link #score}, and {@code weight} times dMeanLoss/dLogits
    * written into {@code gradient} (shaped like {@code logits}): one pass on the fused path
-   * ({@link FusedLosses}) for softmax cross-entropy and MSE, {@link #score} and {@link #gradient}
-   * otherwise.
+   * ({@link FusedLosses}) for softmax and sigmoid cross-entropy and MSE, {@link #score} and
+   * {@link #gradient} otherwise (sequence losses, the ND4J path).
    */
   public double scoreAndGradient(INDArray labels, INDArray logits, double weight,
       INDArray gradient) {
-    if ((this == SOFTMAX_CROSS_ENTROPY || this == MSE)
-        && Kernels.fused(labels, logits, gradient)
+    if (this != SEQUENCE_SOFTMAX_CROSS_ENTROPY && Kernels.fused(labels, logits, gradient)
         && java.util.Arrays.equals(labels.shape(), logits.shape())
         && java.util.Arrays.equals(gradient.shape(), logits.shape())) {
-      return this == MSE ? FusedLosses.meanSquaredError(labels, logits, (float) weight, gradient)
-          : FusedLosses.softmaxCrossEntropy(labels, logits, (float) weight, gradient);
+      float w = (float) weight;
+      return switch (this) {
+        case SOFTMAX_CROSS_ENTROPY -> FusedLosses.softmaxCrossEntropy(labels, logits, w, gradient);
+        case SIGMOID_CROSS_ENTROPY -> FusedLosses.sigmoidCrossEntropy(labels, logits, w, gradient);
+        case MSE -> FusedLosses.meanSquaredError(labels, logits, w, gradient);
+        default -> throw new AssertionError(this);
+      };
     }
     double score = score(labels, logits);
     INDArray epsilon = gradient(labels, logits);

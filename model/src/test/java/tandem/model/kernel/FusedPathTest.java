@@ -160,8 +160,11 @@ class FusedPathTest {
     INDArray classes = Nd4j.createFromArray(new float[][] {{1, 0, 0, 0}, {0, 0, 0, 1},
         {0, 1, 0, 0}, {0, 0, 1, 0}, {0, 0, 0, 1}});
     INDArray values = Nd4j.rand(DataType.FLOAT, 5, 4);
-    for (Loss loss : List.of(Loss.SOFTMAX_CROSS_ENTROPY, Loss.MSE)) {
-      INDArray labels = loss == Loss.MSE ? values : classes;
+    INDArray bits = Nd4j.createFromArray(new float[][] {{1, 0, 0, 1}, {0, 0, 0, 1},
+        {1, 1, 0, 0}, {0, 0, 1, 0}, {1, 1, 1, 1}});
+    for (Loss loss : List.of(Loss.SOFTMAX_CROSS_ENTROPY, Loss.SIGMOID_CROSS_ENTROPY, Loss.MSE)) {
+      INDArray labels = loss == Loss.MSE ? values
+          : loss == Loss.SIGMOID_CROSS_ENTROPY ? bits : classes;
       for (char order : new char[] {'c', 'f'}) {
         INDArray fusedGradient = Nd4j.create(DataType.FLOAT, new long[] {5, 4}, order);
         INDArray nd4jGradient = Nd4j.create(DataType.FLOAT, new long[] {5, 4}, order);
@@ -175,6 +178,21 @@ class FusedPathTest {
                 Nd4j.create(DataType.FLOAT, new long[] {5, 4}, order)));
       }
     }
+  }
+
+  @Test
+  void sigmoidCrossEntropyClipsSaturatedUnitsLikeNd4j() {
+    // Units at +-20: sigmoid within 2e-9 of 0 or 1, clipped to 1e-5 away, in loss and gradient.
+    INDArray logits = Nd4j.createFromArray(new float[][] {{20, -20, 0.5f}, {-20, 20, -1}})
+        .dup('f');
+    INDArray labels = Nd4j.createFromArray(new float[][] {{0, 0, 1}, {0, 1, 1}});
+    INDArray fusedGradient = Nd4j.create(DataType.FLOAT, new long[] {2, 3}, 'f');
+    INDArray nd4jGradient = Nd4j.create(DataType.FLOAT, new long[] {2, 3}, 'f');
+    double fused = Loss.SIGMOID_CROSS_ENTROPY.scoreAndGradient(labels, logits, 1, fusedGradient);
+    double nd4j = Kernels.using(Kernels.Path.ND4J, () -> Loss.SIGMOID_CROSS_ENTROPY
+        .scoreAndGradient(labels, logits, 1, nd4jGradient));
+    assertEquals(nd4j, fused, TOLERANCE * nd4j);
+    assertClose("gradient", nd4jGradient, fusedGradient);
   }
 
   @Test
@@ -222,10 +240,69 @@ class FusedPathTest {
     }
   }
 
+  @Test
+  void mergesAndRoutesMatchNd4j() {
+    DenseStack encoderA = dense("encoder_a", 4, 3, "tanh");
+    DenseStack encoderB = dense("encoder_b", 2, 3, "relu");
+    Map<String, INDArray> fields = new LinkedHashMap<>();
+    fields.put("a", Nd4j.rand(DataType.FLOAT, 5, 4).subi(0.5));
+    fields.put("b", Nd4j.rand(DataType.FLOAT, 5, 2).subi(0.5));
+    fields.put("route", Nd4j.createFromArray(new float[][] {{1, 0}, {0, 1}, {0, 1}, {1, 0},
+        {0, 1}}));
+    fields.put("y", Nd4j.createFromArray(new float[][] {{1, 0}, {0, 1}, {0, 1}, {1, 0},
+        {1, 0}}));
+    Batch batch = new Batch(5, fields);
+    List<TaskGraph> tasks = new ArrayList<>();
+    for (boolean sum : new boolean[] {true, false}) {
+      // Two branches continue from a module before the merge, so their input gradients add up
+      // there; the third reads a field of its own.
+      DenseStack before = dense("before", 4, 4, "sigmoid");
+      DenseStack encoderC = dense("encoder_c", 4, 3, "relu");
+      DenseStack head = dense("head", sum ? 3 : 9, 2, "identity");
+      tasks.add(TaskGraph.withSteps(sum ? "sum" : "concat", "a", List.of(
+          new tandem.model.spec.PathStep.Single(before),
+          new tandem.model.spec.PathStep.Merge(List.of(
+              new tandem.model.spec.Branch(null, List.of(encoderA)),
+              new tandem.model.spec.Branch(null, List.of(encoderC)),
+              new tandem.model.spec.Branch("b", List.of(encoderB))), sum)),
+          List.of(new OutputGraph("head", List.of(head), Loss.SOFTMAX_CROSS_ENTROPY, "y", 1)),
+          5));
+    }
+    DenseStack headRouted = dense("head", 3, 2, "identity");
+    tasks.add(TaskGraph.withSteps("routed", null, List.of(
+        new tandem.model.spec.PathStep.Route("route", List.of(
+            new tandem.model.spec.Branch("a", List.of(encoderA)),
+            new tandem.model.spec.Branch("b", List.of(encoderB))))),
+        List.of(new OutputGraph("head", List.of(headRouted), Loss.SOFTMAX_CROSS_ENTROPY, "y", 1)),
+        5));
+    for (TaskGraph task : tasks) {
+      Map<String, INDArray> parameters = new LinkedHashMap<>();
+      long seed = 3;
+      for (Module module : modules(task)) {
+        INDArray flat = Nd4j.create(DataType.FLOAT, module.parameterCount());
+        module.initializeInPlace(flat, seed++);
+        parameters.put(module.name(), flat);
+      }
+      Map<String, INDArray> fusedGradients = ModelParameters.zerosLike(parameters);
+      Map<String, INDArray> nd4jGradients = ModelParameters.zerosLike(parameters);
+      StepResult fused = new TaskProgram(task, DataType.FLOAT)
+          .computeGradients(parameters, batch, fusedGradients);
+      StepResult nd4j = Kernels.using(Kernels.Path.ND4J, () -> new TaskProgram(task,
+          DataType.FLOAT).computeGradients(parameters, batch, nd4jGradients));
+      assertEquals(nd4j.loss(), fused.loss(), TOLERANCE * nd4j.loss(), task.name());
+      for (String module : parameters.keySet()) {
+        assertClose(task.name() + " " + module, nd4jGradients.get(module),
+            fusedGradients.get(module));
+      }
+    }
+  }
+
   private static List<Module> modules(TaskGraph task) {
-    List<Module> modules = new ArrayList<>(task.path());
-    task.outputs().forEach(output -> modules.addAll(output.modules()));
-    return modules;
+    Map<String, Module> modules = new LinkedHashMap<>();
+    task.path().forEach(module -> modules.putIfAbsent(module.name(), module));
+    task.outputs().forEach(output -> output.modules()
+        .forEach(module -> modules.putIfAbsent(module.name(), module)));
+    return new ArrayList<>(modules.values());
   }
 
   private static DenseStack dense(String name, int in, int out, String activation) {
