@@ -36,20 +36,27 @@ def two_head(args):
     labels = [torch.argmax(x @ m, dim=1) for m in maps]
     trunk = torch.nn.Sequential(torch.nn.Linear(features, hidden), torch.nn.ReLU())
     heads = [torch.nn.Linear(hidden, classes) for _ in range(2)]
+    return run(alternating_step(trunk, heads, 0.001, x, labels, batch, g), batch, args)
+
+
+def alternating_step(trunk, heads, rate, inputs, labels, batch, generator):
+    """One step of task i % 2: a random batch through the trunk and that task's head, Adam on
+    all parameters (a head without a gradient this step is left alone)."""
     params = list(trunk.parameters()) + [p for h in heads for p in h.parameters()]
-    optimizer = torch.optim.Adam(params, lr=0.001)
+    optimizer = torch.optim.Adam(params, lr=rate)
     loss_fn = torch.nn.CrossEntropyLoss()
+    rows = inputs.shape[0]
 
     def step(i):
         task = i % 2
-        index = torch.randint(0, rows, (batch,), generator=g)
+        index = torch.randint(0, rows, (batch,), generator=generator)
         optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(heads[task](trunk(x[index])), labels[task][index])
+        loss = loss_fn(heads[task](trunk(inputs[index])), labels[task][index])
         loss.backward()
         optimizer.step()
         return loss
 
-    return run(step, batch, args)
+    return step
 
 
 def conll_features(path, words=None, suffixes=None, radius=2, min_count=2):
@@ -118,23 +125,8 @@ def conll(args):
     trunk = torch.nn.Sequential(Window(sizes), torch.nn.Linear(425, 300), torch.nn.Tanh())
     heads = [torch.nn.Sequential(torch.nn.Linear(300, 200), torch.nn.Tanh(),
                                  torch.nn.Linear(200, classes)) for classes in (44, 23)]
-    params = list(trunk.parameters()) + [p for h in heads for p in h.parameters()]
-    optimizer = torch.optim.Adam(params, lr=0.002)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    labels = [pos, chunk]
     g = torch.Generator().manual_seed(1)
-    rows, batch = window.shape[0], 256
-
-    def step(i):
-        task = i % 2
-        index = torch.randint(0, rows, (batch,), generator=g)
-        optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(heads[task](trunk(window[index])), labels[task][index])
-        loss.backward()
-        optimizer.step()
-        return loss
-
-    return run(step, batch, args)
+    return run(alternating_step(trunk, heads, 0.002, window, [pos, chunk], 256, g), 256, args)
 
 
 def run(step, batch, args):

@@ -74,7 +74,7 @@ final class JobTasks {
         heads.put(module, parameters);
         headGradients.put(module, Nd4j.zeros(parameters.dataType(), parameters.length()));
         headOptimizers.put(module, OptimizerState.forModule(plan.optimizerFor(task),
-            plan.graph().modules().get(module), DATA_TYPE));
+            plan.graph().modules().get(module), parameters.length(), DATA_TYPE));
       }
     }
   }

@@ -25,6 +25,16 @@ final class FusedLosses {
     float[] rowMax;
     float[] rowSum;
 
+    /** This thread's scratch, holding column-major copies of the logits and labels. */
+    static Scratch load(INDArray labels, INDArray logits) {
+      int rows = (int) logits.size(0);
+      Scratch s = SCRATCH.get();
+      s.ensure((int) logits.length(), rows);
+      Kernels.readColumnMajor(logits, s.logits, s.transposed);
+      Kernels.readColumnMajor(labels, s.labels, s.transposed);
+      return s;
+    }
+
     void ensure(int length, int rows) {
       logits = Kernels.ensure(logits, length);
       labels = Kernels.ensure(labels, length);
@@ -42,12 +52,9 @@ final class FusedLosses {
       INDArray gradient) {
     int rows = (int) logitArray.size(0);
     int width = (int) logitArray.size(1);
-    Scratch s = SCRATCH.get();
-    s.ensure(rows * width, rows);
+    Scratch s = Scratch.load(labelArray, logitArray);
     float[] z = s.logits;
     float[] y = s.labels;
-    Kernels.readColumnMajor(logitArray, z, s.transposed);
-    Kernels.readColumnMajor(labelArray, y, s.transposed);
     float[] max = s.rowMax;
     float[] sum = s.rowSum;
     java.util.Arrays.fill(max, 0, rows, Float.NEGATIVE_INFINITY);
@@ -92,12 +99,9 @@ final class FusedLosses {
       INDArray gradient) {
     int rows = (int) logitArray.size(0);
     int width = (int) logitArray.size(1);
-    Scratch s = SCRATCH.get();
-    s.ensure(rows * width, rows);
+    Scratch s = Scratch.load(labelArray, logitArray);
     float[] z = s.logits;
     float[] y = s.labels;
-    Kernels.readColumnMajor(logitArray, z, s.transposed);
-    Kernels.readColumnMajor(labelArray, y, s.transposed);
     double loss = 0;
     float scale = 2f * weight / ((float) width * rows);
     int length = rows * width;
@@ -123,12 +127,9 @@ final class FusedLosses {
       INDArray gradient) {
     int rows = (int) logitArray.size(0);
     int width = (int) logitArray.size(1);
-    Scratch s = SCRATCH.get();
-    s.ensure(rows * width, rows);
+    Scratch s = Scratch.load(labelArray, logitArray);
     float[] z = s.logits;
     float[] y = s.labels;
-    Kernels.readColumnMajor(logitArray, z, s.transposed);
-    Kernels.readColumnMajor(labelArray, y, s.transposed);
     double loss = 0;
     float scale = weight / rows;
     int length = rows * width;

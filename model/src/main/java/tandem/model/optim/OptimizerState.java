@@ -51,13 +51,15 @@ public final class OptimizerState {
   }
 
   /**
-   * The state of {@code module}'s parameters: with lazy embedding updates for an embedding's
-   * tables when {@code settings} asks for them, dense otherwise.
+   * The state of {@code parameterCount} parameters of {@code module} (null when unknown): with
+   * lazy embedding updates for an embedding's tables when {@code settings} asks for them, dense
+   * otherwise.
    */
   public static OptimizerState forModule(OptimizerSettings settings, Module module,
-      DataType dataType) {
+      long parameterCount, DataType dataType) {
     Rows rows = null;
-    if (settings.lazyEmbeddingUpdates() && module instanceof Embedding embedding) {
+    if (settings.lazyEmbeddingUpdates() && module instanceof Embedding embedding
+        && embedding.parameterCount() == parameterCount) {
       int tables = embedding.tables().size();
       int[] counts = new int[tables];
       int[] widths = new int[tables];
@@ -67,7 +69,7 @@ public final class OptimizerState {
       }
       rows = new Rows(counts, widths);
     }
-    return new OptimizerState(settings, module.parameterCount(), dataType, rows);
+    return new OptimizerState(settings, parameterCount, dataType, rows);
   }
 
   private OptimizerState(OptimizerSettings settings, long parameterCount, DataType dataType,

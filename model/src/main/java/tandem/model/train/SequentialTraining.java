@@ -82,7 +82,7 @@ public final class SequentialTraining {
     String key = perTask ? module + "\u0000" + task : module;
     return optimizers.computeIfAbsent(key, k -> OptimizerState.forModule(
         (perTask ? plan.optimizerFor(task) : plan.optimizer()),
-        plan.graph().modules().get(module), dataType));
+        plan.graph().modules().get(module), parameters.get(module).length(), dataType));
   }
 
   /** Each output's metric on the task's evaluation data. */

@@ -129,8 +129,8 @@ class OptimizerStateTest {
     OptimizerSettings dense = new OptimizerSettings("adam", 0.01, 0.9, 0.999, 1e-8, false, 0);
     OptimizerSettings lazy = new OptimizerSettings("adam", 0.01, 0.9, 0.999, 1e-8, false, 0,
         true);
-    OptimizerState denseState = OptimizerState.forModule(dense, embedding, DataType.FLOAT);
-    OptimizerState lazyState = OptimizerState.forModule(lazy, embedding, DataType.FLOAT);
+    OptimizerState denseState = OptimizerState.forModule(dense, embedding, 16, DataType.FLOAT);
+    OptimizerState lazyState = OptimizerState.forModule(lazy, embedding, 16, DataType.FLOAT);
     INDArray denseParameters = Nd4j.rand(DataType.FLOAT, 1, 16).reshape(16);
     INDArray lazyParameters = denseParameters.dup();
     // Step 1 touches every row; step 2 only row 1 of table 0 (floats 3-5) and row 0 of table 1

@@ -326,6 +326,7 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
     String key = optimizerKey(module, task);
     return optimizers.computeIfAbsent(key, k -> OptimizerState.forModule(
         task == null ? plan.optimizer() : plan.optimizerFor(task),
-        plan.graph().modules().get(module), current.parameters().get(module).dataType()));
+        plan.graph().modules().get(module), current.parameters().get(module).length(),
+        current.parameters().get(module).dataType()));
   }
 }
