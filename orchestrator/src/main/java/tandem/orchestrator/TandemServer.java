@@ -21,6 +21,7 @@ import tandem.api.v1.TrainingServiceGrpc;
 import tandem.orchestrator.checkpoint.Resumable;
 import tandem.worker.node.ClusterSettings;
 import tandem.orchestrator.grpc.InferenceService;
+import tandem.orchestrator.grpc.MalformedRequests;
 import tandem.orchestrator.grpc.ModelService;
 import tandem.orchestrator.serving.ModelRegistry;
 import tandem.orchestrator.serving.Predictions;
@@ -57,7 +58,7 @@ public final class TandemServer implements AutoCloseable {
         ? ClusterSettings.config(config, settings.clusterHost(), settings.clusterPort(),
             settings.clusterHost() + ":" + settings.clusterPort())
         : config;
-    this.system = ActorSystem.create(LocalWorkers.guardian(jobs, settings),
+    this.system = ActorSystem.create(ServerGuardian.create(jobs, settings),
         ClusterSettings.SYSTEM_NAME, WorkerThreads.withDispatchers(nodeConfig,
             settings.localWorkers()));
     this.compileExecutor = Executors.newFixedThreadPool(2, daemon("tandem-spec-compiler"));
@@ -70,12 +71,13 @@ public final class TandemServer implements AutoCloseable {
     }
     this.health = new HealthStatusManager();
     this.server = NettyServerBuilder.forAddress(new InetSocketAddress(settings.host(), settings.port()))
-        .addService(new TrainingService(jobs, system, system.scheduler(), compileExecutor,
-            streamExecutor, config.getDuration("tandem.orchestrator.event-stream-linger"),
+        .addService(MalformedRequests.guard(new TrainingService(jobs, system, system.scheduler(),
+            compileExecutor, streamExecutor,
+            config.getDuration("tandem.orchestrator.event-stream-linger"),
             settings.askTimeout(), settings.checkpoints().jobDir(),
-            new TaskAdditions(models, Path.of("").toAbsolutePath())))
-        .addService(new InferenceService(models, predictions))
-        .addService(new ModelService(models, compileExecutor))
+            new TaskAdditions(models, Path.of("").toAbsolutePath()))))
+        .addService(MalformedRequests.guard(new InferenceService(models, predictions)))
+        .addService(MalformedRequests.guard(new ModelService(models, compileExecutor)))
 
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
@@ -85,6 +87,13 @@ public final class TandemServer implements AutoCloseable {
     health.setStatus(TrainingServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
     health.setStatus(InferenceServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
     health.setStatus(ModelServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
+    // An actor system that stopped on its own trains nothing: health must not say SERVING.
+    system.getWhenTerminated().thenRun(() -> {
+      for (String service : new String[] {"", TrainingServiceGrpc.SERVICE_NAME,
+          InferenceServiceGrpc.SERVICE_NAME, ModelServiceGrpc.SERVICE_NAME}) {
+        health.setStatus(service, ServingStatus.NOT_SERVING);
+      }
+    });
     LOG.info("Tandem server listening on {}:{} with {} local workers", settings.host(), port(),
         settings.localWorkers());
   }
@@ -110,7 +119,14 @@ public final class TandemServer implements AutoCloseable {
           Thread.currentThread().interrupt();
           return;
         } catch (Exception e) {
-          LOG.warn("cannot resume job {} from {}", jobId, jobDir, e);
+          // Marked failed: a job that cannot start now would fail again at every start.
+          LOG.warn("cannot resume job {} from {}; marked failed", jobId, jobDir, e);
+          try {
+            new tandem.orchestrator.checkpoint.JobDirectory(jobDir, jobId)
+                .markFinished(tandem.api.v1.JobState.JOB_STATE_FAILED.name());
+          } catch (IOException markError) {
+            LOG.warn("cannot mark job {} finished", jobId, markError);
+          }
         }
       }
     } catch (IOException e) {
@@ -136,6 +152,15 @@ public final class TandemServer implements AutoCloseable {
   /** The models this server answers with: loaded bundles and succeeded jobs. */
   public ModelRegistry models() {
     return models;
+  }
+
+  /** The job manager's address (the actor system's guardian forwards to it); for tests. */
+  org.apache.pekko.actor.typed.ActorRef<JobManager.Command> jobManager() {
+    return system;
+  }
+
+  org.apache.pekko.actor.typed.Scheduler jobManagerScheduler() {
+    return system.scheduler();
   }
 
   public ServerSettings settings() {

@@ -125,6 +125,9 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
 
   @Override
   public void getJob(GetJobRequest request, StreamObserver<JobStatus> response) {
+    if (!validJobId(request.getJobId(), response)) {
+      return;
+    }
     store.find(request.getJobId()).ifPresentOrElse(record -> {
       response.onNext(record.events().status());
       response.onCompleted();
@@ -141,6 +144,9 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
 
   @Override
   public void cancelJob(CancelJobRequest request, StreamObserver<JobStatus> response) {
+    if (!validJobId(request.getJobId(), response)) {
+      return;
+    }
     CompletionStage<JobManager.Outcome> outcome = AskPattern.ask(jobManager,
         replyTo -> new JobManager.CancelJob(request.getJobId(), replyTo), askTimeout, scheduler);
     outcome.whenComplete((result, error) -> reply(request.getJobId(), result, error,
@@ -152,6 +158,9 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
       StreamObserver<JobStatus> response) {
     if (error != null) {
       response.onError(toStatus(error, what));
+    } else if (result == JobManager.Outcome.FAILED) {
+      response.onError(Status.INTERNAL.withDescription(what + " failed; see the server log")
+          .asException());
     } else if (result == JobManager.Outcome.UNKNOWN_JOB) {
       response.onError(unknownJob(jobId));
     } else if (result == JobManager.Outcome.NOT_RUNNING) {
@@ -166,6 +175,9 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
 
   @Override
   public void updateSchedule(UpdateScheduleRequest request, StreamObserver<JobStatus> response) {
+    if (!validJobId(request.getJobId(), response)) {
+      return;
+    }
     java.util.Optional<JobRecord> record = store.find(request.getJobId());
     if (record.isEmpty()) {
       response.onError(unknownJob(request.getJobId()));
@@ -189,6 +201,9 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
   @Override
   public void resumeJob(ResumeJobRequest request, StreamObserver<JobStatus> response) {
     String jobId = request.getJobId();
+    if (!validJobId(jobId, response)) {
+      return;
+    }
     java.util.Optional<JobRecord> record = store.find(jobId);
     if (jobDir == null || !Resumable.exists(jobDir, jobId)) {
       response.onError(record.isEmpty() ? unknownJob(jobId)
@@ -206,6 +221,13 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
     }
     CompletableFuture
         .supplyAsync(() -> load(jobId), compileExecutor)
+        .thenApply(job -> {
+          if (job.checkpoint() == null) {
+            throw Status.FAILED_PRECONDITION.withDescription("job " + jobId
+                + " has no checkpoint to resume from").asRuntimeException();
+          }
+          return job;
+        })
         .thenCompose(job -> AskPattern.<JobManager.Command, JobManager.Outcome>ask(jobManager,
             replyTo -> new JobManager.ResumeJob(jobId, job.checkpoint(), job.plan(), replyTo),
             askTimeout, scheduler))
@@ -231,6 +253,9 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
 
   @Override
   public void streamEvents(StreamEventsRequest request, StreamObserver<TrainingEvent> response) {
+    if (!validJobId(request.getJobId(), response)) {
+      return;
+    }
     if (request.getAfterSequence() < 0) {
       response.onError(Status.INVALID_ARGUMENT
           .withDescription("after_sequence: must be 0 or more, found " + request.getAfterSequence())
@@ -253,12 +278,30 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
   }
 
   private static Exception unknownJob(String jobId) {
-    return Status.NOT_FOUND.withDescription("no job with id '" + jobId + "'").asException();
+    return Status.NOT_FOUND.withDescription("no job with id " + RequestFields.quote(jobId))
+        .asException();
+  }
+
+  /**
+   * Whether {@code jobId} is a job id; if not, answers INVALID_ARGUMENT. Ids name directories
+   * and actors: {@code ../x} must never get that far.
+   */
+  private static boolean validJobId(String jobId, StreamObserver<?> response) {
+    try {
+      RequestFields.checkJobId("job_id", jobId);
+      return true;
+    } catch (RequestFields.RequestException e) {
+      response.onError(e.status().asException());
+      return false;
+    }
   }
 
   private static Exception toStatus(Throwable error, String what) {
     Throwable cause = error instanceof java.util.concurrent.CompletionException
         && error.getCause() != null ? error.getCause() : error;
+    if (cause instanceof io.grpc.StatusRuntimeException refused) {
+      return refused;
+    }
     if (cause instanceof ModelLookupException lookup) {
       return (lookup.reason() == ModelLookupException.Reason.UNKNOWN ? Status.NOT_FOUND
           : Status.FAILED_PRECONDITION).withDescription(lookup.getMessage()).asException();
