@@ -18,6 +18,9 @@ import java.nio.file.Path;
 import tandem.api.v1.InferenceServiceGrpc;
 import tandem.api.v1.ModelServiceGrpc;
 import tandem.api.v1.TrainingServiceGrpc;
+import tandem.orchestrator.admission.DataRoots;
+import tandem.orchestrator.admission.JobAdmission;
+import tandem.orchestrator.admission.LimitSettings;
 import tandem.orchestrator.checkpoint.Resumable;
 import tandem.worker.node.ClusterSettings;
 import tandem.orchestrator.grpc.InferenceService;
@@ -50,6 +53,7 @@ public final class TandemServer implements AutoCloseable {
   private final java.util.concurrent.ScheduledExecutorService streamExecutor;
   private final ModelRegistry models;
   private final Predictions predictions;
+  private final JobAdmission admission;
 
   private TandemServer(ServerSettings settings, Config config) throws IOException {
     this.settings = settings;
@@ -65,17 +69,21 @@ public final class TandemServer implements AutoCloseable {
     this.models = new ModelRegistry(jobs);
     this.predictions = new Predictions(ServingSettings.create(config));
     this.streamExecutor = Executors.newScheduledThreadPool(2, daemon("tandem-event-stream"));
+    this.admission = new JobAdmission(LimitSettings.create(config), new DataRoots(
+        Path.of(""), config.getStringList("tandem.orchestrator.data-roots").stream()
+            .map(Path::of).toList()));
     // Before serving: a client that asks for a job the previous run had finds it.
     if (settings.checkpoints().enabled() && settings.checkpoints().resumeOnStart()) {
       resumeUnfinishedJobs();
     }
     this.health = new HealthStatusManager();
     this.server = NettyServerBuilder.forAddress(new InetSocketAddress(settings.host(), settings.port()))
+        .maxInboundMessageSize(admission.limits().requestBytes())
         .addService(MalformedRequests.guard(new TrainingService(jobs, system, system.scheduler(),
             compileExecutor, streamExecutor,
             config.getDuration("tandem.orchestrator.event-stream-linger"),
             settings.askTimeout(), settings.checkpoints().jobDir(),
-            new TaskAdditions(models, Path.of("").toAbsolutePath()))))
+            new TaskAdditions(models, Path.of("").toAbsolutePath()), admission)))
         .addService(MalformedRequests.guard(new InferenceService(models, predictions)))
         .addService(MalformedRequests.guard(new ModelService(models, compileExecutor)))
 
@@ -109,6 +117,8 @@ public final class TandemServer implements AutoCloseable {
       for (String jobId : Resumable.unfinished(jobDir)) {
         try {
           Resumable job = Resumable.load(jobDir, jobId);
+          // Limits and data roots may have changed since it was submitted.
+          admission.check(job.plan().spec());
           org.apache.pekko.actor.typed.javadsl.AskPattern.<JobManager.Command,
               JobManager.Outcome>ask(system, replyTo -> new JobManager.ResumeJob(jobId,
               job.checkpoint(), job.plan(), replyTo), settings.askTimeout(), system.scheduler())

@@ -17,7 +17,8 @@ import tandem.worker.node.MainArgs;
  * fails to load is reported on stderr and skipped). A cluster: {@code --cluster-port P} (worker
  * nodes join there), {@code --cluster-host H} (the address they reach it at),
  * {@code --no-local-workers}, {@code --min-workers N} (jobs wait for that many). {@code --job-dir
- * D} (checkpoints; empty string: none). Runs until the JVM is asked to stop.
+ * D} (checkpoints; empty string: none). {@code --data-root DIR} (repeatable): data files of jobs
+ * only under these directories (default: the working directory). Runs until the JVM is asked to stop.
  */
 public final class TandemServerMain {
 
@@ -27,6 +28,16 @@ public final class TandemServerMain {
 
   public static void main(String[] args) throws IOException, InterruptedException {
     Config config = ConfigFactory.load();
+    java.util.List<String> dataRoots = new java.util.ArrayList<>();
+    for (int i = 0; i + 1 < args.length; i++) {
+      if (args[i].equals("--data-root")) {
+        dataRoots.add(args[++i]);
+      }
+    }
+    if (!dataRoots.isEmpty()) {
+      config = ConfigFactory.parseMap(java.util.Map.of("tandem.orchestrator.data-roots",
+          dataRoots)).withFallback(config);
+    }
     ServerSettings settings = ServerSettings.create(config);
     Path portFile = null;
     java.util.List<Path> bundles = new java.util.ArrayList<>();
@@ -35,7 +46,7 @@ public final class TandemServerMain {
       if (flag.equals("--help") || flag.equals("-h")) {
         System.out.println("usage: TandemServerMain [--host H] [--port N] [--workers N] "
             + "[--port-file F] [--model BUNDLE]... [--cluster-port P] [--cluster-host H] "
-            + "[--no-local-workers] [--min-workers N] [--job-dir D]");
+            + "[--no-local-workers] [--min-workers N] [--job-dir D] [--data-root DIR]...");
         return;
       }
       if (flag.equals("--no-local-workers")) {
@@ -60,6 +71,7 @@ public final class TandemServerMain {
         case "--min-workers" -> settings = settings.withMinWorkers(ARGS.atLeast(flag, value, 1));
         case "--job-dir" -> settings = settings.withJobDir(value.isBlank() ? null : Path.of(value));
         case "--model" -> bundles.add(Path.of(value));
+        case "--data-root" -> { } // read above, into the config
         default -> ARGS.fail("unknown option " + flag);
       }
     }

@@ -21,6 +21,20 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import com.typesafe.config.ConfigFactory;
+import tandem.api.v1.BuiltinData;
+import tandem.api.v1.CheckpointSpec;
+import tandem.api.v1.ConllData;
+import tandem.api.v1.CsvData;
+import tandem.api.v1.CsvField;
+import tandem.api.v1.DataSpec;
+import tandem.api.v1.DenseLayer;
+import tandem.api.v1.DenseStack;
+import tandem.api.v1.ModuleSpec;
+import tandem.api.v1.TextPairData;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
@@ -79,7 +93,18 @@ class HostileClientTest {
     Files.createDirectories(dirs.resolve("outside"));
     canary = Files.writeString(dirs.resolve("outside").resolve("secret.csv"),
         "1,2,3\n" + CANARY + "," + CANARY + "\n");
-    server = TestServers.start(2, dirs.resolve("jobs"));
+    Path data = Files.createDirectories(dirs.resolve("data"));
+    // Inside the data root, but each a way out or a trap.
+    Files.createSymbolicLink(data.resolve("link.csv"), canary);
+    Files.createDirectories(data.resolve("folder.csv"));
+    new ProcessBuilder("mkfifo", data.resolve("fifo.csv").toString()).start().waitFor();
+    // Readable, but with a delimiter that does not occur, every line is one cell.
+    Files.writeString(data.resolve("cells.csv"), CANARY + "\n" + CANARY + "\n");
+    Files.writeString(data.resolve("labels.csv"), "0,0,0,1,0,0,0,0,1," + CANARY + "\n");
+    server = TestServers.start(2, dirs.resolve("jobs"), ConfigFactory.parseMap(Map.of(
+        "tandem.orchestrator.data-roots", List.of(data.toString()),
+        "tandem.orchestrator.limits.subscribers-per-job", 4,
+        "tandem.orchestrator.limits.concurrent-jobs", 3)));
     channel = TestServers.channel(server);
     finishedJob = submit(Specs.example("arithmetic").toBuilder()
         .setStop(StopCondition.newBuilder().setMaxSteps(50)).build());
@@ -146,7 +171,112 @@ class HostileClientTest {
         new Attack("garbage to Predict", () -> raw("tandem.v1.InferenceService/Predict",
             new byte[] {0x0a, 0x7f, 1}), Status.Code.INVALID_ARGUMENT, "request", "Predict"),
         new Attack("garbage to LoadModel", () -> raw("tandem.v1.ModelService/LoadModel",
-            new byte[] {(byte) 0x80}), Status.Code.INVALID_ARGUMENT, "request"));
+            new byte[] {(byte) 0x80}), Status.Code.INVALID_ARGUMENT, "request"),
+        new Attack("a request over the size limit", () -> call(() -> training().getJob(
+            GetJobRequest.newBuilder().setJobId("x".repeat(5 << 20)).build())),
+            Status.Code.RESOURCE_EXHAUSTED, "4194304"));
+  }
+
+  /** Specs that reach outside the data roots or into a trap inside them. */
+  static Stream<Attack> dataAttacks() {
+    String field = "tasks[0].data.csv.path";
+    return Stream.of(
+        spec("an absolute path outside the roots", s -> s.getTasksBuilder(0)
+            .setData(csv(canary.toString(), 0)), Status.Code.INVALID_ARGUMENT, field,
+            "data roots", "data-root"),
+        spec("a .. escape from a root", s -> s.getTasksBuilder(0).setData(csv(
+            dirs.resolve("data") + "/../outside/secret.csv", 0)), Status.Code.INVALID_ARGUMENT,
+            field, "data roots"),
+        spec("a relative escape", s -> s.getTasksBuilder(0).setData(csv(
+            "../../../../../../../../etc/passwd", 5)), Status.Code.INVALID_ARGUMENT, field,
+            "data roots"),
+        spec("/etc/passwd with skipLines", s -> s.getTasksBuilder(0).setData(csv(
+            "/etc/passwd", 5)), Status.Code.INVALID_ARGUMENT, field, "data roots"),
+        spec("/proc/self/environ", s -> s.getTasksBuilder(0).setData(csv(
+            "/proc/self/environ", 0)), Status.Code.INVALID_ARGUMENT, field, "data roots"),
+        spec("a symbolic link out of a root", s -> s.getTasksBuilder(0).setData(csv(
+            dirs.resolve("data").resolve("link.csv").toString(), 0)),
+            Status.Code.INVALID_ARGUMENT, field, "data roots"),
+        spec("a FIFO in a root", s -> s.getTasksBuilder(0).setData(csv(
+            dirs.resolve("data").resolve("fifo.csv").toString(), 0)),
+            Status.Code.INVALID_ARGUMENT, field, "regular"),
+        spec("a directory in a root", s -> s.getTasksBuilder(0).setData(csv(
+            dirs.resolve("data").resolve("folder.csv").toString(), 0)),
+            Status.Code.INVALID_ARGUMENT, field, "regular"),
+        spec("a CoNLL path outside", s -> s.getTasksBuilder(0).setData(DataSpec.newBuilder()
+            .setConll(ConllData.newBuilder().setPath(canary.toString()))),
+            Status.Code.INVALID_ARGUMENT, "tasks[0].data.conll.path", "data roots"),
+        spec("a text-pair path outside", s -> s.getTasksBuilder(0).setData(DataSpec.newBuilder()
+            .setTextPairs(TextPairData.newBuilder().setPath(canary.toString()))),
+            Status.Code.INVALID_ARGUMENT, "tasks[0].data.textPairs.path", "data roots"),
+        spec("evaluation data outside", s -> s.getTasksBuilder(1).setEvalData(csv(
+            canary.toString(), 0)), Status.Code.INVALID_ARGUMENT, "tasks[1].evalData.csv.path",
+            "data roots"),
+        spec("a cell that is a whole line is not quoted", s -> s.getTasksBuilder(0).setData(csv(
+            dirs.resolve("data").resolve("cells.csv").toString(), 0)),
+            Status.Code.INVALID_ARGUMENT, "tasks[0].data.csv", "cells.csv"),
+        spec("a bad label is not quoted", s -> s.getTasksBuilder(0).setData(csv(
+            dirs.resolve("data").resolve("labels.csv").toString(), 0)),
+            Status.Code.INVALID_ARGUMENT, "tasks[0].data.csv", "line 1, column"));
+  }
+
+  /** Specs over a limit, or with names and settings no job may have. */
+  static Stream<Attack> limitAttacks() {
+    String huge = "n".repeat(1 << 20);
+    return Stream.of(
+        spec("a 30,000 x 30,000 layer", s -> s.setModules(2, dense("plus1", 30_000, 30_000)),
+            Status.Code.RESOURCE_EXHAUSTED, "modules", "parameters per job",
+            "tandem.orchestrator.limits.parameters-per-job"),
+        spec("a layer of 2,000,000,000 units", s -> s.setModules(2, dense("plus1", 30,
+            2_000_000_000)), Status.Code.RESOURCE_EXHAUSTED, "modules[2].dense.layers[0].size",
+            "2000000000", "limits.layer-size"),
+        spec("a 100,000 x 100,000 layer", s -> s.setModules(2, dense("plus1", 100_000,
+            100_000)), Status.Code.RESOURCE_EXHAUSTED, "modules[2].dense.inputSize",
+            "limits.layer-size"),
+        spec("a stack of 50,000 layers", s -> s.setModules(2, stack("plus1", 50_000)),
+            Status.Code.RESOURCE_EXHAUSTED, "modules[2].dense.layers", "50000",
+            "limits.layers"),
+        spec("a path of 5,000 modules", s -> {
+          for (int i = 0; i < 5000; i++) {
+            s.getTasksBuilder(0).addPath("plus1");
+          }
+        }, Status.Code.RESOURCE_EXHAUSTED, "tasks[0].path", "path length", "limits.path-length"),
+        spec("1,000,000,000 built-in examples", s -> s.getTasksBuilder(0).setData(
+            DataSpec.newBuilder().setBuiltin(BuiltinData.newBuilder().setName("functions")
+                .putOptions("function", "0").putOptions("examples", "1000000000"))),
+            Status.Code.RESOURCE_EXHAUSTED, "tasks[0].data.builtin.options.examples",
+            "1000000000", "limits.builtin-examples"),
+        spec("a batch of 2^31-1 rows", s -> s.getTasksBuilder(0).setBatchSize(Integer.MAX_VALUE),
+            Status.Code.RESOURCE_EXHAUSTED, "tasks[0].batchSize", "limits.batch-rows"),
+        spec("2^31-1 steps in flight", s -> s.getConsistencyBuilder()
+            .setStepsInFlight(Integer.MAX_VALUE), Status.Code.RESOURCE_EXHAUSTED,
+            "consistency.stepsInFlight", "limits.steps-in-flight"),
+        spec("2^31-1 workers", s -> s.setWorkers(Integer.MAX_VALUE),
+            Status.Code.RESOURCE_EXHAUSTED, "workers", "limits.workers"),
+        spec("2^63-1 steps", s -> s.getStopBuilder().setMaxSteps(Long.MAX_VALUE),
+            Status.Code.RESOURCE_EXHAUSTED, "stop.maxSteps", "limits.max-steps"),
+        spec("more memory than the budget", s -> s.setWorkers(200)
+            .setModules(2, dense("plus1", 30, 6000)).setModules(3, dense("times2", 6000, 6000))
+            .setModules(4, dense("binary_decoder", 6000, 5)), Status.Code.RESOURCE_EXHAUSTED,
+            "estimated off-heap bytes", "limits.memory-budget"),
+        spec("a 1 MB job name", s -> s.setName(huge), Status.Code.RESOURCE_EXHAUSTED, "name",
+            "limits.name-chars"),
+        spec("a 1 MB task name", s -> s.getTasksBuilder(0).setName(huge),
+            Status.Code.INVALID_ARGUMENT, "tasks[0].name", "1048576"),
+        spec("a traversal module name", s -> s.getModulesBuilder(0).setName("../../evil/x"),
+            Status.Code.INVALID_ARGUMENT, "modules[0].name", "letters, digits"),
+        spec("checkpoint everySteps -1", s -> s.setCheckpoint(CheckpointSpec.newBuilder()
+            .setEverySteps(-1)), Status.Code.INVALID_ARGUMENT, "checkpoint.everySteps", "-1"),
+        spec("checkpoint every -5s", s -> s.setCheckpoint(CheckpointSpec.newBuilder()
+            .setEvery(com.google.protobuf.Duration.newBuilder().setSeconds(-5))),
+            Status.Code.INVALID_ARGUMENT, "checkpoint.every", "-5s"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource({"dataAttacks", "limitAttacks"})
+  @Order(1)
+  void isRefusedBeforeAnythingIsReadOrAllocated(Attack attack) {
+    isRefusedAndTheServerGoesOn(attack);
   }
 
   @ParameterizedTest(name = "{0}")
@@ -185,7 +315,90 @@ class HostileClientTest {
         .getStepsDone());
   }
 
+  @Test
+  @Order(3)
+  void aJobTakesNoMoreSubscribersThanTheLimit() {
+    List<io.grpc.Context.CancellableContext> streams = new java.util.ArrayList<>();
+    String job = submit(Specs.example("arithmetic").toBuilder()
+        .setStop(StopCondition.newBuilder().setMaxSteps(1_000_000)).build());
+    try {
+      for (int i = 0; i < 4; i++) {
+        io.grpc.Context.CancellableContext context = io.grpc.Context.current().withCancellation();
+        streams.add(context);
+        context.run(() -> TrainingServiceGrpc.newBlockingStub(channel).streamEvents(
+            StreamEventsRequest.newBuilder().setJobId(job).build()).next());
+      }
+      StatusRuntimeException error = call(() -> training().streamEvents(
+          StreamEventsRequest.newBuilder().setJobId(job).build()).hasNext());
+      assertEquals(Status.Code.RESOURCE_EXHAUSTED, error.getStatus().getCode());
+      assertTrue(error.getStatus().getDescription().contains("limits.subscribers-per-job"),
+          error.getStatus().getDescription());
+    } finally {
+      streams.forEach(context -> context.cancel(null));
+      training().cancelJob(CancelJobRequest.newBuilder().setJobId(job).build());
+    }
+    assertServerAnswers();
+  }
+
+  @Test
+  @Order(4)
+  void noMoreJobsRunAtOnceThanTheLimit() {
+    List<String> started = new java.util.ArrayList<>();
+    StatusRuntimeException refused = null;
+    try {
+      for (int i = 0; i < 4 && refused == null; i++) {
+        try {
+          started.add(submit(Specs.example("arithmetic").toBuilder()
+              .setStop(StopCondition.newBuilder().setMaxSteps(1_000_000)).build()));
+        } catch (StatusRuntimeException e) {
+          refused = e;
+        }
+      }
+    } finally {
+      started.forEach(job -> training().cancelJob(
+          CancelJobRequest.newBuilder().setJobId(job).build()));
+    }
+    assertTrue(refused != null, "a job beyond the limit of 3 was refused");
+    assertEquals(Status.Code.RESOURCE_EXHAUSTED, refused.getStatus().getCode());
+    assertTrue(refused.getStatus().getDescription().contains("limits.concurrent-jobs"),
+        refused.getStatus().getDescription());
+    assertServerAnswers();
+  }
+
   // ---- helpers ----
+
+  /** An attack by a spec: the arithmetic example edited by {@code edit}. */
+  static Attack spec(String name, Consumer<JobSpec.Builder> edit, Status.Code code,
+      String... words) {
+    return new Attack(name, () -> {
+      JobSpec.Builder spec = Specs.example("arithmetic").toBuilder();
+      edit.accept(spec);
+      return call(() -> submit(spec.build()));
+    }, code, words);
+  }
+
+  static DataSpec csv(String path, int skipLines) {
+    return DataSpec.newBuilder().setCsv(CsvData.newBuilder().setPath(path).setSkipLines(skipLines)
+        .addFields(CsvField.newBuilder().setName("binary").setType("float")
+            .addColumns(0).addColumns(1).addColumns(2).addColumns(3))
+        .addFields(CsvField.newBuilder().setName("result_bits").setType("float")
+            .addColumns(4).addColumns(5).addColumns(6).addColumns(7).addColumns(8))
+        .addFields(CsvField.newBuilder().setName("result").setType("class").setClasses(20)
+            .addColumns(9))).build();
+  }
+
+  static ModuleSpec dense(String name, int in, int out) {
+    return ModuleSpec.newBuilder().setName(name).setDense(DenseStack.newBuilder()
+        .setInputSize(in).addLayers(DenseLayer.newBuilder().setSize(out))).build();
+  }
+
+  static ModuleSpec stack(String name, int layers) {
+    DenseStack.Builder stack = DenseStack.newBuilder().setInputSize(30);
+    for (int i = 0; i < layers; i++) {
+      stack.addLayers(DenseLayer.newBuilder().setSize(30));
+    }
+    return ModuleSpec.newBuilder().setName(name).setDense(stack).build();
+  }
 
   private static String cancelledJobId;
 

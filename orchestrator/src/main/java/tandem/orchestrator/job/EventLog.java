@@ -120,6 +120,11 @@ public final class EventLog {
     listeners.remove(listener);
   }
 
+  /** Listeners now: one per subscriber that follows the log. */
+  public int listenerCount() {
+    return listeners.size();
+  }
+
   public synchronized long lastSequence() {
     return lastSequence;
   }
