@@ -85,7 +85,8 @@ public final class TandemServer implements AutoCloseable {
             settings.askTimeout(), settings.checkpoints().jobDir(),
             new TaskAdditions(models, Path.of("").toAbsolutePath()), admission)))
         .addService(MalformedRequests.guard(new InferenceService(models, predictions)))
-        .addService(MalformedRequests.guard(new ModelService(models, compileExecutor)))
+        .addService(MalformedRequests.guard(new ModelService(models, compileExecutor,
+            modelDir(config), admission.limits().modelBytes(), admission.limits().nameChars())))
 
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
@@ -142,6 +143,12 @@ public final class TandemServer implements AutoCloseable {
     } catch (IOException e) {
       LOG.warn("cannot list the jobs under {}", jobDir, e);
     }
+  }
+
+  /** {@code tandem.orchestrator.model-dir}, absolute; null when empty (no LoadModel). */
+  private static Path modelDir(Config config) {
+    String dir = config.getString("tandem.orchestrator.model-dir");
+    return dir.isBlank() ? null : Path.of("").toAbsolutePath().resolve(dir).normalize();
   }
 
   /** Starts a server; it serves until {@link #close()}. */

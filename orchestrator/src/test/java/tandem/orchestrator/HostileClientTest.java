@@ -101,7 +101,12 @@ class HostileClientTest {
     // Readable, but with a delimiter that does not occur, every line is one cell.
     Files.writeString(data.resolve("cells.csv"), CANARY + "\n" + CANARY + "\n");
     Files.writeString(data.resolve("labels.csv"), "0,0,0,1,0,0,0,0,1," + CANARY + "\n");
+    Path models = Files.createDirectories(dirs.resolve("models"));
+    Files.createSymbolicLink(models.resolve("link.tandem"), canary);
+    new ProcessBuilder("mkfifo", models.resolve("fifo.tandem").toString()).start().waitFor();
+    Files.writeString(models.resolve("text.tandem"), CANARY + "\n");
     server = TestServers.start(2, dirs.resolve("jobs"), ConfigFactory.parseMap(Map.of(
+        "tandem.orchestrator.model-dir", models.toString(),
         "tandem.orchestrator.data-roots", List.of(data.toString()),
         "tandem.orchestrator.limits.subscribers-per-job", 4,
         "tandem.orchestrator.limits.concurrent-jobs", 3)));
@@ -220,6 +225,48 @@ class HostileClientTest {
             Status.Code.INVALID_ARGUMENT, "tasks[0].data.csv", "line 1, column"));
   }
 
+  /** LoadModel and Predict outside the models directory, on special files, with bad names. */
+  static Stream<Attack> modelAttacks() {
+    String huge = "m".repeat(1 << 20);
+    return Stream.of(
+        load("an absolute path outside", "/etc/passwd", "", Status.Code.INVALID_ARGUMENT,
+            "path", "outside the models directory"),
+        load("a .. escape", "../outside/secret.csv", "", Status.Code.INVALID_ARGUMENT, "path",
+            "outside the models directory"),
+        load("the canary by absolute path", canary.toString(), "",
+            Status.Code.INVALID_ARGUMENT, "path", "outside"),
+        load("/dev/zero", "/dev/zero", "", Status.Code.INVALID_ARGUMENT, "path", "outside"),
+        load("/dev/urandom", "/dev/urandom", "", Status.Code.INVALID_ARGUMENT, "path",
+            "outside"),
+        load("/proc/self/environ", "/proc/self/environ", "", Status.Code.INVALID_ARGUMENT,
+            "path", "outside"),
+        load("a FIFO in the models directory", "fifo.tandem", "", Status.Code.INVALID_ARGUMENT,
+            "path", "regular file"),
+        load("a link out of the models directory", "link.tandem", "",
+            Status.Code.INVALID_ARGUMENT, "path", "outside"),
+        load("a text file with no magic bytes", "text.tandem", "", Status.Code.INVALID_ARGUMENT,
+            "path", "magic bytes"),
+        load("a file that is not there", "absent.tandem", "", Status.Code.NOT_FOUND, "path"),
+        load("a traversal model name", "text.tandem", "../../evil/x",
+            Status.Code.INVALID_ARGUMENT, "name", "letters, digits"),
+        load("a 1 MB model name", "text.tandem", huge, Status.Code.INVALID_ARGUMENT, "name",
+            "1048576"),
+        new Attack("Predict with a 1 MB model name", () -> call(() ->
+            tandem.api.v1.InferenceServiceGrpc.newBlockingStub(channel)
+                .withDeadlineAfter(30, TimeUnit.SECONDS).predict(
+                    tandem.api.v1.PredictRequest.newBuilder().setModel(huge).setTask("t")
+                        .build())), Status.Code.NOT_FOUND, "no model named", "1048576"));
+  }
+
+  static Attack load(String name, String path, String modelName, Status.Code code,
+      String... words) {
+    return new Attack("LoadModel: " + name, () -> call(() ->
+        tandem.api.v1.ModelServiceGrpc.newBlockingStub(channel)
+            .withDeadlineAfter(30, TimeUnit.SECONDS).loadModel(
+                tandem.api.v1.LoadModelRequest.newBuilder().setPath(path).setName(modelName)
+                    .build())), code, words);
+  }
+
   /** Specs over a limit, or with names and settings no job may have. */
   static Stream<Attack> limitAttacks() {
     String huge = "n".repeat(1 << 20);
@@ -255,7 +302,8 @@ class HostileClientTest {
             Status.Code.RESOURCE_EXHAUSTED, "workers", "limits.workers"),
         spec("2^63-1 steps", s -> s.getStopBuilder().setMaxSteps(Long.MAX_VALUE),
             Status.Code.RESOURCE_EXHAUSTED, "stop.maxSteps", "limits.max-steps"),
-        spec("more memory than the budget", s -> s.setWorkers(200)
+        spec("more memory than the budget", s -> s.setWorkers(4)
+            .setTasks(0, s.getTasks(0).toBuilder().setBatchSize(60_000))
             .setModules(2, dense("plus1", 30, 6000)).setModules(3, dense("times2", 6000, 6000))
             .setModules(4, dense("binary_decoder", 6000, 5)), Status.Code.RESOURCE_EXHAUSTED,
             "estimated off-heap bytes", "limits.memory-budget"),
@@ -273,7 +321,7 @@ class HostileClientTest {
   }
 
   @ParameterizedTest(name = "{0}")
-  @MethodSource({"dataAttacks", "limitAttacks"})
+  @MethodSource({"dataAttacks", "limitAttacks", "modelAttacks"})
   @Order(1)
   void isRefusedBeforeAnythingIsReadOrAllocated(Attack attack) {
     isRefusedAndTheServerGoesOn(attack);

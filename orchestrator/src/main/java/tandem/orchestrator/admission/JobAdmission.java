@@ -151,8 +151,9 @@ public final class JobAdmission {
    */
   private void checkMemory(JobSpec spec, long parameters, long batchRows, long widest)
       throws LimitExceededException {
-    long replicas = spec.getWorkers() > 0 ? spec.getWorkers()
-        : Runtime.getRuntime().availableProcessors();
+    // A worker holds replicas only for the tasks it owns.
+    long replicas = Math.max(1, Math.min(spec.getTasksCount(), spec.getWorkers() > 0
+        ? spec.getWorkers() : Runtime.getRuntime().availableProcessors()));
     long perParameter = ParameterEstimate.times(FLOAT_BYTES,
         COPIES_PER_PARAMETER + 2 * replicas);
     long bytes = ParameterEstimate.times(Math.max(1, parameters), perParameter);

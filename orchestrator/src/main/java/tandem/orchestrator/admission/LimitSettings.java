@@ -14,7 +14,8 @@ import com.typesafe.config.Config;
 public record LimitSettings(long parametersPerJob, long memoryBudgetBytes, int batchRows,
     long builtinExamples, int tasks, int modules, int pathLength, int layers, int layerSize,
     int stepsInFlight, int workers, long maxSteps, int concurrentJobs, int retainedJobs,
-    int subscribersPerJob, int predictRows, int requestBytes, int nameChars, int pathChars) {
+    int subscribersPerJob, int predictRows, int requestBytes, int nameChars, int pathChars,
+    long modelBytes) {
 
   /** The config path of the settings; {@code PREFIX + "tasks"} names one. */
   public static final String PREFIX = "tandem.orchestrator.limits.";
@@ -44,6 +45,7 @@ public record LimitSettings(long parametersPerJob, long memoryBudgetBytes, int b
         c.getInt("predict-rows"),
         c.getBytes("request-bytes").intValue(),
         c.getInt("name-chars"),
-        c.getInt("path-chars"));
+        c.getInt("path-chars"),
+        c.getBytes("model-bytes"));
   }
 }

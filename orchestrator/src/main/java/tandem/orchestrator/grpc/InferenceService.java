@@ -80,9 +80,10 @@ public final class InferenceService extends InferenceServiceGrpc.InferenceServic
     try {
       return models.resolve(model, jobId);
     } catch (ModelLookupException e) {
+      String message = tandem.orchestrator.admission.Names.cap(e.getMessage());
       throw new RequestException(e.reason() == ModelLookupException.Reason.UNKNOWN
-          ? Status.NOT_FOUND.withDescription(e.getMessage())
-          : Status.FAILED_PRECONDITION.withDescription(e.getMessage()));
+          ? Status.NOT_FOUND.withDescription(message)
+          : Status.FAILED_PRECONDITION.withDescription(message));
     }
   }
 
