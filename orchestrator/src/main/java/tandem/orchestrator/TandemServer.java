@@ -57,7 +57,7 @@ public final class TandemServer implements AutoCloseable {
 
   private TandemServer(ServerSettings settings, Config config) throws IOException {
     this.settings = settings;
-    this.jobs = new JobStore();
+    this.jobs = new JobStore(LimitSettings.create(config).retainedJobs());
     Config nodeConfig = settings.clusterPort() > 0
         ? ClusterSettings.config(config, settings.clusterHost(), settings.clusterPort(),
             settings.clusterHost() + ":" + settings.clusterPort())
@@ -84,7 +84,8 @@ public final class TandemServer implements AutoCloseable {
             config.getDuration("tandem.orchestrator.event-stream-linger"),
             settings.askTimeout(), settings.checkpoints().jobDir(),
             new TaskAdditions(models, Path.of("").toAbsolutePath()), admission)))
-        .addService(MalformedRequests.guard(new InferenceService(models, predictions)))
+        .addService(MalformedRequests.guard(new InferenceService(models, predictions,
+            admission.limits().predictRows())))
         .addService(MalformedRequests.guard(new ModelService(models, compileExecutor,
             modelDir(config), admission.limits().modelBytes(), admission.limits().nameChars())))
 

@@ -255,7 +255,16 @@ class HostileClientTest {
             tandem.api.v1.InferenceServiceGrpc.newBlockingStub(channel)
                 .withDeadlineAfter(30, TimeUnit.SECONDS).predict(
                     tandem.api.v1.PredictRequest.newBuilder().setModel(huge).setTask("t")
-                        .build())), Status.Code.NOT_FOUND, "no model named", "1048576"));
+                        .build())), Status.Code.NOT_FOUND, "no model named", "1048576"),
+        new Attack("Predict with more rows than the limit", () -> {
+          tandem.api.v1.PredictRequest.Builder request = tandem.api.v1.PredictRequest
+              .newBuilder().setJobId(finishedJob).setTask("binary_plus1");
+          for (int i = 0; i < 10_001; i++) {
+            request.addInputs(tandem.api.v1.Row.getDefaultInstance());
+          }
+          return call(() -> tandem.api.v1.InferenceServiceGrpc.newBlockingStub(channel)
+              .withDeadlineAfter(30, TimeUnit.SECONDS).predict(request.build()));
+        }, Status.Code.RESOURCE_EXHAUSTED, "inputs", "10001", "limits.predict-rows"));
   }
 
   static Attack load(String name, String path, String modelName, Status.Code code,
