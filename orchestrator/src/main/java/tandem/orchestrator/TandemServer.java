@@ -57,6 +57,9 @@ public final class TandemServer implements AutoCloseable {
 
   private TandemServer(ServerSettings settings, Config config) throws IOException {
     this.settings = settings;
+    // Before anything starts: a server that must not serve this address starts nothing.
+    GrpcSecurity security = GrpcSecurity.create(config);
+    security.checkBind(settings.host());
     this.jobs = new JobStore(LimitSettings.create(config).retainedJobs());
     Config nodeConfig = settings.clusterPort() > 0
         ? ClusterSettings.config(config, settings.clusterHost(), settings.clusterPort(),
@@ -77,7 +80,8 @@ public final class TandemServer implements AutoCloseable {
       resumeUnfinishedJobs();
     }
     this.health = new HealthStatusManager();
-    this.server = NettyServerBuilder.forAddress(new InetSocketAddress(settings.host(), settings.port()))
+    this.server = security.apply(NettyServerBuilder.forAddress(
+            new InetSocketAddress(settings.host(), settings.port())))
         .maxInboundMessageSize(admission.limits().requestBytes())
         .addService(MalformedRequests.guard(new TrainingService(jobs, system, system.scheduler(),
             compileExecutor, streamExecutor,
@@ -104,8 +108,9 @@ public final class TandemServer implements AutoCloseable {
         health.setStatus(service, ServingStatus.NOT_SERVING);
       }
     });
-    LOG.info("Tandem server listening on {}:{} with {} local workers", settings.host(), port(),
-        settings.localWorkers());
+    LOG.info("Tandem server listening on {}:{} with {} local workers ({}, {})", settings.host(),
+        port(), settings.localWorkers(), security.tls() ? "TLS" : "plaintext",
+        security.token().isEmpty() ? "no token" : "bearer token required");
   }
 
   /**
