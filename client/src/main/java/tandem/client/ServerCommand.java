@@ -56,8 +56,18 @@ final class ServerCommand implements Callable<Integer> {
       description = "Require client certificates signed by these CAs (mutual TLS).")
   Path tlsClientCa;
 
+  @Option(names = "--cluster-key-store", paramLabel = "FILE",
+      description = "The cluster's shared PKCS#12 key store: worker nodes join over mutual TLS "
+          + "and only with it.")
+  Path clusterKeyStore;
+
+  @Option(names = "--cluster-key-store-password-file", paramLabel = "FILE",
+      description = "File holding its password (default: $TANDEM_CLUSTER_PASSWORD).")
+  Path clusterKeyStorePasswordFile;
+
   @Option(names = "--insecure",
-      description = "Serve an address other than loopback without TLS and a token anyway.")
+      description = "Serve gRPC, or the cluster port, on an address other than loopback without "
+          + "TLS and a token (a key store) anyway.")
   boolean insecure;
 
   @Override
@@ -68,7 +78,9 @@ final class ServerCommand implements Callable<Integer> {
       arguments.addAll(java.util.List.of("--host", host));
     }
     for (var flag : new Object[][] {{"--token-file", tokenFile}, {"--tls-cert", tlsCert},
-        {"--tls-key", tlsKey}, {"--tls-client-ca", tlsClientCa}}) {
+        {"--tls-key", tlsKey}, {"--tls-client-ca", tlsClientCa},
+        {"--cluster-key-store", clusterKeyStore},
+        {"--cluster-key-store-password-file", clusterKeyStorePasswordFile}}) {
       if (flag[1] != null) {
         arguments.addAll(java.util.List.of((String) flag[0], flag[1].toString()));
       }

@@ -32,7 +32,9 @@ public final class TandemServerMain {
       "--token-file", "tandem.orchestrator.grpc.token-file",
       "--tls-cert", "tandem.orchestrator.grpc.tls.cert-chain",
       "--tls-key", "tandem.orchestrator.grpc.tls.private-key",
-      "--tls-client-ca", "tandem.orchestrator.grpc.tls.client-ca");
+      "--tls-client-ca", "tandem.orchestrator.grpc.tls.client-ca",
+      "--cluster-key-store", "tandem.cluster.key-store",
+      "--cluster-key-store-password-file", "tandem.cluster.key-store-password-file");
 
   private TandemServerMain() {}
 
@@ -43,6 +45,7 @@ public final class TandemServerMain {
     for (int i = 0; i < args.length; i++) {
       if (args[i].equals("--insecure")) {
         overrides.put("tandem.orchestrator.grpc.insecure", true);
+        overrides.put("tandem.cluster.insecure", true);
       } else if (i + 1 < args.length && SECURITY_FLAGS.containsKey(args[i])) {
         overrides.put(SECURITY_FLAGS.get(args[i]), args[++i]);
       } else if (i + 1 < args.length && args[i].equals("--data-root")) {
@@ -62,7 +65,8 @@ public final class TandemServerMain {
         System.out.println("usage: TandemServerMain [--host H] [--port N] [--workers N] "
             + "[--port-file F] [--model BUNDLE]... [--cluster-port P] [--cluster-host H] "
             + "[--no-local-workers] [--min-workers N] [--job-dir D] [--data-root DIR]... [--token-file F] [--tls-cert F --tls-key F] "
-            + "[--tls-client-ca F] [--insecure]");
+            + "[--tls-client-ca F] [--cluster-key-store F [--cluster-key-store-password-file F]] "
+            + "[--insecure]");
         return;
       }
       if (flag.equals("--no-local-workers")) {
@@ -90,7 +94,8 @@ public final class TandemServerMain {
         case "--min-workers" -> settings = settings.withMinWorkers(ARGS.atLeast(flag, value, 1));
         case "--job-dir" -> settings = settings.withJobDir(value.isBlank() ? null : Path.of(value));
         case "--model" -> bundles.add(Path.of(value));
-        case "--data-root", "--token-file", "--tls-cert", "--tls-key", "--tls-client-ca" -> { }
+        case "--data-root", "--token-file", "--tls-cert", "--tls-key", "--tls-client-ca",
+            "--cluster-key-store", "--cluster-key-store-password-file" -> { }
         default -> ARGS.fail("unknown option " + flag);
       }
     }
