@@ -40,14 +40,40 @@ public final class JobAdmission {
 
   /** Refuses {@code spec} if it breaks a rule or a limit; the data roots are checked last. */
   public void check(JobSpec spec) throws InvalidSpecException, LimitExceededException {
-    checkNames(spec);
+    atMost("name", "name characters", spec.getName().length(), limits.nameChars(),
+        "name-chars");
     atMost("tasks", "tasks", spec.getTasksCount(), limits.tasks(), "tasks");
-    atMost("modules", "modules", spec.getModulesCount(), limits.modules(), "modules");
+    long[] sizes = checkModules(spec.getModulesList());
+    long parameters = sizes[0];
+    long widest = sizes[1];
+    long batchRows = 0;
+    for (int t = 0; t < spec.getTasksCount(); t++) {
+      checkTask(spec.getTasks(t), "tasks[" + t + "]");
+      batchRows = Math.max(batchRows, spec.getTasks(t).getBatchSize());
+    }
+    atMost("consistency.stepsInFlight", "steps in flight",
+        spec.getConsistency().getStepsInFlight(), limits.stepsInFlight(), "steps-in-flight");
+    atMost("workers", "workers", spec.getWorkers(), limits.workers(), "workers");
+    atMost("stop.maxSteps", "steps", spec.getStop().getMaxSteps(), limits.maxSteps(),
+        "max-steps");
+    checkMemory(spec, parameters, batchRows, widest);
+    checkCheckpoint(spec);
+    roots.check(spec);
+  }
+
+  /**
+   * Refuses {@code modules} (a spec's, or the new ones of an AddTask request) over a size limit
+   * or with a bad name; returns their parameter count and widest layer.
+   */
+  public long[] checkModules(List<ModuleSpec> modules)
+      throws InvalidSpecException, LimitExceededException {
+    atMost("modules", "modules", modules.size(), limits.modules(), "modules");
     long parameters = 0;
     long widest = 0;
-    for (int m = 0; m < spec.getModulesCount(); m++) {
-      ModuleSpec module = spec.getModules(m);
+    for (int m = 0; m < modules.size(); m++) {
+      ModuleSpec module = modules.get(m);
       String field = "modules[" + m + "]";
+      nameOf(field + ".name", module.getName());
       if (module.hasDense()) {
         atMost(field + ".dense.layers", "layers", module.getDense().getLayersCount(),
             limits.layers(), "layers");
@@ -63,19 +89,7 @@ public final class JobAdmission {
     }
     atMost("modules", "parameters per job", parameters, limits.parametersPerJob(),
         "parameters-per-job");
-    long batchRows = 0;
-    for (int t = 0; t < spec.getTasksCount(); t++) {
-      checkTask(spec.getTasks(t), "tasks[" + t + "]");
-      batchRows = Math.max(batchRows, spec.getTasks(t).getBatchSize());
-    }
-    atMost("consistency.stepsInFlight", "steps in flight",
-        spec.getConsistency().getStepsInFlight(), limits.stepsInFlight(), "steps-in-flight");
-    atMost("workers", "workers", spec.getWorkers(), limits.workers(), "workers");
-    atMost("stop.maxSteps", "steps", spec.getStop().getMaxSteps(), limits.maxSteps(),
-        "max-steps");
-    checkMemory(spec, parameters, batchRows, widest);
-    checkCheckpoint(spec);
-    roots.check(spec);
+    return new long[] {parameters, widest};
   }
 
   /** Refuses {@code task} of an AddTask request; its fields are named under {@code field}. */
@@ -128,13 +142,6 @@ public final class JobAdmission {
       default -> "";
     };
     atMost(field, "path characters", path.length(), limits.pathChars(), "path-chars");
-  }
-
-  private void checkNames(JobSpec spec) throws InvalidSpecException, LimitExceededException {
-    atMost("name", "name characters", spec.getName().length(), limits.nameChars(), "name-chars");
-    for (int m = 0; m < spec.getModulesCount(); m++) {
-      nameOf("modules[" + m + "].name", spec.getModules(m).getName());
-    }
   }
 
   private void nameOf(String field, String name) throws InvalidSpecException {

@@ -119,6 +119,7 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
         .supplyAsync(() -> {
           try {
             admission.checkTask(request.getTask(), "task");
+            admission.checkModules(request.getModulesList());
             admission.roots().checkTask(request.getTask(), "task");
             return additions.plan(request);
           } catch (InvalidSpecException | ModelLookupException | LimitExceededException e) {
