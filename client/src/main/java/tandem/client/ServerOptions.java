@@ -6,7 +6,7 @@ import picocli.CommandLine.Option;
 
 /**
  * The options of a command that starts a server in a child JVM ({@code server}, {@code serve}):
- * its port, local workers and port file. A picocli mixin.
+ * its port, local workers, port file and data roots. A picocli mixin.
  */
 final class ServerOptions {
 
@@ -21,8 +21,16 @@ final class ServerOptions {
       description = "Write the bound port to FILE once serving.")
   Path portFile;
 
+  @Option(names = "--data-root", paramLabel = "DIR",
+      description = "Jobs may read data files only under DIR (repeatable; default: the server's "
+          + "working directory).")
+  List<Path> dataRoots = new java.util.ArrayList<>();
+
   /** The server's arguments for these options. */
   List<String> arguments() {
-    return ServerProcess.serverArguments(port, workers, portFile);
+    List<String> arguments = new java.util.ArrayList<>(
+        ServerProcess.serverArguments(port, workers, portFile));
+    dataRoots.forEach(root -> arguments.addAll(List.of("--data-root", root.toString())));
+    return arguments;
   }
 }

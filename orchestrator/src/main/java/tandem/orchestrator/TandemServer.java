@@ -18,9 +18,13 @@ import java.nio.file.Path;
 import tandem.api.v1.InferenceServiceGrpc;
 import tandem.api.v1.ModelServiceGrpc;
 import tandem.api.v1.TrainingServiceGrpc;
+import tandem.orchestrator.admission.DataRoots;
+import tandem.orchestrator.admission.JobAdmission;
+import tandem.orchestrator.admission.LimitSettings;
 import tandem.orchestrator.checkpoint.Resumable;
 import tandem.worker.node.ClusterSettings;
 import tandem.orchestrator.grpc.InferenceService;
+import tandem.orchestrator.grpc.MalformedRequests;
 import tandem.orchestrator.grpc.ModelService;
 import tandem.orchestrator.serving.ModelRegistry;
 import tandem.orchestrator.serving.Predictions;
@@ -49,33 +53,45 @@ public final class TandemServer implements AutoCloseable {
   private final java.util.concurrent.ScheduledExecutorService streamExecutor;
   private final ModelRegistry models;
   private final Predictions predictions;
+  private final JobAdmission admission;
 
   private TandemServer(ServerSettings settings, Config config) throws IOException {
     this.settings = settings;
-    this.jobs = new JobStore();
+    // Before anything starts: a server that must not serve this address starts nothing.
+    GrpcSecurity security = GrpcSecurity.create(config);
+    security.checkBind(settings.host());
+    this.jobs = new JobStore(LimitSettings.create(config).retainedJobs());
     Config nodeConfig = settings.clusterPort() > 0
         ? ClusterSettings.config(config, settings.clusterHost(), settings.clusterPort(),
             settings.clusterHost() + ":" + settings.clusterPort())
         : config;
-    this.system = ActorSystem.create(LocalWorkers.guardian(jobs, settings),
+    this.system = ActorSystem.create(ServerGuardian.create(jobs, settings),
         ClusterSettings.SYSTEM_NAME, WorkerThreads.withDispatchers(nodeConfig,
             settings.localWorkers()));
     this.compileExecutor = Executors.newFixedThreadPool(2, daemon("tandem-spec-compiler"));
     this.models = new ModelRegistry(jobs);
     this.predictions = new Predictions(ServingSettings.create(config));
     this.streamExecutor = Executors.newScheduledThreadPool(2, daemon("tandem-event-stream"));
+    this.admission = new JobAdmission(LimitSettings.create(config), new DataRoots(
+        Path.of(""), config.getStringList("tandem.orchestrator.data-roots").stream()
+            .map(Path::of).toList()));
     // Before serving: a client that asks for a job the previous run had finds it.
     if (settings.checkpoints().enabled() && settings.checkpoints().resumeOnStart()) {
       resumeUnfinishedJobs();
     }
     this.health = new HealthStatusManager();
-    this.server = NettyServerBuilder.forAddress(new InetSocketAddress(settings.host(), settings.port()))
-        .addService(new TrainingService(jobs, system, system.scheduler(), compileExecutor,
-            streamExecutor, config.getDuration("tandem.orchestrator.event-stream-linger"),
+    this.server = security.apply(NettyServerBuilder.forAddress(
+            new InetSocketAddress(settings.host(), settings.port())))
+        .maxInboundMessageSize(admission.limits().requestBytes())
+        .addService(MalformedRequests.guard(new TrainingService(jobs, system, system.scheduler(),
+            compileExecutor, streamExecutor,
+            config.getDuration("tandem.orchestrator.event-stream-linger"),
             settings.askTimeout(), settings.checkpoints().jobDir(),
-            new TaskAdditions(models, Path.of("").toAbsolutePath())))
-        .addService(new InferenceService(models, predictions))
-        .addService(new ModelService(models, compileExecutor))
+            new TaskAdditions(models, Path.of("").toAbsolutePath()), admission)))
+        .addService(MalformedRequests.guard(new InferenceService(models, predictions,
+            admission.limits().predictRows())))
+        .addService(MalformedRequests.guard(new ModelService(models, compileExecutor,
+            modelDir(config), admission.limits().modelBytes(), admission.limits().nameChars())))
 
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
@@ -85,8 +101,16 @@ public final class TandemServer implements AutoCloseable {
     health.setStatus(TrainingServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
     health.setStatus(InferenceServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
     health.setStatus(ModelServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
-    LOG.info("Tandem server listening on {}:{} with {} local workers", settings.host(), port(),
-        settings.localWorkers());
+    // An actor system that stopped on its own trains nothing: health must not say SERVING.
+    system.getWhenTerminated().thenRun(() -> {
+      for (String service : new String[] {"", TrainingServiceGrpc.SERVICE_NAME,
+          InferenceServiceGrpc.SERVICE_NAME, ModelServiceGrpc.SERVICE_NAME}) {
+        health.setStatus(service, ServingStatus.NOT_SERVING);
+      }
+    });
+    LOG.info("Tandem server listening on {}:{} with {} local workers ({}, {})", settings.host(),
+        port(), settings.localWorkers(), security.tls() ? "TLS" : "plaintext",
+        security.token().isEmpty() ? "no token" : "bearer token required");
   }
 
   /**
@@ -100,6 +124,8 @@ public final class TandemServer implements AutoCloseable {
       for (String jobId : Resumable.unfinished(jobDir)) {
         try {
           Resumable job = Resumable.load(jobDir, jobId);
+          // Limits and data roots may have changed since it was submitted.
+          admission.check(job.plan().spec());
           org.apache.pekko.actor.typed.javadsl.AskPattern.<JobManager.Command,
               JobManager.Outcome>ask(system, replyTo -> new JobManager.ResumeJob(jobId,
               job.checkpoint(), job.plan(), replyTo), settings.askTimeout(), system.scheduler())
@@ -110,12 +136,25 @@ public final class TandemServer implements AutoCloseable {
           Thread.currentThread().interrupt();
           return;
         } catch (Exception e) {
-          LOG.warn("cannot resume job {} from {}", jobId, jobDir, e);
+          // Marked failed: a job that cannot start now would fail again at every start.
+          LOG.warn("cannot resume job {} from {}; marked failed", jobId, jobDir, e);
+          try {
+            new tandem.orchestrator.checkpoint.JobDirectory(jobDir, jobId)
+                .markFinished(tandem.api.v1.JobState.JOB_STATE_FAILED.name());
+          } catch (IOException markError) {
+            LOG.warn("cannot mark job {} finished", jobId, markError);
+          }
         }
       }
     } catch (IOException e) {
       LOG.warn("cannot list the jobs under {}", jobDir, e);
     }
+  }
+
+  /** {@code tandem.orchestrator.model-dir}, absolute; null when empty (no LoadModel). */
+  private static Path modelDir(Config config) {
+    String dir = config.getString("tandem.orchestrator.model-dir");
+    return dir.isBlank() ? null : Path.of("").toAbsolutePath().resolve(dir).normalize();
   }
 
   /** Starts a server; it serves until {@link #close()}. */
@@ -136,6 +175,15 @@ public final class TandemServer implements AutoCloseable {
   /** The models this server answers with: loaded bundles and succeeded jobs. */
   public ModelRegistry models() {
     return models;
+  }
+
+  /** The job manager's address (the actor system's guardian forwards to it); for tests. */
+  org.apache.pekko.actor.typed.ActorRef<JobManager.Command> jobManager() {
+    return system;
+  }
+
+  org.apache.pekko.actor.typed.Scheduler jobManagerScheduler() {
+    return system.scheduler();
   }
 
   public ServerSettings settings() {

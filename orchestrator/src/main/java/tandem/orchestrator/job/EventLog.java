@@ -90,6 +90,10 @@ public final class EventLog {
 
   /** Up to {@code max} events with sequence numbers above {@code afterSequence}. */
   public synchronized Slice read(long afterSequence, int max) {
+    if (afterSequence >= lastSequence) {
+      // Nothing after it yet; and afterSequence + 1 must not overflow near Long.MAX_VALUE.
+      return new Slice(List.of(), 0, -1, complete);
+    }
     long firstRetained = Math.max(1, lastSequence - retained + 1);
     long firstMissed = 0;
     long lastMissed = -1;
@@ -114,6 +118,11 @@ public final class EventLog {
 
   public void removeListener(Runnable listener) {
     listeners.remove(listener);
+  }
+
+  /** Listeners now: one per subscriber that follows the log. */
+  public int listenerCount() {
+    return listeners.size();
   }
 
   public synchronized long lastSequence() {
