@@ -45,11 +45,20 @@ public final class EmbeddedTandem implements AutoCloseable {
     this.stub = TrainingServiceGrpc.newBlockingStub(channel);
   }
 
-  /** Starts a server with {@code workers} local workers. */
-  public static EmbeddedTandem start(int workers) throws IOException {
-    // The benchmarks write their data sets to the system's temporary directory.
+  /**
+   * Starts a server with {@code workers} local workers, reading data under the working
+   * directory, the system's temporary directory (where the benchmarks write their data sets) and
+   * {@code dataRoots}.
+   */
+  public static EmbeddedTandem start(int workers, java.nio.file.Path... dataRoots)
+      throws IOException {
+    java.util.List<String> roots = new java.util.ArrayList<>(
+        java.util.List.of(".", System.getProperty("java.io.tmpdir")));
+    for (java.nio.file.Path root : dataRoots) {
+      roots.add(root.toAbsolutePath().normalize().toString());
+    }
     Config config = ConfigFactory.parseMap(java.util.Map.of("tandem.orchestrator.data-roots",
-        java.util.List.of(".", System.getProperty("java.io.tmpdir"))))
+        roots))
         .withFallback(ConfigFactory.load());
     ServerSettings settings = ServerSettings.create(config)
         .withHost("127.0.0.1").withPort(0).withLocalWorkers(workers)

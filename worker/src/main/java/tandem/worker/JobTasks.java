@@ -237,6 +237,11 @@ final class JobTasks {
     return trunk;
   }
 
+  /** Whether the job trains asynchronously (every outcome is reported at once). */
+  boolean async() {
+    return plan.consistency().async();
+  }
+
   List<String> tasks() {
     return tasks;
   }

@@ -138,6 +138,13 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   private final String name;
   private final Map<String, JobTasks> jobs = new HashMap<>();
   private final Map<String, ArrayDeque<Command>> waiting = new HashMap<>();
+  /**
+   * Sync jobs: outcomes of finished steps not yet told to the coordinator. They go together once
+   * at most one step is left waiting here ({@link #reportIfLow}): one wake-up of the
+   * coordinator's thread per batch instead of per step, and the coordinator, which sends rounds
+   * several ahead, refills the queue while the last step computes.
+   */
+  private final Map<String, java.util.List<StepDone>> unreported = new HashMap<>();
 
   private Worker(ActorContext<Command> context, String name) {
     super(context);
@@ -187,7 +194,25 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
       return this;
     }
     runStep(job, command);
+    reportIfLow(job, command.jobId());
     return this;
+  }
+
+  /** Tells the coordinator the outcomes held back, once at most one step waits here. */
+  private void reportIfLow(JobTasks job, String jobId) {
+    ArrayDeque<Command> queue = waiting.get(jobId);
+    if (queue == null || queue.size() <= 1) {
+      report(job, jobId);
+    }
+  }
+
+  /** Tells the coordinator every outcome held back for {@code jobId}, in step order. */
+  private void report(JobTasks job, String jobId) {
+    java.util.List<StepDone> outcomes = unreported.get(jobId);
+    if (outcomes != null && !outcomes.isEmpty()) {
+      outcomes.forEach(job.coordinator()::tell);
+      outcomes.clear();
+    }
   }
 
   private void runStep(JobTasks job, RunStep command) {
@@ -202,11 +227,18 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
       job.sharedParameters().tell(new SharedGradients(command.jobId(), command.step(),
           command.task(), computed.trunkVersion(), computed.result().loss(),
           computed.sharedGradients(), getContext().getSelf()));
-      job.coordinator().tell(new StepDone(command.jobId(), command.step(), command.task(),
-          computed.result(), computed.trunkVersion(), name, computed.batch(), queued, compute));
+      StepDone done = new StepDone(command.jobId(), command.step(), command.task(),
+          computed.result(), computed.trunkVersion(), name, computed.batch(), queued, compute);
+      if (job.async()) {
+        // Async: each outcome gives the worker credit for its next step at once.
+        job.coordinator().tell(done);
+      } else {
+        unreported.computeIfAbsent(command.jobId(), id -> new java.util.ArrayList<>()).add(done);
+      }
     } catch (RuntimeException e) {
       getContext().getLog().warn("worker {}: step {} of task {} in job {} failed", name,
           command.step(), command.task(), command.jobId(), e);
+      report(job, command.jobId());
       job.coordinator().tell(new StepFailed(command.jobId(), command.step(), command.task(), name,
           e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
     }
@@ -219,15 +251,24 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     }
     job.replaceTrunk(command.snapshot());
     ArrayDeque<Command> queue = waiting.get(command.jobId());
-    while (queue != null && !queue.isEmpty()
-        && minVersion(queue.peek()) <= job.trunk().version()) {
-      Command next = queue.poll();
+    // Every command this version lets run, in arrival order, wherever it waits: a step re-run
+    // after a worker was lost arrives behind rounds sent ahead for later versions.
+    java.util.Iterator<Command> queued = queue == null ? java.util.Collections.emptyIterator()
+        : queue.iterator();
+    while (queued.hasNext()) {
+      Command next = queued.next();
+      if (minVersion(next) > job.trunk().version()) {
+        continue;
+      }
+      queued.remove();
       if (next instanceof RunStep step) {
         runStep(job, step);
       } else if (next instanceof Evaluate evaluate) {
+        report(job, command.jobId());
         evaluate(job, evaluate);
       }
     }
+    reportIfLow(job, command.jobId());
     return this;
   }
 
@@ -239,6 +280,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
         || waiting.containsKey(command.jobId()) && !waiting.get(command.jobId()).isEmpty()) {
       waiting.computeIfAbsent(command.jobId(), id -> new ArrayDeque<>()).add(command);
     } else {
+      report(job, command.jobId());
       evaluate(job, command);
     }
     return this;
@@ -254,6 +296,9 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
 
   private Behavior<Command> onGetHeads(GetHeads command) {
     JobTasks job = jobs.get(command.jobId());
+    if (job != null) {
+      report(job, command.jobId());
+    }
     command.replyTo().tell(new Heads(command.jobId(), name,
         job == null ? Map.of() : job.copyOfHeads()));
     return this;
@@ -269,6 +314,9 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
 
   private Behavior<Command> onGetTaskState(GetTaskState command) {
     JobTasks job = jobs.get(command.jobId());
+    if (job != null) {
+      report(job, command.jobId());
+    }
     command.replyTo().tell(job == null
         ? new TaskState(command.jobId(), name, Map.of(), Map.of(), Map.of())
         : new TaskState(command.jobId(), name, job.copyOfHeads(), job.copyOfOptimizers(),
@@ -289,12 +337,14 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
       getContext().getLog().info("worker {} released job {}", name, command.jobId());
     }
     waiting.remove(command.jobId());
+    unreported.remove(command.jobId());
     return this;
   }
 
   private Behavior<Command> onPostStop() {
     jobs.clear();
     waiting.clear();
+    unreported.clear();
     return this;
   }
 

@@ -246,6 +246,47 @@ class WorkerTest {
         "queued " + done.queueTime() + " from dispatch, not from the version's arrival");
   }
 
+  /** Version {@code version} of the trunk, its values shifted so that each version differs. */
+  private static TrunkSnapshot version(Fixture f, long version) {
+    Map<String, INDArray> next = new LinkedHashMap<>();
+    f.trunk.parameters().forEach((m, p) -> next.put(m, p.add(0.01f * version)));
+    return new TrunkSnapshot(version, next);
+  }
+
+  @Test
+  void syncOutcomesWaitUntilAtMostOneStepWaitsThenGoTogetherInStepOrder() {
+    Fixture f = new Fixture();
+    // Three sync rounds sent ahead, for versions 1, 2 and 3.
+    f.runStep(2, "binary_times2", 1);
+    f.runStep(3, "decimal_plus1", 2);
+    f.runStep(4, "binary_times2", 3);
+    f.expectNothing();
+    f.worker.tell(new Worker.NewTrunkVersion(f.jobId, version(f, 1)));
+    // Step 2 computed (its gradient is out) but two steps still wait: its outcome is held.
+    assertEquals(2, f.gradients.expectMessageClass(Worker.SharedGradients.class, WAIT).step());
+    f.outcomes.expectNoMessage(QUIET);
+    f.worker.tell(new Worker.NewTrunkVersion(f.jobId, version(f, 2)));
+    assertEquals(3, f.gradients.expectMessageClass(Worker.SharedGradients.class, WAIT).step());
+    // One step left waiting: both outcomes go, in step order.
+    assertEquals(2, f.expectDone().step());
+    assertEquals(3, f.expectDone().step());
+    f.worker.tell(new Worker.NewTrunkVersion(f.jobId, version(f, 3)));
+    assertEquals(4, f.expectDone().step());
+  }
+
+  @Test
+  void aStepWaitingBehindOneForALaterVersionRunsWhenItsOwnVersionArrives() {
+    Fixture f = new Fixture();
+    // As after a lost worker: its step for version 1 is re-run here, behind a round for 2.
+    f.runStep(3, "binary_times2", 2);
+    f.runStep(2, "decimal_plus1", 1);
+    f.expectNothing();
+    f.worker.tell(new Worker.NewTrunkVersion(f.jobId, version(f, 1)));
+    assertEquals(2, f.expectDone().step());
+    f.worker.tell(new Worker.NewTrunkVersion(f.jobId, version(f, 2)));
+    assertEquals(3, f.expectDone().step());
+  }
+
   @Test
   void evaluationQueuedBehindAWaitingStepRunsAfterIt() {
     Fixture f = new Fixture();

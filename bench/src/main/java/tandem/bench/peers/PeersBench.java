@@ -149,7 +149,7 @@ public final class PeersBench implements Callable<Integer> {
     TrainingPlan densePlan = JobSpecCompiler.compile(dense, baseDir);
     TrainingPlan lazyPlan = JobSpecCompiler.compile(lazy, baseDir);
     roofline("conll", densePlan);
-    try (EmbeddedTandem tandem = EmbeddedTandem.start(2)) {
+    try (EmbeddedTandem tandem = EmbeddedTandem.start(2, baseDir.resolve("../shared/data"))) {
       progress("conll: warm-up");
       for (JobSpec spec : List.of(dense, lazy)) {
         tandem.run(spec, EmbeddedTandem.EventReading.LIVE);

@@ -209,6 +209,7 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
       trunkVersion = resumeFrom.trunkVersion();
     }
     this.dispatch = new StepDispatch(plan, ownerOf, schedule, completed, trunkVersion,
+        context.getSystem().settings().config().getInt("tandem.orchestrator.sync-rounds-out"),
         new StepDispatch.Out() {
           @Override
           public void runStep(ActorRef<Worker.Command> worker, long step, String task,

@@ -17,9 +17,11 @@ import tandem.worker.Worker;
  *
  * <ul>
  *   <li>Sync: rounds of the schedule's next steps, at most {@code stepsInFlight} per worker, all
- *       on the version the previous round produces. The next round goes out while the current one
- *       computes ({@link #ROUNDS_OUT}): the workers hold it until its version arrives and start
- *       it the moment it does, so the coordinator is not on the path from one step to the next.
+ *       on the version the previous round produces. The next rounds go out while the current
+ *       one computes, up to {@code roundsOut} in all (setting
+ *       {@code tandem.orchestrator.sync-rounds-out}): the workers hold them until their version
+ *       arrives and start each the moment it does, so the coordinator is not on the path from
+ *       one step to the next, and workers report their outcomes in batches.
  *   <li>Async: steps while their worker has credit ({@code stepsInFlight} each) and, under
  *       bounded staleness S, while no gradient in flight could be applied more than S versions
  *       after the replica it read.
@@ -55,10 +57,9 @@ final class StepDispatch {
     }
   }
 
-  /** Sync rounds out at once: the one computing and the next, waiting for its version. */
-  private static final int ROUNDS_OUT = 2;
-
   private final TrainingPlan plan;
+  /** Sync rounds out at once: the one computing and the next ones, waiting for their version. */
+  private final int roundsOut;
   private final Map<String, ActorRef<Worker.Command>> ownerOf;
   private final Out out;
   private final Map<ActorRef<Worker.Command>, Integer> credits = new HashMap<>();
@@ -75,10 +76,16 @@ final class StepDispatch {
    * @param ownerOf each task's worker; the caller keeps it current when tasks move
    * @param dispatched steps dispatched before (a resumed job: its checkpoint's step)
    * @param trunkVersion the version of the shared modules the job starts from
+   * @param roundsOut sync: rounds out at once (at least 2: the one computing and the next)
    */
   StepDispatch(TrainingPlan plan, Map<String, ActorRef<Worker.Command>> ownerOf,
-      Schedule schedule, long dispatched, long trunkVersion, Out out) {
+      Schedule schedule, long dispatched, long trunkVersion, int roundsOut, Out out) {
+    if (roundsOut < 2) {
+      throw new IllegalArgumentException("expected at least 2 sync rounds out, found "
+          + roundsOut);
+    }
     this.plan = plan;
+    this.roundsOut = roundsOut;
     this.ownerOf = ownerOf;
     this.schedule = schedule;
     this.dispatched = dispatched;
@@ -112,7 +119,7 @@ final class StepDispatch {
     if (plan.consistency().async()) {
       dispatchAsync();
     } else {
-      while (roundsAwaitingOutcome.size() < ROUNDS_OUT && dispatchRound()) {
+      while (roundsAwaitingOutcome.size() < roundsOut && dispatchRound()) {
         // the next round too, if the current one is the only one out
       }
     }

@@ -43,7 +43,9 @@ import tandem.worker.Worker;
 class CoordinatorTest {
 
   private static final ActorTestKit testKit = ActorTestKit.create(com.typesafe.config.ConfigFactory
-      .parseString("tandem.orchestrator.assign-timeout = 2s")
+      .parseString("tandem.orchestrator.assign-timeout = 2s\n"
+          // The rounds these tests follow one by one: the one computing and the next.
+          + "tandem.orchestrator.sync-rounds-out = 2")
       .withFallback(com.typesafe.config.ConfigFactory.load()));
   private static final Duration WAIT = Duration.ofSeconds(5);
   private static final Duration QUIET = Duration.ofMillis(300);

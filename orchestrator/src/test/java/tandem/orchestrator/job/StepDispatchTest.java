@@ -44,7 +44,7 @@ class StepDispatchTest {
     Map<String, Integer> sizes = Map.of("binary_plus1", 10, "binary_times2", 10);
     Schedule schedule = Schedule.create(plan.schedule(), TinyJobs.TASKS, sizes,
         new SplittableRandom(1));
-    return new StepDispatch(plan, ownerOf, schedule, 0, 0, new StepDispatch.Out() {
+    return new StepDispatch(plan, ownerOf, schedule, 0, 0, 2, new StepDispatch.Out() {
       @Override
       public void runStep(ActorRef<Worker.Command> worker, long step, String task,
           long minTrunkVersion) {
