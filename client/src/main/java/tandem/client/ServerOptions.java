@@ -21,8 +21,18 @@ final class ServerOptions {
       description = "Write the bound port to FILE once serving.")
   Path portFile;
 
+  @Option(names = "--http-port", paramLabel = "PORT",
+      description = "Serve the live dashboard and Prometheus /metrics on this port "
+          + "(127.0.0.1; 0 picks a free one; default: off).")
+  Integer httpPort;
+
   /** The server's arguments for these options. */
   List<String> arguments() {
-    return ServerProcess.serverArguments(port, workers, portFile);
+    List<String> arguments = new java.util.ArrayList<>(
+        ServerProcess.serverArguments(port, workers, portFile));
+    if (httpPort != null) {
+      arguments.addAll(List.of("--http-port", httpPort.toString()));
+    }
+    return arguments;
   }
 }

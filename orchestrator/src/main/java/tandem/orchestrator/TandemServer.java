@@ -29,6 +29,9 @@ import tandem.orchestrator.serving.TaskAdditions;
 import tandem.orchestrator.grpc.TrainingService;
 import tandem.orchestrator.job.JobManager;
 import tandem.orchestrator.job.JobStore;
+import tandem.orchestrator.http.DashboardServer;
+import tandem.orchestrator.http.HttpSettings;
+import tandem.orchestrator.metrics.TrainingMetrics;
 
 /**
  * The embedded Tandem server: an actor system with local workers and the job manager, the models
@@ -49,8 +52,11 @@ public final class TandemServer implements AutoCloseable {
   private final java.util.concurrent.ScheduledExecutorService streamExecutor;
   private final ModelRegistry models;
   private final Predictions predictions;
+  private final TrainingMetrics metrics;
+  private final DashboardServer dashboard;
 
-  private TandemServer(ServerSettings settings, Config config) throws IOException {
+  private TandemServer(ServerSettings settings, HttpSettings http, Config config)
+      throws IOException {
     this.settings = settings;
     this.jobs = new JobStore();
     Config nodeConfig = settings.clusterPort() > 0
@@ -62,7 +68,9 @@ public final class TandemServer implements AutoCloseable {
             settings.localWorkers()));
     this.compileExecutor = Executors.newFixedThreadPool(2, daemon("tandem-spec-compiler"));
     this.models = new ModelRegistry(jobs);
-    this.predictions = new Predictions(ServingSettings.create(config));
+    this.metrics = http.enabled() ? new TrainingMetrics(jobs, http.metricsTaskLabels()) : null;
+    this.predictions = metrics == null ? new Predictions(ServingSettings.create(config))
+        : new Predictions(ServingSettings.create(config), metrics::observePredict);
     this.streamExecutor = Executors.newScheduledThreadPool(2, daemon("tandem-event-stream"));
     // Before serving: a client that asks for a job the previous run had finds it.
     if (settings.checkpoints().enabled() && settings.checkpoints().resumeOnStart()) {
@@ -85,6 +93,7 @@ public final class TandemServer implements AutoCloseable {
     health.setStatus(TrainingServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
     health.setStatus(InferenceServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
     health.setStatus(ModelServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
+    this.dashboard = http.enabled() ? startDashboard(http, config) : null;
     LOG.info("Tandem server listening on {}:{} with {} local workers", settings.host(), port(),
         settings.localWorkers());
   }
@@ -118,9 +127,31 @@ public final class TandemServer implements AutoCloseable {
     }
   }
 
-  /** Starts a server; it serves until {@link #close()}. */
+  private DashboardServer startDashboard(HttpSettings http, Config config) throws IOException {
+    try {
+      return DashboardServer.start(http, system, system, jobs, metrics, streamExecutor,
+          config.getDuration("tandem.orchestrator.event-stream-linger"), settings.askTimeout());
+    } catch (IOException e) {
+      server.shutdownNow();
+      close();
+      throw e;
+    }
+  }
+
+  /** Starts a server; it serves until {@link #close()}. HTTP as {@code config} says. */
   public static TandemServer start(ServerSettings settings, Config config) throws IOException {
-    return new TandemServer(settings, config);
+    return new TandemServer(settings, HttpSettings.create(config), config);
+  }
+
+  /** Starts a server with the dashboard and /metrics as {@code http} says. */
+  public static TandemServer start(ServerSettings settings, HttpSettings http, Config config)
+      throws IOException {
+    return new TandemServer(settings, http, config);
+  }
+
+  /** The dashboard's bound port; -1 without one. */
+  public int httpPort() {
+    return dashboard == null ? -1 : dashboard.port();
   }
 
   /** The bound port (the chosen one when the settings ask for port 0). */
@@ -149,6 +180,9 @@ public final class TandemServer implements AutoCloseable {
 
   @Override
   public void close() {
+    if (dashboard != null) {
+      dashboard.close();
+    }
     health.enterTerminalState();
     server.shutdown();
     try {

@@ -17,7 +17,9 @@ import tandem.worker.node.MainArgs;
  * fails to load is reported on stderr and skipped). A cluster: {@code --cluster-port P} (worker
  * nodes join there), {@code --cluster-host H} (the address they reach it at),
  * {@code --no-local-workers}, {@code --min-workers N} (jobs wait for that many). {@code --job-dir
- * D} (checkpoints; empty string: none). Runs until the JVM is asked to stop.
+ * D} (checkpoints; empty string: none). The dashboard and {@code /metrics}: {@code --http-port P}
+ * (off by default; 0 picks a free port), {@code --http-host H} (default loopback). Runs until
+ * the JVM is asked to stop.
  */
 public final class TandemServerMain {
 
@@ -28,6 +30,7 @@ public final class TandemServerMain {
   public static void main(String[] args) throws IOException, InterruptedException {
     Config config = ConfigFactory.load();
     ServerSettings settings = ServerSettings.create(config);
+    tandem.orchestrator.http.HttpSettings http = tandem.orchestrator.http.HttpSettings.create(config);
     Path portFile = null;
     java.util.List<Path> bundles = new java.util.ArrayList<>();
     for (int i = 0; i < args.length; i++) {
@@ -35,7 +38,7 @@ public final class TandemServerMain {
       if (flag.equals("--help") || flag.equals("-h")) {
         System.out.println("usage: TandemServerMain [--host H] [--port N] [--workers N] "
             + "[--port-file F] [--model BUNDLE]... [--cluster-port P] [--cluster-host H] "
-            + "[--no-local-workers] [--min-workers N] [--job-dir D]");
+            + "[--no-local-workers] [--min-workers N] [--job-dir D] [--http-port P] [--http-host H]");
         return;
       }
       if (flag.equals("--no-local-workers")) {
@@ -60,10 +63,16 @@ public final class TandemServerMain {
         case "--min-workers" -> settings = settings.withMinWorkers(ARGS.atLeast(flag, value, 1));
         case "--job-dir" -> settings = settings.withJobDir(value.isBlank() ? null : Path.of(value));
         case "--model" -> bundles.add(Path.of(value));
+        case "--http-port" -> http = http.withPort(ARGS.atLeast(flag, value, 0));
+        case "--http-host" -> http = http.withHost(value);
         default -> ARGS.fail("unknown option " + flag);
       }
     }
-    TandemServer server = TandemServer.start(settings, config);
+    TandemServer server = TandemServer.start(settings, http, config);
+    if (server.httpPort() >= 0) {
+      System.err.println("tandem server: dashboard on http://" + http.host() + ":"
+          + server.httpPort() + "/");
+    }
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "tandem-shutdown"));
     for (Path bundle : bundles) {
       try {

@@ -24,6 +24,15 @@ public final class TestServers {
     return TandemServer.start(settings, config);
   }
 
+  /** A server without job directories, with the dashboard and /metrics on a free port. */
+  public static TandemServer startWithDashboard(int workers) throws IOException {
+    Config config = ConfigFactory.load();
+    ServerSettings settings = ServerSettings.create(config)
+        .withHost("127.0.0.1").withPort(0).withLocalWorkers(workers).withJobDir(null);
+    return TandemServer.start(settings,
+        tandem.orchestrator.http.HttpSettings.create(config).withPort(0), config);
+  }
+
   public static ManagedChannel channel(TandemServer server) {
     return NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
   }

@@ -116,6 +116,11 @@ public final class EventLog {
     listeners.remove(listener);
   }
 
+  /** Readers following the log live (gRPC and dashboard subscribers). */
+  public int listenerCount() {
+    return listeners.size();
+  }
+
   public synchronized long lastSequence() {
     return lastSequence;
   }

@@ -1,0 +1,32 @@
+package tandem.orchestrator.http;
+
+import com.typesafe.config.Config;
+
+/**
+ * The dashboard's HTTP endpoint, read from {@code tandem.orchestrator.http} (defaults in
+ * reference.conf). Immutable.
+ *
+ * @param host address to bind; loopback by default, like gRPC should be: the pages can cancel jobs
+ * @param port port to bind; 0 picks a free one; negative: no HTTP endpoint
+ * @param metricsTaskLabels tasks per job with their own {@code task} label in {@code /metrics}
+ */
+public record HttpSettings(String host, int port, int metricsTaskLabels) {
+
+  public static HttpSettings create(Config config) {
+    Config c = config.getConfig("tandem.orchestrator.http");
+    return new HttpSettings(c.getString("host"), c.getInt("port"),
+        c.getInt("metrics-task-labels"));
+  }
+
+  public boolean enabled() {
+    return port >= 0;
+  }
+
+  public HttpSettings withPort(int newPort) {
+    return new HttpSettings(host, newPort, metricsTaskLabels);
+  }
+
+  public HttpSettings withHost(String newHost) {
+    return new HttpSettings(newHost, port, metricsTaskLabels);
+  }
+}
