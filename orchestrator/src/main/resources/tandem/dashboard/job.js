@@ -14,7 +14,7 @@ const T = window.tandem = {
   series: new Map(), cards: new Map(), charts: 0,
   lastSeq: 0, eventsReceived: 0, gaps: 0, reconnects: 0, lagMs: null,
   recent: [], overview: null, overviewRows: [], firstPaintMs: null, overviewUpdateMs: null,
-  source: null, evaluations: 0,
+  source: null, evaluations: 0, overviewUpdates: 0,
 };
 
 // ---- smoothing: the same formula as StepWeightedEma on the server ----
@@ -58,6 +58,7 @@ async function loadOverview() {
   T.overview = overview;
   drawHeatmap();
   T.overviewUpdateMs = performance.now() - started;
+  T.overviewUpdates++;
   if (T.firstPaintMs === null) {
     T.firstPaintMs = performance.now();
     layoutCards();
@@ -111,7 +112,7 @@ function drawHeatmap() {
   const rows = filtered();
   T.overviewRows = rows.map(row => row.task);
   canvas.dataset.rows = rows.length;
-  const width = Math.max(600, canvas.parentElement.clientWidth - 4);
+  const width = Math.max(600, canvas.parentElement.clientWidth - 26);
   const rowHeight = Math.max(1, Math.min(14, Math.floor(900 / Math.max(1, rows.length))));
   const labels = rowHeight >= 9;
   const labelWidth = labels ? 150 : 0;
@@ -201,11 +202,11 @@ async function fetchWanted() {
 }
 
 async function fetchSeries(tasks) {
-  const half = Number(document.getElementById('halfLife').value);
+  const chosen = Number(document.getElementById('halfLife').value);
+  const half = chosen > 0 ? chosen : T.halfLife;
   const url = api + '/series?points=300&tasks=' + tasks.map(encodeURIComponent).join(',')
       + (half > 0 ? '&halfLife=' + half : '');
   const body = await (await fetch(url)).json();
-  T.halfLife = body.halfLife;
   for (const task of tasks) {
     const curve = body.tasks[task];
     if (!curve) continue;
@@ -213,6 +214,7 @@ async function fetchSeries(tasks) {
       step: curve.step, time: curve.time, loss: curve.loss, smooth: curve.smooth,
       staleness: curve.staleness, emaStep: curve.emaStep, emaValue: curve.emaValue,
       loadedSeq: body.lastSequence, steps: curve.steps, dirty: true, chart: null,
+      halfLife: body.halfLife,
     };
     T.series.set(task, series);
     // Steps that arrived live while the history was being read.
@@ -230,7 +232,7 @@ function isOnScreen(element) {
 }
 
 function addPoint(series, event) {
-  series.emaValue = ema(series.emaStep, series.emaValue, event.step, event.loss, T.halfLife || 1);
+  series.emaValue = ema(series.emaStep, series.emaValue, event.step, event.loss, series.halfLife);
   series.emaStep = event.step;
   series.step.push(event.step);
   series.time.push(event.time);
@@ -260,7 +262,7 @@ function makeChart(task) {
     legend: {show: false},
     scales: {x: {time: false}, y: {distr: log ? 3 : 1}, st: {range: (u, min, max) => [0, Math.max(1, max)]}},
     axes: [{label: byTime ? 'seconds' : 'step', size: 36},
-      {size: 50}, {scale: 'st', side: 1, grid: {show: false}, size: 30}],
+      {size: 50}, {scale: 'st', side: 1, grid: {show: false}, size: 40}],
     series: [{},
       {label: 'loss', stroke: 'rgba(59,125,221,0.35)', width: 1, points: {show: false}},
       {label: 'smoothed', stroke: '#1f4fa0', width: 2, points: {show: false}},
@@ -488,7 +490,9 @@ document.getElementById('halfLife').addEventListener('change', () => {
 (async () => {
   await loadStatus();
   const history = await (await fetch(api + '/series?points=1&tasks=')).json();
+  // Fixed for the page's life, so that every curve it loads is smoothed alike.
   T.halfLife = history.halfLife;
+  document.getElementById('halfLife').placeholder = 'auto: ' + Math.round(T.halfLife);
   history.events.forEach(otherEvent);
   T.recent = history.recentSteps;
   T.lastSeq = history.lastSequence;

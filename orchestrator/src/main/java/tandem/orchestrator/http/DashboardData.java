@@ -146,13 +146,17 @@ final class DashboardData {
   }
 
   /**
-   * Every task in one grid: {@code columns} equal ranges of job steps, each cell the mean loss
-   * of the task's steps there, scaled to the task's own range (one of {@link #LEVELS}), plus the
-   * figures the page sorts by.
+   * Every task in one grid: {@code columns} equal ranges of the job steps so far, each cell the
+   * mean loss of the task's steps there, scaled to the task's own range (one of
+   * {@link #LEVELS}); a range without a step of the task repeats the one before (with 200 tasks,
+   * a task steps once every 200 job steps), and '.' before its first step. Plus the figures the
+   * page sorts by.
    */
   String overview(JobRecord record, int columns) {
     JobHistory history = JobHistory.read(record.events(), taskNames(record), 0);
-    long maxSteps = Math.max(1, record.events().status().getMaxSteps());
+    // Columns over the steps so far: a running job's map fills its width from the start.
+    long maxSteps = Math.max(1, (long) history.tasks().values().stream()
+        .mapToDouble(s -> s.size() == 0 ? 0 : s.steps[s.size() - 1]).max().orElse(1));
     ObjectNode out = json.createObjectNode();
     out.put("lastSequence", history.lastSequence());
     out.put("columns", columns);
@@ -187,13 +191,13 @@ final class DashboardData {
       }
     }
     StringBuilder cells = new StringBuilder(columns);
+    char previous = '.';
     for (int c = 0; c < columns; c++) {
-      if (count[c] == 0 || !Double.isFinite(sum[c])) {
-        cells.append('.');
-      } else {
+      if (count[c] > 0 && Double.isFinite(sum[c])) {
         double level = max > min ? (sum[c] / count[c] - min) / (max - min) : 0;
-        cells.append(LEVELS.charAt((int) Math.round(level * (LEVELS.length() - 1))));
+        previous = LEVELS.charAt((int) Math.round(level * (LEVELS.length() - 1)));
       }
+      cells.append(previous);
     }
     int n = series.size();
     ObjectNode row = json.createObjectNode();
@@ -209,9 +213,15 @@ final class DashboardData {
     return row;
   }
 
-  /** The default smoothing: a fiftieth of the job's steps, fixed for the job's whole run. */
+  /**
+   * The default smoothing: a fiftieth of the steps so far, and at least five rounds of the job's
+   * tasks, so that a task stepped once every n job steps still averages a few of its own points.
+   * The page asks once and keeps the answer for its life, so that its curves agree.
+   */
   static double autoHalfLife(JobRecord record) {
-    return Math.max(1, record.events().status().getMaxSteps() / 50.0);
+    tandem.api.v1.JobStatus status = record.events().status();
+    return Math.max(5.0 * Math.max(1, record.spec().getTasksCount()),
+        Math.min(status.getMaxSteps(), status.getStepsDone()) / 50.0);
   }
 
   private static List<String> taskNames(JobRecord record) {
