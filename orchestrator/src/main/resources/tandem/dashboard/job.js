@@ -12,7 +12,8 @@ const REFETCH_POINTS = 4000; // a live curve longer than this is fetched again, 
 const T = window.tandem = {
   jobId, taskNames: [], state: '', startedAt: 0, halfLife: 0,
   series: new Map(), cards: new Map(), charts: 0,
-  lastSeq: 0, eventsReceived: 0, gaps: 0, reconnects: 0, lagMs: null,
+  lastSeq: 0, eventsReceived: 0, gaps: 0, reconnects: 0, lagMs: null, maxLagMs: null,
+  lagSamples: [],
   recent: [], overview: null, overviewRows: [], firstPaintMs: null, overviewUpdateMs: null,
   source: null, evaluations: 0, overviewUpdates: 0,
 };
@@ -344,6 +345,11 @@ function onEvent(event) {
   T.lastSeq = event.seq;
   T.eventsReceived++;
   T.lagMs = Date.now() - event.time;
+  // Once the page has loaded (events before may have waited for it): the live lag.
+  if (T.firstPaintMs !== null) {
+    T.maxLagMs = Math.max(T.maxLagMs || 0, T.lagMs);
+    if (T.lagSamples.length < 100000) T.lagSamples.push(T.lagMs);
+  }
   switch (event.kind) {
     case 'stepCompleted': {
       T.recent.push(event);
@@ -504,7 +510,13 @@ document.getElementById('halfLife').addEventListener('change', () => {
   await loadOverview();
   setInterval(redrawCharts, 500);
   setInterval(drawTimeline, 1000);
-  setInterval(() => {
-    if (T.state === 'running' || T.state === 'pending') { loadStatus(); loadOverview(); }
-  }, 2000);
+  // The overview is read from the whole log on the server: refresh it every 2 s, or less often
+  // when reading it takes long (a long log), so that the page costs training at most ~5%.
+  const refresh = async () => {
+    if (T.state === 'running' || T.state === 'pending') {
+      await Promise.all([loadStatus(), loadOverview()]).catch(() => {});
+      setTimeout(refresh, Math.max(2000, 20 * (T.overviewUpdateMs || 0)));
+    }
+  };
+  setTimeout(refresh, 2000);
 })();

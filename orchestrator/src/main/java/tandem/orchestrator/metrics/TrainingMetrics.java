@@ -64,6 +64,8 @@ public final class TrainingMetrics {
 
   private static final class JobCursor {
     final Map<String, String> taskLabels = new HashMap<>();
+    /** Workers holding the job's tasks ("training") or lost while they did ("lost"). */
+    final Map<String, String> workers = new HashMap<>();
     long position;
     double checkpointSeconds = Double.NaN;
     double checkpointBytes = Double.NaN;
@@ -136,6 +138,18 @@ public final class TrainingMetrics {
             callback.call(cursor.checkpointBytes, job);
           }
         })).register(registry);
+    GaugeWithCallback.builder().name("tandem_workers")
+        .help("Workers by node (host:port, or local) and state: training (holding tasks of a "
+            + "running job) or lost (stopped while it did); workers no job uses are not counted")
+        .labelNames("node", "state").callback(callback -> {
+          Map<String, String> byWorker = new HashMap<>();
+          cursors.values().forEach(cursor -> cursor.workers.forEach((worker, state) ->
+              byWorker.merge(worker, state, (a, b) -> a.equals("lost") ? a : b)));
+          Map<java.util.List<String>, Integer> counts = new HashMap<>();
+          byWorker.forEach((worker, state) -> counts.merge(
+              java.util.List.of(node(worker), state), 1, Integer::sum));
+          counts.forEach((labels, count) -> callback.call(count, labels.get(0), labels.get(1)));
+        }).register(registry);
     GaugeWithCallback.builder().name("tandem_javacpp_bytes")
         .help("Off-heap memory of ND4J's JavaCPP pointers: allocated (total), the process's "
             + "physical memory (physical) and their limits (max_total, max_physical)")
@@ -215,8 +229,17 @@ public final class TrainingMetrics {
         queueTime.labelValues(job).observe(seconds(step.getQueueTime()));
         staleness.labelValues(job).observe(step.getStaleness());
       }
-      case WORKER_LOST -> failedSteps.labelValues(job)
-          .inc(event.getWorkerLost().getStepsInFlightCount());
+      case JOB_STARTED -> event.getJobStarted().getPlacementsList()
+          .forEach(p -> cursor.workers.put(p.getWorker(), "training"));
+      case JOB_RESUMED -> event.getJobResumed().getPlacementsList()
+          .forEach(p -> cursor.workers.put(p.getWorker(), "training"));
+      case TASKS_MOVED -> event.getTasksMoved().getPlacementsList()
+          .forEach(p -> cursor.workers.put(p.getWorker(), "training"));
+      case JOB_FINISHED -> cursor.workers.values().removeIf("training"::equals);
+      case WORKER_LOST -> {
+        failedSteps.labelValues(job).inc(event.getWorkerLost().getStepsInFlightCount());
+        cursor.workers.put(event.getWorkerLost().getWorker(), "lost");
+      }
       case CHECKPOINT_WRITTEN -> {
         checkpoints.labelValues(job).inc();
         cursor.checkpointSeconds = seconds(event.getCheckpointWritten().getPause());
@@ -224,6 +247,12 @@ public final class TrainingMetrics {
       }
       default -> { }
     }
+  }
+
+  /** A worker's node: {@code host:port} of a worker node's worker, {@code local} otherwise. */
+  private static String node(String worker) {
+    int slash = worker.lastIndexOf('/');
+    return slash < 0 ? "local" : worker.substring(0, slash);
   }
 
   private static double seconds(com.google.protobuf.Duration duration) {

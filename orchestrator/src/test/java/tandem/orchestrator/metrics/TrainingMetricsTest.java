@@ -8,6 +8,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import org.junit.jupiter.api.Test;
 import tandem.api.v1.JobFinished;
+import tandem.api.v1.JobStarted;
+import tandem.api.v1.TaskPlacement;
 import tandem.api.v1.JobSpec;
 import tandem.api.v1.JobState;
 import tandem.api.v1.StepCompleted;
@@ -53,17 +55,24 @@ class TrainingMetricsTest {
   @Test
   void eachScrapeCountsOnlyTheEventsSinceThePreviousOne() {
     TrainingMetrics metrics = new TrainingMetrics(store, 10);
+    log.append(TrainingEvent.newBuilder().setJobStarted(JobStarted.newBuilder()
+        .addPlacements(TaskPlacement.newBuilder().setTask("a").setWorker("worker-0"))
+        .addPlacements(TaskPlacement.newBuilder().setTask("b").setWorker("10.0.0.2:25520/worker-1"))));
     step(1, "a", 4, 0.001);
     scrape(metrics);
     step(2, "a", 4, 0.001);
     log.append(TrainingEvent.newBuilder().setWorkerLost(WorkerLost.newBuilder()
-        .setWorker("w1").addStepsInFlight(3).addStepsInFlight(4)));
+        .setWorker("10.0.0.2:25520/worker-1").addStepsInFlight(3).addStepsInFlight(4)));
     String text = scrape(metrics);
     assertTrue(text.contains("tandem_steps_total{job=\"job-1\",task=\"a\"} 2.0"), text);
     assertTrue(text.contains("tandem_failed_steps_total{job=\"job-1\"} 2.0"));
+    assertTrue(text.contains("tandem_workers{node=\"local\",state=\"training\"} 1"), text);
+    assertTrue(text.contains("tandem_workers{node=\"10.0.0.2:25520\",state=\"lost\"} 1"), text);
     log.append(TrainingEvent.newBuilder().setJobFinished(JobFinished.newBuilder()
         .setState(JobState.JOB_STATE_SUCCEEDED)));
-    assertTrue(scrape(metrics).contains("tandem_jobs{state=\"succeeded\"} 1"));
+    String after = scrape(metrics);
+    assertTrue(after.contains("tandem_jobs{state=\"succeeded\"} 1"));
+    assertFalse(after.contains("state=\"training\""), "a finished job holds no workers");
   }
 
   private void step(long step, String task, int examples, double computeSeconds) {
