@@ -353,7 +353,9 @@ function onEvent(event) {
   switch (event.kind) {
     case 'stepCompleted': {
       T.recent.push(event);
-      if (T.recent.length > REPLAY) T.recent.splice(0, T.recent.length - REPLAY);
+      // Trimmed in bulk: a shift per event would move the whole array at every step.
+      if (T.recent.length > REPLAY * 1.25) T.recent = T.recent.slice(-REPLAY);
+      T.timelineDirty = true;
       const series = T.series.get(event.task);
       if (series && event.seq > series.loadedSeq) addPoint(series, event);
       break;
@@ -431,6 +433,8 @@ function taskColor(task) {
 }
 
 function drawTimeline() {
+  if (!T.timelineDirty) return;
+  T.timelineDirty = false;
   const canvas = document.getElementById('timeline');
   const g = canvas.getContext('2d');
   const steps = T.recent.slice(-TIMELINE);
@@ -501,6 +505,7 @@ document.getElementById('halfLife').addEventListener('change', () => {
   document.getElementById('halfLife').placeholder = 'auto: ' + Math.round(T.halfLife);
   history.events.forEach(otherEvent);
   T.recent = history.recentSteps;
+  T.timelineDirty = true;
   T.lastSeq = history.lastSequence;
   if (T.state === 'running' || T.state === 'pending') {
     follow(history.lastSequence);
