@@ -47,7 +47,8 @@ public final class EventStream {
     void setOnCancelHandler(Runnable handler);
   }
 
-  private static final int EVENTS_PER_READ = 256;
+  /** Events sent per look at {@link Subscriber#isReady()}: a subscriber must take this many. */
+  public static final int EVENTS_PER_READ = 256;
 
   private final EventLog log;
   private final Subscriber call;

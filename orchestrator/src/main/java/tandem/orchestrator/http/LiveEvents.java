@@ -21,10 +21,13 @@ import tandem.orchestrator.job.EventLog;
  * browser reconnects), then live, ending after the job's final event. Each event's SSE id is
  * its sequence number, so a reconnecting page resumes exactly after the last event it got.
  *
- * <p>Flow control: the events go through a bounded queue of {@link #QUEUE} events into the
- * HTTP response; while it is full the stream stops reading the log (the log keeps the events),
- * and it reads on once the connection has taken half of them. A page that stops reading
- * therefore costs training nothing but the log it already keeps. Thread-safe.
+ * <p>Flow control: the events go through a bounded queue into the HTTP response; once it holds
+ * {@link #QUEUE} events the stream stops reading the log (the log keeps the events), and it
+ * reads on once the connection has taken half of them. The queue has room for one more read of
+ * the log ({@link EventStream#EVENTS_PER_READ}) beyond that, since the stream asks whether it
+ * may send once per read. A page that stops reading therefore costs training nothing but the log
+ * it already keeps. Should an event not fit all the same, the response fails rather than skip
+ * it: the browser reconnects with the last id it got and misses nothing. Thread-safe.
  */
 final class LiveEvents {
 
@@ -35,7 +38,8 @@ final class LiveEvents {
   static Source<ServerSentEvent, NotUsed> after(EventLog log, long afterSequence,
       ScheduledExecutorService executor, Duration linger, Materializer materializer) {
     Pair<BoundedSourceQueue<TrainingEvent>, Source<TrainingEvent, NotUsed>> queued =
-        Source.<TrainingEvent>queue(QUEUE).preMaterialize(materializer);
+        Source.<TrainingEvent>queue(QUEUE + EventStream.EVENTS_PER_READ)
+            .preMaterialize(materializer);
     QueueSubscriber subscriber = new QueueSubscriber(queued.first());
     EventStream stream = new EventStream(log, afterSequence, subscriber, executor, linger);
     return queued.second()
@@ -80,7 +84,11 @@ final class LiveEvents {
     @Override
     public void send(TrainingEvent event) {
       QueueOfferResult result = queue.offer(event);
-      if (result instanceof QueueOfferResult.Failure || result == QueueOfferResult.closed()) {
+      if (result == QueueOfferResult.dropped()) {
+        queue.fail(new IllegalStateException("event " + event.getSequence()
+            + " did not fit the connection's queue"));
+        cancelled();
+      } else if (result != QueueOfferResult.enqueued()) {
         cancelled();
       }
     }
