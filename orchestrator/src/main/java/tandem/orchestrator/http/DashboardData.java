@@ -3,6 +3,8 @@ package tandem.orchestrator.http;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.util.RawValue;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
 import tandem.api.v1.JobStatus;
@@ -76,11 +78,11 @@ final class DashboardData {
     JobStatus.Builder status = record.events().status().toBuilder();
     status.getTasksBuilderList().forEach(tandem.api.v1.TaskProgress.Builder::clearLossCurve);
     ObjectNode job = summary(record);
-    job.putRawValue("status", new com.fasterxml.jackson.databind.util.RawValue(
+    job.putRawValue("status", new RawValue(
         EventJson.print(status.build())));
     ArrayNode tasks = job.putArray("taskNames");
     record.spec().getTasksList().forEach(task -> tasks.add(task.getName()));
-    job.putRawValue("schedule", new com.fasterxml.jackson.databind.util.RawValue(
+    job.putRawValue("schedule", new RawValue(
         EventJson.print(status.getSchedule())));
     return job.toString();
   }
@@ -106,10 +108,10 @@ final class DashboardData {
     }
     ArrayNode others = out.putArray("events");
     history.others().forEach(e -> others.addRawValue(
-        new com.fasterxml.jackson.databind.util.RawValue(EventJson.write(e))));
+        new RawValue(EventJson.write(e))));
     ArrayNode recent = out.putArray("recentSteps");
     history.recentSteps().forEach(e -> recent.addRawValue(
-        new com.fasterxml.jackson.databind.util.RawValue(EventJson.write(e))));
+        new RawValue(EventJson.write(e))));
     return out.toString();
   }
 
@@ -120,8 +122,8 @@ final class DashboardData {
     for (int i = 0; i < n; i++) {
       smooth[i] = ema.add(series.steps[i], series.losses[i]);
     }
-    int[] kept = MinMaxBuckets.keep(java.util.Arrays.copyOf(series.steps, n),
-        java.util.Arrays.copyOf(series.losses, n), points);
+    int[] kept = MinMaxBuckets.keep(Arrays.copyOf(series.steps, n),
+        Arrays.copyOf(series.losses, n), points);
     ObjectNode curve = json.createObjectNode();
     curve.put("steps", n);
     curve.put("examples", series.examples);

@@ -5,6 +5,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.completeOKWithFutu
 import static org.apache.pekko.http.javadsl.server.Directives.completeWithFuture;
 import static org.apache.pekko.http.javadsl.server.Directives.concat;
 import static org.apache.pekko.http.javadsl.server.Directives.entity;
+import static org.apache.pekko.http.javadsl.server.Directives.extractRequest;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
 import static org.apache.pekko.http.javadsl.server.Directives.getFromResource;
 import static org.apache.pekko.http.javadsl.server.Directives.getFromResourceDirectory;
@@ -159,9 +160,9 @@ final class DashboardRoutes {
 
   /** A POST's body, which must be JSON (see the class comment). */
   private Route jsonBody(Function<String, Route> inner) {
-    return entity(Unmarshaller.entityToString(), body -> org.apache.pekko.http.javadsl.server
-        .Directives.extractRequest(request -> request.entity().getContentType().mediaType()
-            .equals(MediaTypes.APPLICATION_JSON) ? inner.apply(body)
+    return entity(Unmarshaller.entityToString(), body -> extractRequest(request ->
+        request.entity().getContentType().mediaType().equals(MediaTypes.APPLICATION_JSON)
+            ? inner.apply(body)
             : complete(StatusCodes.UNSUPPORTED_MEDIA_TYPE, "expected application/json")));
   }
 

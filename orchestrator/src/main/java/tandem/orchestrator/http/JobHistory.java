@@ -1,6 +1,8 @@
 package tandem.orchestrator.http;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,10 +36,10 @@ final class JobHistory {
     void add(double step, double time, double loss, double stale) {
       if (size == steps.length) {
         int grown = size * 2;
-        steps = java.util.Arrays.copyOf(steps, grown);
-        times = java.util.Arrays.copyOf(times, grown);
-        losses = java.util.Arrays.copyOf(losses, grown);
-        staleness = java.util.Arrays.copyOf(staleness, grown);
+        steps = Arrays.copyOf(steps, grown);
+        times = Arrays.copyOf(times, grown);
+        losses = Arrays.copyOf(losses, grown);
+        staleness = Arrays.copyOf(staleness, grown);
       }
       steps[size] = step;
       times[size] = time;
@@ -78,7 +80,7 @@ final class JobHistory {
     Map<String, TaskSeries> tasks = new LinkedHashMap<>();
     taskOrder.forEach(task -> tasks.put(task, new TaskSeries(task)));
     List<TrainingEvent> others = new ArrayList<>();
-    java.util.ArrayDeque<TrainingEvent> latest = new java.util.ArrayDeque<>(recent + 1);
+    ArrayDeque<TrainingEvent> latest = new ArrayDeque<>(recent + 1);
     long position = 0;
     long missed = 0;
     while (true) {

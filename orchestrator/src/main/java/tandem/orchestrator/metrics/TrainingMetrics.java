@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.bytedeco.javacpp.Pointer;
@@ -145,9 +146,9 @@ public final class TrainingMetrics {
           Map<String, String> byWorker = new HashMap<>();
           cursors.values().forEach(cursor -> cursor.workers.forEach((worker, state) ->
               byWorker.merge(worker, state, (a, b) -> a.equals("lost") ? a : b)));
-          Map<java.util.List<String>, Integer> counts = new HashMap<>();
+          Map<List<String>, Integer> counts = new HashMap<>();
           byWorker.forEach((worker, state) -> counts.merge(
-              java.util.List.of(node(worker), state), 1, Integer::sum));
+              List.of(node(worker), state), 1, Integer::sum));
           counts.forEach((labels, count) -> callback.call(count, labels.get(0), labels.get(1)));
         }).register(registry);
     GaugeWithCallback.builder().name("tandem_javacpp_bytes")

@@ -75,6 +75,16 @@ class TrainingMetricsTest {
     assertFalse(after.contains("state=\"training\""), "a finished job holds no workers");
   }
 
+  @Test
+  void predictLatencyIsAHistogramPerModel() {
+    TrainingMetrics metrics = new TrainingMetrics(store, 10);
+    metrics.observePredict("digits", java.time.Duration.ofMillis(3));
+    metrics.observePredict("digits", java.time.Duration.ofMillis(300));
+    String text = scrape(metrics);
+    assertTrue(text.contains("tandem_predict_seconds_count{model=\"digits\"} 2"), text);
+    assertTrue(text.contains("tandem_predict_seconds_sum{model=\"digits\"} 0.303"), text);
+  }
+
   private void step(long step, String task, int examples, double computeSeconds) {
     log.append(TrainingEvent.newBuilder().setStepCompleted(StepCompleted.newBuilder()
         .setStep(step).setTask(task).setExamples(examples).setLoss(1.0)
