@@ -177,6 +177,19 @@ class DashboardApiTest {
   }
 
   @Test
+  void aPredictCallShowsInTheLatencyHistogram() throws Exception {
+    tandem.api.v1.InferenceServiceGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(1, TimeUnit.MINUTES)
+        .predict(tandem.api.v1.PredictRequest.newBuilder().setJobId(finishedJob)
+            .setTask("binary_plus1")
+            .addInputs(tandem.api.v1.Row.newBuilder().addValues(0).addValues(1).addValues(0)
+                .addValues(1))
+            .build());
+    assertTrue(Pattern.compile("^tandem_predict_seconds_count\\{model=\"[^\"]+\"} 1$",
+        Pattern.MULTILINE).matcher(get("/metrics").body()).find());
+  }
+
+  @Test
   void pagesAndChartingComeFromTheClassPath() throws Exception {
     assertTrue(get("/").body().contains("/assets/jobs.js"));
     assertTrue(get("/job?id=" + finishedJob).body().contains("/webjars/uplot/uPlot.iife.min.js"));
