@@ -3,6 +3,8 @@
 #   bench/run.sh two-head [--steps 2000] [--repeats 7] [--json]
 #   bench/run.sh serving [--requests 3000] [--max-delay 2ms,0ms] [--json]
 #   bench/run.sh broadcast [--parameters 4000000] [--repeats 20] [--json]
+#   bench/run.sh peers [--repeats 5] [--workloads two-head,conll] [--json]   (PyTorch side: bench/peers.py;
+#     needs `apt-get install python3-torch libopenblas0-serial`, skipped with a message without them)
 # Builds the project (offline, tests skipped) when the bench classes or its classpath are missing
 # or older than a source file; set TANDEM_BENCH_REBUILD=1 to force a build. Server logs go to
 # stderr at WARN (TANDEM_LOG_LEVEL overrides); the report goes to stdout.

@@ -47,7 +47,10 @@ public final class EmbeddedTandem implements AutoCloseable {
 
   /** Starts a server with {@code workers} local workers. */
   public static EmbeddedTandem start(int workers) throws IOException {
-    Config config = ConfigFactory.load();
+    // The benchmarks write their data sets to the system's temporary directory.
+    Config config = ConfigFactory.parseMap(java.util.Map.of("tandem.orchestrator.data-roots",
+        java.util.List.of(".", System.getProperty("java.io.tmpdir"))))
+        .withFallback(ConfigFactory.load());
     ServerSettings settings = ServerSettings.create(config)
         .withHost("127.0.0.1").withPort(0).withLocalWorkers(workers)
         // Checkpoints pause training; benchmarks measure training alone.

@@ -1,7 +1,6 @@
 package tandem.client;
 
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.StatusRuntimeException;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
@@ -13,8 +12,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * Base of the subcommands that talk to a running server: owns the {@code --server} option and the
- * channel's lifetime, and turns gRPC failures into a message and exit code 2. Each instance runs
+ * Base of the subcommands that talk to a running server: owns the {@code --server}, token and TLS
+ * options and the channel's lifetime, and turns gRPC failures into a message and exit code 2. Each instance runs
  * once, on the command line's thread.
  */
 abstract class RemoteCommand implements Callable<Integer> {
@@ -23,14 +22,32 @@ abstract class RemoteCommand implements Callable<Integer> {
       description = "Address of the Tandem server (default: ${DEFAULT-VALUE}).")
   String server;
 
+  @Option(names = "--token", paramLabel = "TOKEN", defaultValue = "${env:TANDEM_TOKEN}",
+      description = "Bearer token the server requires (default: $TANDEM_TOKEN).")
+  String token;
+
+  @Option(names = "--tls", description = "Connect with TLS, trusting the system's CAs.")
+  boolean tls;
+
+  @Option(names = "--tls-ca", paramLabel = "FILE",
+      description = "Connect with TLS, trusting the CA certificates in FILE (PEM).")
+  java.nio.file.Path tlsCa;
+
+  @Option(names = "--tls-cert", paramLabel = "FILE",
+      description = "Client certificate chain (PEM), for servers that require one.")
+  java.nio.file.Path tlsCert;
+
+  @Option(names = "--tls-key", paramLabel = "FILE", description = "Key of --tls-cert (PEM).")
+  java.nio.file.Path tlsKey;
+
   @Spec
   CommandSpec spec;
 
   @Override
   public final Integer call() throws Exception {
-    ManagedChannel channel = ManagedChannelBuilder.forTarget(server).usePlaintext().build();
+    ManagedChannel channel = ClientChannels.open(server, tls, tlsCa, tlsCert, tlsKey);
     try {
-      return run(new TandemClient(channel));
+      return run(new TandemClient(ClientChannels.withToken(channel, token)));
     } catch (StatusRuntimeException e) {
       err().println("tandem: " + ServerErrors.describe(e, server));
       return ExitCodes.USAGE;

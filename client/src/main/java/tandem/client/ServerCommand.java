@@ -35,10 +35,59 @@ final class ServerCommand implements Callable<Integer> {
           + "resume when the server starts.")
   Path jobDir;
 
+  @Option(names = "--host", paramLabel = "HOST",
+      description = "Address to serve on (default: 127.0.0.1). Another address needs TLS and a "
+          + "token, or --insecure.")
+  String host;
+
+  @Option(names = "--token-file", paramLabel = "FILE",
+      description = "Require the bearer token in FILE on every call but health checks "
+          + "(default: $TANDEM_TOKEN if set).")
+  Path tokenFile;
+
+  @Option(names = "--tls-cert", paramLabel = "FILE", description = "Serve TLS with this PEM "
+      + "certificate chain.")
+  Path tlsCert;
+
+  @Option(names = "--tls-key", paramLabel = "FILE", description = "PEM private key of --tls-cert.")
+  Path tlsKey;
+
+  @Option(names = "--tls-client-ca", paramLabel = "FILE",
+      description = "Require client certificates signed by these CAs (mutual TLS).")
+  Path tlsClientCa;
+
+  @Option(names = "--cluster-key-store", paramLabel = "FILE",
+      description = "The cluster's shared PKCS#12 key store: worker nodes join over mutual TLS "
+          + "and only with it.")
+  Path clusterKeyStore;
+
+  @Option(names = "--cluster-key-store-password-file", paramLabel = "FILE",
+      description = "File holding its password (default: $TANDEM_CLUSTER_PASSWORD).")
+  Path clusterKeyStorePasswordFile;
+
+  @Option(names = "--insecure",
+      description = "Serve gRPC, or the cluster port, on an address other than loopback without "
+          + "TLS and a token (a key store) anyway.")
+  boolean insecure;
+
   @Override
   public Integer call() throws Exception {
     java.util.List<String> arguments =
         new java.util.ArrayList<>(serverOptions.arguments());
+    if (host != null) {
+      arguments.addAll(java.util.List.of("--host", host));
+    }
+    for (var flag : new Object[][] {{"--token-file", tokenFile}, {"--tls-cert", tlsCert},
+        {"--tls-key", tlsKey}, {"--tls-client-ca", tlsClientCa},
+        {"--cluster-key-store", clusterKeyStore},
+        {"--cluster-key-store-password-file", clusterKeyStorePasswordFile}}) {
+      if (flag[1] != null) {
+        arguments.addAll(java.util.List.of((String) flag[0], flag[1].toString()));
+      }
+    }
+    if (insecure) {
+      arguments.add("--insecure");
+    }
     if (clusterPort != null) {
       arguments.addAll(java.util.List.of("--cluster-port", clusterPort.toString()));
     }

@@ -6,7 +6,7 @@ import picocli.CommandLine.Option;
 
 /**
  * The options of a command that starts a server in a child JVM ({@code server}, {@code serve}):
- * its port, local workers and port file. A picocli mixin.
+ * its port, local workers, port file and data roots. A picocli mixin.
  */
 final class ServerOptions {
 
@@ -26,6 +26,11 @@ final class ServerOptions {
           + "(127.0.0.1; 0 picks a free one; default: off).")
   Integer httpPort;
 
+  @Option(names = "--data-root", paramLabel = "DIR",
+      description = "Jobs may read data files only under DIR (repeatable; default: the server's "
+          + "working directory).")
+  List<Path> dataRoots = new java.util.ArrayList<>();
+
   /** The server's arguments for these options. */
   List<String> arguments() {
     List<String> arguments = new java.util.ArrayList<>(
@@ -33,6 +38,7 @@ final class ServerOptions {
     if (httpPort != null) {
       arguments.addAll(List.of("--http-port", httpPort.toString()));
     }
+    dataRoots.forEach(root -> arguments.addAll(List.of("--data-root", root.toString())));
     return arguments;
   }
 }

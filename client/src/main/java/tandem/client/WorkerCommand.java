@@ -34,9 +34,31 @@ final class WorkerCommand implements Callable<Integer> {
       description = "This node's cluster port (default: a free one).")
   Integer port;
 
+  @Option(names = "--key-store", paramLabel = "FILE",
+      description = "The cluster's shared PKCS#12 key store (TLS between nodes; the server's "
+          + "--cluster-key-store).")
+  java.nio.file.Path keyStore;
+
+  @Option(names = "--key-store-password-file", paramLabel = "FILE",
+      description = "File holding its password (default: $TANDEM_CLUSTER_PASSWORD).")
+  java.nio.file.Path keyStorePasswordFile;
+
+  @Option(names = "--insecure",
+      description = "Join from an address other than loopback without a key store anyway.")
+  boolean insecure;
+
   @Override
   public Integer call() throws Exception {
     List<String> arguments = new ArrayList<>(List.of("--join", join));
+    if (keyStore != null) {
+      arguments.addAll(List.of("--key-store", keyStore.toString()));
+    }
+    if (keyStorePasswordFile != null) {
+      arguments.addAll(List.of("--key-store-password-file", keyStorePasswordFile.toString()));
+    }
+    if (insecure) {
+      arguments.add("--insecure");
+    }
     if (workers != null) {
       arguments.addAll(List.of("--workers", workers.toString()));
     }

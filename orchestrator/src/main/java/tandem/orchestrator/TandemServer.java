@@ -18,9 +18,13 @@ import java.nio.file.Path;
 import tandem.api.v1.InferenceServiceGrpc;
 import tandem.api.v1.ModelServiceGrpc;
 import tandem.api.v1.TrainingServiceGrpc;
+import tandem.orchestrator.admission.DataRoots;
+import tandem.orchestrator.admission.JobAdmission;
+import tandem.orchestrator.admission.LimitSettings;
 import tandem.orchestrator.checkpoint.Resumable;
 import tandem.worker.node.ClusterSettings;
 import tandem.orchestrator.grpc.InferenceService;
+import tandem.orchestrator.grpc.MalformedRequests;
 import tandem.orchestrator.grpc.ModelService;
 import tandem.orchestrator.serving.ModelRegistry;
 import tandem.orchestrator.serving.Predictions;
@@ -54,16 +58,20 @@ public final class TandemServer implements AutoCloseable {
   private final Predictions predictions;
   private final TrainingMetrics metrics;
   private final DashboardServer dashboard;
+  private final JobAdmission admission;
 
   private TandemServer(ServerSettings settings, HttpSettings http, Config config)
       throws IOException {
     this.settings = settings;
-    this.jobs = new JobStore();
+    // Before anything starts: a server that must not serve this address starts nothing.
+    GrpcSecurity security = GrpcSecurity.create(config);
+    security.checkBind(settings.host());
+    this.jobs = new JobStore(LimitSettings.create(config).retainedJobs());
     Config nodeConfig = settings.clusterPort() > 0
         ? ClusterSettings.config(config, settings.clusterHost(), settings.clusterPort(),
             settings.clusterHost() + ":" + settings.clusterPort())
         : config;
-    this.system = ActorSystem.create(LocalWorkers.guardian(jobs, settings),
+    this.system = ActorSystem.create(ServerGuardian.create(jobs, settings),
         ClusterSettings.SYSTEM_NAME, WorkerThreads.withDispatchers(nodeConfig,
             settings.localWorkers()));
     this.compileExecutor = Executors.newFixedThreadPool(2, daemon("tandem-spec-compiler"));
@@ -72,18 +80,26 @@ public final class TandemServer implements AutoCloseable {
     this.predictions = metrics == null ? new Predictions(ServingSettings.create(config))
         : new Predictions(ServingSettings.create(config), metrics::observePredict);
     this.streamExecutor = Executors.newScheduledThreadPool(2, daemon("tandem-event-stream"));
+    this.admission = new JobAdmission(LimitSettings.create(config), new DataRoots(
+        Path.of(""), config.getStringList("tandem.orchestrator.data-roots").stream()
+            .map(Path::of).toList()));
     // Before serving: a client that asks for a job the previous run had finds it.
     if (settings.checkpoints().enabled() && settings.checkpoints().resumeOnStart()) {
       resumeUnfinishedJobs();
     }
     this.health = new HealthStatusManager();
-    this.server = NettyServerBuilder.forAddress(new InetSocketAddress(settings.host(), settings.port()))
-        .addService(new TrainingService(jobs, system, system.scheduler(), compileExecutor,
-            streamExecutor, config.getDuration("tandem.orchestrator.event-stream-linger"),
+    this.server = security.apply(NettyServerBuilder.forAddress(
+            new InetSocketAddress(settings.host(), settings.port())))
+        .maxInboundMessageSize(admission.limits().requestBytes())
+        .addService(MalformedRequests.guard(new TrainingService(jobs, system, system.scheduler(),
+            compileExecutor, streamExecutor,
+            config.getDuration("tandem.orchestrator.event-stream-linger"),
             settings.askTimeout(), settings.checkpoints().jobDir(),
-            new TaskAdditions(models, Path.of("").toAbsolutePath())))
-        .addService(new InferenceService(models, predictions))
-        .addService(new ModelService(models, compileExecutor))
+            new TaskAdditions(models, Path.of("").toAbsolutePath()), admission)))
+        .addService(MalformedRequests.guard(new InferenceService(models, predictions,
+            admission.limits().predictRows())))
+        .addService(MalformedRequests.guard(new ModelService(models, compileExecutor,
+            modelDir(config), admission.limits().modelBytes(), admission.limits().nameChars())))
 
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance())
@@ -93,9 +109,17 @@ public final class TandemServer implements AutoCloseable {
     health.setStatus(TrainingServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
     health.setStatus(InferenceServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
     health.setStatus(ModelServiceGrpc.SERVICE_NAME, ServingStatus.SERVING);
-    this.dashboard = http.enabled() ? startDashboard(http, config) : null;
-    LOG.info("Tandem server listening on {}:{} with {} local workers", settings.host(), port(),
-        settings.localWorkers());
+    // An actor system that stopped on its own trains nothing: health must not say SERVING.
+    system.getWhenTerminated().thenRun(() -> {
+      for (String service : new String[] {"", TrainingServiceGrpc.SERVICE_NAME,
+          InferenceServiceGrpc.SERVICE_NAME, ModelServiceGrpc.SERVICE_NAME}) {
+        health.setStatus(service, ServingStatus.NOT_SERVING);
+      }
+    });
+    LOG.info("Tandem server listening on {}:{} with {} local workers ({}, {})", settings.host(),
+        port(), settings.localWorkers(), security.tls() ? "TLS" : "plaintext",
+        security.token().isEmpty() ? "no token" : "bearer token required");
+    this.dashboard = http.enabled() ? startDashboard(http, config, security) : null;
   }
 
   /**
@@ -109,6 +133,8 @@ public final class TandemServer implements AutoCloseable {
       for (String jobId : Resumable.unfinished(jobDir)) {
         try {
           Resumable job = Resumable.load(jobDir, jobId);
+          // Limits and data roots may have changed since it was submitted.
+          admission.check(job.plan().spec());
           org.apache.pekko.actor.typed.javadsl.AskPattern.<JobManager.Command,
               JobManager.Outcome>ask(system, replyTo -> new JobManager.ResumeJob(jobId,
               job.checkpoint(), job.plan(), replyTo), settings.askTimeout(), system.scheduler())
@@ -119,7 +145,14 @@ public final class TandemServer implements AutoCloseable {
           Thread.currentThread().interrupt();
           return;
         } catch (Exception e) {
-          LOG.warn("cannot resume job {} from {}", jobId, jobDir, e);
+          // Marked failed: a job that cannot start now would fail again at every start.
+          LOG.warn("cannot resume job {} from {}; marked failed", jobId, jobDir, e);
+          try {
+            new tandem.orchestrator.checkpoint.JobDirectory(jobDir, jobId)
+                .markFinished(tandem.api.v1.JobState.JOB_STATE_FAILED.name());
+          } catch (IOException markError) {
+            LOG.warn("cannot mark job {} finished", jobId, markError);
+          }
         }
       }
     } catch (IOException e) {
@@ -127,11 +160,20 @@ public final class TandemServer implements AutoCloseable {
     }
   }
 
-  private DashboardServer startDashboard(HttpSettings http, Config config) throws IOException {
+  /** {@code tandem.orchestrator.model-dir}, absolute; null when empty (no LoadModel). */
+  private static Path modelDir(Config config) {
+    String dir = config.getString("tandem.orchestrator.model-dir");
+    return dir.isBlank() ? null : Path.of("").toAbsolutePath().resolve(dir).normalize();
+  }
+
+  /** The dashboard asks for the gRPC port's token too, and binds beyond loopback as it may. */
+  private DashboardServer startDashboard(HttpSettings http, Config config, GrpcSecurity security)
+      throws IOException {
     try {
       return DashboardServer.start(http, system, system, jobs, metrics, streamExecutor,
-          config.getDuration("tandem.orchestrator.event-stream-linger"), settings.askTimeout());
-    } catch (IOException e) {
+          config.getDuration("tandem.orchestrator.event-stream-linger"), settings.askTimeout(),
+          security.token(), security.insecure());
+    } catch (IOException | IllegalStateException e) {
       server.shutdownNow();
       close();
       throw e;
@@ -167,6 +209,15 @@ public final class TandemServer implements AutoCloseable {
   /** The models this server answers with: loaded bundles and succeeded jobs. */
   public ModelRegistry models() {
     return models;
+  }
+
+  /** The job manager's address (the actor system's guardian forwards to it); for tests. */
+  org.apache.pekko.actor.typed.ActorRef<JobManager.Command> jobManager() {
+    return system;
+  }
+
+  org.apache.pekko.actor.typed.Scheduler jobManagerScheduler() {
+    return system.scheduler();
   }
 
   public ServerSettings settings() {

@@ -18,7 +18,20 @@ public final class TestServers {
 
   /** A server keeping job directories under {@code jobDir} (a test's temporary directory). */
   public static TandemServer start(int workers, java.nio.file.Path jobDir) throws IOException {
-    Config config = ConfigFactory.load();
+    return start(workers, jobDir, ConfigFactory.empty());
+  }
+
+  /**
+   * A server with {@code overrides} over the defaults. Data may come from the working directory
+   * and the system's temporary directory (the tests' {@code @TempDir}s), and models from the
+   * temporary directory, unless they say otherwise.
+   */
+  public static TandemServer start(int workers, java.nio.file.Path jobDir, Config overrides)
+      throws IOException {
+    String temp = System.getProperty("java.io.tmpdir");
+    Config config = overrides.withFallback(ConfigFactory.parseMap(java.util.Map.of(
+        "tandem.orchestrator.data-roots", java.util.List.of(".", temp),
+        "tandem.orchestrator.model-dir", temp))).withFallback(ConfigFactory.load());
     ServerSettings settings = ServerSettings.create(config)
         .withHost("127.0.0.1").withPort(0).withLocalWorkers(workers).withJobDir(jobDir);
     return TandemServer.start(settings, config);
@@ -26,11 +39,14 @@ public final class TestServers {
 
   /** A server without job directories, with the dashboard and /metrics on a free port. */
   public static TandemServer startWithDashboard(int workers) throws IOException {
-    Config config = ConfigFactory.load();
-    ServerSettings settings = ServerSettings.create(config)
-        .withHost("127.0.0.1").withPort(0).withLocalWorkers(workers).withJobDir(null);
-    return TandemServer.start(settings,
-        tandem.orchestrator.http.HttpSettings.create(config).withPort(0), config);
+    return startWithDashboard(workers, ConfigFactory.empty());
+  }
+
+  /** The same, with {@code overrides} over the defaults (a token, say). */
+  public static TandemServer startWithDashboard(int workers, Config overrides)
+      throws IOException {
+    return start(workers, null, overrides.withFallback(
+        ConfigFactory.parseMap(java.util.Map.of("tandem.orchestrator.http.port", 0))));
   }
 
   public static ManagedChannel channel(TandemServer server) {

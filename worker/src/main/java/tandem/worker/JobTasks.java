@@ -73,8 +73,8 @@ final class JobTasks {
         INDArray parameters = headParameters.get(module);
         heads.put(module, parameters);
         headGradients.put(module, Nd4j.zeros(parameters.dataType(), parameters.length()));
-        headOptimizers.put(module, new OptimizerState(plan.optimizerFor(task),
-            parameters.length(), DATA_TYPE));
+        headOptimizers.put(module, OptimizerState.forModule(plan.optimizerFor(task),
+            plan.graph().modules().get(module), parameters.length(), DATA_TYPE));
       }
     }
   }

@@ -62,6 +62,10 @@ public final class ConllBench implements Callable<Integer> {
       description = "Score on the test file every this many steps, to stderr (default: never).")
   long evaluateEvery;
 
+  @Option(names = "--embedding-updates",
+      description = "Overrides the specs' optimizer.embeddingUpdates: dense or lazy.")
+  String embeddingUpdates;
+
   @Option(names = "--json", description = "Print one JSON object instead of a table.")
   boolean json;
 
@@ -115,6 +119,9 @@ public final class ConllBench implements Callable<Integer> {
     JsonFormat.parser().merge(Files.readString(file), spec);
     if (stepsPerTask != null) {
       spec.getStopBuilder().setMaxSteps(stepsPerTask * spec.getTasksCount());
+    }
+    if (embeddingUpdates != null) {
+      spec.getOptimizerBuilder().setEmbeddingUpdates(embeddingUpdates);
     }
     if (maxTime != null) {
       spec.getStopBuilder().setMaxTime(com.google.protobuf.Duration.newBuilder()

@@ -111,7 +111,10 @@ public final class ServingBench implements Callable<Integer> {
 
   private JsonObject measure(String delay, Path manyFile, Path oneFile, JobSpec many)
       throws Exception {
+    // LoadModel reads only under the models directory: the bundles' own.
     Config config = ConfigFactory.parseString("tandem.orchestrator.serving.max-delay = " + delay)
+        .withFallback(ConfigFactory.parseMap(java.util.Map.of("tandem.orchestrator.model-dir",
+            manyFile.toAbsolutePath().getParent().toString())))
         .withFallback(ConfigFactory.load());
     ServerSettings settings = ServerSettings.create(config).withHost("127.0.0.1").withPort(0)
         .withLocalWorkers(1);

@@ -257,8 +257,9 @@ public final class ConllReader {
       String pathField, String what) throws InvalidSpecException {
     int id = lookup.idOf(tag);
     if (id < 0) {
-      throw new InvalidSpecException(pathField, file + " line " + line + ": " + what + " tag '"
-          + tag + "' does not occur in the training data " + lookup.vocabulary().tokens());
+      // Neither the tag nor the training data's tags: messages never quote a data file.
+      throw new InvalidSpecException(pathField, file + " line " + line + ": the " + what
+          + " tag does not occur in the training data");
     }
     return id;
   }

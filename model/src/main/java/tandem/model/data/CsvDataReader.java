@@ -258,7 +258,7 @@ public final class CsvDataReader {
           value = Float.parseFloat(cell);
         } catch (NumberFormatException e) {
           throw new InvalidSpecException(fieldPath + ".columns[" + j + "]",
-              where(file, line, j) + ": expected a number, found '" + cell + "'");
+              where(file, line, j) + ": expected a number" + found(cell));
         }
         if (Float.isNaN(value)) {
           throw new InvalidSpecException(fieldPath + ".columns[" + j + "]",
@@ -266,7 +266,7 @@ public final class CsvDataReader {
         }
         if (Float.isInfinite(value)) {
           throw new InvalidSpecException(fieldPath + ".columns[" + j + "]", "infinite value in "
-              + "data at " + where(file, line, j) + ": '" + cell + "' does not fit a float");
+              + "data at " + where(file, line, j) + ": the number does not fit a float");
         }
         if (size == values.length) {
           values = Arrays.copyOf(values, size * 2);
@@ -301,14 +301,14 @@ public final class CsvDataReader {
         id = labels.indexOf(cell);
         if (id < 0) {
           throw new InvalidSpecException(fieldPath + ".labels", where(file, line, 0)
-              + ": label '" + cell + "' is not one of " + labels);
+              + ": the label is not one of " + labels);
         }
       } else {
         try {
           id = Integer.parseInt(cell);
         } catch (NumberFormatException e) {
           throw new InvalidSpecException(fieldPath + ".columns[0]",
-              where(file, line, 0) + ": expected an integer class id, found '" + cell + "'");
+              where(file, line, 0) + ": expected an integer class id" + found(cell));
         }
       }
       if (id < 0 || id >= classes) {
@@ -346,7 +346,7 @@ public final class CsvDataReader {
           id = Integer.parseInt(cell);
         } catch (NumberFormatException e) {
           throw new InvalidSpecException(fieldPath + ".columns[" + j + "]",
-              where(file, line, j) + ": expected an integer id, found '" + cell + "'");
+              where(file, line, j) + ": expected an integer id" + found(cell));
         }
         if (id < 0 || id >= vocabularySize) {
           throw new InvalidSpecException(fieldPath + ".vocabularySize", "id beyond the "
@@ -434,5 +434,14 @@ public final class CsvDataReader {
       }
       return byName;
     }
+  }
+
+  /**
+   * What was found instead, without the cell's text: error messages go back to clients, and a
+   * cell may hold anything the file holds (a wrong delimiter makes a whole line one cell).
+   */
+  private static String found(String cell) {
+    return ", found " + (cell.isBlank() ? "an empty cell" : "a cell of " + cell.length()
+        + " characters");
   }
 }

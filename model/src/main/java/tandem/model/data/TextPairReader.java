@@ -52,7 +52,7 @@ public final class TextPairReader {
       for (String side : List.of(source, target)) {
         if (side.length() > maxLength) {
           throw new InvalidSpecException(sourcePath + ".maxLength", file + " line " + (n + 1)
-              + ": sequence '" + side + "' has " + side.length()
+              + ": a sequence has " + side.length()
               + " characters, more than the maximum " + maxLength);
         }
       }

@@ -11,6 +11,7 @@ import org.nd4j.linalg.lossfunctions.ILossFunction;
 import org.nd4j.linalg.lossfunctions.impl.LossBinaryXENT;
 import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
 import org.nd4j.linalg.lossfunctions.impl.LossMSE;
+import tandem.model.kernel.Kernels;
 
 /**
  * A loss on an output module's pre-activation ("logits"), with the output activation it implies,
@@ -88,6 +89,34 @@ public enum Loss {
       return SequenceCrossEntropy.score(labels, logits);
     }
     return function.computeScore(labels, ownInput(logits), activation, null, true);
+  }
+
+  /**
+   * Mean loss over the batch, like {@link #score}, and {@code weight} times dMeanLoss/dLogits
+   * written into {@code gradient} (shaped like {@code logits}): one pass on the fused path
+   * ({@link FusedLosses}) for softmax and sigmoid cross-entropy and MSE, {@link #score} and
+   * {@link #gradient} otherwise (sequence losses, the ND4J path).
+   */
+  public double scoreAndGradient(INDArray labels, INDArray logits, double weight,
+      INDArray gradient) {
+    if (this != SEQUENCE_SOFTMAX_CROSS_ENTROPY && Kernels.fused(labels, logits, gradient)
+        && java.util.Arrays.equals(labels.shape(), logits.shape())
+        && java.util.Arrays.equals(gradient.shape(), logits.shape())) {
+      float w = (float) weight;
+      return switch (this) {
+        case SOFTMAX_CROSS_ENTROPY -> FusedLosses.softmaxCrossEntropy(labels, logits, w, gradient);
+        case SIGMOID_CROSS_ENTROPY -> FusedLosses.sigmoidCrossEntropy(labels, logits, w, gradient);
+        case MSE -> FusedLosses.meanSquaredError(labels, logits, w, gradient);
+        default -> throw new AssertionError(this);
+      };
+    }
+    double score = score(labels, logits);
+    INDArray epsilon = gradient(labels, logits);
+    if (weight != 1.0) {
+      epsilon.muli(weight);
+    }
+    gradient.assign(epsilon);
+    return score;
   }
 
   /**

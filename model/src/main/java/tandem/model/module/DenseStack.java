@@ -8,12 +8,19 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.weightinit.impl.XavierInitScheme;
+import tandem.model.kernel.FusedActivation;
+import tandem.model.kernel.Kernels;
 
 /**
  * Fully connected layers applied in order, {@code a = activation(x W + b)}. Parameters per layer,
- * in order: W ({@code [in, out]}, column-major as in DL4J) then b ({@code [out]}). Matrix products
- * go through {@link Nd4j#gemm} into column-major buffers made once per batch size (measured 4-5x
- * faster than {@code mmul} into row-major results on the 2-core machines). Immutable.
+ * in order: W ({@code [in, out]}, column-major as in DL4J) then b ({@code [out]}). Immutable.
+ *
+ * <p>Two paths, chosen per pass ({@link Kernels#fused}): the fused CPU path multiplies with
+ * {@code cblas_sgemm} straight on the flat buffers and runs each layer's bias add and activation
+ * (forward) or activation derivative and bias-gradient sum (backward) as one loop over heap
+ * copies ({@link FusedActivation}); the ND4J path, the reference and the CUDA path, goes through
+ * {@link Nd4j#gemm} and ND4J's activation ops. Both write column-major buffers made once per batch
+ * size. A stack with an activation that has no fused twin always takes the ND4J path.
  */
 public final class DenseStack implements Module {
 
@@ -24,6 +31,8 @@ public final class DenseStack implements Module {
   private final int inputSize;
   private final List<Layer> layers;
   private final FlatLayout layout;
+  /** Each layer's fused activation, or null when some layer has none. */
+  private final FusedActivation[] fusedActivations;
 
   public DenseStack(String name, int inputSize, List<Layer> layers) {
     if (inputSize <= 0) {
@@ -47,6 +56,15 @@ public final class DenseStack implements Module {
       in = out;
     }
     this.layout = new FlatLayout(name, sizes);
+    FusedActivation[] fused = new FusedActivation[layers.size()];
+    for (int i = 0; i < fused.length; i++) {
+      fused[i] = FusedActivation.of(layers.get(i).activation()).orElse(null);
+      if (fused[i] == null) {
+        fused = null;
+        break;
+      }
+    }
+    this.fusedActivations = fused;
   }
 
   @Override
@@ -98,6 +116,10 @@ public final class DenseStack implements Module {
     DenseBuffers work = (DenseBuffers) buffers;
     checkInput(input, work);
     Views p = views(parameters);
+    work.fusedPass = fusedActivations != null && Kernels.fused(parameters, input);
+    if (work.fusedPass) {
+      return forwardFused(p, input, work);
+    }
     INDArray x = input;
     for (int i = 0; i < layers.size(); i++) {
       work.inputs[i] = x;
@@ -119,6 +141,16 @@ public final class DenseStack implements Module {
     layout.check(parameterGradient);
     Views p = views(parameters);
     Views g = views(parameterGradient);
+    if (work.fusedPass) {
+      if (outputGradient.length() != (long) work.batchSize * outputSize()) {
+        throw new IllegalArgumentException(name + ": expected an output gradient ["
+            + work.batchSize + ", " + outputSize() + "], found "
+            + java.util.Arrays.toString(outputGradient.shape()));
+      }
+      INDArray epsilon = Kernels.contiguous(outputGradient) ? outputGradient
+          : outputGradient.dup('f');
+      return backwardFused(p, g, epsilon, work, inputGradientNeeded);
+    }
     INDArray epsilon = outputGradient;
     for (int i = layers.size() - 1; i >= 0; i--) {
       IActivation activation = layers.get(i).activation();
@@ -137,6 +169,64 @@ public final class DenseStack implements Module {
       epsilon = inputGradient;
     }
     return epsilon;
+  }
+
+  private INDArray forwardFused(Views p, INDArray input, DenseBuffers work) {
+    int rows = work.batchSize;
+    work.ensureHeap();
+    INDArray x = input;
+    for (int i = 0; i < layers.size(); i++) {
+      int width = layers.get(i).size();
+      work.inputs[i] = x;
+      INDArray z = work.preActivations[i];
+      Kernels.gemm(x, false, p.weights[i], false, z, 1f, 0f);
+      Kernels.read(z, work.heapPre[i]);
+      Kernels.read(p.biases[i], work.heapBias);
+      fusedActivations[i].forward(work.heapPre[i], work.heapBias, work.heapActivations[i], rows,
+          width);
+      INDArray a = work.activations[i];
+      Kernels.write(work.heapActivations[i], a);
+      x = a;
+    }
+    return x;
+  }
+
+  private INDArray backwardFused(Views p, Views g, INDArray outputGradient, DenseBuffers work,
+      boolean inputGradientNeeded) {
+    int rows = work.batchSize;
+    float[] epsilon = work.heapEpsilon;
+    Kernels.readColumnMajor(outputGradient, epsilon, work.heapScratch);
+    for (int i = layers.size() - 1; i >= 0; i--) {
+      int width = layers.get(i).size();
+      int length = rows * width;
+      float[] delta = work.heapDelta;
+      fusedActivations[i].backward(epsilon, work.heapPre[i], work.heapActivations[i], delta,
+          length);
+      // dLoss/db: column sums of delta, added into the gradient.
+      float[] biasGradient = work.heapBias;
+      for (int j = 0; j < width; j++) {
+        float sum = 0f;
+        int base = j * rows;
+        for (int r = base; r < base + rows; r++) {
+          sum += delta[r];
+        }
+        biasGradient[j] = sum;
+      }
+      Kernels.addInto(biasGradient, 0, g.biases[i], 0, width, work.heapScratch);
+      INDArray deltaArray = work.deltas[i];
+      Kernels.write(delta, deltaArray);
+      Kernels.gemm(work.inputs[i], true, deltaArray, false, g.weights[i], 1f, 1f);
+      if (i == 0 && !inputGradientNeeded) {
+        return null;
+      }
+      INDArray inputGradient = work.inputGradients[i];
+      Kernels.gemm(deltaArray, false, p.weights[i], true, inputGradient, 1f, 0f);
+      if (i == 0) {
+        return inputGradient;
+      }
+      Kernels.read(inputGradient, epsilon);
+    }
+    throw new AssertionError("unreachable");
   }
 
   /**
@@ -210,8 +300,20 @@ public final class DenseStack implements Module {
     private final INDArray[] activations;
     private final INDArray[] inputGradients;
     private final INDArray ones;
+    private final DataType dataType;
+    /** Whether the last forward pass took the fused path (its backward pass must too). */
+    private boolean fusedPass;
+    /** The fused path's heap copies (column-major), made on its first pass. */
+    private float[][] heapPre;
+    private float[][] heapActivations;
+    private float[] heapBias;
+    private float[] heapEpsilon;
+    private float[] heapDelta;
+    private float[] heapScratch;
+    private INDArray[] deltas;
 
     DenseBuffers(int batchSize, DataType dataType) {
+      this.dataType = dataType;
       this.batchSize = batchSize;
       this.ones = Nd4j.ones(dataType, 1, batchSize);
       int count = layers.size();
@@ -227,6 +329,28 @@ public final class DenseStack implements Module {
         activations[i] = Nd4j.createUninitialized(dataType, new long[] {batchSize, widths.get(i + 1)}, 'f');
         inputGradients[i] = Nd4j.createUninitialized(dataType, new long[] {batchSize, widths.get(i)}, 'f');
       }
+    }
+
+    void ensureHeap() {
+      if (heapPre != null) {
+        return;
+      }
+      int count = layers.size();
+      int widest = inputSize;
+      heapPre = new float[count][];
+      heapActivations = new float[count][];
+      deltas = new INDArray[count];
+      for (int i = 0; i < count; i++) {
+        int width = layers.get(i).size();
+        widest = Math.max(widest, width);
+        heapPre[i] = new float[batchSize * width];
+        heapActivations[i] = new float[batchSize * width];
+        deltas[i] = Nd4j.createUninitialized(dataType, new long[] {batchSize, width}, 'f');
+      }
+      heapBias = new float[widest];
+      heapEpsilon = new float[batchSize * widest];
+      heapDelta = new float[batchSize * widest];
+      heapScratch = new float[Math.max(batchSize * widest, widest)];
     }
 
     @Override

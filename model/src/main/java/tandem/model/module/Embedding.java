@@ -5,6 +5,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
+import tandem.model.kernel.Kernels;
 
 /**
  * Lookup tables from integer ids to vectors, applied to consecutive column groups of an id input
@@ -14,6 +15,11 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * dimension]}, column by column. Parameters: each table {@code [vocabulary, dimension]},
  * row-major, in order. Ids are data, so there is no input gradient: an embedding must read a data
  * field. Immutable.
+ *
+ * <p>On the fused CPU path ({@link Kernels#fused}) the ids are read once per batch and each
+ * example's table rows are copied straight between the flat buffers and a heap copy of the output
+ * (forward) or of its gradient (backward, adding up repeated ids); the ND4J path gathers and
+ * scatter-adds one column at a time with ND4J's ops ({@link IdRows}).
  */
 public final class Embedding implements Module {
 
@@ -115,6 +121,10 @@ public final class Embedding implements Module {
       throw new IllegalArgumentException(name + ": expected input [" + work.batchSize + ", "
           + inputSize + "], found " + java.util.Arrays.toString(input.shape()));
     }
+    work.fusedPass = Kernels.fused(parameters, input, work.output);
+    if (work.fusedPass) {
+      return forwardFused(parameters, input, work);
+    }
     int column = 0;
     int outColumn = 0;
     for (int t = 0; t < tables.size(); t++) {
@@ -140,6 +150,10 @@ public final class Embedding implements Module {
       throw new IllegalStateException(name + ": an embedding reads ids from data and has no "
           + "input gradient");
     }
+    if (work.fusedPass && Kernels.fused(parameterGradient, outputGradient)) {
+      backwardFused(parameterGradient, outputGradient, work);
+      return null;
+    }
     int column = 0;
     int outColumn = 0;
     for (int t = 0; t < tables.size(); t++) {
@@ -155,6 +169,62 @@ public final class Embedding implements Module {
     return null;
   }
 
+  private INDArray forwardFused(INDArray parameters, INDArray input, EmbeddingBuffers work) {
+    int rows = work.batchSize;
+    work.ensureHeap();
+    Kernels.readRowMajor(input, work.heapInput, work.heapScratch);
+    float[] out = work.heapOutput;
+    int column = 0;
+    int outColumn = 0;
+    for (int t = 0; t < tables.size(); t++) {
+      Table table = tables.get(t);
+      int dimension = table.dimension();
+      long base = layout.offset(t);
+      for (int c = 0; c < table.columns(); c++) {
+        int[] ids = work.ids[column];
+        for (int r = 0; r < rows; r++) {
+          float value = work.heapInput[r * inputSize + column];
+          int id = (int) value;
+          if (id != value || id < 0 || id >= table.vocabularySize()) {
+            throw new IllegalArgumentException(name + ": row " + r + ", column " + column
+                + " holds id " + value + ", outside the vocabulary [0, "
+                + table.vocabularySize() + ")");
+          }
+          ids[r] = id;
+          Kernels.read(parameters, base + (long) id * dimension, out, r * outputSize + outColumn,
+              dimension);
+        }
+        column++;
+        outColumn += dimension;
+      }
+    }
+    Kernels.write(out, work.output);
+    return work.output;
+  }
+
+  private void backwardFused(INDArray parameterGradient, INDArray outputGradient,
+      EmbeddingBuffers work) {
+    int rows = work.batchSize;
+    float[] gradient = work.heapOutput;
+    Kernels.readRowMajor(outputGradient, gradient, work.heapScratch);
+    int column = 0;
+    int outColumn = 0;
+    for (int t = 0; t < tables.size(); t++) {
+      Table table = tables.get(t);
+      int dimension = table.dimension();
+      long base = layout.offset(t);
+      for (int c = 0; c < table.columns(); c++) {
+        int[] ids = work.ids[column];
+        for (int r = 0; r < rows; r++) {
+          Kernels.addInto(gradient, r * outputSize + outColumn, parameterGradient,
+              base + (long) ids[r] * dimension, dimension, work.heapScratch);
+        }
+        column++;
+        outColumn += dimension;
+      }
+    }
+  }
+
   private INDArray table(INDArray flat, int t) {
     Table table = tables.get(t);
     return layout.block(flat, t).reshape('c', table.vocabularySize(), table.dimension());
@@ -168,10 +238,28 @@ public final class Embedding implements Module {
     private final int batchSize;
     private final INDArray output;
     private final int[][] ids = new int[inputSize][];
+    /** Whether the last forward pass took the fused path (its backward pass must too). */
+    private boolean fusedPass;
+    /** The fused path's heap copies, row-major, made on its first pass. */
+    private float[] heapInput;
+    private float[] heapOutput;
+    private float[] heapScratch;
 
     EmbeddingBuffers(int batchSize, INDArray output) {
       this.batchSize = batchSize;
       this.output = output;
+    }
+
+    void ensureHeap() {
+      if (heapInput != null) {
+        return;
+      }
+      heapInput = new float[batchSize * inputSize];
+      heapOutput = new float[batchSize * outputSize];
+      heapScratch = new float[batchSize * Math.max(inputSize, outputSize)];
+      for (int c = 0; c < inputSize; c++) {
+        ids[c] = new int[batchSize];
+      }
     }
 
     @Override

@@ -27,6 +27,11 @@ final class FlatLayout {
     return offsets[offsets.length - 1];
   }
 
+  /** Where block {@code index} starts in the flat buffer. */
+  long offset(int index) {
+    return offsets[index];
+  }
+
   /** Block {@code index} of {@code flat}, a 1-d view. */
   INDArray block(INDArray flat, int index) {
     return flat.get(NDArrayIndex.interval(offsets[index], offsets[index + 1]));

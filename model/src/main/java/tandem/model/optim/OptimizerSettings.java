@@ -15,14 +15,22 @@ import org.nd4j.linalg.schedule.ScheduleType;
  *     TensorFlow optimizer per task) instead of one state per module
  * @param halfLife updates of a parameter block after which its learning rate has halved
  *     (exponential decay); 0 for a constant rate
+ * @param lazyEmbeddingUpdates embedding tables update only the rows whose gradient is non-zero
+ *     (the ids of the batch), as TensorFlow's LazyAdam, instead of every row
  */
 public record OptimizerSettings(String name, double learningRate, double beta1, double beta2,
-    double epsilon, boolean perTaskSharedState, long halfLife) {
+    double epsilon, boolean perTaskSharedState, long halfLife, boolean lazyEmbeddingUpdates) {
 
   public OptimizerSettings {
     if (halfLife < 0) {
       throw new IllegalArgumentException("expected a half-life >= 0, found " + halfLife);
     }
+  }
+
+  /** An optimizer with dense embedding updates. */
+  public OptimizerSettings(String name, double learningRate, double beta1, double beta2,
+      double epsilon, boolean perTaskSharedState, long halfLife) {
+    this(name, learningRate, beta1, beta2, epsilon, perTaskSharedState, halfLife, false);
   }
 
   /** An optimizer with a constant learning rate. */
@@ -33,7 +41,8 @@ public record OptimizerSettings(String name, double learningRate, double beta1, 
 
   /** The same optimizer at another (initial) learning rate. */
   public OptimizerSettings withLearningRate(double rate) {
-    return new OptimizerSettings(name, rate, beta1, beta2, epsilon, perTaskSharedState, halfLife);
+    return new OptimizerSettings(name, rate, beta1, beta2, epsilon, perTaskSharedState, halfLife,
+        lazyEmbeddingUpdates);
   }
 
   /** The learning rate of a block's update number {@code iteration} (from 0). */

@@ -6,6 +6,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.GradientUpdater;
 import org.nd4j.linalg.learning.config.IUpdater;
+import tandem.model.kernel.Kernels;
+import tandem.model.module.Embedding;
+import tandem.model.module.Module;
 
 /**
  * The optimizer state of one flat parameter block (Adam's moments, the step count). Confined to
@@ -18,6 +21,12 @@ import org.nd4j.linalg.learning.config.IUpdater;
  * follows ND4J's Adam exactly (the bias corrections folded into the step size, Kingma and Ba 2015,
  * section 2) and is checked against ND4J's updater in the tests; other data types and optimizers
  * go through ND4J's {@link GradientUpdater}.
+ *
+ * <p>With lazy embedding updates ({@link OptimizerSettings#lazyEmbeddingUpdates}) an embedding
+ * table's rows whose gradient is all zero (ids absent from the batch) are skipped: no parameter
+ * change and no moment decay, as TensorFlow's LazyAdam. The step count, and so Adam's bias
+ * correction and the learning-rate decay, stays per block. That cuts the arithmetic and the
+ * moment traffic to the batch's rows; the gradient is still read whole once to find them.
  */
 public final class OptimizerState {
 
@@ -26,12 +35,47 @@ public final class OptimizerState {
   private final INDArray state;
   private final GradientUpdater<?> updater;
   private final float[][] scratch = new float[2][];
+  /** Row widths of each table, in order, for lazy embedding updates; null for dense updates. */
+  private final Rows rows;
   private float[] firstMoments;
   private float[] secondMoments;
   private int iteration;
+  private int stepSizeIteration = -1;
+  private float stepSize;
+
+  /** Consecutive tables of {@code counts[t]} rows of {@code widths[t]} values. */
+  private record Rows(int[] counts, int[] widths) {}
 
   public OptimizerState(OptimizerSettings settings, long parameterCount, DataType dataType) {
+    this(settings, parameterCount, dataType, null);
+  }
+
+  /**
+   * The state of {@code parameterCount} parameters of {@code module} (null when unknown): with
+   * lazy embedding updates for an embedding's tables when {@code settings} asks for them, dense
+   * otherwise.
+   */
+  public static OptimizerState forModule(OptimizerSettings settings, Module module,
+      long parameterCount, DataType dataType) {
+    Rows rows = null;
+    if (settings.lazyEmbeddingUpdates() && module instanceof Embedding embedding
+        && embedding.parameterCount() == parameterCount) {
+      int tables = embedding.tables().size();
+      int[] counts = new int[tables];
+      int[] widths = new int[tables];
+      for (int t = 0; t < tables; t++) {
+        counts[t] = embedding.tables().get(t).vocabularySize();
+        widths[t] = embedding.tables().get(t).dimension();
+      }
+      rows = new Rows(counts, widths);
+    }
+    return new OptimizerState(settings, parameterCount, dataType, rows);
+  }
+
+  private OptimizerState(OptimizerSettings settings, long parameterCount, DataType dataType,
+      Rows rows) {
     this.settings = settings;
+    this.rows = rows;
     this.parameterCount = parameterCount;
     IUpdater config = settings.toUpdater();
     long stateSize = config.stateSize(parameterCount);
@@ -62,7 +106,11 @@ public final class OptimizerState {
     if (updater == null && parameters.dataType() == DataType.FLOAT
         && gradient.dataType() == DataType.FLOAT && contiguous(parameters)
         && contiguous(gradient)) {
-      applyFused(floats(parameters), floats(gradient));
+      if (rows != null) {
+        applyLazy(parameters, gradient);
+      } else {
+        applyFused(floats(parameters), floats(gradient));
+      }
     } else if (updater == null) {
       throw new IllegalArgumentException("expected contiguous float buffers, found "
           + parameters.dataType() + " parameters and " + gradient.dataType() + " gradients");
@@ -150,8 +198,56 @@ public final class OptimizerState {
     gradientBuffer.put(0, g, 0, n);
   }
 
+  /**
+   * Adam or SGD on the rows whose gradient is non-zero: the gradient is read whole, each such
+   * row's parameters are read, stepped and written back with its update.
+   */
+  private void applyLazy(INDArray parameters, INDArray gradient) {
+    int n = (int) parameterCount;
+    float[] p = scratch(0, n);
+    float[] g = scratch(1, n);
+    Kernels.read(gradient, g);
+    boolean sgd = settings.name().equals("sgd");
+    int start = 0;
+    for (int t = 0; t < rows.counts().length; t++) {
+      int width = rows.widths()[t];
+      for (int r = 0; r < rows.counts()[t]; r++, start += width) {
+        if (!nonZero(g, start, width)) {
+          continue;
+        }
+        Kernels.read(parameters, start, p, start, width);
+        if (sgd) {
+          float rate = (float) settings.learningRate(iteration);
+          for (int i = start; i < start + width; i++) {
+            g[i] *= rate;
+            p[i] -= g[i];
+          }
+        } else {
+          adam(p, g, start, start + width);
+        }
+        Kernels.write(p, start, parameters, start, width);
+        Kernels.write(g, start, gradient, start, width);
+      }
+    }
+  }
+
+  private static boolean nonZero(float[] values, int from, int length) {
+    for (int i = from; i < from + length; i++) {
+      if (values[i] != 0f) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private void adam(float[] p, float[] g, int n) {
+    adam(p, g, 0, n);
+  }
+
+  /** Adam on entries {@code [from, to)}. */
+  private void adam(float[] p, float[] g, int from, int to) {
     if (firstMoments == null) {
+      int n = (int) parameterCount;
       firstMoments = new float[n];
       secondMoments = new float[n];
     }
@@ -159,21 +255,30 @@ public final class OptimizerState {
     float[] v = secondMoments;
     double beta1 = settings.beta1();
     double beta2 = settings.beta2();
-    int t = iteration + 1;
-    float stepSize = (float) (settings.learningRate(iteration)
-        * Math.sqrt(1 - Math.pow(beta2, t)) / (1 - Math.pow(beta1, t)));
+    float stepSize = stepSize();
     float b1 = (float) beta1;
     float b2 = (float) beta2;
     float oneMinusB1 = (float) (1 - beta1);
     float oneMinusB2 = (float) (1 - beta2);
     float epsilon = (float) settings.epsilon();
-    for (int i = 0; i < n; i++) {
+    for (int i = from; i < to; i++) {
       float gi = g[i];
       m[i] = b1 * m[i] + oneMinusB1 * gi;
       v[i] = b2 * v[i] + oneMinusB2 * gi * gi;
       g[i] = stepSize * m[i] / ((float) Math.sqrt(v[i]) + epsilon);
       p[i] -= g[i];
     }
+  }
+
+  /** Adam's step size of this update, the bias corrections folded in; computed once per update. */
+  private float stepSize() {
+    if (stepSizeIteration != iteration) {
+      int t = iteration + 1;
+      stepSize = (float) (settings.learningRate(iteration)
+          * Math.sqrt(1 - Math.pow(settings.beta2(), t)) / (1 - Math.pow(settings.beta1(), t)));
+      stepSizeIteration = iteration;
+    }
+    return stepSize;
   }
 
   private float[] scratch(int which, int n) {

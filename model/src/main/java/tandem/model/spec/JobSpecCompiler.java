@@ -27,6 +27,7 @@ public final class JobSpecCompiler {
 
   private static final List<String> OPTIMIZERS = List.of("adam", "sgd");
   private static final List<String> SHARED_STATES = List.of("shared", "per_task");
+  private static final List<String> EMBEDDING_UPDATES = List.of("dense", "lazy");
 
   private JobSpecCompiler() {}
 
@@ -112,8 +113,11 @@ public final class JobSpecCompiler {
       throw new InvalidSpecException("optimizer.learningRateHalfLife", "expected a number of "
           + "updates >= 0 (0: a constant rate), found " + spec.getLearningRateHalfLife());
     }
+    String embeddingUpdates = oneOf(spec.getEmbeddingUpdates(), EMBEDDING_UPDATES,
+        "optimizer.embeddingUpdates", "embedding update mode");
     return new OptimizerSettings(name, learningRate, beta1, beta2, epsilon,
-        sharedState.equals("per_task"), spec.getLearningRateHalfLife());
+        sharedState.equals("per_task"), spec.getLearningRateHalfLife(),
+        embeddingUpdates.equals("lazy"));
   }
 
   /** {@code value} if positive, {@code fallback} if 0; anything else (NaN, negative) fails. */

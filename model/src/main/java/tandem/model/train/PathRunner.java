@@ -8,6 +8,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import tandem.model.data.Batch;
+import tandem.model.kernel.Kernels;
 import tandem.model.module.Module;
 import tandem.model.spec.Branch;
 import tandem.model.spec.PathStep;
@@ -28,6 +29,8 @@ final class PathRunner {
   private final Map<String, Map<Integer, Module.Buffers>> buffers = new HashMap<>();
   /** Row-gather and stacking arrays of route steps, by purpose, step, branch and shape. */
   private final Map<String, INDArray> routeArrays = new HashMap<>();
+  /** Heap work arrays of the fused merge, by purpose. */
+  private final Map<String, float[]> heapArrays = new HashMap<>();
   /** Per step, what the last forward pass routed (null for steps that do not route). */
   private final Routing[] routings;
 
@@ -89,6 +92,9 @@ final class PathRunner {
       return output;
     }
     PathStep.Merge merge = (PathStep.Merge) step;
+    if (dataType == DataType.FLOAT && Kernels.path() == Kernels.Path.FUSED) {
+      return forwardMergeFused(k, merge, parameters, batch, previous, rows);
+    }
     INDArray merged = Nd4j.create(dataType, rows, merge.outputSize());
     int column = 0;
     for (Branch branch : merge.branches()) {
@@ -141,6 +147,9 @@ final class PathRunner {
       return stacked;
     }
     PathStep.Merge merge = (PathStep.Merge) step;
+    if (Kernels.fused(epsilon)) {
+      return backwardMergeFused(k, merge, parameters, epsilon, rows, gradients, inputNeeded);
+    }
     int column = 0;
     for (Branch branch : merge.branches()) {
       INDArray branchEpsilon = merge.sum() ? epsilon.dup('c')
@@ -153,6 +162,110 @@ final class PathRunner {
       }
     }
     return inputGradient;
+  }
+
+  /**
+   * A merge on the fused path: each branch's output is copied (concat) or added (sum) into a
+   * row-major heap copy of the merged output, written once into an array made once per shape.
+   */
+  private INDArray forwardMergeFused(int k, PathStep.Merge merge, Map<String, INDArray> parameters,
+      Batch batch, INDArray previous, int rows) {
+    int width = merge.outputSize();
+    float[] merged = heap("merged", rows * width);
+    if (merge.sum()) {
+      java.util.Arrays.fill(merged, 0, rows * width, 0f);
+    }
+    int column = 0;
+    for (Branch branch : merge.branches()) {
+      INDArray source = branch.readsField() ? batch.field(branch.input()) : previous;
+      INDArray out = forwardBranch(parameters, branch, source, rows);
+      int branchWidth = branch.outputSize();
+      float[] values = heap("branch", rows * branchWidth);
+      Kernels.readRowMajor(contiguous(out), values, heap("scratch", rows * branchWidth));
+      for (int r = 0; r < rows; r++) {
+        int to = r * width + column;
+        int from = r * branchWidth;
+        if (merge.sum()) {
+          for (int c = 0; c < branchWidth; c++) {
+            merged[to + c] += values[from + c];
+          }
+        } else {
+          System.arraycopy(values, from, merged, to, branchWidth);
+        }
+      }
+      if (!merge.sum()) {
+        column += branchWidth;
+      }
+    }
+    INDArray output = routeArray("merged", k, -1, rows, width, 'c');
+    Kernels.write(merged, output);
+    return output;
+  }
+
+  /**
+   * A merge's backward pass on the fused path: each branch gets its columns (concat) or all of
+   * the gradient (sum) in an array made once per shape, and the branches' input gradients are
+   * summed on the heap.
+   */
+  private INDArray backwardMergeFused(int k, PathStep.Merge merge,
+      Map<String, INDArray> parameters, INDArray epsilon, int rows,
+      Map<String, INDArray> gradients, boolean inputNeeded) {
+    int width = merge.outputSize();
+    float[] incoming = heap("epsilon", rows * width);
+    Kernels.readRowMajor(epsilon, incoming, heap("scratch", rows * width));
+    float[] sum = null;
+    INDArray inputGradient = null;
+    int column = 0;
+    for (int b = 0; b < merge.branches().size(); b++) {
+      Branch branch = merge.branches().get(b);
+      int branchWidth = branch.outputSize();
+      INDArray branchEpsilon = routeArray("mergeEpsilon", k, b, rows, branchWidth, 'c');
+      if (merge.sum()) {
+        Kernels.write(incoming, branchEpsilon);
+      } else {
+        float[] columns = heap("branch", rows * branchWidth);
+        for (int r = 0; r < rows; r++) {
+          System.arraycopy(incoming, r * width + column, columns, r * branchWidth, branchWidth);
+        }
+        Kernels.write(columns, branchEpsilon);
+        column += branchWidth;
+      }
+      INDArray gradient = backwardBranch(parameters, branch, branchEpsilon, rows, gradients,
+          inputNeeded && !branch.readsField());
+      if (gradient == null) {
+        continue;
+      }
+      int inputWidth = (int) gradient.size(1);
+      if (sum == null) {
+        sum = heap("inputGradient", rows * inputWidth);
+        Kernels.readRowMajor(contiguous(gradient), sum, heap("scratch", rows * inputWidth));
+        inputGradient = routeArray("mergeInputGradient", k, -1, rows, inputWidth, 'c');
+      } else {
+        float[] term = heap("branch", rows * inputWidth);
+        Kernels.readRowMajor(contiguous(gradient), term, heap("scratch", rows * inputWidth));
+        for (int i = 0; i < rows * inputWidth; i++) {
+          sum[i] += term[i];
+        }
+      }
+    }
+    if (inputGradient != null) {
+      Kernels.write(sum, inputGradient);
+    }
+    return inputGradient;
+  }
+
+  private static INDArray contiguous(INDArray array) {
+    return Kernels.contiguous(array) ? array : array.dup('c');
+  }
+
+  /** A heap work array of at least {@code length} floats, one per purpose. */
+  private float[] heap(String purpose, int length) {
+    float[] current = heapArrays.get(purpose);
+    float[] array = Kernels.ensure(current, length);
+    if (array != current) {
+      heapArrays.put(purpose, array);
+    }
+    return array;
   }
 
   private INDArray forwardBranch(Map<String, INDArray> parameters, Branch branch, INDArray x,

@@ -80,9 +80,9 @@ public final class SequentialTraining {
     boolean head = heads.get(task).contains(module);
     boolean perTask = head || plan.optimizer().perTaskSharedState();
     String key = perTask ? module + "\u0000" + task : module;
-    return optimizers.computeIfAbsent(key, k -> new OptimizerState(
+    return optimizers.computeIfAbsent(key, k -> OptimizerState.forModule(
         (perTask ? plan.optimizerFor(task) : plan.optimizer()),
-        parameters.get(module).length(), dataType));
+        plan.graph().modules().get(module), parameters.get(module).length(), dataType));
   }
 
   /** Each output's metric on the task's evaluation data. */

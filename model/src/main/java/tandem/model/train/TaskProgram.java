@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 import tandem.model.data.Batch;
 import tandem.model.data.ClassField;
 import tandem.model.data.DataSet;
@@ -15,6 +16,7 @@ import tandem.model.eval.ChunkScore;
 import tandem.model.eval.ChunkDecoding;
 import tandem.model.eval.ChunkScorer;
 import tandem.model.eval.Iob2Decoder;
+import tandem.model.kernel.Kernels;
 import tandem.model.module.Module;
 import tandem.model.spec.OutputGraph;
 import tandem.model.spec.TaskGraph;
@@ -52,23 +54,26 @@ public final class TaskProgram {
       Map<String, INDArray> gradients) {
     Work work = work(batch.size());
     for (String module : task.moduleNames()) {
-      gradients.get(module).assign(0);
+      INDArray gradient = gradients.get(module);
+      if (Kernels.fused(gradient)) {
+        Kernels.zero(gradient);
+      } else {
+        gradient.assign(0);
+      }
     }
     INDArray pathOutput = path.forward(parameters, batch);
-    work.pathGradient.assign(0);
+    INDArray pathEpsilon = null;
     double loss = 0;
     Map<String, Double> outputLosses = new LinkedHashMap<>();
     for (int o = 0; o < task.outputs().size(); o++) {
       OutputGraph output = task.outputs().get(o);
       INDArray logits = forwardOutput(parameters, pathOutput, work.outputBuffers.get(o), output);
       INDArray labels = batch.field(output.label());
-      double outputLoss = output.loss().score(labels, logits);
+      INDArray epsilon = work.logitGradient(o, logits);
+      double outputLoss = output.loss().scoreAndGradient(labels, logits, output.weight(),
+          epsilon);
       outputLosses.put(output.name(), outputLoss);
       loss += output.weight() * outputLoss;
-      INDArray epsilon = output.loss().gradient(labels, logits);
-      if (output.weight() != 1.0) {
-        epsilon.muli(output.weight());
-      }
       List<Module.Buffers> buffers = work.outputBuffers.get(o);
       for (int m = output.modules().size() - 1; m >= 0; m--) {
         Module module = output.modules().get(m);
@@ -77,10 +82,12 @@ public final class TaskProgram {
             gradients.get(module.name()), inputNeeded);
       }
       if (epsilon != null) {
-        work.pathGradient.addi(epsilon);
+        pathEpsilon = pathEpsilon == null ? epsilon : work.sum(pathEpsilon, epsilon);
       }
     }
-    path.backward(parameters, work.pathGradient, gradients);
+    if (pathEpsilon != null) {
+      path.backward(parameters, pathEpsilon, gradients);
+    }
     return new StepResult(loss, outputLosses, batch.size());
   }
 
@@ -281,7 +288,13 @@ public final class TaskProgram {
   /** Buffers of every module of the task for one batch size. */
   private final class Work {
     final List<List<Module.Buffers>> outputBuffers = new ArrayList<>();
+    /** Each output's dLoss/dLogits, shaped like its logits (made on first use). */
+    final List<INDArray> logitGradients = new ArrayList<>();
+    /** The sum of the outputs' gradients at the path's end, when there are several. */
     final INDArray pathGradient;
+    private float[] heapSum;
+    private float[] heapTerm;
+    private float[] heapScratch;
 
     Work(int batchSize) {
       for (OutputGraph output : task.outputs()) {
@@ -290,9 +303,40 @@ public final class TaskProgram {
           buffers.add(module.createBuffers(batchSize, dataType));
         }
         outputBuffers.add(buffers);
+        logitGradients.add(null);
       }
       int width = task.outputs().get(0).modules().get(0).inputSize();
-      pathGradient = org.nd4j.linalg.factory.Nd4j.zeros(dataType, batchSize, width);
+      pathGradient = Nd4j.create(dataType, new long[] {batchSize, width}, 'f');
+    }
+
+    INDArray logitGradient(int output, INDArray logits) {
+      INDArray gradient = logitGradients.get(output);
+      if (gradient == null || !java.util.Arrays.equals(gradient.shape(), logits.shape())) {
+        gradient = Nd4j.createUninitialized(dataType, logits.shape(), 'f');
+        logitGradients.set(output, gradient);
+      }
+      return gradient;
+    }
+
+    /** {@code first + second} into {@link #pathGradient} (which {@code first} may be). */
+    INDArray sum(INDArray first, INDArray second) {
+      if (!Kernels.fused(pathGradient, first, second)) {
+        if (first != pathGradient) {
+          pathGradient.assign(first);
+        }
+        return pathGradient.addi(second);
+      }
+      int length = (int) pathGradient.length();
+      heapSum = Kernels.ensure(heapSum, length);
+      heapTerm = Kernels.ensure(heapTerm, length);
+      heapScratch = Kernels.ensure(heapScratch, length);
+      Kernels.readColumnMajor(first, heapSum, heapScratch);
+      Kernels.readColumnMajor(second, heapTerm, heapScratch);
+      for (int i = 0; i < length; i++) {
+        heapSum[i] += heapTerm[i];
+      }
+      Kernels.write(heapSum, pathGradient);
+      return pathGradient;
     }
   }
 }

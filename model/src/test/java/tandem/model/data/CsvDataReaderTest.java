@@ -70,7 +70,7 @@ class CsvDataReaderTest {
 
     assertEquals(CSV + ".fields[0].columns[1]", e.field());
     assertTrue(e.getMessage().contains("line 2, column 1"), e.getMessage());
-    assertTrue(e.getMessage().contains("expected a number, found 'four'"), e.getMessage());
+    assertTrue(e.getMessage().contains("expected a number, found a cell of 4 characters"), e.getMessage());
   }
 
   @Test

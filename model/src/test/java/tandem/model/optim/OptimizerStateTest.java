@@ -121,4 +121,44 @@ class OptimizerStateTest {
       assertEquals(3, restored.iteration());
     }
   }
+  @Test
+  void lazyEmbeddingUpdatesStepOnlyTheRowsOfTheBatchAndMatchDenseThere() {
+    tandem.model.module.Embedding embedding = new tandem.model.module.Embedding("e",
+        java.util.List.of(new tandem.model.module.Embedding.Table(4, 3, 1),
+            new tandem.model.module.Embedding.Table(2, 2, 1)));
+    OptimizerSettings dense = new OptimizerSettings("adam", 0.01, 0.9, 0.999, 1e-8, false, 0);
+    OptimizerSettings lazy = new OptimizerSettings("adam", 0.01, 0.9, 0.999, 1e-8, false, 0,
+        true);
+    OptimizerState denseState = OptimizerState.forModule(dense, embedding, 16, DataType.FLOAT);
+    OptimizerState lazyState = OptimizerState.forModule(lazy, embedding, 16, DataType.FLOAT);
+    INDArray denseParameters = Nd4j.rand(DataType.FLOAT, 1, 16).reshape(16);
+    INDArray lazyParameters = denseParameters.dup();
+    // Step 1 touches every row; step 2 only row 1 of table 0 (floats 3-5) and row 0 of table 1
+    // (floats 12-13).
+    float[] all = new float[16];
+    java.util.Arrays.fill(all, 0.3f);
+    float[] some = new float[16];
+    some[3] = 0.5f;
+    some[5] = -0.25f;
+    some[12] = 1f;
+    for (float[] gradient : new float[][] {all, some}) {
+      denseState.applyInPlace(denseParameters, Nd4j.createFromArray(gradient));
+      lazyState.applyInPlace(lazyParameters, Nd4j.createFromArray(gradient));
+    }
+    float[] d = denseParameters.toFloatVector();
+    float[] l = lazyParameters.toFloatVector();
+    float[] m = lazyState.copyOfState();
+    // Dense moved every row on step 2 (its moments were non-zero); lazy moved only the batch's.
+    for (int i = 0; i < 16; i++) {
+      boolean touched = i >= 3 && i < 6 || i == 12 || i == 13;
+      if (touched) {
+        assertEquals(d[i], l[i], 1e-6, "row entry " + i);
+      } else {
+        assertEquals(true, d[i] != l[i], "dense moved untouched entry " + i);
+        // Lazy left it where step 1 put it: its first moment is still 0.1 * 0.3.
+        assertEquals(0.1f * 0.3f, m[i], 1e-7f, "first moment " + i);
+      }
+    }
+    assertEquals(2, lazyState.iteration());
+  }
 }

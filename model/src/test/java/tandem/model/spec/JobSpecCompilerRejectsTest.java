@@ -143,7 +143,7 @@ class JobSpecCompilerRejectsTest {
             "expected 10"),
         bad("unparseable number", s -> s.getTasksBuilder(0).setData(csv("text.csv",
             ROW_1 + "\n0,0,one,0,0,0,0,1,0,2\n")), "tasks[0].data.csv.fields[0].columns[2]",
-            "line 2, column 2", "expected a number, found 'one'"),
+            "line 2, column 2", "expected a number, found a cell of 3 characters"),
         bad("NaN in data", s -> s.getTasksBuilder(0).setData(csv("nan.csv",
             ROW_1 + "\n" + ROW_2 + "\n0,0,1,1,0,0,NaN,0,0,3\n")),
             "tasks[0].data.csv.fields[1].columns[2]", "NaN in data", "line 3, column 6"),
@@ -183,7 +183,7 @@ class JobSpecCompilerRejectsTest {
         bad("sequence longer than the maximum", s -> s.getTasksBuilder(0).setData(
             DataSpec.newBuilder().setTextPairs(TextPairData.newBuilder().setPath(write("pairs.tsv",
                 "ab\tcd\nabcde\tx\n")).setMaxLength(3))), "tasks[0].data.textPairs.maxLength",
-            "line 2", "'abcde' has 5 characters", "maximum 3"),
+            "line 2", "a sequence has 5 characters", "maximum 3"),
         bad("CSV id beyond its vocabulary", s -> s.getTasksBuilder(0).setData(csv("ids.csv",
             ROW_1 + "\n0,7,0,0,0,0,0,1,0,2\n", idBinary(5), RESULT_BITS, RESULT)),
             "tasks[0].data.csv.fields[0].vocabularySize", "line 2, column 1", "id 7",

@@ -32,7 +32,8 @@ public record Resumable(String jobId, TrainingPlan plan, Checkpoint checkpoint) 
   public static List<String> unfinished(Path jobDir) throws IOException {
     List<String> ids = new ArrayList<>();
     for (String id : JobDirectory.jobIds(jobDir)) {
-      if (!new JobDirectory(jobDir, id).finished()) {
+      // Only directories named like job ids: anything else there was not made by a server.
+      if (tandem.orchestrator.job.JobIds.isValid(id) && !new JobDirectory(jobDir, id).finished()) {
         ids.add(id);
       }
     }

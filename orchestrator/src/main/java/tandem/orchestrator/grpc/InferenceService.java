@@ -32,15 +32,27 @@ public final class InferenceService extends InferenceServiceGrpc.InferenceServic
   private final ModelRegistry models;
   private final Predictions predictions;
 
-  public InferenceService(ModelRegistry models, Predictions predictions) {
+  private final int maxRows;
+
+  /** @param maxRows the most rows one request may send ({@code limits.predict-rows}) */
+  public InferenceService(ModelRegistry models, Predictions predictions, int maxRows) {
     this.models = models;
     this.predictions = predictions;
+    this.maxRows = maxRows;
   }
 
   @Override
   public void predict(PredictRequest request, StreamObserver<PredictResponse> response) {
     ServedModel model;
     Predictions.Input input;
+    int rows = request.getFieldsMap().values().stream().mapToInt(f -> f.getRowsCount())
+        .reduce(request.getInputsCount(), Math::max);
+    if (rows > maxRows) {
+      response.onError(Status.RESOURCE_EXHAUSTED.withDescription(
+          new tandem.orchestrator.admission.LimitExceededException("inputs", "rows", rows,
+              maxRows, "predict-rows").getMessage()).asException());
+      return;
+    }
     try {
       model = lookUp(models, request.getModel(), request.getJobId());
       input = input(model, request);
@@ -80,9 +92,10 @@ public final class InferenceService extends InferenceServiceGrpc.InferenceServic
     try {
       return models.resolve(model, jobId);
     } catch (ModelLookupException e) {
+      String message = tandem.orchestrator.admission.Names.cap(e.getMessage());
       throw new RequestException(e.reason() == ModelLookupException.Reason.UNKNOWN
-          ? Status.NOT_FOUND.withDescription(e.getMessage())
-          : Status.FAILED_PRECONDITION.withDescription(e.getMessage()));
+          ? Status.NOT_FOUND.withDescription(message)
+          : Status.FAILED_PRECONDITION.withDescription(message));
     }
   }
 
@@ -96,7 +109,7 @@ public final class InferenceService extends InferenceServiceGrpc.InferenceServic
     if (!model.model().hasTask(task)) {
       List<String> tasks = model.model().graph().tasks().stream().map(t -> t.name()).toList();
       throw new RequestException(Status.NOT_FOUND.withDescription("model '" + model.name()
-          + "' has no task '" + task + "'; its tasks: " + (tasks.size() <= 10 ? tasks
+          + "' has no task " + RequestFields.quote(task) + "; its tasks: " + (tasks.size() <= 10 ? tasks
               : tasks.subList(0, 10) + " and " + (tasks.size() - 10) + " more")));
     }
     // null for tasks whose first step reads fields of its own (routes, merges).

@@ -35,10 +35,21 @@ public final class ModelService extends ModelServiceGrpc.ModelServiceImplBase {
   private final ModelRegistry models;
   private final Executor blocking;
 
-  /** @param blocking runs bundle serialisation and file reads */
-  public ModelService(ModelRegistry models, Executor blocking) {
+  private final ModelFiles files;
+  private final int nameChars;
+
+  /**
+   * @param blocking runs bundle serialisation and file reads
+   * @param modelDir the only directory LoadModel reads; null: LoadModel is refused
+   * @param maxBundleBytes the largest bundle LoadModel reads
+   * @param nameChars the longest model name
+   */
+  public ModelService(ModelRegistry models, Executor blocking, Path modelDir,
+      long maxBundleBytes, int nameChars) {
     this.models = models;
     this.blocking = blocking;
+    this.files = new ModelFiles(modelDir, maxBundleBytes);
+    this.nameChars = nameChars;
   }
 
   @Override
@@ -72,9 +83,20 @@ public final class ModelService extends ModelServiceGrpc.ModelServiceImplBase {
           .withDescription("path: expected the bundle file to load").asException());
       return;
     }
+    Path file;
+    try {
+      RequestFields.checkName("name", request.getName(), nameChars);
+      file = files.resolve(request.getPath());
+      if (request.getName().isEmpty()) {
+        RequestFields.checkName("path", ModelRegistry.defaultName(file), nameChars);
+      }
+    } catch (RequestFields.RequestException e) {
+      response.onError(e.status().asException());
+      return;
+    }
     CompletableFuture.supplyAsync(() -> {
       try {
-        return models.load(Path.of(request.getPath()), request.getName()).info();
+        return models.load(file, request.getName()).info();
       } catch (InvalidBundleException e) {
         throw new java.util.concurrent.CompletionException(e);
       }
@@ -87,11 +109,11 @@ public final class ModelService extends ModelServiceGrpc.ModelServiceImplBase {
       Throwable cause = error.getCause() == null ? error : error.getCause();
       if (cause instanceof InvalidBundleException) {
         LOG.warn("bundle not loaded: {}", cause.getMessage());
-        response.onError(Status.INVALID_ARGUMENT.withDescription(cause.getMessage())
-            .asException());
+        response.onError(Status.INVALID_ARGUMENT.withDescription(
+            tandem.orchestrator.admission.Names.cap(cause.getMessage())).asException());
       } else if (cause instanceof IllegalStateException) {
-        response.onError(Status.ALREADY_EXISTS.withDescription("name: " + cause.getMessage())
-            .asException());
+        response.onError(Status.ALREADY_EXISTS.withDescription(
+            tandem.orchestrator.admission.Names.cap("name: " + cause.getMessage())).asException());
       } else {
         LOG.error("loading bundle {} failed", request.getPath(), cause);
         response.onError(Status.INTERNAL.withDescription("load failed; see the server log")

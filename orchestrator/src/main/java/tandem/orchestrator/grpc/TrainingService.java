@@ -31,6 +31,9 @@ import tandem.model.spec.SettingsSpecs;
 import tandem.model.spec.InvalidSpecException;
 import tandem.model.spec.JobSpecCompiler;
 import tandem.model.spec.TrainingPlan;
+import tandem.orchestrator.admission.JobAdmission;
+import tandem.orchestrator.admission.LimitExceededException;
+import tandem.orchestrator.admission.Names;
 import tandem.orchestrator.checkpoint.Resumable;
 import tandem.orchestrator.job.JobManager;
 import tandem.orchestrator.job.JobRecord;
@@ -56,6 +59,7 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
   private final Duration askTimeout;
   private final java.nio.file.Path jobDir;
   private final TaskAdditions additions;
+  private final JobAdmission admission;
 
   /**
    * @param compileExecutor runs spec compilation (reads data files), never a gRPC thread
@@ -63,11 +67,14 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
    * @param eventLinger how long a new event waits for others to go out with it to a subscriber
    * @param jobDir where jobs keep their checkpoints; null: ResumeJob finds none
    * @param additions plans AddTask jobs
+   * @param admission what a spec must pass before it is compiled: limits, names, data roots
    */
   public TrainingService(JobStore store, ActorRef<JobManager.Command> jobManager,
       Scheduler scheduler, Executor compileExecutor,
       java.util.concurrent.ScheduledExecutorService streamExecutor, Duration eventLinger,
-      Duration askTimeout, java.nio.file.Path jobDir, TaskAdditions additions) {
+      Duration askTimeout, java.nio.file.Path jobDir, TaskAdditions additions,
+      JobAdmission admission) {
+    this.admission = admission;
     this.jobDir = jobDir;
     this.store = store;
     this.jobManager = jobManager;
@@ -83,6 +90,12 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
   public void submitJob(SubmitJobRequest request, StreamObserver<SubmitJobResponse> response) {
     if (!request.hasSpec()) {
       response.onError(Status.INVALID_ARGUMENT.withDescription("spec: missing").asException());
+      return;
+    }
+    try {
+      admission.checkConcurrent(store.all().stream().filter(r -> !r.events().complete()).count());
+    } catch (LimitExceededException e) {
+      response.onError(Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage()).asException());
       return;
     }
     CompletableFuture
@@ -105,8 +118,11 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
     CompletableFuture
         .supplyAsync(() -> {
           try {
+            admission.checkTask(request.getTask(), "task");
+            admission.checkModules(request.getModulesList());
+            admission.roots().checkTask(request.getTask(), "task");
             return additions.plan(request);
-          } catch (InvalidSpecException | ModelLookupException e) {
+          } catch (InvalidSpecException | ModelLookupException | LimitExceededException e) {
             throw new java.util.concurrent.CompletionException(e);
           }
         }, compileExecutor)
@@ -125,6 +141,9 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
 
   @Override
   public void getJob(GetJobRequest request, StreamObserver<JobStatus> response) {
+    if (!validJobId(request.getJobId(), response)) {
+      return;
+    }
     store.find(request.getJobId()).ifPresentOrElse(record -> {
       response.onNext(record.events().status());
       response.onCompleted();
@@ -141,6 +160,9 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
 
   @Override
   public void cancelJob(CancelJobRequest request, StreamObserver<JobStatus> response) {
+    if (!validJobId(request.getJobId(), response)) {
+      return;
+    }
     CompletionStage<JobManager.Outcome> outcome = AskPattern.ask(jobManager,
         replyTo -> new JobManager.CancelJob(request.getJobId(), replyTo), askTimeout, scheduler);
     outcome.whenComplete((result, error) -> reply(request.getJobId(), result, error,
@@ -152,6 +174,9 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
       StreamObserver<JobStatus> response) {
     if (error != null) {
       response.onError(toStatus(error, what));
+    } else if (result == JobManager.Outcome.FAILED) {
+      response.onError(Status.INTERNAL.withDescription(what + " failed; see the server log")
+          .asException());
     } else if (result == JobManager.Outcome.UNKNOWN_JOB) {
       response.onError(unknownJob(jobId));
     } else if (result == JobManager.Outcome.NOT_RUNNING) {
@@ -166,6 +191,9 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
 
   @Override
   public void updateSchedule(UpdateScheduleRequest request, StreamObserver<JobStatus> response) {
+    if (!validJobId(request.getJobId(), response)) {
+      return;
+    }
     java.util.Optional<JobRecord> record = store.find(request.getJobId());
     if (record.isEmpty()) {
       response.onError(unknownJob(request.getJobId()));
@@ -176,7 +204,8 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
       settings = SettingsSpecs.schedule(request.getSchedule(), record.get().spec().getTasksList()
           .stream().map(tandem.api.v1.TaskSpec::getName).toList(), "schedule");
     } catch (InvalidSpecException e) {
-      response.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asException());
+      response.onError(Status.INVALID_ARGUMENT.withDescription(Names.cap(e.getMessage()))
+          .asException());
       return;
     }
     CompletionStage<JobManager.Outcome> outcome = AskPattern.ask(jobManager,
@@ -189,6 +218,9 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
   @Override
   public void resumeJob(ResumeJobRequest request, StreamObserver<JobStatus> response) {
     String jobId = request.getJobId();
+    if (!validJobId(jobId, response)) {
+      return;
+    }
     java.util.Optional<JobRecord> record = store.find(jobId);
     if (jobDir == null || !Resumable.exists(jobDir, jobId)) {
       response.onError(record.isEmpty() ? unknownJob(jobId)
@@ -206,6 +238,13 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
     }
     CompletableFuture
         .supplyAsync(() -> load(jobId), compileExecutor)
+        .thenApply(job -> {
+          if (job.checkpoint() == null) {
+            throw Status.FAILED_PRECONDITION.withDescription("job " + jobId
+                + " has no checkpoint to resume from").asRuntimeException();
+          }
+          return job;
+        })
         .thenCompose(job -> AskPattern.<JobManager.Command, JobManager.Outcome>ask(jobManager,
             replyTo -> new JobManager.ResumeJob(jobId, job.checkpoint(), job.plan(), replyTo),
             askTimeout, scheduler))
@@ -221,7 +260,11 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
 
   private Resumable load(String jobId) {
     try {
-      return Resumable.load(jobDir, jobId);
+      Resumable job = Resumable.load(jobDir, jobId);
+      admission.check(job.plan().spec());
+      return job;
+    } catch (LimitExceededException e) {
+      throw new java.util.concurrent.CompletionException(e);
     } catch (InvalidSpecException e) {
       throw new java.util.concurrent.CompletionException(e);
     } catch (java.io.IOException e) {
@@ -231,40 +274,77 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
 
   @Override
   public void streamEvents(StreamEventsRequest request, StreamObserver<TrainingEvent> response) {
+    if (!validJobId(request.getJobId(), response)) {
+      return;
+    }
     if (request.getAfterSequence() < 0) {
       response.onError(Status.INVALID_ARGUMENT
           .withDescription("after_sequence: must be 0 or more, found " + request.getAfterSequence())
           .asException());
       return;
     }
-    store.find(request.getJobId()).ifPresentOrElse(
+    java.util.Optional<JobRecord> followed = store.find(request.getJobId());
+    int subscribers = followed.map(r -> r.events().listenerCount()).orElse(0);
+    if (subscribers >= admission.limits().subscribersPerJob()) {
+      response.onError(Status.RESOURCE_EXHAUSTED.withDescription(new LimitExceededException(
+          "job_id", "subscribers of job " + request.getJobId(), subscribers + 1,
+          admission.limits().subscribersPerJob(), "subscribers-per-job").getMessage())
+          .asException());
+      return;
+    }
+    followed.ifPresentOrElse(
         record -> new EventStream(record.events(), request.getAfterSequence(),
             (ServerCallStreamObserver<TrainingEvent>) response, streamExecutor, eventLinger)
             .start(),
         () -> response.onError(unknownJob(request.getJobId())));
   }
 
-  private static TrainingPlan compile(SubmitJobRequest request) {
+  private TrainingPlan compile(SubmitJobRequest request) {
     try {
+      admission.check(request.getSpec());
       return JobSpecCompiler.compile(request.getSpec());
-    } catch (InvalidSpecException e) {
+    } catch (InvalidSpecException | LimitExceededException e) {
       throw new java.util.concurrent.CompletionException(e);
     }
   }
 
   private static Exception unknownJob(String jobId) {
-    return Status.NOT_FOUND.withDescription("no job with id '" + jobId + "'").asException();
+    return Status.NOT_FOUND.withDescription("no job with id " + RequestFields.quote(jobId))
+        .asException();
+  }
+
+  /**
+   * Whether {@code jobId} is a job id; if not, answers INVALID_ARGUMENT. Ids name directories
+   * and actors: {@code ../x} must never get that far.
+   */
+  private static boolean validJobId(String jobId, StreamObserver<?> response) {
+    try {
+      RequestFields.checkJobId("job_id", jobId);
+      return true;
+    } catch (RequestFields.RequestException e) {
+      response.onError(e.status().asException());
+      return false;
+    }
   }
 
   private static Exception toStatus(Throwable error, String what) {
     Throwable cause = error instanceof java.util.concurrent.CompletionException
         && error.getCause() != null ? error.getCause() : error;
+    if (cause instanceof io.grpc.StatusRuntimeException refused) {
+      return refused;
+    }
     if (cause instanceof ModelLookupException lookup) {
       return (lookup.reason() == ModelLookupException.Reason.UNKNOWN ? Status.NOT_FOUND
-          : Status.FAILED_PRECONDITION).withDescription(lookup.getMessage()).asException();
+          : Status.FAILED_PRECONDITION).withDescription(Names.cap(lookup.getMessage()))
+          .asException();
+    }
+    if (cause instanceof LimitExceededException limit) {
+      return Status.RESOURCE_EXHAUSTED.withDescription(Names.cap(limit.getMessage()))
+          .asException();
     }
     if (cause instanceof InvalidSpecException invalid) {
-      return Status.INVALID_ARGUMENT.withDescription(invalid.getMessage()).asException();
+      return Status.INVALID_ARGUMENT.withDescription(Names.cap(invalid.getMessage()))
+          .asException();
     }
     if (cause instanceof java.util.concurrent.TimeoutException) {
       return Status.UNAVAILABLE.withDescription("the server is busy or shutting down").asException();

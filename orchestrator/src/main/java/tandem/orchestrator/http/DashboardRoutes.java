@@ -80,10 +80,16 @@ final class DashboardRoutes {
   private final Duration linger;
   private final Duration askTimeout;
   private final Materializer materializer;
+  private final DashboardAccess access;
+  private final int subscribersPerJob;
 
+  /** @param token the bearer token every request must carry ({@link DashboardAccess}); empty: none */
   DashboardRoutes(JobStore store, ActorSystem<?> system, ActorRef<JobManager.Command> jobManager,
       TrainingMetrics metrics, ExecutorService dataExecutor,
-      ScheduledExecutorService streamExecutor, Duration linger, Duration askTimeout) {
+      ScheduledExecutorService streamExecutor, Duration linger, Duration askTimeout,
+      String token, int subscribersPerJob) {
+    this.access = new DashboardAccess(token);
+    this.subscribersPerJob = subscribersPerJob;
     this.store = store;
     this.system = system;
     this.jobManager = jobManager;
@@ -97,7 +103,7 @@ final class DashboardRoutes {
   }
 
   Route route() {
-    return concat(
+    return access.check(() -> concat(
         pathSingleSlash(() -> get(() -> getFromResource(PAGES + "/index.html"))),
         path("job", () -> get(() -> getFromResource(PAGES + "/job.html"))),
         pathPrefix("assets", () -> get(() -> getFromResourceDirectory(PAGES))),
@@ -109,7 +115,7 @@ final class DashboardRoutes {
         pathPrefix("api", () -> pathPrefix("jobs", () -> concat(
             pathEnd(() -> get(() -> json(CompletableFuture.supplyAsync(data::jobs,
                 dataExecutor)))),
-            pathPrefix(segment(), this::job)))));
+            pathPrefix(segment(), this::job))))));
   }
 
   private Route job(String jobId) {
@@ -133,6 +139,11 @@ final class DashboardRoutes {
         path("events", () -> get(() -> optionalHeaderValueByName("Last-Event-ID", lastId ->
             parameterOptional("after", after -> {
               long from = sequence(lastId.or(() -> after).orElse("0"));
+              if (record.events().listenerCount() >= subscribersPerJob) {
+                return complete(StatusCodes.TOO_MANY_REQUESTS, "job " + jobId + " has "
+                    + subscribersPerJob + " subscribers already (setting "
+                    + "tandem.orchestrator.limits.subscribers-per-job)");
+              }
               return completeOKWithFuture(CompletableFuture.completedFuture(LiveEvents.after(
                   record.events(), from, streamExecutor, linger, materializer)),
                   EventStreamMarshalling.toEventStream());

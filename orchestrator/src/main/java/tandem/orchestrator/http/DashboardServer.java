@@ -39,11 +39,20 @@ public final class DashboardServer implements AutoCloseable {
    *
    * @param streamExecutor delivers live events (the gRPC streams' executor)
    * @param linger how long a live event waits for others to go out with it
+   * @param token the bearer token every request must carry (the gRPC port's); empty: none
+   * @throws IllegalStateException for an address beyond loopback without a token, unless
+   *     {@code insecure}: its pages cancel jobs, and it has no TLS
    */
   public static DashboardServer start(HttpSettings settings, ActorSystem<?> system,
       ActorRef<JobManager.Command> jobManager, JobStore store, TrainingMetrics metrics,
-      ScheduledExecutorService streamExecutor, Duration linger, Duration askTimeout)
-      throws java.io.IOException {
+      ScheduledExecutorService streamExecutor, Duration linger, Duration askTimeout,
+      String token, boolean insecure) throws java.io.IOException {
+    if (!insecure && token.isEmpty()
+        && !java.net.InetAddress.getByName(settings.host()).isLoopbackAddress()) {
+      throw new IllegalStateException("refusing to serve the dashboard on " + settings.host()
+          + " without a token: anyone who reaches it could cancel jobs. Give --token-file (or "
+          + "TANDEM_TOKEN), serve 127.0.0.1, or pass --insecure to accept the risk");
+    }
     // One thread: a page's documents wait for each other rather than take a second core
     // from training.
     ExecutorService dataExecutor = Executors.newSingleThreadExecutor(runnable -> {
@@ -52,7 +61,7 @@ public final class DashboardServer implements AutoCloseable {
       return thread;
     });
     DashboardRoutes routes = new DashboardRoutes(store, system, jobManager, metrics, dataExecutor,
-        streamExecutor, linger, askTimeout);
+        streamExecutor, linger, askTimeout, token, settings.subscribersPerJob());
     try {
       ServerBinding binding = Http.get(system).newServerAt(settings.host(), settings.port())
           .bind(routes.route()).toCompletableFuture().get(askTimeout.toMillis(),

@@ -9,13 +9,16 @@ import com.typesafe.config.Config;
  * @param host address to bind; loopback by default, like gRPC should be: the pages can cancel jobs
  * @param port port to bind; 0 picks a free one; negative: no HTTP endpoint
  * @param metricsTaskLabels tasks per job with their own {@code task} label in {@code /metrics}
+ * @param subscribersPerJob live followers of one job, gRPC and pages together
+ *     ({@code tandem.orchestrator.limits.subscribers-per-job})
  */
-public record HttpSettings(String host, int port, int metricsTaskLabels) {
+public record HttpSettings(String host, int port, int metricsTaskLabels, int subscribersPerJob) {
 
   public static HttpSettings create(Config config) {
     Config c = config.getConfig("tandem.orchestrator.http");
     return new HttpSettings(c.getString("host"), c.getInt("port"),
-        c.getInt("metrics-task-labels"));
+        c.getInt("metrics-task-labels"),
+        config.getInt("tandem.orchestrator.limits.subscribers-per-job"));
   }
 
   public boolean enabled() {
@@ -23,10 +26,10 @@ public record HttpSettings(String host, int port, int metricsTaskLabels) {
   }
 
   public HttpSettings withPort(int newPort) {
-    return new HttpSettings(host, newPort, metricsTaskLabels);
+    return new HttpSettings(host, newPort, metricsTaskLabels, subscribersPerJob);
   }
 
   public HttpSettings withHost(String newHost) {
-    return new HttpSettings(newHost, port, metricsTaskLabels);
+    return new HttpSettings(newHost, port, metricsTaskLabels, subscribersPerJob);
   }
 }

@@ -758,14 +758,16 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
    */
   private Behavior<Command> onPostStop() {
     if (!finished) {
-      stoppedFromOutside = true;
       if (org.apache.pekko.actor.CoordinatedShutdown.get(getContext().getSystem())
           .getShutdownReason().isPresent()) {
+        stoppedFromOutside = true;
         getContext().getLog().info("job {} stopped by the server's shutdown", record.jobId());
         finish(JobState.JOB_STATE_FAILED, directory == null
             ? "the server shut down while the job ran"
             : "the server shut down; the job resumes from its last checkpoint when it restarts");
       } else {
+        // Marked finished: a job whose coordinator failed is not resumed at the next start, where
+        // it would fail again.
         getContext().getLog().error("coordinator of job {} stopped before the job ended",
             record.jobId());
         finish(JobState.JOB_STATE_FAILED,

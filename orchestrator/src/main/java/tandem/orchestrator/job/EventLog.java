@@ -90,6 +90,10 @@ public final class EventLog {
 
   /** Up to {@code max} events with sequence numbers above {@code afterSequence}. */
   public synchronized Slice read(long afterSequence, int max) {
+    if (afterSequence >= lastSequence) {
+      // Nothing after it yet; and afterSequence + 1 must not overflow near Long.MAX_VALUE.
+      return new Slice(List.of(), 0, -1, complete);
+    }
     long firstRetained = Math.max(1, lastSequence - retained + 1);
     long firstMissed = 0;
     long lastMissed = -1;
@@ -116,7 +120,7 @@ public final class EventLog {
     listeners.remove(listener);
   }
 
-  /** Readers following the log live (gRPC and dashboard subscribers). */
+  /** Listeners now: one per subscriber that follows the log (gRPC and dashboard ones). */
   public int listenerCount() {
     return listeners.size();
   }

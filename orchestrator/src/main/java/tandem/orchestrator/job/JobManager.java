@@ -60,10 +60,12 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
   /** Every worker jobs may use from now on (running jobs keep theirs). */
   public record WorkersChanged(List<WorkerHandle> workers) implements Command {}
 
-  /** Reply to {@link CancelJob}, {@link UpdateSchedule} and {@link ResumeJob}. */
-  public enum Outcome { ACCEPTED, NOT_RUNNING, UNKNOWN_JOB, ALREADY_RUNNING }
+  /**
+   * Reply to {@link CancelJob}, {@link UpdateSchedule} and {@link ResumeJob}; {@code FAILED}: the
+   * request met a bug, logged with its cause, and changed nothing else.
+   */
+  public enum Outcome { ACCEPTED, NOT_RUNNING, UNKNOWN_JOB, ALREADY_RUNNING, FAILED }
 
-  /** A local worker the manager may place tasks on. */
   /**
    * A worker the manager may place tasks on. {@code dispatcher} is the config path of the
    * dispatcher of a local worker's thread, or {@code null} for a worker on another node.
@@ -128,7 +130,7 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
   }
 
   private Behavior<Command> onStartJob(StartJob command) {
-    String jobId = String.format("job-%04d", ++jobsStarted);
+    String jobId = JobIds.of(++jobsStarted);
     JobRecord record = new JobRecord(jobId, command.spec(),
         new EventLog(jobId, command.spec().getName(), retainedEvents, Instant.now()));
     store.add(record);
@@ -150,6 +152,12 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
 
   private Behavior<Command> onResumeJob(ResumeJob command) {
     String jobId = command.jobId();
+    if (!JobIds.isValid(jobId)) {
+      // The gRPC edge refuses these; an id that names another directory must never get here.
+      getContext().getLog().warn("resume of a job with an invalid id refused");
+      command.replyTo().tell(Outcome.UNKNOWN_JOB);
+      return this;
+    }
     if (running.containsKey(jobId) && store.find(jobId).map(r -> !r.events().complete())
         .orElse(false)) {
       command.replyTo().tell(Outcome.ALREADY_RUNNING);
@@ -161,8 +169,15 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
         checkpoint == null ? List.of() : checkpoint.events();
     Instant submitted = history.isEmpty() ? Instant.now() : Instant.ofEpochSecond(
         history.get(0).getTime().getSeconds(), history.get(0).getTime().getNanos());
-    JobRecord record = new JobRecord(jobId, spec,
-        EventLog.resumed(jobId, spec.getName(), retainedEvents, submitted, history));
+    EventLog log;
+    try {
+      log = EventLog.resumed(jobId, spec.getName(), retainedEvents, submitted, history);
+    } catch (RuntimeException e) {
+      getContext().getLog().error("job {}: cannot resume from its checkpoint's events", jobId, e);
+      command.replyTo().tell(Outcome.FAILED);
+      return this;
+    }
+    JobRecord record = new JobRecord(jobId, spec, log);
     store.put(record);
     if (checkpoints != null) {
       try {
@@ -204,6 +219,15 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
     if (record.events().complete()) {
       return; // cancelled while it waited
     }
+    try {
+      spawnCoordinatorOf(record, plan, from);
+    } catch (RuntimeException e) {
+      getContext().getLog().error("job {}: cannot start its coordinator", record.jobId(), e);
+      failJob(record, "the job could not start; see the server log");
+    }
+  }
+
+  private void spawnCoordinatorOf(JobRecord record, TrainingPlan plan, Checkpoint from) {
     int count = plan.workers() == 0 ? workers.size() : Math.min(plan.workers(), workers.size());
     // Rotate the starting worker so that concurrent small jobs spread over the cores.
     List<WorkerHandle> chosen = new java.util.ArrayList<>();
@@ -230,8 +254,8 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
     long highest = 0;
     try {
       for (String id : JobDirectory.jobIds(jobDir)) {
-        if (id.matches("job-\\d+")) {
-          highest = Math.max(highest, Long.parseLong(id.substring(4)));
+        if (JobIds.isValid(id)) {
+          highest = Math.max(highest, JobIds.number(id));
         }
       }
     } catch (java.io.IOException | NumberFormatException e) {
@@ -300,8 +324,42 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
         ? DispatcherSelector.defaultDispatcher() : DispatcherSelector.fromConfig(dispatcher);
   }
 
+  /**
+   * A coordinator stopped. One that stopped without ending its job's log (it failed while it
+   * started, before it could) fails the job here, so that the job neither shows as running
+   * forever nor is resumed at the next start; unless the server is shutting down, which leaves
+   * jobs resumable.
+   */
   private Behavior<Command> onTerminated(Terminated signal) {
+    java.util.Optional<String> jobId = running.entrySet().stream()
+        .filter(e -> e.getValue().equals(signal.getRef())).map(Map.Entry::getKey).findFirst();
     running.values().removeIf(ref -> ref.equals(signal.getRef()));
+    boolean shuttingDown = org.apache.pekko.actor.CoordinatedShutdown.get(getContext().getSystem())
+        .getShutdownReason().isPresent();
+    jobId.flatMap(store::find).filter(record -> !record.events().complete() && !shuttingDown)
+        .ifPresent(record -> {
+          getContext().getLog().error("job {}: its coordinator stopped before the job ended",
+              record.jobId());
+          failJob(record, "the job's coordinator failed; see the server log");
+        });
     return this;
+  }
+
+  /** Ends {@code record}'s log as failed and marks its directory finished: never resumed. */
+  private void failJob(JobRecord record, String message) {
+    if (!record.events().complete()) {
+      record.events().append(tandem.api.v1.TrainingEvent.newBuilder().setJobFinished(
+          tandem.api.v1.JobFinished.newBuilder()
+              .setState(tandem.api.v1.JobState.JOB_STATE_FAILED).setMessage(message)));
+    }
+    if (checkpoints != null) {
+      try {
+        new JobDirectory(checkpoints.jobDir(), record.jobId())
+            .markFinished(tandem.api.v1.JobState.JOB_STATE_FAILED.name());
+      } catch (java.io.IOException e) {
+        getContext().getLog().warn("job {}: cannot mark its directory finished", record.jobId(),
+            e);
+      }
+    }
   }
 }

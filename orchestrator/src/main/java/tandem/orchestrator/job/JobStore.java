@@ -15,16 +15,44 @@ public final class JobStore {
 
   private final ConcurrentHashMap<String, JobRecord> byId = new ConcurrentHashMap<>();
   private final List<JobRecord> inOrder = new CopyOnWriteArrayList<>();
+  private final int retained;
 
-  public void add(JobRecord record) {
+  /** A store that keeps every job. */
+  public JobStore() {
+    this(Integer.MAX_VALUE);
+  }
+
+  /**
+   * A store that keeps at most {@code retained} jobs when it can: beyond that, the oldest
+   * finished ones are dropped from memory (status, events, model) as new ones arrive; their
+   * directories under the job directory stay. Unfinished jobs are never dropped.
+   */
+  public JobStore(int retained) {
+    this.retained = retained;
+  }
+
+  public synchronized void add(JobRecord record) {
     if (byId.putIfAbsent(record.jobId(), record) != null) {
       throw new IllegalStateException("job " + record.jobId() + " already exists");
     }
     inOrder.add(record);
+    evictFinished();
+  }
+
+  private void evictFinished() {
+    for (JobRecord oldest : inOrder) {
+      if (inOrder.size() <= retained) {
+        return;
+      }
+      if (oldest.events().complete()) {
+        inOrder.remove(oldest);
+        byId.remove(oldest.jobId(), oldest);
+      }
+    }
   }
 
   /** Adds a record, or replaces the one with its id (a job resumed after it stopped). */
-  public void put(JobRecord record) {
+  public synchronized void put(JobRecord record) {
     JobRecord previous = byId.put(record.jobId(), record);
     if (previous == null) {
       inOrder.add(record);

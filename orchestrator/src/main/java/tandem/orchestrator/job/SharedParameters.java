@@ -324,9 +324,9 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
   /** The state of {@code module}'s updates: the module's, or ({@code task} set) the task's. */
   private OptimizerState optimizer(String module, String task) {
     String key = optimizerKey(module, task);
-    return optimizers.computeIfAbsent(key, k -> new OptimizerState(
+    return optimizers.computeIfAbsent(key, k -> OptimizerState.forModule(
         task == null ? plan.optimizer() : plan.optimizerFor(task),
-        current.parameters().get(module).length(),
+        plan.graph().modules().get(module), current.parameters().get(module).length(),
         current.parameters().get(module).dataType()));
   }
 }

@@ -72,7 +72,8 @@ public final class ModelRegistry {
       ServedModel served = bundles.get(model);
       if (served == null) {
         throw new ModelLookupException(ModelLookupException.Reason.UNKNOWN,
-            "no model named '" + model + "'; served models: " + bundles.keySet());
+            "no model named " + tandem.orchestrator.admission.Names.quote(model)
+            + "; served models: " + bundles.keySet());
       }
       return served;
     }
@@ -131,7 +132,7 @@ public final class ModelRegistry {
   }
 
   /** The file name without its last extension: {@code /m/heads.tandem} is {@code heads}. */
-  static String defaultName(Path file) {
+  public static String defaultName(Path file) {
     String fileName = file.getFileName().toString();
     int dot = fileName.lastIndexOf('.');
     return dot > 0 ? fileName.substring(0, dot) : fileName;

@@ -216,7 +216,7 @@ class ServingTest {
         LoadModelRequest.newBuilder().setPath(corrupted.toString()).build()));
     expect(Status.Code.INVALID_ARGUMENT, "truncated", () -> models.loadModel(
         LoadModelRequest.newBuilder().setPath(truncated.toString()).build()));
-    expect(Status.Code.INVALID_ARGUMENT, "no such file", () -> models.loadModel(
+    expect(Status.Code.NOT_FOUND, "no bundle", () -> models.loadModel(
         LoadModelRequest.newBuilder().setPath(dir.resolve("absent").toString()).build()));
     expect(Status.Code.ALREADY_EXISTS, "already served", () -> models.loadModel(
         LoadModelRequest.newBuilder().setPath(bundleFile.toString()).build()));

@@ -13,7 +13,9 @@ import org.slf4j.LoggerFactory;
  * Entry point of a worker node: {@code --join HOST:PORT} (the orchestrator's cluster address,
  * required), {@code --workers N} (default: one per core), {@code --devices 0,1} (GPU ordinals,
  * see {@code tandem.worker.devices}), {@code --host H} (the address the other nodes reach this
- * one at; default 127.0.0.1) and {@code --port P} (default 0, a free port). When the node is
+ * one at; default 127.0.0.1) and {@code --port P} (default 0, a free port); {@code --key-store F}
+ * and {@code --key-store-password-file F} (the cluster's shared key store: TLS, see
+ * {@code tandem.cluster}), {@code --insecure} (a non-loopback host without it). When the node is
  * removed from the cluster (its orchestrator went away) it joins again with a new actor system,
  * so worker nodes outlive an orchestrator restart. Runs until the JVM is asked to stop.
  */
@@ -31,11 +33,17 @@ public final class WorkerNodeMain {
     int port = 0;
     int workers = Runtime.getRuntime().availableProcessors();
     List<Integer> devices = null;
+    java.util.Map<String, Object> cluster = new java.util.HashMap<>();
     for (int i = 0; i < args.length; i++) {
       String flag = args[i];
+      if (flag.equals("--insecure")) {
+        cluster.put("tandem.cluster.insecure", true);
+        continue;
+      }
       if (flag.equals("--help") || flag.equals("-h")) {
         System.out.println("usage: WorkerNodeMain --join HOST:PORT [--workers N] "
-            + "[--devices 0,1] [--host H] [--port P]");
+            + "[--devices 0,1] [--host H] [--port P] [--key-store F "
+            + "[--key-store-password-file F]] [--insecure]");
         return;
       }
       if (i + 1 >= args.length) {
@@ -48,17 +56,26 @@ public final class WorkerNodeMain {
         case "--port" -> port = ARGS.atLeast(flag, value, 0);
         case "--workers" -> workers = ARGS.atLeast(flag, value, 1);
         case "--devices" -> devices = devices(value);
+        case "--key-store" -> cluster.put("tandem.cluster.key-store", value);
+        case "--key-store-password-file" ->
+            cluster.put("tandem.cluster.key-store-password-file", value);
         default -> ARGS.fail("unknown option " + flag);
       }
     }
     if (join == null || !join.contains(":")) {
       ARGS.fail("--join HOST:PORT is required (the orchestrator's --cluster-port)");
     }
-    Config application = ConfigFactory.load();
+    Config application = ConfigFactory.parseMap(cluster).withFallback(ConfigFactory.load());
     if (devices == null) {
       devices = application.getIntList("tandem.worker.devices");
     }
-    Config config = ClusterSettings.config(application, host, port, join);
+    Config config;
+    try {
+      config = ClusterSettings.config(application, host, port, join);
+    } catch (IllegalStateException e) {
+      ARGS.fail(e.getMessage());
+      return;
+    }
     while (true) {
       ActorSystem<Void> system = ActorSystem.create(WorkerNode.create(workers, devices),
           ClusterSettings.SYSTEM_NAME, config);

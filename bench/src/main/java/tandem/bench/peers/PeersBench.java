@@ -1,0 +1,398 @@
+package tandem.bench.peers;
+
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import com.google.protobuf.util.JsonFormat;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import tandem.api.v1.JobSpec;
+import tandem.api.v1.TaskSpec;
+import tandem.bench.ActorRun;
+import tandem.bench.BareLoop;
+import tandem.bench.BareRun;
+import tandem.bench.EmbeddedTandem;
+import tandem.bench.MachineInfo;
+import tandem.bench.Median;
+import tandem.bench.twohead.TwoHeadData;
+import tandem.bench.twohead.TwoHeadJob;
+import tandem.model.spec.JobSpecCompiler;
+import tandem.model.spec.TaskGraph;
+import tandem.model.spec.TrainingPlan;
+
+/**
+ * Tandem next to PyTorch on the same two workloads, in one run: the two-head MLP of
+ * {@code two-head} and the CoNLL-2000 alternate tagger ({@code examples/conll2000-alternate.json}).
+ * Each repetition runs, in an order that alternates: PyTorch (eager, one thread, a child process
+ * running {@code bench/peers.py}), Tandem's single-thread reference loop, and Tandem's actor path
+ * through gRPC (two-head: 1 local worker, sync; CoNLL: the default 2 local workers), CoNLL with
+ * dense and with lazy embedding updates. Figures are training examples per second (steps only,
+ * after a warm-up), medians over the repetitions, ratios of medians. The roofline column is the
+ * time {@code cblas_sgemm} alone takes for the step's own products ({@link GemmRoofline}),
+ * measured in the same run, divided by the step's time.
+ */
+@Command(name = "peers", mixinStandardHelpOptions = true,
+    description = "Tandem vs PyTorch (eager, one thread) on the two-head MLP and CoNLL-2000 "
+        + "alternate: examples/s, ratios, and the step's share of the sgemm roofline.")
+public final class PeersBench implements Callable<Integer> {
+
+  @Option(names = "--repeats", defaultValue = "5",
+      description = "Measured repetitions of every system (default: ${DEFAULT-VALUE}).")
+  int repeats;
+
+  @Option(names = "--two-head-steps", defaultValue = "2000",
+      description = "Steps per two-head run (default: ${DEFAULT-VALUE}).")
+  int twoHeadSteps;
+
+  @Option(names = "--conll-steps", defaultValue = "600",
+      description = "Steps per CoNLL run, over both tasks (default: ${DEFAULT-VALUE}).")
+  int conllSteps;
+
+  @Option(names = "--workloads", split = ",", defaultValue = "two-head,conll",
+      description = "Workloads to run (default: ${DEFAULT-VALUE}).")
+  List<String> workloads;
+
+  @Option(names = "--python", defaultValue = "/usr/bin/python3",
+      description = "Python with Debian's python3-torch (default: ${DEFAULT-VALUE}).")
+  String python;
+
+  @Option(names = "--base-dir", defaultValue = ".",
+      description = "Repository root: examples/, bench/peers.py and ../shared/data are found "
+          + "from here (default: ${DEFAULT-VALUE}).")
+  Path baseDir;
+
+  @Option(names = "--json", description = "Print one JSON object instead of a table.")
+  boolean json;
+
+  @CommandLine.Spec
+  CommandLine.Model.CommandSpec commandSpec;
+
+  /** One system's examples per second, one entry per repetition. */
+  private final Map<String, List<Double>> rates = new LinkedHashMap<>();
+  private final Map<String, Double> rooflines = new LinkedHashMap<>();
+  private String pytorchNote;
+
+  @Override
+  public Integer call() throws Exception {
+    if (repeats <= 0 || twoHeadSteps <= 0 || conllSteps <= 0) {
+      throw new CommandLine.ParameterException(commandSpec.commandLine(),
+          "--repeats, --two-head-steps and --conll-steps must be positive");
+    }
+    MachineInfo machine = MachineInfo.current();
+    double loadBefore = loadAverage();
+    pytorchNote = checkPytorch();
+    if (workloads.contains("two-head")) {
+      twoHead();
+    }
+    if (workloads.contains("conll")) {
+      conll();
+    }
+    double loadAfter = loadAverage();
+    PrintWriter out = commandSpec.commandLine().getOut();
+    if (json) {
+      out.println(new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues()
+          .create().toJson(toJson(machine, loadBefore, loadAfter)));
+    } else {
+      printTable(out, machine, loadBefore, loadAfter);
+    }
+    out.flush();
+    return 0;
+  }
+
+  private void twoHead() throws Exception {
+    Path dir = Files.createTempDirectory("tandem-bench-peers");
+    Path data = dir.resolve("two-head.csv");
+    try {
+      TwoHeadData.writeCsv(data, 8192, 1);
+      JobSpec spec = TwoHeadJob.spec(data, twoHeadSteps, 1);
+      TrainingPlan plan = JobSpecCompiler.compile(spec);
+      roofline("two-head", plan);
+      try (EmbeddedTandem tandem = EmbeddedTandem.start(1)) {
+        progress("two-head: warm-up");
+        for (int turn = 0; turn < 3; turn++) {
+          System.gc();
+          tandem.run(spec, EmbeddedTandem.EventReading.LIVE);
+          BareLoop.run(plan, twoHeadSteps);
+        }
+        for (int r = 0; r < repeats; r++) {
+          List<Runnable> order = new ArrayList<>(List.of(
+              () -> pytorch("two-head", twoHeadSteps),
+              () -> record("two-head/tandem-loop", bare(plan, twoHeadSteps)),
+              () -> record("two-head/tandem-actor", actor(tandem, spec))));
+          runRotated(order, r);
+          progress("two-head repetition %d/%d: %s", r + 1, repeats, latest("two-head/"));
+        }
+      }
+    } finally {
+      Files.deleteIfExists(data);
+      Files.deleteIfExists(dir);
+    }
+  }
+
+  private void conll() throws Exception {
+    JobSpec dense = conllSpec(false);
+    JobSpec lazy = conllSpec(true);
+    TrainingPlan densePlan = JobSpecCompiler.compile(dense, baseDir);
+    TrainingPlan lazyPlan = JobSpecCompiler.compile(lazy, baseDir);
+    roofline("conll", densePlan);
+    try (EmbeddedTandem tandem = EmbeddedTandem.start(2)) {
+      progress("conll: warm-up");
+      for (JobSpec spec : List.of(dense, lazy)) {
+        tandem.run(spec, EmbeddedTandem.EventReading.LIVE);
+      }
+      BareLoop.run(densePlan, conllSteps);
+      BareLoop.run(lazyPlan, conllSteps);
+      for (int r = 0; r < repeats; r++) {
+        List<Runnable> order = new ArrayList<>(List.of(
+            () -> pytorch("conll", conllSteps),
+            () -> record("conll/tandem-loop", bare(densePlan, conllSteps)),
+            () -> record("conll/tandem-actor", actor(tandem, dense)),
+            () -> record("conll/tandem-loop-lazy", bare(lazyPlan, conllSteps)),
+            () -> record("conll/tandem-actor-lazy", actor(tandem, lazy))));
+        runRotated(order, r);
+        progress("conll repetition %d/%d: %s", r + 1, repeats, latest("conll/"));
+      }
+    }
+  }
+
+  /** examples/conll2000-alternate.json for {@code --conll-steps}, data paths made absolute. */
+  private JobSpec conllSpec(boolean lazy) throws IOException {
+    JobSpec.Builder spec = JobSpec.newBuilder();
+    JsonFormat.parser().merge(Files.readString(
+        baseDir.resolve("examples/conll2000-alternate.json")), spec);
+    spec.getStopBuilder().setMaxSteps(conllSteps);
+    if (lazy) {
+      spec.getOptimizerBuilder().setEmbeddingUpdates("lazy");
+    }
+    for (TaskSpec.Builder task : spec.getTasksBuilderList()) {
+      task.getDataBuilder().getConllBuilder().setPath(absolute(task.getData().getConll().getPath()));
+      task.getEvalDataBuilder().getConllBuilder().setPath(
+          absolute(task.getEvalData().getConll().getPath()));
+    }
+    return spec.build();
+  }
+
+  private String absolute(String path) {
+    return baseDir.resolve(path).toAbsolutePath().normalize().toString();
+  }
+
+  /** Runs the repetition's systems starting at a different one each time. */
+  private static void runRotated(List<Runnable> systems, int repetition) {
+    for (int i = 0; i < systems.size(); i++) {
+      System.gc();
+      systems.get((i + repetition) % systems.size()).run();
+    }
+  }
+
+  private static double bare(TrainingPlan plan, int steps) {
+    BareRun run = BareLoop.run(plan, steps);
+    return run.trainingExamplesPerSecond();
+  }
+
+  private static double actor(EmbeddedTandem tandem, JobSpec spec) {
+    try {
+      ActorRun run = tandem.run(spec, EmbeddedTandem.EventReading.LIVE);
+      return run.trainingExamplesPerSecond();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private void record(String system, double examplesPerSecond) {
+    rates.computeIfAbsent(system, s -> new ArrayList<>()).add(examplesPerSecond);
+  }
+
+  private String latest(String prefix) {
+    StringBuilder line = new StringBuilder();
+    rates.forEach((system, values) -> {
+      if (system.startsWith(prefix)) {
+        line.append(String.format("%s %.0f  ", system.substring(prefix.length()),
+            values.get(values.size() - 1)));
+      }
+    });
+    return line.toString().trim();
+  }
+
+  /** Median gemm time per step over the plan's tasks, as a share of a step, kept per workload. */
+  private void roofline(String workload, TrainingPlan plan) {
+    double seconds = 0;
+    double flops = 0;
+    for (TaskGraph task : plan.graph().tasks()) {
+      GemmRoofline roofline = GemmRoofline.of(task);
+      seconds += roofline.gemmSecondsPerStep(7, 50);
+      flops += roofline.flops();
+    }
+    int tasks = plan.graph().tasks().size();
+    rooflines.put(workload + "/gemmSecondsPerStep", seconds / tasks);
+    rooflines.put(workload + "/flopsPerStep", flops / tasks);
+    rooflines.put(workload + "/batch", (double) plan.graph().tasks().get(0).batchSize());
+  }
+
+  /** Whether PyTorch can run; null if so, else why not and how to install it. */
+  private String checkPytorch() {
+    try {
+      Process process = new ProcessBuilder(python, "-c", "import torch")
+          .redirectErrorStream(true).start();
+      String output = new String(process.getInputStream().readAllBytes(),
+          StandardCharsets.UTF_8);
+      if (!process.waitFor(120, TimeUnit.SECONDS) || process.exitValue() != 0) {
+        return "PyTorch skipped: " + python + " cannot import torch (" + output.strip()
+            + "); install it with: apt-get install python3-torch libopenblas0-serial";
+      }
+      return null;
+    } catch (IOException | InterruptedException e) {
+      return "PyTorch skipped: cannot run " + python + " (" + e.getMessage()
+          + "); install it with: apt-get install python3 python3-torch libopenblas0-serial";
+    }
+  }
+
+  private void pytorch(String workload, int steps) {
+    if (pytorchNote != null) {
+      return;
+    }
+    try {
+      List<String> command = new ArrayList<>(List.of(python,
+          baseDir.resolve("bench/peers.py").toString(), workload, "--steps",
+          String.valueOf(steps), "--warmup", String.valueOf(Math.min(200, steps)),
+          "--conll-train", baseDir.resolve("../shared/data/conll2000/train.txt").toString()));
+      ProcessBuilder builder = new ProcessBuilder(command)
+          .redirectError(ProcessBuilder.Redirect.DISCARD);
+      builder.environment().put("OMP_NUM_THREADS", "1");
+      Process process = builder.start();
+      String output = new String(process.getInputStream().readAllBytes(),
+          StandardCharsets.UTF_8).strip();
+      if (process.waitFor() != 0) {
+        throw new IllegalStateException("bench/peers.py " + workload + " failed: " + output);
+      }
+      String last = output.substring(output.lastIndexOf('\n') + 1);
+      JsonObject result = JsonParser.parseString(last).getAsJsonObject();
+      record(workload + "/pytorch",
+          result.getAsJsonArray("examplesPerSecond").get(0).getAsDouble());
+      rooflines.putIfAbsent("pytorch/threads", result.get("threads").getAsDouble());
+      pytorchVersion = result.get("torch").getAsString() + ", BLAS "
+          + result.get("blas").getAsString();
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private String pytorchVersion = "not run";
+
+  private double median(String system) {
+    List<Double> values = rates.get(system);
+    return values == null ? Double.NaN
+        : Median.of(values.stream().mapToDouble(Double::doubleValue).toArray());
+  }
+
+  /** The step time a system's median rate gives, against the roofline's gemm time. */
+  private double rooflineShare(String workload, String system) {
+    double stepSeconds = rooflines.get(workload + "/batch") / median(workload + "/" + system);
+    return rooflines.get(workload + "/gemmSecondsPerStep") / stepSeconds;
+  }
+
+  private static final List<String[]> ROWS = List.of(
+      new String[] {"two-head", "pytorch", "PyTorch eager, 1 thread"},
+      new String[] {"two-head", "tandem-loop", "Tandem reference loop"},
+      new String[] {"two-head", "tandem-actor", "Tandem actor path, 1 worker, sync"},
+      new String[] {"conll", "pytorch", "PyTorch eager, 1 thread"},
+      new String[] {"conll", "tandem-loop", "Tandem reference loop, dense"},
+      new String[] {"conll", "tandem-actor", "Tandem actor path, 2 workers, dense"},
+      new String[] {"conll", "tandem-loop-lazy", "Tandem reference loop, lazy"},
+      new String[] {"conll", "tandem-actor-lazy", "Tandem actor path, 2 workers, lazy"});
+
+  private void printTable(PrintWriter out, MachineInfo machine, double loadBefore,
+      double loadAfter) {
+    out.println("peers: training examples/s (steps only), median of " + repeats
+        + " repetitions; " + machine.describe());
+    out.printf("load average (1 min) %.1f before, %.1f after; PyTorch %s%n", loadBefore,
+        loadAfter, pytorchNote == null ? pytorchVersion : "-");
+    if (pytorchNote != null) {
+      out.println(pytorchNote);
+    }
+    out.printf("%-9s %-38s %11s %10s %10s  %s%n", "workload", "system", "examples/s",
+        "x PyTorch", "roofline", "repetitions");
+    for (String[] row : ROWS) {
+      String key = row[0] + "/" + row[1];
+      if (!rates.containsKey(key)) {
+        continue;
+      }
+      double value = median(key);
+      double pytorch = median(row[0] + "/pytorch");
+      out.printf("%-9s %-38s %11.0f %10s %10.2f  %s%n", row[0], row[2], value,
+          Double.isNaN(pytorch) ? "-" : String.format("%.2f", value / pytorch),
+          rooflineShare(row[0], row[1]), rates.get(key).stream()
+              .map(v -> String.format("%.0f", v)).toList());
+    }
+    for (String workload : List.of("two-head", "conll")) {
+      if (rooflines.containsKey(workload + "/gemmSecondsPerStep")) {
+        double seconds = rooflines.get(workload + "/gemmSecondsPerStep");
+        double flops = rooflines.get(workload + "/flopsPerStep");
+        out.printf("%s: %.1f MFLOP of products per step; cblas_sgemm alone %.0f us per step "
+            + "(%.1f GFLOP/s at the step's shapes)%n", workload, flops / 1e6, seconds * 1e6,
+            flops / seconds / 1e9);
+      }
+    }
+    if (rates.containsKey("two-head/tandem-actor")) {
+      out.printf("two-head actor / loop: %.3f%n",
+          median("two-head/tandem-actor") / median("two-head/tandem-loop"));
+    }
+    out.println("roofline = cblas_sgemm time for the step's own products / the step's time "
+        + "(1.0: nothing but matrix products)");
+  }
+
+  private JsonObject toJson(MachineInfo machine, double loadBefore, double loadAfter) {
+    JsonObject json = new JsonObject();
+    json.add("machine", machine.toJson());
+    json.addProperty("loadAverageBefore", loadBefore);
+    json.addProperty("loadAverageAfter", loadAfter);
+    json.addProperty("repeats", repeats);
+    json.addProperty("pytorch", pytorchNote == null ? pytorchVersion : pytorchNote);
+    JsonObject systems = new JsonObject();
+    for (String[] row : ROWS) {
+      String key = row[0] + "/" + row[1];
+      if (!rates.containsKey(key)) {
+        continue;
+      }
+      JsonObject system = new JsonObject();
+      system.addProperty("description", row[2]);
+      system.addProperty("examplesPerSecond", median(key));
+      system.addProperty("vsPytorch", median(key) / median(row[0] + "/pytorch"));
+      system.addProperty("roofline", rooflineShare(row[0], row[1]));
+      JsonArray values = new JsonArray();
+      rates.get(key).forEach(values::add);
+      system.add("repetitions", values);
+      systems.add(key, system);
+    }
+    json.add("systems", systems);
+    JsonObject roofline = new JsonObject();
+    rooflines.forEach(roofline::addProperty);
+    json.add("roofline", roofline);
+    return json;
+  }
+
+  private static double loadAverage() {
+    return ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+  }
+
+  private static void progress(String format, Object... args) {
+    System.err.printf(format + "%n", args);
+  }
+}
