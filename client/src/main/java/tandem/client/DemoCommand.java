@@ -40,6 +40,10 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--workers", paramLabel = "N", description = "Local workers of the demo server.")
   Integer workers;
 
+  @Option(names = "--http-port", paramLabel = "PORT",
+      description = "Also serve the live dashboard on http://127.0.0.1:PORT/ while the demo runs.")
+  Integer httpPort;
+
   @Option(names = "--json", description = "Print events as JSON lines and a summary object.")
   boolean json;
 
@@ -72,6 +76,9 @@ final class DemoCommand implements Callable<Integer> {
     // The demo's checkpoints stay in its own directory: a server started from the repository
     // would otherwise resume whatever unfinished jobs an earlier run left under ./jobs.
     arguments.addAll(java.util.List.of("--job-dir", dir.resolve("jobs").toString()));
+    if (httpPort != null) {
+      arguments.addAll(java.util.List.of("--http-port", httpPort.toString()));
+    }
     try (ServerProcess server = ServerProcess.start(arguments, log)) {
       int port;
       try {
@@ -99,6 +106,9 @@ final class DemoCommand implements Callable<Integer> {
   private int train(TandemClient client, JobSpec job, PrintWriter notes, Path log) {
     String jobId = client.submit(job);
     notes.println("submitted job " + jobId + " (" + job.getName() + ")");
+    if (httpPort != null && httpPort > 0) {
+      notes.println("dashboard: http://127.0.0.1:" + httpPort + "/job?id=" + jobId);
+    }
     notes.flush();
     EventView view = json ? new JsonView(out()) : LiveView.forConsole(out());
     JobStatus status = new WatchSession(client, view).follow(jobId, 0);

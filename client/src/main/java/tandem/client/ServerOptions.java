@@ -21,6 +21,11 @@ final class ServerOptions {
       description = "Write the bound port to FILE once serving.")
   Path portFile;
 
+  @Option(names = "--http-port", paramLabel = "PORT",
+      description = "Serve the live dashboard and Prometheus /metrics on this port "
+          + "(127.0.0.1; 0 picks a free one; default: off).")
+  Integer httpPort;
+
   @Option(names = "--data-root", paramLabel = "DIR",
       description = "Jobs may read data files only under DIR (repeatable; default: the server's "
           + "working directory).")
@@ -30,6 +35,9 @@ final class ServerOptions {
   List<String> arguments() {
     List<String> arguments = new java.util.ArrayList<>(
         ServerProcess.serverArguments(port, workers, portFile));
+    if (httpPort != null) {
+      arguments.addAll(List.of("--http-port", httpPort.toString()));
+    }
     dataRoots.forEach(root -> arguments.addAll(List.of("--data-root", root.toString())));
     return arguments;
   }

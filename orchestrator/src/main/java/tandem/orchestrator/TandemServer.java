@@ -33,6 +33,9 @@ import tandem.orchestrator.serving.TaskAdditions;
 import tandem.orchestrator.grpc.TrainingService;
 import tandem.orchestrator.job.JobManager;
 import tandem.orchestrator.job.JobStore;
+import tandem.orchestrator.http.DashboardServer;
+import tandem.orchestrator.http.HttpSettings;
+import tandem.orchestrator.metrics.TrainingMetrics;
 
 /**
  * The embedded Tandem server: an actor system with local workers and the job manager, the models
@@ -53,9 +56,12 @@ public final class TandemServer implements AutoCloseable {
   private final java.util.concurrent.ScheduledExecutorService streamExecutor;
   private final ModelRegistry models;
   private final Predictions predictions;
+  private final TrainingMetrics metrics;
+  private final DashboardServer dashboard;
   private final JobAdmission admission;
 
-  private TandemServer(ServerSettings settings, Config config) throws IOException {
+  private TandemServer(ServerSettings settings, HttpSettings http, Config config)
+      throws IOException {
     this.settings = settings;
     // Before anything starts: a server that must not serve this address starts nothing.
     GrpcSecurity security = GrpcSecurity.create(config);
@@ -70,7 +76,9 @@ public final class TandemServer implements AutoCloseable {
             settings.localWorkers()));
     this.compileExecutor = Executors.newFixedThreadPool(2, daemon("tandem-spec-compiler"));
     this.models = new ModelRegistry(jobs);
-    this.predictions = new Predictions(ServingSettings.create(config));
+    this.metrics = http.enabled() ? new TrainingMetrics(jobs, http.metricsTaskLabels()) : null;
+    this.predictions = metrics == null ? new Predictions(ServingSettings.create(config))
+        : new Predictions(ServingSettings.create(config), metrics::observePredict);
     this.streamExecutor = Executors.newScheduledThreadPool(2, daemon("tandem-event-stream"));
     this.admission = new JobAdmission(LimitSettings.create(config), new DataRoots(
         Path.of(""), config.getStringList("tandem.orchestrator.data-roots").stream()
@@ -111,6 +119,7 @@ public final class TandemServer implements AutoCloseable {
     LOG.info("Tandem server listening on {}:{} with {} local workers ({}, {})", settings.host(),
         port(), settings.localWorkers(), security.tls() ? "TLS" : "plaintext",
         security.token().isEmpty() ? "no token" : "bearer token required");
+    this.dashboard = http.enabled() ? startDashboard(http, config, security) : null;
   }
 
   /**
@@ -157,9 +166,34 @@ public final class TandemServer implements AutoCloseable {
     return dir.isBlank() ? null : Path.of("").toAbsolutePath().resolve(dir).normalize();
   }
 
-  /** Starts a server; it serves until {@link #close()}. */
+  /** The dashboard asks for the gRPC port's token too, and binds beyond loopback as it may. */
+  private DashboardServer startDashboard(HttpSettings http, Config config, GrpcSecurity security)
+      throws IOException {
+    try {
+      return DashboardServer.start(http, system, system, jobs, metrics, streamExecutor,
+          config.getDuration("tandem.orchestrator.event-stream-linger"), settings.askTimeout(),
+          security.token(), security.insecure());
+    } catch (IOException | IllegalStateException e) {
+      server.shutdownNow();
+      close();
+      throw e;
+    }
+  }
+
+  /** Starts a server; it serves until {@link #close()}. HTTP as {@code config} says. */
   public static TandemServer start(ServerSettings settings, Config config) throws IOException {
-    return new TandemServer(settings, config);
+    return new TandemServer(settings, HttpSettings.create(config), config);
+  }
+
+  /** Starts a server with the dashboard and /metrics as {@code http} says. */
+  public static TandemServer start(ServerSettings settings, HttpSettings http, Config config)
+      throws IOException {
+    return new TandemServer(settings, http, config);
+  }
+
+  /** The dashboard's bound port; -1 without one. */
+  public int httpPort() {
+    return dashboard == null ? -1 : dashboard.port();
   }
 
   /** The bound port (the chosen one when the settings ask for port 0). */
@@ -197,6 +231,9 @@ public final class TandemServer implements AutoCloseable {
 
   @Override
   public void close() {
+    if (dashboard != null) {
+      dashboard.close();
+    }
     health.enterTerminalState();
     server.shutdown();
     try {

@@ -21,7 +21,9 @@ import tandem.worker.node.MainArgs;
  * only under these directories (default: the working directory). Security: {@code --token-file F}
  * (bearer token; else TANDEM_TOKEN), {@code --tls-cert F --tls-key F} (PEM), {@code
  * --tls-client-ca F} (require client certificates), {@code --insecure} (serve a non-loopback
- * address without them). Flags read into the config are read before the others. Runs until the JVM is asked to stop.
+ * address without them). The dashboard and {@code /metrics}: {@code --http-port P} (off by default; 0 picks a free
+ * port), {@code --http-host H} (default loopback); with a token, the dashboard asks for it too.
+ * Flags read into the config are read before the others. Runs until the JVM is asked to stop.
  */
 public final class TandemServerMain {
 
@@ -57,6 +59,7 @@ public final class TandemServerMain {
     }
     config = ConfigFactory.parseMap(overrides).withFallback(config);
     ServerSettings settings = ServerSettings.create(config);
+    tandem.orchestrator.http.HttpSettings http = tandem.orchestrator.http.HttpSettings.create(config);
     Path portFile = null;
     java.util.List<Path> bundles = new java.util.ArrayList<>();
     for (int i = 0; i < args.length; i++) {
@@ -66,7 +69,7 @@ public final class TandemServerMain {
             + "[--port-file F] [--model BUNDLE]... [--cluster-port P] [--cluster-host H] "
             + "[--no-local-workers] [--min-workers N] [--job-dir D] [--data-root DIR]... [--token-file F] [--tls-cert F --tls-key F] "
             + "[--tls-client-ca F] [--cluster-key-store F [--cluster-key-store-password-file F]] "
-            + "[--insecure]");
+            + "[--insecure] [--http-port P] [--http-host H]");
         return;
       }
       if (flag.equals("--no-local-workers")) {
@@ -94,6 +97,8 @@ public final class TandemServerMain {
         case "--min-workers" -> settings = settings.withMinWorkers(ARGS.atLeast(flag, value, 1));
         case "--job-dir" -> settings = settings.withJobDir(value.isBlank() ? null : Path.of(value));
         case "--model" -> bundles.add(Path.of(value));
+        case "--http-port" -> http = http.withPort(ARGS.atLeast(flag, value, 0));
+        case "--http-host" -> http = http.withHost(value);
         case "--data-root", "--token-file", "--tls-cert", "--tls-key", "--tls-client-ca",
             "--cluster-key-store", "--cluster-key-store-password-file" -> { }
         default -> ARGS.fail("unknown option " + flag);
@@ -101,10 +106,14 @@ public final class TandemServerMain {
     }
     TandemServer server;
     try {
-      server = TandemServer.start(settings, config);
+      server = TandemServer.start(settings, http, config);
     } catch (IllegalStateException e) {
       ARGS.fail(e.getMessage());
       return;
+    }
+    if (server.httpPort() >= 0) {
+      System.err.println("tandem server: dashboard on http://" + http.host() + ":"
+          + server.httpPort() + "/");
     }
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "tandem-shutdown"));
     for (Path bundle : bundles) {

@@ -37,6 +37,18 @@ public final class TestServers {
     return TandemServer.start(settings, config);
   }
 
+  /** A server without job directories, with the dashboard and /metrics on a free port. */
+  public static TandemServer startWithDashboard(int workers) throws IOException {
+    return startWithDashboard(workers, ConfigFactory.empty());
+  }
+
+  /** The same, with {@code overrides} over the defaults (a token, say). */
+  public static TandemServer startWithDashboard(int workers, Config overrides)
+      throws IOException {
+    return start(workers, null, overrides.withFallback(
+        ConfigFactory.parseMap(java.util.Map.of("tandem.orchestrator.http.port", 0))));
+  }
+
   public static ManagedChannel channel(TandemServer server) {
     return NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
   }

@@ -21,15 +21,37 @@ import tandem.orchestrator.job.EventLog;
  * and one flush per batch instead of per step, which on a 2-core machine took CPU from the steps
  * themselves.
  *
- * <p>Thread-safe: wake-ups come from the coordinator, gRPC's ready and cancel callbacks; a
- * work-in-progress counter makes sure only one thread drains at a time.
+ * <p>The gRPC call is one kind of {@link Subscriber}; the dashboard's Server-Sent Events
+ * ({@code tandem.orchestrator.http}) are another, so both read the log the same way.
+ *
+ * <p>Thread-safe: wake-ups come from the coordinator, the subscriber's ready and cancel
+ * callbacks; a work-in-progress counter makes sure only one thread drains at a time.
  */
-final class EventStream {
+public final class EventStream {
 
-  private static final int EVENTS_PER_READ = 256;
+  /** Where a stream's events go, with the flow control of a gRPC server call. */
+  public interface Subscriber {
+
+    /** Whether it can take an event now; once it said no, it calls its ready handler later. */
+    boolean isReady();
+
+    void send(TrainingEvent event);
+
+    /** The job's final event was sent. */
+    void complete();
+
+    /** What to run when it can take events again after {@link #isReady()} said no. */
+    void setOnReadyHandler(Runnable handler);
+
+    /** What to run when it went away (the client cancelled or disconnected). */
+    void setOnCancelHandler(Runnable handler);
+  }
+
+  /** Events sent per look at {@link Subscriber#isReady()}: a subscriber must take this many. */
+  public static final int EVENTS_PER_READ = 256;
 
   private final EventLog log;
-  private final ServerCallStreamObserver<TrainingEvent> call;
+  private final Subscriber call;
   private final ScheduledExecutorService executor;
   private final long lingerNanos;
   private final AtomicInteger wip = new AtomicInteger();
@@ -40,15 +62,24 @@ final class EventStream {
 
   EventStream(EventLog log, long afterSequence, ServerCallStreamObserver<TrainingEvent> call,
       ScheduledExecutorService executor, Duration linger) {
+    this(log, afterSequence, grpcCall(call), executor, linger);
+  }
+
+  /**
+   * A stream of {@code log}'s events after {@code afterSequence} to {@code subscriber}; nothing
+   * is sent before {@link #start()}.
+   */
+  public EventStream(EventLog log, long afterSequence, Subscriber subscriber,
+      ScheduledExecutorService executor, Duration linger) {
     this.log = log;
     this.position = afterSequence;
-    this.call = call;
+    this.call = subscriber;
     this.executor = executor;
     this.lingerNanos = linger.toNanos();
   }
 
   /** Registers the callbacks and sends what is there; call on the gRPC call's own thread. */
-  void start() {
+  public void start() {
     call.setOnCancelHandler(() -> {
       finished = true;
       log.removeListener(appended);
@@ -97,7 +128,7 @@ final class EventStream {
     while (!finished && call.isReady()) {
       EventLog.Slice slice = log.read(position, EVENTS_PER_READ);
       if (slice.missed()) {
-        call.onNext(TrainingEvent.newBuilder()
+        call.send(TrainingEvent.newBuilder()
             .setSequence(slice.lastMissed())
             .setJobId(log.jobId())
             .setEventsMissed(EventsMissed.newBuilder()
@@ -106,18 +137,47 @@ final class EventStream {
         position = slice.lastMissed();
       }
       for (TrainingEvent event : slice.events()) {
-        call.onNext(event);
+        call.send(event);
         position = event.getSequence();
       }
       if (slice.complete()) {
         finished = true;
         log.removeListener(appended);
-        call.onCompleted();
+        call.complete();
         return;
       }
       if (slice.events().isEmpty()) {
         return;
       }
     }
+  }
+
+  private static Subscriber grpcCall(ServerCallStreamObserver<TrainingEvent> call) {
+    return new Subscriber() {
+      @Override
+      public boolean isReady() {
+        return call.isReady();
+      }
+
+      @Override
+      public void send(TrainingEvent event) {
+        call.onNext(event);
+      }
+
+      @Override
+      public void complete() {
+        call.onCompleted();
+      }
+
+      @Override
+      public void setOnReadyHandler(Runnable handler) {
+        call.setOnReadyHandler(handler);
+      }
+
+      @Override
+      public void setOnCancelHandler(Runnable handler) {
+        call.setOnCancelHandler(handler);
+      }
+    };
   }
 }

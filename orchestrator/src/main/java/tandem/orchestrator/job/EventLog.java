@@ -120,7 +120,7 @@ public final class EventLog {
     listeners.remove(listener);
   }
 
-  /** Listeners now: one per subscriber that follows the log. */
+  /** Listeners now: one per subscriber that follows the log (gRPC and dashboard ones). */
   public int listenerCount() {
     return listeners.size();
   }

@@ -36,8 +36,16 @@ public final class Predictions implements AutoCloseable {
   private final ScheduledExecutorService timer;
   private final ExecutorService compute;
   private final MicroBatcher<Key, Input, List<TaskPredictor.OutputScores>> batcher;
+  private final java.util.function.BiConsumer<String, java.time.Duration> latency;
 
   public Predictions(ServingSettings settings) {
+    this(settings, (model, time) -> { });
+  }
+
+  /** @param latency told each request's model name and time to its rows (the metrics) */
+  public Predictions(ServingSettings settings,
+      java.util.function.BiConsumer<String, java.time.Duration> latency) {
+    this.latency = latency;
     this.timer = Executors.newSingleThreadScheduledExecutor(daemon("tandem-inference-timer"));
     this.compute = Executors.newFixedThreadPool(settings.computeThreads(),
         daemon("tandem-inference"));
@@ -49,7 +57,12 @@ public final class Predictions implements AutoCloseable {
   public CompletableFuture<List<TaskPredictor.OutputScores>> predict(ServedModel model,
       String task, Input input) {
     Key key = new Key(model, task, List.copyOf(input.fields().keySet()));
-    return batcher.submit(key, input, input.rows());
+    long start = System.nanoTime();
+    CompletableFuture<List<TaskPredictor.OutputScores>> rows =
+        batcher.submit(key, input, input.rows());
+    rows.thenRun(() -> latency.accept(model.name(),
+        java.time.Duration.ofNanos(System.nanoTime() - start)));
+    return rows;
   }
 
   private static List<List<TaskPredictor.OutputScores>> run(Key key, List<Input> inputs) {

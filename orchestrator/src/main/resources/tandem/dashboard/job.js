@@ -1,0 +1,527 @@
+// A job, live. The page reads the job's history once (/series, /overview), then follows its
+// events (Server-Sent Events from the same log as gRPC StreamEvents). A task's chart exists only
+// while its card is on screen; the heat map shows every task. Exposed as window.tandem for tests.
+'use strict';
+
+const jobId = new URLSearchParams(location.search).get('id');
+const api = '/api/jobs/' + encodeURIComponent(jobId);
+const REPLAY = 50000;      // step events kept to bring newly loaded curves up to date
+const TIMELINE = 2000;     // step events the worker timeline draws from
+const REFETCH_POINTS = 4000; // a live curve longer than this is fetched again, downsampled
+
+const T = window.tandem = {
+  jobId, taskNames: [], state: '', startedAt: 0, halfLife: 0,
+  series: new Map(), cards: new Map(), charts: 0,
+  lastSeq: 0, eventsReceived: 0, gaps: 0, reconnects: 0, lagMs: null, maxLagMs: null,
+  lagSamples: [],
+  recent: [], overview: null, overviewRows: [], firstPaintMs: null, overviewUpdateMs: null,
+  source: null, evaluations: 0, overviewUpdates: 0,
+};
+
+// ---- smoothing: the same formula as StepWeightedEma on the server ----
+function ema(previousX, previousValue, x, y, halfLife) {
+  if (previousValue === null || previousValue === undefined || Number.isNaN(previousValue)) return y;
+  const keep = Math.pow(2, -Math.max(0, x - previousX) / halfLife);
+  return keep * previousValue + (1 - keep) * y;
+}
+T.ema = ema;
+
+// ---- status ----
+async function loadStatus() {
+  const job = await (await fetch(api)).json();
+  T.status = job;
+  T.state = job.state;
+  T.taskNames = job.taskNames;
+  T.startedAt = job.startedAt || job.submittedAt;
+  document.title = 'Tandem: ' + job.name;
+  document.getElementById('title').textContent = job.id + ' · ' + job.name;
+  const state = document.getElementById('state');
+  state.textContent = job.state;
+  state.className = 'state ' + job.state;
+  document.getElementById('progress').style.width =
+      (job.maxSteps ? Math.min(100, 100 * job.stepsDone / job.maxSteps) : 0).toFixed(1) + '%';
+  document.getElementById('steps').textContent = job.stepsDone + ' / ' + job.maxSteps + ' steps';
+  document.getElementById('rate').textContent = job.examplesPerSecond.toFixed(0) + ' examples/s, '
+      + job.stepsPerSecond.toFixed(0) + ' steps/s' + (job.error ? ' · ' + job.error : '');
+  document.getElementById('cancel').disabled = job.state !== 'running' && job.state !== 'pending';
+  drawStaleness((job.status.stalenessHistogram || []).map(Number));
+  if (!T.scheduleShown && job.schedule) {
+    T.scheduleShown = true;
+    document.getElementById('policy').value = job.schedule.policy || 'round_robin';
+    document.getElementById('weights').value = JSON.stringify(job.schedule.weights || {});
+  }
+}
+
+// ---- overview: heat map and the order of the cards ----
+async function loadOverview() {
+  const started = performance.now();
+  const overview = await (await fetch(api + '/overview?columns=120')).json();
+  T.overview = overview;
+  drawHeatmap();
+  T.overviewUpdateMs = performance.now() - started;
+  T.overviewUpdates++;
+  if (T.firstPaintMs === null) {
+    T.firstPaintMs = performance.now();
+    layoutCards();
+  }
+}
+
+function filtered() {
+  const text = document.getElementById('filter').value.trim();
+  let match = () => true;
+  if (text.length > 2 && text.startsWith('/') && text.endsWith('/')) {
+    try {
+      const pattern = new RegExp(text.slice(1, -1));
+      match = name => pattern.test(name);
+    } catch (e) { match = () => false; }
+  } else if (text) {
+    match = name => name.toLowerCase().includes(text.toLowerCase());
+  }
+  const rows = (T.overview ? T.overview.tasks : T.taskNames.map(task => ({task})))
+      .filter(row => match(row.task));
+  const key = document.getElementById('sort').value;
+  const sign = document.getElementById('descending').checked ? -1 : 1;
+  if (key === 'name') rows.sort((a, b) => sign * a.task.localeCompare(b.task));
+  else if (key !== 'spec') {
+    rows.sort((a, b) => sign * ((numberOr(a[key]) - numberOr(b[key])) || a.task.localeCompare(b.task)));
+  } else if (sign < 0) rows.reverse();
+  return rows;
+}
+
+function numberOr(value) {
+  const n = Number(value);
+  return Number.isFinite(n) ? n : Infinity;
+}
+
+const COLORS = (() => {
+  // viridis, 64 levels
+  const stops = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+  const out = [];
+  for (let i = 0; i < 64; i++) {
+    const t = i / 63 * (stops.length - 1);
+    const k = Math.min(stops.length - 2, Math.floor(t));
+    const f = t - k;
+    const c = stops[k].map((v, j) => Math.round(v + f * (stops[k + 1][j] - v)));
+    out.push('rgb(' + c.join(',') + ')');
+  }
+  return out;
+})();
+const LEVELS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz+/';
+
+function drawHeatmap() {
+  const canvas = document.getElementById('heatmap');
+  const rows = filtered();
+  T.overviewRows = rows.map(row => row.task);
+  canvas.dataset.rows = rows.length;
+  const width = Math.max(600, canvas.parentElement.clientWidth - 26);
+  const rowHeight = Math.max(1, Math.min(14, Math.floor(900 / Math.max(1, rows.length))));
+  const labels = rowHeight >= 9;
+  const labelWidth = labels ? 150 : 0;
+  canvas.width = width;
+  canvas.height = Math.max(20, rows.length * rowHeight);
+  const g = canvas.getContext('2d');
+  g.fillStyle = '#fff';
+  g.fillRect(0, 0, canvas.width, canvas.height);
+  const columns = T.overview ? T.overview.columns : 1;
+  const cell = (width - labelWidth) / columns;
+  g.font = Math.min(12, rowHeight) + 'px system-ui';
+  g.textBaseline = 'middle';
+  rows.forEach((row, r) => {
+    const y = r * rowHeight;
+    if (labels) {
+      g.fillStyle = '#1d2330';
+      g.fillText(row.task, 2, y + rowHeight / 2, labelWidth - 6);
+    }
+    const cells = row.cells || '';
+    for (let c = 0; c < cells.length; c++) {
+      const level = LEVELS.indexOf(cells[c]);
+      if (level < 0) continue;
+      g.fillStyle = COLORS[level];
+      g.fillRect(labelWidth + c * cell, y, Math.ceil(cell), rowHeight - (rowHeight > 3 ? 1 : 0));
+    }
+  });
+  canvas.onclick = event => {
+    const r = Math.floor(event.offsetY / rowHeight);
+    const card = T.cards.get(T.overviewRows[r]);
+    if (card) card.scrollIntoView({behavior: 'smooth', block: 'center'});
+  };
+  document.getElementById('taskCount').textContent =
+      '(' + rows.length + ' of ' + (T.overview ? T.overview.tasks.length : T.taskNames.length) + ' shown)';
+}
+
+// ---- cards: one per task shown; a chart only while on screen ----
+const visible = new IntersectionObserver(entries => {
+  for (const entry of entries) {
+    const task = entry.target.dataset.task;
+    if (entry.isIntersecting) want(task); else dropChart(task);
+  }
+}, {rootMargin: '200px'});
+
+function layoutCards() {
+  const container = document.getElementById('cards');
+  const rows = filtered();
+  const keep = new Set(rows.map(row => row.task));
+  for (const [task, card] of T.cards) {
+    if (!keep.has(task)) {
+      visible.unobserve(card);
+      dropChart(task);
+      card.remove();
+      T.cards.delete(task);
+    }
+  }
+  for (const row of rows) {
+    let card = T.cards.get(row.task);
+    if (!card) {
+      card = document.createElement('div');
+      card.className = 'card';
+      card.dataset.task = row.task;
+      card.innerHTML = '<h3><span></span><span class="small"></span></h3><div class="plot"></div>';
+      card.querySelector('h3 span').textContent = row.task;
+      T.cards.set(row.task, card);
+      visible.observe(card);
+    }
+    container.appendChild(card);
+  }
+}
+
+let wanted = new Set();
+let wantTimer = null;
+function want(task) {
+  const series = T.series.get(task);
+  if (series) { makeChart(task); return; }
+  wanted.add(task);
+  if (!wantTimer) wantTimer = setTimeout(fetchWanted, 50);
+}
+
+async function fetchWanted() {
+  wantTimer = null;
+  const tasks = [...wanted];
+  wanted = new Set();
+  for (let i = 0; i < tasks.length; i += 40) {
+    await fetchSeries(tasks.slice(i, i + 40));
+  }
+}
+
+async function fetchSeries(tasks) {
+  const chosen = Number(document.getElementById('halfLife').value);
+  const half = chosen > 0 ? chosen : T.halfLife;
+  const url = api + '/series?points=300&tasks=' + tasks.map(encodeURIComponent).join(',')
+      + (half > 0 ? '&halfLife=' + half : '');
+  const body = await (await fetch(url)).json();
+  for (const task of tasks) {
+    const curve = body.tasks[task];
+    if (!curve) continue;
+    const series = {
+      step: curve.step, time: curve.time, loss: curve.loss, smooth: curve.smooth,
+      staleness: curve.staleness, emaStep: curve.emaStep, emaValue: curve.emaValue,
+      loadedSeq: body.lastSequence, steps: curve.steps, dirty: true, chart: null,
+      halfLife: body.halfLife,
+    };
+    T.series.set(task, series);
+    // Steps that arrived live while the history was being read.
+    for (const event of T.recent) {
+      if (event.task === task && event.seq > series.loadedSeq) addPoint(series, event);
+    }
+    const card = T.cards.get(task);
+    if (card && isOnScreen(card)) makeChart(task);
+  }
+}
+
+function isOnScreen(element) {
+  const box = element.getBoundingClientRect();
+  return box.bottom > -200 && box.top < innerHeight + 200;
+}
+
+function addPoint(series, event) {
+  series.emaValue = ema(series.emaStep, series.emaValue, event.step, event.loss, series.halfLife);
+  series.emaStep = event.step;
+  series.step.push(event.step);
+  series.time.push(event.time);
+  series.loss.push(event.loss);
+  series.smooth.push(series.emaValue);
+  series.staleness.push(event.staleness);
+  series.loadedSeq = event.seq;
+  series.steps++;
+  series.dirty = true;
+}
+
+function chartData(series) {
+  const byTime = document.getElementById('xaxis').value === 'time';
+  const x = byTime ? series.time.map(t => (t - T.startedAt) / 1000) : series.step;
+  return [x, series.loss, series.smooth, series.staleness];
+}
+
+function makeChart(task) {
+  const series = T.series.get(task);
+  const card = T.cards.get(task);
+  if (!series || !card || series.chart) return;
+  const log = document.getElementById('logScale').checked;
+  const byTime = document.getElementById('xaxis').value === 'time';
+  const plot = card.querySelector('.plot');
+  series.chart = new uPlot({
+    width: Math.max(300, card.clientWidth - 14), height: 190,
+    legend: {show: false},
+    scales: {x: {time: false}, y: {distr: log ? 3 : 1}, st: {range: (u, min, max) => [0, Math.max(1, max)]}},
+    axes: [{label: byTime ? 'seconds' : 'step', size: 36},
+      {size: 50}, {scale: 'st', side: 1, grid: {show: false}, size: 40}],
+    series: [{},
+      {label: 'loss', stroke: 'rgba(59,125,221,0.35)', width: 1, points: {show: false}},
+      {label: 'smoothed', stroke: '#1f4fa0', width: 2, points: {show: false}},
+      {label: 'staleness', scale: 'st', stroke: 'rgba(208,120,30,0.6)', width: 1, points: {show: false}}],
+  }, chartData(series), plot);
+  T.charts++;
+  series.dirty = false;
+  updateCardTitle(task, series);
+}
+
+function dropChart(task) {
+  const series = T.series.get(task);
+  if (series && series.chart) {
+    series.chart.destroy();
+    series.chart = null;
+    T.charts--;
+  }
+}
+
+function updateCardTitle(task, series) {
+  const card = T.cards.get(task);
+  if (!card) return;
+  const n = series.loss.length;
+  card.querySelector('h3 .small').textContent = n ? 'loss ' + series.loss[n - 1].toFixed(4)
+      + ' · smoothed ' + series.smooth[n - 1].toFixed(4) + ' · ' + series.steps + ' steps' : 'no steps yet';
+}
+
+function redrawCharts() {
+  for (const [task, series] of T.series) {
+    if (!series.dirty) continue;
+    if (series.step.length > REFETCH_POINTS) {
+      // Downsampled again by the server, which keeps every bucket's min and max.
+      T.series.delete(task);
+      dropChart(task);
+      want(task);
+      continue;
+    }
+    if (series.chart) {
+      series.chart.setData(chartData(series));
+      updateCardTitle(task, series);
+      series.dirty = false;
+    }
+  }
+}
+
+function rebuildCharts() {
+  for (const task of [...T.series.keys()]) {
+    const had = T.series.get(task).chart !== null;
+    dropChart(task);
+    if (had) makeChart(task);
+  }
+}
+
+// ---- live events ----
+function follow(afterSequence) {
+  const source = new EventSource(api + '/events?after=' + afterSequence);
+  T.source = source;
+  source.onmessage = message => onEvent(JSON.parse(message.data));
+  source.onopen = () => { document.getElementById('live').textContent = '● live'; };
+  source.onerror = () => {
+    document.getElementById('live').textContent = '○ reconnecting';
+    // The browser reconnects by itself, sending Last-Event-ID; if it gave up, start over.
+    if (source.readyState === EventSource.CLOSED && T.state !== 'succeeded'
+        && T.state !== 'failed' && T.state !== 'cancelled') {
+      setTimeout(() => T.reconnect(), 1000);
+    }
+  };
+}
+
+/** Drops the connection and opens a new one after the last event received. */
+T.reconnect = () => {
+  if (T.source) T.source.close();
+  T.reconnects++;
+  follow(T.lastSeq);
+};
+
+function onEvent(event) {
+  if (T.lastSeq && event.seq !== T.lastSeq + 1 && event.kind !== 'eventsMissed') T.gaps++;
+  T.lastSeq = event.seq;
+  T.eventsReceived++;
+  T.lagMs = Date.now() - event.time;
+  // Once the page has loaded (events before may have waited for it): the live lag.
+  if (T.firstPaintMs !== null) {
+    T.maxLagMs = Math.max(T.maxLagMs || 0, T.lagMs);
+    if (T.lagSamples.length < 100000) T.lagSamples.push(T.lagMs);
+  }
+  switch (event.kind) {
+    case 'stepCompleted': {
+      T.recent.push(event);
+      // Trimmed in bulk: a shift per event would move the whole array at every step.
+      if (T.recent.length > REPLAY * 1.25) T.recent = T.recent.slice(-REPLAY);
+      T.timelineDirty = true;
+      const series = T.series.get(event.task);
+      if (series && event.seq > series.loadedSeq) addPoint(series, event);
+      break;
+    }
+    case 'eventsMissed':
+      note('missed events ' + event.body.firstMissed + '–' + event.body.lastMissed
+          + ' (the server no longer had them)');
+      break;
+    case 'jobFinished':
+      T.state = (event.body.state || '').replace('JOB_STATE_', '').toLowerCase();
+      T.source.close();
+      document.getElementById('live').textContent = 'finished';
+      note('job finished: ' + T.state + (event.body.message ? ' (' + event.body.message + ')' : ''));
+      loadStatus();
+      loadOverview();
+      break;
+    default:
+      otherEvent(event);
+  }
+}
+
+function otherEvent(event) {
+  if (event.kind === 'evaluationCompleted') {
+    const body = document.querySelector('#evaluations tbody');
+    for (const e of event.body.evaluations || []) {
+      const tr = document.createElement('tr');
+      [event.body.step, e.task, e.output, e.metric, Number(e.value).toFixed(4), e.examples]
+          .forEach(v => { const td = document.createElement('td'); td.textContent = v ?? ''; tr.appendChild(td); });
+      body.appendChild(tr);
+      T.evaluations++;
+    }
+  } else if (event.kind === 'scheduleUpdated') {
+    const li = document.createElement('li');
+    li.textContent = new Date(event.time).toLocaleTimeString() + ' after step '
+        + event.body.afterStep + ': ' + JSON.stringify(event.body.schedule);
+    document.getElementById('schedules').appendChild(li);
+  } else if (event.kind === 'checkpointWritten') {
+    note('checkpoint at step ' + event.body.step + ' in ' + event.body.path
+        + ' (pause ' + event.body.pause + ')', event.time);
+  } else if (event.kind === 'jobStarted') {
+    note('started: ' + (event.body.workers || 0) + ' workers, ' + (event.body.consistency || '')
+        + ', shared: ' + (event.body.sharedModules || []).join(', '), event.time);
+  } else {
+    note(event.kind + ' ' + JSON.stringify(event.body || {}), event.time);
+  }
+}
+
+function note(text, time) {
+  const li = document.createElement('li');
+  li.textContent = new Date(time || Date.now()).toLocaleTimeString() + ' ' + text;
+  document.getElementById('otherEvents').appendChild(li);
+}
+
+// ---- asynchrony ----
+function drawStaleness(histogram) {
+  const canvas = document.getElementById('staleness');
+  const g = canvas.getContext('2d');
+  g.clearRect(0, 0, canvas.width, canvas.height);
+  const max = Math.max(1, ...histogram);
+  const w = canvas.width / Math.max(1, histogram.length);
+  g.font = '10px system-ui';
+  histogram.forEach((count, i) => {
+    const h = (canvas.height - 14) * count / max;
+    g.fillStyle = '#d0781e';
+    g.fillRect(i * w + 2, canvas.height - 14 - h, w - 4, h);
+    g.fillStyle = '#5b6478';
+    g.fillText(i + (i === histogram.length - 1 ? '+' : ''), i * w + w / 2 - 3, canvas.height - 3);
+  });
+}
+
+function taskColor(task) {
+  let hash = 0;
+  for (let i = 0; i < task.length; i++) hash = (hash * 31 + task.charCodeAt(i)) | 0;
+  return 'hsl(' + (Math.abs(hash) % 360) + ',60%,50%)';
+}
+
+function drawTimeline() {
+  if (!T.timelineDirty) return;
+  T.timelineDirty = false;
+  const canvas = document.getElementById('timeline');
+  const g = canvas.getContext('2d');
+  const steps = T.recent.slice(-TIMELINE);
+  g.clearRect(0, 0, canvas.width, canvas.height);
+  if (!steps.length) return;
+  const workers = [...new Set(steps.map(s => s.worker))].sort();
+  const end = steps[steps.length - 1].time;
+  const start = Math.max(steps[0].time - 1000 * (steps[0].compute + steps[0].queue), end - 5000);
+  const labelWidth = 90;
+  const scale = (canvas.width - labelWidth) / Math.max(1, end - start);
+  const rowHeight = Math.min(30, (canvas.height - 14) / workers.length);
+  g.font = '11px system-ui';
+  workers.forEach((worker, r) => {
+    g.fillStyle = '#1d2330';
+    g.fillText(worker, 2, r * rowHeight + rowHeight / 2 + 4, labelWidth - 4);
+  });
+  for (const s of steps) {
+    const r = workers.indexOf(s.worker);
+    const computeStart = s.time - 1000 * s.compute;
+    const queueStart = computeStart - 1000 * s.queue;
+    if (s.time < start) continue;
+    const y = r * rowHeight + 2;
+    g.fillStyle = '#c7ccd6';
+    g.fillRect(labelWidth + (queueStart - start) * scale, y, Math.max(0.5, 1000 * s.queue * scale), rowHeight - 4);
+    g.fillStyle = taskColor(s.task);
+    g.fillRect(labelWidth + (computeStart - start) * scale, y, Math.max(0.5, 1000 * s.compute * scale), rowHeight - 4);
+  }
+  g.fillStyle = '#5b6478';
+  g.fillText(((end - start) / 1000).toFixed(1) + ' s', canvas.width - 40, canvas.height - 2);
+}
+
+// ---- actions ----
+async function post(path, body) {
+  const response = await fetch(api + path, {method: 'POST',
+    headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)});
+  document.getElementById('message').textContent = response.ok ? path.slice(1) + ': done'
+      : path.slice(1) + ': ' + await response.text();
+  loadStatus();
+}
+
+document.getElementById('cancel').onclick = () => post('/cancel', {});
+document.getElementById('applySchedule').onclick = () => {
+  let weights;
+  try { weights = JSON.parse(document.getElementById('weights').value || '{}'); }
+  catch (e) { document.getElementById('message').textContent = 'weights: not JSON'; return; }
+  post('/schedule', {policy: document.getElementById('policy').value, weights});
+};
+for (const id of ['filter', 'sort', 'descending']) {
+  document.getElementById(id).addEventListener('input', () => { drawHeatmap(); layoutCards(); });
+}
+document.getElementById('xaxis').addEventListener('input', rebuildCharts);
+document.getElementById('logScale').addEventListener('input', rebuildCharts);
+document.getElementById('halfLife').addEventListener('change', () => {
+  for (const task of [...T.series.keys()]) {
+    const had = T.series.get(task).chart !== null;
+    dropChart(task);
+    T.series.delete(task);
+    if (had) want(task);
+  }
+});
+
+// ---- start ----
+(async () => {
+  await loadStatus();
+  const history = await (await fetch(api + '/series?points=1&tasks=')).json();
+  // Fixed for the page's life, so that every curve it loads is smoothed alike.
+  T.halfLife = history.halfLife;
+  document.getElementById('halfLife').placeholder = 'auto: ' + Math.round(T.halfLife);
+  history.events.forEach(otherEvent);
+  T.recent = history.recentSteps;
+  T.timelineDirty = true;
+  T.lastSeq = history.lastSequence;
+  if (T.state === 'running' || T.state === 'pending') {
+    follow(history.lastSequence);
+  } else {
+    document.getElementById('live').textContent = T.state;
+  }
+  await loadOverview();
+  setInterval(redrawCharts, 500);
+  setInterval(drawTimeline, 1000);
+  // The overview is read from the whole log on the server: refresh it every 2 s, or less often
+  // when reading it takes long (a long log), so that the page costs training at most ~5%.
+  const refresh = async () => {
+    if (T.state === 'running' || T.state === 'pending') {
+      await Promise.all([loadStatus(), loadOverview()]).catch(() => {});
+      setTimeout(refresh, Math.max(2000, 20 * (T.overviewUpdateMs || 0)));
+    }
+  };
+  setTimeout(refresh, 2000);
+})();
