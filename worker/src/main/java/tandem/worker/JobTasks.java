@@ -94,7 +94,7 @@ final class JobTasks {
     parameters.putAll(heads);
     Map<String, INDArray> gradients = new HashMap<>(headGradients);
     Map<String, INDArray> shared = new LinkedHashMap<>();
-    for (String module : program.task().moduleNames()) {
+    for (String module : program.moduleNames()) {
       if (!heads.containsKey(module) && plan.frozenModules().contains(module)) {
         // Never sent: nobody updates a frozen module. Kept for the next step.
         gradients.put(module, frozenGradients.computeIfAbsent(module, m ->
@@ -116,7 +116,7 @@ final class JobTasks {
           + " at batch " + batchIndex + ": training diverged (lower the learning rate)");
     }
     pullTowardsStart(shared);
-    for (String module : program.task().moduleNames()) {
+    for (String module : program.moduleNames()) {
       OptimizerState optimizer = headOptimizers.get(module);
       if (optimizer != null && !plan.frozenModules().contains(module)) {
         optimizer.applyInPlace(heads.get(module), headGradients.get(module));

@@ -62,7 +62,7 @@ public final class SequentialTraining {
       batch = data.batch(sampler.next(), dataType);
     }
     StepResult result = program.computeGradients(parameters, batch, gradients);
-    for (String module : program.task().moduleNames()) {
+    for (String module : program.moduleNames()) {
       if (plan.frozenModules().contains(module)) {
         continue;
       }

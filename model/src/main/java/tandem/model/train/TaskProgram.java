@@ -34,15 +34,23 @@ public final class TaskProgram {
   private final DataType dataType;
   private final Map<Integer, Work> workByBatchSize = new HashMap<>();
   private final PathRunner path;
+  /** The task's modules, path first: computed once, every step walks them. */
+  private final List<String> moduleNames;
 
   public TaskProgram(TaskGraph task, DataType dataType) {
     this.task = task;
+    this.moduleNames = List.copyOf(task.moduleNames());
     this.dataType = dataType;
     this.path = new PathRunner(task.steps(), task.input(), dataType);
   }
 
   public TaskGraph task() {
     return task;
+  }
+
+  /** {@link TaskGraph#moduleNames()} of the task, made once. */
+  public List<String> moduleNames() {
+    return moduleNames;
   }
 
   /**
@@ -53,7 +61,7 @@ public final class TaskProgram {
   public StepResult computeGradients(Map<String, INDArray> parameters, Batch batch,
       Map<String, INDArray> gradients) {
     Work work = work(batch.size());
-    for (String module : task.moduleNames()) {
+    for (String module : moduleNames) {
       INDArray gradient = gradients.get(module);
       if (Kernels.fused(gradient)) {
         Kernels.zero(gradient);
