@@ -215,29 +215,12 @@ class FusedPathTest {
             dense("classes", 5, 3, "identity")), Loss.SOFTMAX_CROSS_ENTROPY, "y", 1.0),
         new OutputGraph("value", List.of(dense("value", 6, 2, "identity")), Loss.MSE, "v",
             0.5)), 4);
-    Map<String, INDArray> parameters = new LinkedHashMap<>();
-    long seed = 1;
-    for (Module module : modules(task)) {
-      INDArray flat = Nd4j.create(DataType.FLOAT, module.parameterCount());
-      module.initializeInPlace(flat, seed++);
-      parameters.put(module.name(), flat);
-    }
     Map<String, INDArray> fields = new LinkedHashMap<>();
     fields.put("x", Nd4j.rand(DataType.FLOAT, 4, 4).subi(0.5));
     fields.put("y", Nd4j.createFromArray(new float[][] {{1, 0, 0}, {0, 0, 1}, {0, 1, 0},
         {0, 0, 1}}));
     fields.put("v", Nd4j.rand(DataType.FLOAT, 4, 2));
-    Batch batch = new Batch(4, fields);
-    Map<String, INDArray> fusedGradients = ModelParameters.zerosLike(parameters);
-    Map<String, INDArray> nd4jGradients = ModelParameters.zerosLike(parameters);
-    StepResult fused = new TaskProgram(task, DataType.FLOAT)
-        .computeGradients(parameters, batch, fusedGradients);
-    StepResult nd4j = Kernels.using(Kernels.Path.ND4J, () -> new TaskProgram(task,
-        DataType.FLOAT).computeGradients(parameters, batch, nd4jGradients));
-    assertEquals(nd4j.loss(), fused.loss(), TOLERANCE * nd4j.loss());
-    for (String module : parameters.keySet()) {
-      assertClose(module, nd4jGradients.get(module), fusedGradients.get(module));
-    }
+    assertStepMatchesNd4j(task, new Batch(4, fields));
   }
 
   @Test
@@ -276,24 +259,29 @@ class FusedPathTest {
         List.of(new OutputGraph("head", List.of(headRouted), Loss.SOFTMAX_CROSS_ENTROPY, "y", 1)),
         5));
     for (TaskGraph task : tasks) {
-      Map<String, INDArray> parameters = new LinkedHashMap<>();
-      long seed = 3;
-      for (Module module : modules(task)) {
-        INDArray flat = Nd4j.create(DataType.FLOAT, module.parameterCount());
-        module.initializeInPlace(flat, seed++);
-        parameters.put(module.name(), flat);
-      }
-      Map<String, INDArray> fusedGradients = ModelParameters.zerosLike(parameters);
-      Map<String, INDArray> nd4jGradients = ModelParameters.zerosLike(parameters);
-      StepResult fused = new TaskProgram(task, DataType.FLOAT)
-          .computeGradients(parameters, batch, fusedGradients);
-      StepResult nd4j = Kernels.using(Kernels.Path.ND4J, () -> new TaskProgram(task,
-          DataType.FLOAT).computeGradients(parameters, batch, nd4jGradients));
-      assertEquals(nd4j.loss(), fused.loss(), TOLERANCE * nd4j.loss(), task.name());
-      for (String module : parameters.keySet()) {
-        assertClose(task.name() + " " + module, nd4jGradients.get(module),
-            fusedGradients.get(module));
-      }
+      assertStepMatchesNd4j(task, batch);
+    }
+  }
+
+  /** One step of {@code task} on {@code batch}, from initial parameters, both paths. */
+  private static void assertStepMatchesNd4j(TaskGraph task, Batch batch) {
+    Map<String, INDArray> parameters = new LinkedHashMap<>();
+    long seed = 1;
+    for (Module module : modules(task)) {
+      INDArray flat = Nd4j.create(DataType.FLOAT, module.parameterCount());
+      module.initializeInPlace(flat, seed++);
+      parameters.put(module.name(), flat);
+    }
+    Map<String, INDArray> fusedGradients = ModelParameters.zerosLike(parameters);
+    Map<String, INDArray> nd4jGradients = ModelParameters.zerosLike(parameters);
+    StepResult fused = new TaskProgram(task, DataType.FLOAT)
+        .computeGradients(parameters, batch, fusedGradients);
+    StepResult nd4j = Kernels.using(Kernels.Path.ND4J, () -> new TaskProgram(task,
+        DataType.FLOAT).computeGradients(parameters, batch, nd4jGradients));
+    assertEquals(nd4j.loss(), fused.loss(), TOLERANCE * nd4j.loss(), task.name());
+    for (String module : parameters.keySet()) {
+      assertClose(task.name() + " " + module, nd4jGradients.get(module),
+          fusedGradients.get(module));
     }
   }
 
