@@ -62,6 +62,10 @@ public final class PeersBench implements Callable<Integer> {
       description = "Steps per CoNLL run, over both tasks (default: ${DEFAULT-VALUE}).")
   int conllSteps;
 
+  @Option(names = "--warmup-turns", defaultValue = "3",
+      description = "Warm-up runs of Tandem's paths before measuring (default: ${DEFAULT-VALUE}).")
+  int warmupTurns;
+
   @Option(names = "--workloads", split = ",", defaultValue = "two-head,conll",
       description = "Workloads to run (default: ${DEFAULT-VALUE}).")
   List<String> workloads;
@@ -88,9 +92,9 @@ public final class PeersBench implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (repeats <= 0 || twoHeadSteps <= 0 || conllSteps <= 0) {
+    if (repeats <= 0 || twoHeadSteps <= 0 || conllSteps <= 0 || warmupTurns < 0) {
       throw new CommandLine.ParameterException(commandSpec.commandLine(),
-          "--repeats, --two-head-steps and --conll-steps must be positive");
+          "--repeats, --two-head-steps and --conll-steps must be positive, --warmup-turns >= 0");
     }
     MachineInfo machine = MachineInfo.current();
     double loadBefore = loadAverage();
@@ -123,7 +127,7 @@ public final class PeersBench implements Callable<Integer> {
       roofline("two-head", plan);
       try (EmbeddedTandem tandem = EmbeddedTandem.start(1)) {
         progress("two-head: warm-up");
-        for (int turn = 0; turn < 3; turn++) {
+        for (int turn = 0; turn < warmupTurns; turn++) {
           System.gc();
           tandem.run(spec, EmbeddedTandem.EventReading.LIVE);
           BareLoop.run(plan, twoHeadSteps);
@@ -151,11 +155,13 @@ public final class PeersBench implements Callable<Integer> {
     roofline("conll", densePlan);
     try (EmbeddedTandem tandem = EmbeddedTandem.start(2, baseDir.resolve("../shared/data"))) {
       progress("conll: warm-up");
-      for (JobSpec spec : List.of(dense, lazy)) {
-        tandem.run(spec, EmbeddedTandem.EventReading.LIVE);
+      for (int turn = 0; turn < Math.min(1, warmupTurns); turn++) {
+        for (JobSpec spec : List.of(dense, lazy)) {
+          tandem.run(spec, EmbeddedTandem.EventReading.LIVE);
+        }
+        BareLoop.run(densePlan, conllSteps);
+        BareLoop.run(lazyPlan, conllSteps);
       }
-      BareLoop.run(densePlan, conllSteps);
-      BareLoop.run(lazyPlan, conllSteps);
       for (int r = 0; r < repeats; r++) {
         List<Runnable> order = new ArrayList<>(List.of(
             () -> pytorch("conll", conllSteps),
