@@ -110,6 +110,21 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
   private final Aggregation aggregation;
   private final Map<String, OptimizerState> optimizers = new HashMap<>();
   private final Map<Long, Integer> expectedSteps = new HashMap<>();
+  /**
+   * Async: the newest version each worker has computed a step on. A worker's replica only moves
+   * forward, so no worker reads a version older than the oldest of these again.
+   */
+  private final Map<ActorRef<Worker.Command>, Long> readVersions = new HashMap<>();
+  /**
+   * Async: per module, arrays this actor made that newer versions replaced, oldest first, each
+   * with the last version that held it: reused once no worker can read that version.
+   */
+  private final Map<String, java.util.ArrayDeque<Replaced>> replaced = new HashMap<>();
+  /** The arrays of the version the actor started from: the job's, never reused. */
+  private final java.util.Set<INDArray> startingArrays =
+      java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+
+  private record Replaced(long lastVersion, INDArray array) {}
   private final TreeMap<Long, List<Worker.SharedGradients>> arrived = new TreeMap<>();
   private static final int REMEMBERED_STEPS = 1 << 16;
 
@@ -131,6 +146,7 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
     this.aggregation = Aggregation.create(plan.aggregation(), plan.optimizer(),
         Seeds.derive(plan.seed(), "aggregation"));
     this.current = initial;
+    startingArrays.addAll(initial.parameters().values());
     ActorRef<Worker.SharedGradients> gradients =
         context.messageAdapter(Worker.SharedGradients.class, GradientsArrived::new);
     coordinator.tell(new Ready(gradients));
@@ -162,6 +178,7 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
       return this;
     }
     if (consistency.async()) {
+      readVersions.merge(gradients.worker(), gradients.trunkVersion(), Math::max);
       apply(List.of(gradients));
     } else {
       arrived.computeIfAbsent(gradients.trunkVersion(), v -> new ArrayList<>()).add(gradients);
@@ -290,6 +307,14 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
     next.putAll(fresh);
     if (!consistency.async()) {
       fresh.keySet().forEach(module -> spare.put(module, current.parameters().get(module)));
+    } else {
+      fresh.keySet().forEach(module -> {
+        INDArray old = current.parameters().get(module);
+        if (!startingArrays.contains(old)) {
+          replaced.computeIfAbsent(module, m -> new java.util.ArrayDeque<>())
+              .addLast(new Replaced(current.version(), old));
+        }
+      });
     }
     current = new TrunkSnapshot(current.version() + 1, next);
   }
@@ -303,8 +328,23 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
    */
   private INDArray writableCopy(String module) {
     INDArray source = current.parameters().get(module);
-    INDArray reused = consistency.async() ? null : spare.remove(module);
+    INDArray reused = consistency.async() ? unreadArray(module) : spare.remove(module);
     return reused == null ? source.dup() : copyInto(source, reused);
+  }
+
+  /**
+   * Async: the oldest replaced array of {@code module} whose last version is older than every
+   * worker's newest read version, so that no step reads it any more; null when there is none
+   * (or some worker has not computed a step yet). Saves a new array per version, whose ND4J
+   * allocation and deallocation cost more than the copy into the old one.
+   */
+  private INDArray unreadArray(String module) {
+    java.util.ArrayDeque<Replaced> arrays = replaced.get(module);
+    if (arrays == null || arrays.isEmpty() || readVersions.size() < workers.size()) {
+      return null;
+    }
+    long unreadBelow = java.util.Collections.min(readVersions.values());
+    return arrays.peekFirst().lastVersion() < unreadBelow ? arrays.pollFirst().array() : null;
   }
 
   /**

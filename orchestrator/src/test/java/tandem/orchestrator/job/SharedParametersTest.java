@@ -49,6 +49,10 @@ class SharedParametersTest {
     final ActorRef<Worker.SharedGradients> gradients;
 
     Fixture(String aggregation) {
+      this(TinyJobs.plan(aggregation, 4, 1));
+    }
+
+    Fixture(TrainingPlan plan) {
       Map<String, INDArray> modules = new LinkedHashMap<>();
       modules.put("a", vector(1, 2, 3));
       modules.put("b", vector(0.5f, -0.5f));
@@ -56,7 +60,6 @@ class SharedParametersTest {
       modules.put("d", vector(7, 7));
       modules.forEach((m, p) -> initialCopy.put(m, p.dup()));
       initial = new TrunkSnapshot(0, modules);
-      TrainingPlan plan = TinyJobs.plan(aggregation, 4, 1);
       actor = testKit.spawn(SharedParameters.create(JOB, plan, initial,
           List.of(worker1.ref(), worker2.ref()), coordinator.ref()));
       gradients = coordinator.expectMessageClass(SharedParameters.Ready.class, WAIT).gradients();
@@ -221,6 +224,53 @@ class SharedParametersTest {
 
   private static float[] floats(TrunkSnapshot snapshot, String module) {
     return snapshot.parameters().get(module).toFloatVector();
+  }
+
+  @Test
+  void asyncReusesAVersionsArrayOnlyOnceEveryWorkerHasComputedOnANewerOne() {
+    Fixture f = new Fixture(TinyJobs.plan(TinyJobs.spec()
+        .setStop(tandem.api.v1.StopCondition.newBuilder().setMaxSteps(100))
+        .setConsistency(tandem.api.v1.ConsistencySpec.newBuilder().setMode("async")
+            .setStepsInFlight(1))
+        .build()));
+    // Versions 1 and 2, each from a step on version 0 (worker 2 stays there).
+    INDArray v1 = asyncStep(f, 1, f.worker1, 0).parameters().get("c");
+    INDArray v2 = asyncStep(f, 2, f.worker2, 0).parameters().get("c");
+    assertNotSame(f.initial.parameters().get("c"), v1, "the job's starting arrays are kept");
+    assertNotSame(v1, v2);
+    // Worker 1 moved on to version 2, worker 2 may still read version 1: nothing is reused.
+    INDArray v3 = asyncStep(f, 3, f.worker1, 2).parameters().get("c");
+    assertNotSame(v1, v3);
+    assertNotSame(v2, v3);
+    // Worker 2 computed on version 3, worker 1 on 2: version 1 is read by nobody any more.
+    assertSame(v1, asyncStep(f, 4, f.worker2, 3).parameters().get("c"),
+        "version 1's array holds version 4");
+    // Both on version 3 now: version 2's array goes next.
+    assertSame(v2, asyncStep(f, 5, f.worker1, 3).parameters().get("c"),
+        "version 2's array holds version 5");
+  }
+
+  /**
+   * Sends worker {@code worker}'s gradient for step {@code step}, computed on version
+   * {@code read}, and returns the version it made, as published to both workers.
+   */
+  private static TrunkSnapshot asyncStep(Fixture f, long step, TestProbe<Worker.Command> worker,
+      long read) {
+    f.gradients.tell(new Worker.SharedGradients(JOB, step, "t1", read, 0.0,
+        Map.of("c", vector(1)), worker.ref()));
+    TrunkSnapshot published = null;
+    for (TestProbe<Worker.Command> probe : List.of(f.worker1, f.worker2)) {
+      while (true) {
+        Worker.Command message = probe.receiveMessage(WAIT);
+        if (message instanceof Worker.NewTrunkVersion version) {
+          published = version.snapshot();
+          break;
+        }
+      }
+    }
+    f.coordinator.expectMessageClass(SharedParameters.VersionApplied.class, WAIT);
+    assertEquals(step, published.version());
+    return published;
   }
 
   private static INDArray vector(float... values) {
