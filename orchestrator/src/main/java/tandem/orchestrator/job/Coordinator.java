@@ -464,6 +464,13 @@ public final class Coordinator extends AbstractBehavior<Coordinator.Command> {
     if (!nameOf.containsKey(worker)) {
       return this;
     }
+    if (org.apache.pekko.actor.CoordinatedShutdown.get(getContext().getSystem())
+        .getShutdownReason().isPresent()) {
+      // The server is shutting down and its workers stop before this coordinator does: not a
+      // lost worker. The coordinator's own stop (onPostStop) leaves the job resumable; failing
+      // it here marked it finished, and a restarted server did not resume it (ResumeTest).
+      return this;
+    }
     if (phase == Phase.ASSIGNING || nameOf.size() == 1) {
       return finish(JobState.JOB_STATE_FAILED, name + " stopped while running the job"
           + (nameOf.size() == 1 ? " and no other worker of the job is left" : ""));
