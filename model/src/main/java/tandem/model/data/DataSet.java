@@ -165,5 +165,4 @@ public final class DataSet {
     valuesInto(field, rows, array.data().asNioFloat());
     return dataType == DataType.FLOAT ? array : array.castTo(dataType);
   }
-
 }

@@ -145,15 +145,7 @@ public final class Kernels {
    * {@code destination}, whichever order the array has.
    */
   public static void readColumnMajor(INDArray array, float[] destination, float[] scratch) {
-    if (array.ordering() == 'f' || array.rank() == 1 || array.size(0) == 1
-        || array.size(1) == 1) {
-      read(array, destination);
-      return;
-    }
-    int rows = (int) array.size(0);
-    int columns = (int) array.size(1);
-    read(array, scratch);
-    transpose(scratch, rows, columns, destination);
+    readInOrder(array, 'f', destination, scratch);
   }
 
   /**
@@ -161,7 +153,13 @@ public final class Kernels {
    * {@code destination}, whichever order the array has.
    */
   public static void readRowMajor(INDArray array, float[] destination, float[] scratch) {
-    if (array.ordering() == 'c' || array.rank() == 1 || array.size(0) == 1
+    readInOrder(array, 'c', destination, scratch);
+  }
+
+  /** {@code array}'s elements in {@code order}: one copy, and a transpose when it differs. */
+  private static void readInOrder(INDArray array, char order, float[] destination,
+      float[] scratch) {
+    if (array.ordering() == order || array.rank() == 1 || array.size(0) == 1
         || array.size(1) == 1) {
       read(array, destination);
       return;
@@ -169,8 +167,12 @@ public final class Kernels {
     int rows = (int) array.size(0);
     int columns = (int) array.size(1);
     read(array, scratch);
-    // Column-major [rows, columns] is row-major [columns, rows].
-    transpose(scratch, columns, rows, destination);
+    // The array's own order lays it out as [rows, columns] row-major or [columns, rows].
+    if (order == 'f') {
+      transpose(scratch, rows, columns, destination);
+    } else {
+      transpose(scratch, columns, rows, destination);
+    }
   }
 
   /** Row-major {@code [rows, columns]} {@code source} into row-major {@code [columns, rows]}. */

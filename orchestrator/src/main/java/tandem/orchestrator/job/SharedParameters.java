@@ -125,6 +125,9 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
       java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
 
   private record Replaced(long lastVersion, INDArray array) {}
+
+  /** Async: replaced arrays kept per module for reuse, at most. */
+  private static final int MAX_REPLACED = 16;
   private final TreeMap<Long, List<Worker.SharedGradients>> arrived = new TreeMap<>();
   private static final int REMEMBERED_STEPS = 1 << 16;
 
@@ -311,8 +314,14 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
       fresh.keySet().forEach(module -> {
         INDArray old = current.parameters().get(module);
         if (!startingArrays.contains(old)) {
-          replaced.computeIfAbsent(module, m -> new java.util.ArrayDeque<>())
-              .addLast(new Replaced(current.version(), old));
+          java.util.ArrayDeque<Replaced> arrays =
+              replaced.computeIfAbsent(module, m -> new java.util.ArrayDeque<>());
+          arrays.addLast(new Replaced(current.version(), old));
+          // A worker that never reports again (lost, or one without steps) holds the oldest
+          // read version back for good: forget the oldest arrays rather than keep every version.
+          if (arrays.size() > MAX_REPLACED) {
+            arrays.pollFirst();
+          }
         }
       });
     }
