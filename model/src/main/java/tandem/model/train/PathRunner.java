@@ -26,9 +26,15 @@ final class PathRunner {
   private final List<PathStep> steps;
   private final String input;
   private final DataType dataType;
+  /**
+   * Module buffers by module and row count. A route step's branches see a different row count in
+   * almost every batch, so up to {@value #CACHED_ROW_COUNTS} row counts per module are kept (every
+   * sub-batch of a 128-row batch), the least recently used dropped beyond that.
+   */
   private final Map<String, Map<Integer, Module.Buffers>> buffers = new HashMap<>();
+  static final int CACHED_ROW_COUNTS = 128;
   /** Row-gather and stacking arrays of route steps, by purpose, step, branch and shape. */
-  private final Map<String, INDArray> routeArrays = new HashMap<>();
+  private final Map<String, INDArray> routeArrays = new LruCache<>(4 * CACHED_ROW_COUNTS);
   /** Heap work arrays of the fused merge, by purpose. */
   private final Map<String, float[]> heapArrays = new HashMap<>();
   /** Per step, what the last forward pass routed (null for steps that do not route). */
@@ -293,8 +299,13 @@ final class PathRunner {
         + columns + order, key -> Nd4j.create(dataType, new long[] {rows, columns}, order));
   }
 
+  /** The largest number of row counts any module has buffers for. */
+  int cachedRowCounts() {
+    return buffers.values().stream().mapToInt(Map::size).max().orElse(0);
+  }
+
   private Module.Buffers buffers(Module module, int rows) {
-    return buffers.computeIfAbsent(module.name(), name -> new HashMap<>())
+    return buffers.computeIfAbsent(module.name(), name -> new LruCache<>(CACHED_ROW_COUNTS))
         .computeIfAbsent(rows, size -> module.createBuffers(size, dataType));
   }
 

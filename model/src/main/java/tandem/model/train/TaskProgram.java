@@ -1,7 +1,6 @@
 package tandem.model.train;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,7 +31,12 @@ public final class TaskProgram {
 
   private final TaskGraph task;
   private final DataType dataType;
-  private final Map<Integer, Work> workByBatchSize = new HashMap<>();
+  /**
+   * Buffer sets by batch size, the most recently used {@value #CACHED_BATCH_SIZES}: training uses
+   * one or two sizes, evaluation one more; Predict requests bring any size.
+   */
+  private final Map<Integer, Work> workByBatchSize = new LruCache<>(CACHED_BATCH_SIZES);
+  static final int CACHED_BATCH_SIZES = 8;
   private final PathRunner path;
   /** The task's modules, path first: computed once, every step walks them. */
   private final List<String> moduleNames;
@@ -287,6 +291,16 @@ public final class TaskProgram {
       x = module.forward(parameters.get(module.name()), x, buffers.get(m));
     }
     return x;
+  }
+
+  /** How many batch sizes have buffer sets now (at most {@link #CACHED_BATCH_SIZES}). */
+  int cachedBatchSizes() {
+    return workByBatchSize.size();
+  }
+
+  /** How many row counts have buffers now in the path's modules, at most. */
+  int cachedRowCounts() {
+    return path.cachedRowCounts();
   }
 
   private Work work(int batchSize) {

@@ -151,4 +151,35 @@ class RoutedPathTest {
     org.junit.jupiter.api.Assertions.assertArrayEquals(expected.toDoubleVector(),
         actual.toDoubleVector(), 1e-12, what);
   }
+
+  @Test
+  void predictionsOfEverNewBatchSizesKeepTheBufferCachesBoundedAndStayRight() {
+    TaskGraph task = routed();
+    Map<String, INDArray> parameters = parameters(task);
+    TaskProgram program = new TaskProgram(task, DataType.DOUBLE);
+    int sizes = 2 * PathRunner.CACHED_ROW_COUNTS + 10;
+    for (int size = 1; size <= sizes; size++) {
+      program.predict(parameters, replicated(size));
+    }
+    org.junit.jupiter.api.Assertions.assertTrue(
+        program.cachedBatchSizes() <= TaskProgram.CACHED_BATCH_SIZES,
+        () -> program.cachedBatchSizes() + " batch sizes cached");
+    org.junit.jupiter.api.Assertions.assertTrue(
+        program.cachedRowCounts() <= PathRunner.CACHED_ROW_COUNTS,
+        () -> program.cachedRowCounts() + " row counts cached");
+    // A size whose buffers were dropped long ago predicts what a fresh program predicts.
+    Batch first = replicated(3);
+    INDArray again = program.predict(parameters, first).get("head").dup();
+    INDArray fresh = new TaskProgram(task, DataType.DOUBLE).predict(parameters, first).get("head");
+    assertEquals(fresh, again);
+  }
+
+  /** {@code size} rows cycling through the seven rows of {@link #batch}. */
+  private static Batch replicated(int size) {
+    int[] rows = new int[size];
+    for (int i = 0; i < size; i++) {
+      rows[i] = i % ROWS;
+    }
+    return batch(rows);
+  }
 }
