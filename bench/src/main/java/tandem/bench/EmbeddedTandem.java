@@ -52,6 +52,15 @@ public final class EmbeddedTandem implements AutoCloseable {
    */
   public static EmbeddedTandem start(int workers, java.nio.file.Path... dataRoots)
       throws IOException {
+    return start(workers, false, dataRoots);
+  }
+
+  /**
+   * {@link #start(int, java.nio.file.Path...)}, with the dashboard and {@code /metrics} on
+   * 127.0.0.1 (a free port: {@link #httpPort}) when {@code dashboard} is set.
+   */
+  public static EmbeddedTandem start(int workers, boolean dashboard,
+      java.nio.file.Path... dataRoots) throws IOException {
     java.util.List<String> roots = new java.util.ArrayList<>(
         java.util.List.of(".", System.getProperty("java.io.tmpdir")));
     for (java.nio.file.Path root : dataRoots) {
@@ -64,7 +73,14 @@ public final class EmbeddedTandem implements AutoCloseable {
         .withHost("127.0.0.1").withPort(0).withLocalWorkers(workers)
         // Checkpoints pause training; benchmarks measure training alone.
         .withJobDir(null);
-    return new EmbeddedTandem(TandemServer.start(settings, config));
+    tandem.orchestrator.http.HttpSettings http = tandem.orchestrator.http.HttpSettings
+        .create(config).withHost("127.0.0.1").withPort(dashboard ? 0 : -1);
+    return new EmbeddedTandem(TandemServer.start(settings, http, config));
+  }
+
+  /** The dashboard's port; only when started with it. */
+  public int httpPort() {
+    return server.httpPort();
   }
 
   /** When the client reads a job's events. */
@@ -85,8 +101,18 @@ public final class EmbeddedTandem implements AutoCloseable {
    * figures; throws if the job did not succeed.
    */
   public ActorRun run(JobSpec spec, EventReading reading) throws InterruptedException {
+    return run(spec, reading, jobId -> { });
+  }
+
+  /**
+   * {@link #run(JobSpec, EventReading)}, calling {@code submitted} with the job's id as soon as
+   * the server accepted it (e.g. to open its dashboard page while it trains).
+   */
+  public ActorRun run(JobSpec spec, EventReading reading,
+      java.util.function.Consumer<String> submitted) throws InterruptedException {
     long submittedAt = System.nanoTime();
     String jobId = stub.submitJob(SubmitJobRequest.newBuilder().setSpec(spec).build()).getJobId();
+    submitted.accept(jobId);
     if (reading == EventReading.AFTER) {
       awaitEnd(jobId);
     }

@@ -1,0 +1,162 @@
+package tandem.bench.dashboard;
+
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonObject;
+import com.google.protobuf.util.JsonFormat;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import tandem.api.v1.JobSpec;
+import tandem.api.v1.StopCondition;
+import tandem.bench.ActorRun;
+import tandem.bench.EmbeddedTandem;
+import tandem.bench.MachineInfo;
+import tandem.bench.Median;
+
+/**
+ * What following a job costs its training: the 200-task {@code many-heads} example trained with
+ * nobody following it, with a page-like HTTP client following it (the job page's event stream
+ * and its overview and status polls: the server's share of a page open on another machine), and
+ * with its dashboard page open in a headless Chromium at low priority (the whole page, rendering
+ * included, on the training machine's own cores). Training examples/s (steps only) per run, in
+ * rotating order so warm-up and drift weigh on each alike; medians and their ratio to the runs
+ * with no follower. The issue's target: within 3%.
+ */
+@Command(name = "dashboard", mixinStandardHelpOptions = true,
+    description = "Training examples/s of many-heads with no follower, a page-like HTTP client, "
+        + "and the dashboard open in a headless Chromium.")
+public final class DashboardBench implements Callable<Integer> {
+
+  /** Who follows the job while it trains. */
+  public enum Follower { NONE, HTTP, BROWSER }
+
+  @Option(names = "--steps", defaultValue = "4000", description = "Steps per run (default: ${DEFAULT-VALUE}).")
+  long steps;
+
+  @Option(names = "--repeats", defaultValue = "3", description = "Runs per follower (default: ${DEFAULT-VALUE}).")
+  int repeats;
+
+  @Option(names = "--workers", defaultValue = "2", description = "Local workers (default: ${DEFAULT-VALUE}).")
+  int workers;
+
+  @Option(names = "--followers", split = ",", defaultValue = "none,http,browser",
+      description = "Followers to compare (default: ${DEFAULT-VALUE}); browser is skipped with a "
+          + "message when --chromium is not executable.")
+  List<Follower> followers;
+
+  @Option(names = "--chromium", defaultValue = "/usr/bin/chromium",
+      description = "The browser (default: ${DEFAULT-VALUE}).")
+  Path chromium;
+
+  @Option(names = "--browser-nice", defaultValue = "19",
+      description = "nice level of the browser process (default: ${DEFAULT-VALUE}).")
+  int browserNice;
+
+  @Option(names = "--example", defaultValue = "examples/many-heads.json",
+      description = "The job (default: ${DEFAULT-VALUE}).")
+  Path example;
+
+  @Option(names = "--json", description = "Print one JSON object instead of a table.")
+  boolean json;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintStream out = System.out;
+    JobSpec.Builder builder = JobSpec.newBuilder();
+    JsonFormat.parser().merge(Files.readString(example), builder);
+    JobSpec spec = builder.setStop(StopCondition.newBuilder().setMaxSteps(steps)).build();
+    List<Follower> compared = new ArrayList<>(followers);
+    if (compared.contains(Follower.BROWSER) && !Files.isExecutable(chromium)) {
+      System.err.println("browser runs skipped: " + chromium + " is not executable "
+          + "(apt-get install chromium)");
+      compared.remove(Follower.BROWSER);
+    }
+    Map<Follower, List<Double>> rates = new LinkedHashMap<>();
+    compared.forEach(f -> rates.put(f, new ArrayList<>()));
+    try (EmbeddedTandem tandem = EmbeddedTandem.start(workers, true)) {
+      String base = "http://127.0.0.1:" + tandem.httpPort();
+      System.err.println("warm-up");
+      tandem.run(spec.toBuilder().setStop(StopCondition.newBuilder()
+          .setMaxSteps(Math.max(1, steps / 4))).build(), EmbeddedTandem.EventReading.AFTER);
+      for (int r = 0; r < repeats; r++) {
+        for (int i = 0; i < compared.size(); i++) {
+          Follower follower = compared.get((i + r) % compared.size());
+          double rate = run(tandem, spec, follower, base);
+          rates.get(follower).add(rate);
+          System.err.printf(Locale.ROOT, "repeat %d/%d, %s: %.0f examples/s%n", r + 1, repeats,
+              follower.name().toLowerCase(Locale.ROOT), rate);
+        }
+      }
+    }
+    report(out, rates);
+    return 0;
+  }
+
+  private double run(EmbeddedTandem tandem, JobSpec spec, Follower follower, String base)
+      throws Exception {
+    List<AutoCloseable> opened = new ArrayList<>();
+    try {
+      ActorRun run = tandem.run(spec, EmbeddedTandem.EventReading.AFTER, jobId -> {
+        try {
+          switch (follower) {
+            case HTTP -> opened.add(new PageLikeClient(base + "/api/jobs/" + jobId));
+            case BROWSER -> opened.add(HeadlessBrowser.open(chromium, browserNice,
+                base + "/job?id=" + jobId));
+            case NONE -> { }
+          }
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      });
+      return run.trainingExamplesPerSecond();
+    } finally {
+      for (AutoCloseable closeable : opened) {
+        closeable.close();
+      }
+    }
+  }
+
+  private void report(PrintStream out, Map<Follower, List<Double>> rates) {
+    double none = rates.containsKey(Follower.NONE) ? median(rates.get(Follower.NONE)) : 0;
+    if (json) {
+      JsonObject root = new JsonObject();
+      root.add("machine", MachineInfo.current().toJson());
+      root.addProperty("steps", steps);
+      root.addProperty("repeats", repeats);
+      rates.forEach((follower, values) -> {
+        JsonObject entry = new JsonObject();
+        com.google.gson.JsonArray runs = new com.google.gson.JsonArray();
+        values.forEach(runs::add);
+        entry.add("examplesPerSecond", runs);
+        entry.addProperty("median", median(values));
+        if (none > 0) {
+          entry.addProperty("ratioToNone", median(values) / none);
+        }
+        root.add(follower.name().toLowerCase(Locale.ROOT), entry);
+      });
+      out.println(new GsonBuilder().setPrettyPrinting().create().toJson(root));
+      return;
+    }
+    out.println(MachineInfo.current().describe());
+    out.printf(Locale.ROOT, "many-heads, %d steps a run, %d runs per follower, training examples/s "
+        + "(steps only)%n", steps, repeats);
+    out.printf(Locale.ROOT, "%-8s %10s %10s   %s%n", "follower", "median", "vs none", "runs");
+    rates.forEach((follower, values) -> out.printf(Locale.ROOT, "%-8s %10.0f %+9.1f%%   %s%n",
+        follower.name().toLowerCase(Locale.ROOT), median(values),
+        none > 0 ? 100 * (median(values) / none - 1) : Double.NaN,
+        values.stream().map(v -> String.format(Locale.ROOT, "%.0f", v)).toList()));
+  }
+
+  private static double median(List<Double> values) {
+    return Median.of(values.stream().mapToDouble(Double::doubleValue).toArray());
+  }
+}

@@ -1,0 +1,47 @@
+package tandem.bench.dashboard;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A headless Chromium showing one page until closed, started under {@code nice} so that it takes
+ * the cores training leaves idle (a browser on the training machine itself; a user's browser
+ * usually runs elsewhere).
+ */
+final class HeadlessBrowser implements AutoCloseable {
+
+  private final Process process;
+  private final Path profile;
+
+  private HeadlessBrowser(Process process, Path profile) {
+    this.process = process;
+    this.profile = profile;
+  }
+
+  static HeadlessBrowser open(Path chromium, int nice, String url) throws IOException {
+    Path profile = Files.createTempDirectory("tandem-bench-chromium");
+    // --remote-debugging-port keeps a headless browser open on its page instead of exiting.
+    Process process = new ProcessBuilder(List.of("nice", "-n", Integer.toString(nice),
+        chromium.toString(), "--headless=new", "--no-sandbox", "--disable-gpu",
+        "--disable-dev-shm-usage", "--window-size=1400,1100", "--remote-debugging-port=0",
+        "--user-data-dir=" + profile, url))
+        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    return new HeadlessBrowser(process, profile);
+  }
+
+  @Override
+  public void close() throws IOException, InterruptedException {
+    process.descendants().forEach(ProcessHandle::destroy);
+    process.destroy();
+    if (!process.waitFor(10, TimeUnit.SECONDS)) {
+      process.descendants().forEach(ProcessHandle::destroyForcibly);
+      process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
+    try (var files = Files.walk(profile)) {
+      files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    }
+  }
+}
