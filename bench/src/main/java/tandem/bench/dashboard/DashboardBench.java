@@ -81,7 +81,9 @@ public final class DashboardBench implements Callable<Integer> {
       compared.remove(Follower.BROWSER);
     }
     Map<Follower, List<Double>> rates = new LinkedHashMap<>();
+    Map<Follower, List<Double>> cpu = new LinkedHashMap<>();
     compared.forEach(f -> rates.put(f, new ArrayList<>()));
+    compared.forEach(f -> cpu.put(f, new ArrayList<>()));
     try (EmbeddedTandem tandem = EmbeddedTandem.start(workers, true)) {
       String base = "http://127.0.0.1:" + tandem.httpPort();
       System.err.println("warm-up");
@@ -90,15 +92,24 @@ public final class DashboardBench implements Callable<Integer> {
       for (int r = 0; r < repeats; r++) {
         for (int i = 0; i < compared.size(); i++) {
           Follower follower = compared.get((i + r) % compared.size());
+          long cpuBefore = processCpuNanos();
           double rate = run(tandem, spec, follower, base);
+          double cpuMillisPerStep = (processCpuNanos() - cpuBefore) / 1e6 / steps;
           rates.get(follower).add(rate);
-          System.err.printf(Locale.ROOT, "repeat %d/%d, %s: %.0f examples/s%n", r + 1, repeats,
-              follower.name().toLowerCase(Locale.ROOT), rate);
+          cpu.get(follower).add(cpuMillisPerStep);
+          System.err.printf(Locale.ROOT, "repeat %d/%d, %s: %.0f examples/s, %.3f ms CPU a step%n",
+              r + 1, repeats, follower.name().toLowerCase(Locale.ROOT), rate, cpuMillisPerStep);
         }
       }
     }
-    report(out, rates);
+    report(out, rates, cpu);
     return 0;
+  }
+
+  /** CPU time of this process (server, workers and the page-like client; not the browser). */
+  private static long processCpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean)
+        java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
   }
 
   private double run(EmbeddedTandem tandem, JobSpec spec, Follower follower, String base)
@@ -125,7 +136,8 @@ public final class DashboardBench implements Callable<Integer> {
     }
   }
 
-  private void report(PrintStream out, Map<Follower, List<Double>> rates) {
+  private void report(PrintStream out, Map<Follower, List<Double>> rates,
+      Map<Follower, List<Double>> cpu) {
     double none = rates.containsKey(Follower.NONE) ? median(rates.get(Follower.NONE)) : 0;
     if (json) {
       JsonObject root = new JsonObject();
@@ -141,6 +153,7 @@ public final class DashboardBench implements Callable<Integer> {
         if (none > 0) {
           entry.addProperty("ratioToNone", median(values) / none);
         }
+        entry.addProperty("cpuMillisPerStep", median(cpu.get(follower)));
         root.add(follower.name().toLowerCase(Locale.ROOT), entry);
       });
       out.println(new GsonBuilder().setPrettyPrinting().create().toJson(root));
@@ -149,10 +162,14 @@ public final class DashboardBench implements Callable<Integer> {
     out.println(MachineInfo.current().describe());
     out.printf(Locale.ROOT, "many-heads, %d steps a run, %d runs per follower, training examples/s "
         + "(steps only)%n", steps, repeats);
-    out.printf(Locale.ROOT, "%-8s %10s %10s   %s%n", "follower", "median", "vs none", "runs");
-    rates.forEach((follower, values) -> out.printf(Locale.ROOT, "%-8s %10.0f %+9.1f%%   %s%n",
+    out.printf(Locale.ROOT, "and the process's CPU per step (server, workers, the page-like client; "
+        + "not the browser)%n");
+    out.printf(Locale.ROOT, "%-8s %10s %10s %14s   %s%n", "follower", "median", "vs none",
+        "CPU ms/step", "runs");
+    rates.forEach((follower, values) -> out.printf(Locale.ROOT,
+        "%-8s %10.0f %+9.1f%% %14.3f   %s%n",
         follower.name().toLowerCase(Locale.ROOT), median(values),
-        none > 0 ? 100 * (median(values) / none - 1) : Double.NaN,
+        none > 0 ? 100 * (median(values) / none - 1) : Double.NaN, median(cpu.get(follower)),
         values.stream().map(v -> String.format(Locale.ROOT, "%.0f", v)).toList()));
   }
 
