@@ -3,12 +3,10 @@ package tandem.bench.peers;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import com.google.protobuf.util.JsonFormat;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,7 +14,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -98,7 +95,7 @@ public final class PeersBench implements Callable<Integer> {
     }
     MachineInfo machine = MachineInfo.current();
     double loadBefore = loadAverage();
-    pytorchNote = checkPytorch();
+    pytorchNote = PytorchPeer.check(python);
     if (workloads.contains("two-head")) {
       twoHead();
     }
@@ -249,55 +246,14 @@ public final class PeersBench implements Callable<Integer> {
     rooflines.put(workload + "/batch", (double) plan.graph().tasks().get(0).batchSize());
   }
 
-  /** Whether PyTorch can run; null if so, else why not and how to install it. */
-  private String checkPytorch() {
-    try {
-      Process process = new ProcessBuilder(python, "-c", "import torch")
-          .redirectErrorStream(true).start();
-      String output = new String(process.getInputStream().readAllBytes(),
-          StandardCharsets.UTF_8);
-      if (!process.waitFor(120, TimeUnit.SECONDS) || process.exitValue() != 0) {
-        return "PyTorch skipped: " + python + " cannot import torch (" + output.strip()
-            + "); install it with: apt-get install python3-torch libopenblas0-serial";
-      }
-      return null;
-    } catch (IOException | InterruptedException e) {
-      return "PyTorch skipped: cannot run " + python + " (" + e.getMessage()
-          + "); install it with: apt-get install python3 python3-torch libopenblas0-serial";
-    }
-  }
-
   private void pytorch(String workload, int steps) {
     if (pytorchNote != null) {
       return;
     }
-    try {
-      List<String> command = new ArrayList<>(List.of(python,
-          baseDir.resolve("bench/peers.py").toString(), workload, "--steps",
-          String.valueOf(steps), "--warmup", String.valueOf(Math.min(200, steps)),
-          "--conll-train", baseDir.resolve("../shared/data/conll2000/train.txt").toString()));
-      ProcessBuilder builder = new ProcessBuilder(command)
-          .redirectError(ProcessBuilder.Redirect.DISCARD);
-      builder.environment().put("OMP_NUM_THREADS", "1");
-      Process process = builder.start();
-      String output = new String(process.getInputStream().readAllBytes(),
-          StandardCharsets.UTF_8).strip();
-      if (process.waitFor() != 0) {
-        throw new IllegalStateException("bench/peers.py " + workload + " failed: " + output);
-      }
-      String last = output.substring(output.lastIndexOf('\n') + 1);
-      JsonObject result = JsonParser.parseString(last).getAsJsonObject();
-      record(workload + "/pytorch",
-          result.getAsJsonArray("examplesPerSecond").get(0).getAsDouble());
-      rooflines.putIfAbsent("pytorch/threads", result.get("threads").getAsDouble());
-      pytorchVersion = result.get("torch").getAsString() + ", BLAS "
-          + result.get("blas").getAsString();
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
+    PytorchPeer.Result result = PytorchPeer.run(python, baseDir, workload, steps);
+    record(workload + "/pytorch", result.examplesPerSecond());
+    rooflines.putIfAbsent("pytorch/threads", result.threads());
+    pytorchVersion = result.version();
   }
 
   private String pytorchVersion = "not run";

@@ -1,0 +1,68 @@
+package tandem.bench.peers;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** PyTorch's side of {@link PeersBench}: {@code bench/peers.py} in a child process. Stateless. */
+final class PytorchPeer {
+
+  /**
+   * One run's figures.
+   *
+   * @param version PyTorch's version and BLAS
+   */
+  record Result(double examplesPerSecond, double threads, String version) {}
+
+  private PytorchPeer() {}
+
+  /** Whether PyTorch can run; null if so, else why not and how to install it. */
+  static String check(String python) {
+    try {
+      Process process = new ProcessBuilder(python, "-c", "import torch")
+          .redirectErrorStream(true).start();
+      String output = new String(process.getInputStream().readAllBytes(),
+          StandardCharsets.UTF_8);
+      if (!process.waitFor(120, TimeUnit.SECONDS) || process.exitValue() != 0) {
+        return "PyTorch skipped: " + python + " cannot import torch (" + output.strip()
+            + "); install it with: apt-get install python3-torch libopenblas0-serial";
+      }
+      return null;
+    } catch (IOException | InterruptedException e) {
+      return "PyTorch skipped: cannot run " + python + " (" + e.getMessage()
+          + "); install it with: apt-get install python3 python3-torch libopenblas0-serial";
+    }
+  }
+
+  /** Runs {@code workload} for {@code steps} steps (after a warm-up) on one thread. */
+  static Result run(String python, Path baseDir, String workload, int steps) {
+    try {
+      ProcessBuilder builder = new ProcessBuilder(List.of(python,
+          baseDir.resolve("bench/peers.py").toString(), workload, "--steps",
+          String.valueOf(steps), "--warmup", String.valueOf(Math.min(200, steps)),
+          "--conll-train", baseDir.resolve("../shared/data/conll2000/train.txt").toString()))
+          .redirectError(ProcessBuilder.Redirect.DISCARD);
+      builder.environment().put("OMP_NUM_THREADS", "1");
+      Process process = builder.start();
+      String output = new String(process.getInputStream().readAllBytes(),
+          StandardCharsets.UTF_8).strip();
+      if (process.waitFor() != 0) {
+        throw new IllegalStateException("bench/peers.py " + workload + " failed: " + output);
+      }
+      JsonObject result = JsonParser.parseString(output.substring(output.lastIndexOf('\n') + 1))
+          .getAsJsonObject();
+      return new Result(result.getAsJsonArray("examplesPerSecond").get(0).getAsDouble(),
+          result.get("threads").getAsDouble(),
+          result.get("torch").getAsString() + ", BLAS " + result.get("blas").getAsString());
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+}
