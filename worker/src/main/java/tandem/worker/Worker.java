@@ -23,7 +23,12 @@ import tandem.model.train.StepResult;
  * loader. It runs {@link RunStep}s one at a time on its own dispatcher (ND4J work blocks the
  * thread), applies head gradients itself, and sends shared gradients to the job's
  * shared-parameter actor and the outcome to the job's coordinator. A step that needs a newer
- * trunk than the replica waits in a queue until that version arrives.
+ * trunk than the replica waits in a queue until that version arrives ({@link OfferTrunkVersion}:
+ * the worker says which version it holds, and gets the next one, the newest, only then).
+ *
+ * <p>An exception outside a step's computation stops the worker; its supervisor ({@link
+ * WorkerSlots}) puts a fresh one in its place, and the coordinators of its jobs, which watch it,
+ * move its tasks.
  *
  * <p>Talks to: the coordinator (assignments, steps, evaluation) and the shared-parameter actor
  * (gradients out, new versions in). State is confined to the actor.

@@ -83,10 +83,4 @@ final class TrunkOffers {
   long oldestHeld() {
     return replicas.values().stream().mapToLong(r -> r.held).min().orElse(Long.MAX_VALUE);
   }
-
-  /** Versions on their way, for tests and logs: by worker, -1 for none. */
-  long offered(ActorRef<Worker.Command> worker) {
-    Replica replica = replicas.get(worker);
-    return replica == null ? -1 : replica.offered;
-  }
 }
