@@ -45,12 +45,20 @@ public final class WorkerNode {
               readyTo),
           i -> DispatcherSelector.fromConfig("tandem.worker.compute-dispatcher"),
           context.getSelf());
+      boolean[] started = {false};
       return Behaviors.receive(Worker.WorkerReady.class)
           .onMessage(Worker.WorkerReady.class, ready -> {
             if (slots.ready(ready)) {
               context.getSystem().receptionist().tell(
                   Receptionist.register(WORKERS, ready.worker()));
-              context.getLog().info("worker node {}: {} ready", address, ready.name());
+              if (!started[0] && slots.started()) {
+                // Tests and operators wait for this line.
+                started[0] = true;
+                context.getLog().info("worker node {} with {} workers registered", address,
+                    slots.ready().size());
+              } else if (started[0]) {
+                context.getLog().info("worker node {}: {} ready again", address, ready.name());
+              }
             }
             return Behaviors.same();
           })
