@@ -1,23 +1,19 @@
 package tandem.orchestrator;
 
-import java.util.ArrayList;
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import tandem.orchestrator.job.JobManager;
 import tandem.orchestrator.job.JobStore;
-import tandem.worker.DeviceBinding;
-import tandem.worker.Worker;
 
 /**
- * The embedded server's guardian: spawns the local worker actors, each on a thread of its own
- * ({@code tandem.worker.compute-dispatcher}), and the {@link JobManager} over them, supervised,
- * and forwards every job manager command the gRPC services send to the actor system. In a
- * cluster it also starts the {@link WorkerDirectory}, which adds the worker nodes' workers.
+ * The embedded server's guardian: spawns the {@link JobManager}, supervised, and the
+ * {@link WorkerDirectory}, which spawns and supervises the local worker actors (each on a
+ * thread of its own) and, in a cluster, adds the worker nodes' workers; and forwards every job
+ * manager command the gRPC services send to the actor system.
  *
  * <p>Why a guardian of its own: with the job manager as the user guardian, one exception while
  * handling one request stopped the actor system and with it every job. Supervised, an exception
@@ -31,25 +27,15 @@ final class ServerGuardian {
 
   static Behavior<JobManager.Command> create(JobStore store, ServerSettings settings) {
     return Behaviors.setup(context -> {
-      List<JobManager.WorkerHandle> workers = new ArrayList<>();
-      List<Integer> devices = context.getSystem().settings().config()
-          .getIntList("tandem.worker.devices");
-      for (int i = 0; i < settings.localWorkers(); i++) {
-        String name = "worker-" + i;
-        String dispatcher = WorkerThreads.dispatcher(i);
-        workers.add(new JobManager.WorkerHandle(name, context.spawn(
-            Worker.create(name, DeviceBinding.deviceFor(i, devices)), name,
-            DispatcherSelector.fromConfig(dispatcher)), dispatcher));
-      }
-      context.getLog().info("{} local workers started", workers.size());
+      // The workers come from the directory, which supervises the local ones: jobs submitted
+      // before they are all up wait for them.
       ActorRef<JobManager.Command> jobManager = context.spawn(Behaviors.supervise(
-          JobManager.create(store, workers, settings.retainedEvents(),
+          JobManager.create(store, List.of(), settings.retainedEvents(),
               settings.checkpoints().enabled() ? settings.checkpoints() : null,
               settings.minWorkers())).onFailure(SupervisorStrategy.resume()), "jobs");
       context.watch(jobManager);
-      if (settings.clusterPort() > 0) {
-        context.spawn(WorkerDirectory.create(workers, jobManager), "worker-directory");
-      }
+      context.spawn(WorkerDirectory.create(settings.localWorkers(), settings.clusterPort() > 0,
+          jobManager), "workers");
       return Behaviors.<JobManager.Command>receive((ctx, command) -> {
         jobManager.tell(command);
         return Behaviors.same();

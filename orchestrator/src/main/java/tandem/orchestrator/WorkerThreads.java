@@ -4,8 +4,9 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 
 /**
- * The dispatchers of the embedded workers: one single-thread dispatcher per worker, so that a
- * worker always runs on the same thread (ND4J binds a device to a thread) and a job's
+ * The dispatchers of the embedded workers: one single-thread dispatcher per worker slot, so that
+ * a worker always runs on the same thread (ND4J binds a device to a thread; a fresh worker that
+ * replaces a stopped one, see {@link WorkerDirectory}, takes the same) and a job's
  * shared-parameter actor can run on a worker's thread in sync mode (see {@code JobManager}).
  * Built from {@code tandem.worker.compute-dispatcher}'s settings. Stateless.
  */

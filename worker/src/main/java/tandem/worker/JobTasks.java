@@ -1,5 +1,6 @@
 package tandem.worker;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -9,27 +10,23 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import tandem.model.data.Batch;
-import tandem.model.data.BatchSampler;
-import tandem.model.data.DataSet;
 import tandem.model.optim.OptimizerState;
 import tandem.model.spec.TaskGraph;
 import tandem.model.spec.TrainingPlan;
-import tandem.model.train.SequentialTraining;
 import tandem.model.train.StepResult;
 import tandem.model.train.TaskProgram;
 
 /**
- * One job's share of a worker: the owned tasks' programs, batch loaders, heads with their
- * optimizer state, and the current trunk replica. Plain class, confined to the worker actor.
+ * One job's share of a worker: the owned tasks' programs and {@link TaskBatches}, heads with
+ * their optimizer state, the current trunk replica, the shared-gradient arrays it lends the
+ * shared-parameter actor, and the commands and outcomes the worker holds for the job. Plain
+ * class, confined to the worker actor.
  */
 final class JobTasks {
 
   /** A step's result with the shared gradients to hand over and the trunk version it read. */
   record Computed(StepResult result, Map<String, INDArray> sharedGradients, long trunkVersion,
       long batch) {}
-
-  private record Prefetched(long index, Batch batch) {}
 
   private static final DataType DATA_TYPE = DataType.FLOAT;
 
@@ -38,16 +35,17 @@ final class JobTasks {
   private final ActorRef<Worker.StepOutcome> coordinator;
   private final List<String> tasks = new ArrayList<>();
   private final Map<String, TaskProgram> programs = new HashMap<>();
-  private final Map<String, BatchSampler> samplers = new HashMap<>();
+  private final TaskBatches batches;
   private final Map<String, INDArray> heads = new LinkedHashMap<>();
   private final Map<String, INDArray> headGradients = new HashMap<>();
   private final Map<String, OptimizerState> headOptimizers = new HashMap<>();
-  private final Map<String, java.util.ArrayDeque<INDArray>> spareGradients = new HashMap<>();
+  private final Map<String, ArrayDeque<INDArray>> spareGradients = new HashMap<>();
   /** Scratch gradients of frozen shared modules, which the task's backward pass still fills. */
   private final Map<String, INDArray> frozenGradients = new HashMap<>();
-  /** Per task, its next batch already gathered while the step waited for a trunk version. */
-  private final Map<String, Prefetched> prefetched = new HashMap<>();
-  private final Map<String, Batch> batches = new HashMap<>();
+  /** Steps and evaluations waiting for a newer trunk version, in arrival order. */
+  private final ArrayDeque<Worker.Command> waiting = new ArrayDeque<>();
+  /** Sync: outcomes of finished steps not yet told to the coordinator, in step order. */
+  private final List<Worker.StepDone> unreported = new ArrayList<>();
   private TrunkSnapshot trunk;
   private long trunkArrivedAtNanos;
 
@@ -58,6 +56,7 @@ final class JobTasks {
     this.trunk = trunk;
     this.sharedParameters = sharedParameters;
     this.coordinator = coordinator;
+    this.batches = new TaskBatches(plan);
   }
 
   void addTasks(List<String> newTasks, Map<String, INDArray> headParameters) {
@@ -65,7 +64,7 @@ final class JobTasks {
       TaskGraph graph = plan.graph().task(task);
       tasks.add(task);
       programs.put(task, new TaskProgram(graph, DATA_TYPE));
-      samplers.put(task, SequentialTraining.samplerFor(plan, graph));
+      batches.add(task, graph);
     }
     for (String task : newTasks) {
       // A head belongs to one task and learns at that task's rate.
@@ -85,10 +84,7 @@ final class JobTasks {
    */
   Computed step(String task) {
     TaskProgram program = programs.get(task);
-    Prefetched next = prefetched.remove(task);
-    if (next == null) {
-      next = gather(task);
-    }
+    TaskBatches.Next next = batches.next(task);
     long batchIndex = next.index();
     Map<String, INDArray> parameters = new HashMap<>(trunk.parameters());
     parameters.putAll(heads);
@@ -101,7 +97,7 @@ final class JobTasks {
             Nd4j.createUninitialized(DATA_TYPE, trunk.parameters().get(m).length())));
       } else if (!heads.containsKey(module)) {
         // Handed to the shared-parameter actor, which hands it back once applied.
-        INDArray gradient = spareGradients.computeIfAbsent(module, m -> new java.util.ArrayDeque<>())
+        INDArray gradient = spareGradients.computeIfAbsent(module, m -> new ArrayDeque<>())
             .pollFirst();
         if (gradient == null) {
           gradient = Nd4j.createUninitialized(DATA_TYPE, trunk.parameters().get(module).length());
@@ -142,32 +138,15 @@ final class JobTasks {
     });
   }
 
-  /**
-   * Gathers {@code task}'s next batch now, while its step waits for a trunk version, so that the
-   * copy is off the path from one version to the next. The batch order is unchanged.
-   */
+  /** See {@link TaskBatches#prefetch}. */
   void prefetch(String task) {
-    prefetched.computeIfAbsent(task, this::gather);
-  }
-
-  /**
-   * The task's next batch, copied into the task's one batch buffer: a step and the gathering of
-   * the next batch both run on the worker's thread, one after the other, so one buffer is enough.
-   */
-  private Prefetched gather(String task) {
-    BatchSampler sampler = samplers.get(task);
-    long index = sampler.batchesDrawn();
-    DataSet data = plan.trainingData().get(task);
-    Batch batch = batches.computeIfAbsent(task, t -> data.newBatch(sampler.batchSize()));
-    data.fill(sampler.next(), batch);
-    return new Prefetched(index, batch);
+    batches.prefetch(task);
   }
 
   /** Takes back shared-gradient arrays that were applied (see {@link Worker.ReturnGradients}). */
   void recycle(Map<String, INDArray> gradients) {
     gradients.forEach((module, gradient) -> {
-      java.util.ArrayDeque<INDArray> spares =
-          spareGradients.computeIfAbsent(module, m -> new java.util.ArrayDeque<>());
+      ArrayDeque<INDArray> spares = spareGradients.computeIfAbsent(module, m -> new ArrayDeque<>());
       // More spares than steps in flight would only hold memory.
       if (spares.size() <= plan.stepsInFlight()) {
         spares.addLast(gradient);
@@ -198,12 +177,7 @@ final class JobTasks {
 
   /** Per task, batches drawn for steps: one gathered ahead for a waiting step does not count. */
   Map<String, Long> batchesDrawn() {
-    Map<String, Long> drawn = new LinkedHashMap<>();
-    for (String task : tasks) {
-      Prefetched ahead = prefetched.get(task);
-      drawn.put(task, ahead != null ? ahead.index() : samplers.get(task).batchesDrawn());
-    }
-    return drawn;
+    return batches.drawn(tasks);
   }
 
   /** Optimizer states of heads and batch positions of tasks, from a checkpoint. */
@@ -214,13 +188,7 @@ final class JobTasks {
         optimizer.restoreInPlace(saved.iteration(), saved.state());
       }
     });
-    drawn.forEach((task, batches) -> {
-      BatchSampler sampler = samplers.get(task);
-      if (sampler != null) {
-        prefetched.remove(task);
-        sampler.skipTo(batches);
-      }
-    });
+    batches.skipTo(drawn);
   }
 
   void replaceTrunk(TrunkSnapshot snapshot) {
@@ -252,5 +220,15 @@ final class JobTasks {
 
   ActorRef<Worker.StepOutcome> coordinator() {
     return coordinator;
+  }
+
+  /** Steps and evaluations of the job waiting here for a newer trunk version. */
+  ArrayDeque<Worker.Command> waiting() {
+    return waiting;
+  }
+
+  /** Sync: outcomes held back (see {@code Worker.reportIfLow}). */
+  List<Worker.StepDone> unreported() {
+    return unreported;
   }
 }

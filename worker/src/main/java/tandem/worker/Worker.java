@@ -1,8 +1,8 @@
 package tandem.worker;
 
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,7 +23,12 @@ import tandem.model.train.StepResult;
  * loader. It runs {@link RunStep}s one at a time on its own dispatcher (ND4J work blocks the
  * thread), applies head gradients itself, and sends shared gradients to the job's
  * shared-parameter actor and the outcome to the job's coordinator. A step that needs a newer
- * trunk than the replica waits in a queue until that version arrives.
+ * trunk than the replica waits in a queue until that version arrives ({@link OfferTrunkVersion}:
+ * the worker says which version it holds, and gets the next one, the newest, only then).
+ *
+ * <p>An exception outside a step's computation stops the worker; its supervisor ({@link
+ * WorkerSlots}) puts a fresh one in its place, and the coordinators of its jobs, which watch it,
+ * move its tasks.
  *
  * <p>Talks to: the coordinator (assignments, steps, evaluation) and the shared-parameter actor
  * (gradients out, new versions in). State is confined to the actor.
@@ -46,6 +51,26 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
 
   /** A new version of a job's shared modules. */
   public record NewTrunkVersion(String jobId, TrunkSnapshot snapshot) implements Command {}
+
+  /**
+   * A new version of a job's shared modules from a sender that coalesces versions: the worker
+   * takes it as {@link NewTrunkVersion} and then tells {@code replyTo} the version it holds, and
+   * the sender sends no other version to this worker before that (a worker only needs the
+   * newest, so a slow worker's mailbox holds at most one trunk copy per job).
+   */
+  public record OfferTrunkVersion(String jobId, TrunkSnapshot snapshot,
+      ActorRef<TrunkVersionHeld> replyTo) implements Command {}
+
+  /** Reply to {@link OfferTrunkVersion}: the version of the job's shared modules {@code worker}
+   *  holds now. */
+  public record TrunkVersionHeld(String jobId, long version, ActorRef<Command> worker) {}
+
+  /**
+   * Sent once by a worker created with a {@code readyTo} ({@link #create(String, OptionalInt,
+   * ActorRef)}), when it is bound to its device and takes work: until then its supervisor keeps
+   * it out of placement.
+   */
+  public record WorkerReady(String name, ActorRef<Command> worker) {}
 
   /** Evaluate this worker's tasks of a job on a trunk of at least {@code minTrunkVersion}. */
   public record Evaluate(String jobId, long minTrunkVersion, ActorRef<EvaluationDone> replyTo)
@@ -129,22 +154,28 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
    * on {@code tandem.worker.compute-dispatcher} so that the thread never changes.
    */
   public static Behavior<Command> create(String name, OptionalInt device) {
+    return create(name, device, null);
+  }
+
+  /**
+   * As {@link #create(String, OptionalInt)}, and tells {@code readyTo} (unless null) once it takes
+   * work. An exception outside a step's computation stops the worker (Pekko's default): its
+   * supervisor spawns a fresh one, and the coordinators that watch it move its tasks.
+   */
+  public static Behavior<Command> create(String name, OptionalInt device,
+      ActorRef<WorkerReady> readyTo) {
     return Behaviors.setup(context -> {
       DeviceBinding.bindCurrentThread(name, device);
-      return new Worker(context, name);
+      Worker worker = new Worker(context, name);
+      if (readyTo != null) {
+        readyTo.tell(new WorkerReady(name, context.getSelf()));
+      }
+      return worker;
     });
   }
 
   private final String name;
   private final Map<String, JobTasks> jobs = new HashMap<>();
-  private final Map<String, ArrayDeque<Command>> waiting = new HashMap<>();
-  /**
-   * Sync jobs: outcomes of finished steps not yet told to the coordinator. They go together once
-   * at most one step is left waiting here ({@link #reportIfLow}): one wake-up of the
-   * coordinator's thread per batch instead of per step, and the coordinator, which sends rounds
-   * several ahead, refills the queue while the last step computes.
-   */
-  private final Map<String, java.util.List<StepDone>> unreported = new HashMap<>();
 
   private Worker(ActorContext<Command> context, String name) {
     super(context);
@@ -158,6 +189,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
         .onMessage(AssignTasks.class, this::onAssignTasks)
         .onMessage(RunStep.class, this::onRunStep)
         .onMessage(NewTrunkVersion.class, this::onNewTrunkVersion)
+        .onMessage(OfferTrunkVersion.class, this::onOfferTrunkVersion)
         .onMessage(Evaluate.class, this::onEvaluate)
         .onMessage(GetHeads.class, this::onGetHeads)
         .onMessage(ReturnGradients.class, this::onReturnGradients)
@@ -189,27 +221,31 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
       return this; // released (cancelled or failed job): the step is moot
     }
     if (job.trunk().version() < command.minTrunkVersion()) {
-      waiting.computeIfAbsent(command.jobId(), id -> new ArrayDeque<>()).add(command);
+      job.waiting().add(command);
       job.prefetch(command.task());
       return this;
     }
     runStep(job, command);
-    reportIfLow(job, command.jobId());
+    reportIfLow(job);
     return this;
   }
 
-  /** Tells the coordinator the outcomes held back, once at most one step waits here. */
-  private void reportIfLow(JobTasks job, String jobId) {
-    ArrayDeque<Command> queue = waiting.get(jobId);
-    if (queue == null || queue.size() <= 1) {
-      report(job, jobId);
+  /**
+   * Sync jobs: the outcomes of finished steps go to the coordinator together once at most one
+   * step is left waiting here: one wake-up of the coordinator's thread per batch instead of per
+   * step, and the coordinator, which sends rounds several ahead, refills the queue while the
+   * last step computes.
+   */
+  private void reportIfLow(JobTasks job) {
+    if (job.waiting().size() <= 1) {
+      report(job);
     }
   }
 
-  /** Tells the coordinator every outcome held back for {@code jobId}, in step order. */
-  private void report(JobTasks job, String jobId) {
-    java.util.List<StepDone> outcomes = unreported.get(jobId);
-    if (outcomes != null && !outcomes.isEmpty()) {
+  /** Tells the coordinator every outcome held back, in step order. */
+  private void report(JobTasks job) {
+    List<StepDone> outcomes = job.unreported();
+    if (!outcomes.isEmpty()) {
       outcomes.forEach(job.coordinator()::tell);
       outcomes.clear();
     }
@@ -233,12 +269,12 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
         // Async: each outcome gives the worker credit for its next step at once.
         job.coordinator().tell(done);
       } else {
-        unreported.computeIfAbsent(command.jobId(), id -> new java.util.ArrayList<>()).add(done);
+        job.unreported().add(done);
       }
     } catch (RuntimeException e) {
       getContext().getLog().warn("worker {}: step {} of task {} in job {} failed", name,
           command.step(), command.task(), command.jobId(), e);
-      report(job, command.jobId());
+      report(job);
       job.coordinator().tell(new StepFailed(command.jobId(), command.step(), command.task(), name,
           e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
     }
@@ -250,11 +286,9 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
       return this;
     }
     job.replaceTrunk(command.snapshot());
-    ArrayDeque<Command> queue = waiting.get(command.jobId());
     // Every command this version lets run, in arrival order, wherever it waits: a step re-run
     // after a worker was lost arrives behind rounds sent ahead for later versions.
-    java.util.Iterator<Command> queued = queue == null ? java.util.Collections.emptyIterator()
-        : queue.iterator();
+    Iterator<Command> queued = job.waiting().iterator();
     while (queued.hasNext()) {
       Command next = queued.next();
       if (minVersion(next) > job.trunk().version()) {
@@ -264,23 +298,31 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
       if (next instanceof RunStep step) {
         runStep(job, step);
       } else if (next instanceof Evaluate evaluate) {
-        report(job, command.jobId());
+        report(job);
         evaluate(job, evaluate);
       }
     }
-    reportIfLow(job, command.jobId());
+    reportIfLow(job);
     return this;
+  }
+
+  /** Says it holds the version before the steps it lets run: the next one comes meanwhile. */
+  private Behavior<Command> onOfferTrunkVersion(OfferTrunkVersion command) {
+    JobTasks job = jobs.get(command.jobId());
+    long version = command.snapshot().version();
+    command.replyTo().tell(new TrunkVersionHeld(command.jobId(),
+        job == null ? version : Math.max(version, job.trunk().version()), getContext().getSelf()));
+    return onNewTrunkVersion(new NewTrunkVersion(command.jobId(), command.snapshot()));
   }
 
   private Behavior<Command> onEvaluate(Evaluate command) {
     JobTasks job = jobs.get(command.jobId());
     if (job == null) {
       command.replyTo().tell(new EvaluationDone(command.jobId(), name, Map.of()));
-    } else if (job.trunk().version() < command.minTrunkVersion()
-        || waiting.containsKey(command.jobId()) && !waiting.get(command.jobId()).isEmpty()) {
-      waiting.computeIfAbsent(command.jobId(), id -> new ArrayDeque<>()).add(command);
+    } else if (job.trunk().version() < command.minTrunkVersion() || !job.waiting().isEmpty()) {
+      job.waiting().add(command);
     } else {
-      report(job, command.jobId());
+      report(job);
       evaluate(job, command);
     }
     return this;
@@ -297,7 +339,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   private Behavior<Command> onGetHeads(GetHeads command) {
     JobTasks job = jobs.get(command.jobId());
     if (job != null) {
-      report(job, command.jobId());
+      report(job);
     }
     command.replyTo().tell(new Heads(command.jobId(), name,
         job == null ? Map.of() : job.copyOfHeads()));
@@ -315,7 +357,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   private Behavior<Command> onGetTaskState(GetTaskState command) {
     JobTasks job = jobs.get(command.jobId());
     if (job != null) {
-      report(job, command.jobId());
+      report(job);
     }
     command.replyTo().tell(job == null
         ? new TaskState(command.jobId(), name, Map.of(), Map.of(), Map.of())
@@ -336,15 +378,11 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     if (jobs.remove(command.jobId()) != null) {
       getContext().getLog().info("worker {} released job {}", name, command.jobId());
     }
-    waiting.remove(command.jobId());
-    unreported.remove(command.jobId());
     return this;
   }
 
   private Behavior<Command> onPostStop() {
     jobs.clear();
-    waiting.clear();
-    unreported.clear();
     return this;
   }
 

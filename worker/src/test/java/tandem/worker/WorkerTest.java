@@ -369,6 +369,30 @@ class WorkerTest {
     assertTrue(Double.isFinite(done.result().loss()));
   }
 
+  @Test
+  void anOfferedVersionIsTakenAndSaidHeldAndReleasesTheStepWaitingForIt() {
+    Fixture f = new Fixture();
+    f.runStep(1, "binary_times2", 1);
+    f.expectNothing();
+    TestProbe<Worker.TrunkVersionHeld> held = testKit.createTestProbe();
+    Map<String, INDArray> next = new LinkedHashMap<>();
+    f.trunk.parameters().forEach((m, p) -> next.put(m, p.add(0.01f)));
+    f.worker.tell(new Worker.OfferTrunkVersion(f.jobId, new TrunkSnapshot(1, next), held.ref()));
+    assertEquals(new Worker.TrunkVersionHeld(f.jobId, 1, f.worker), held.receiveMessage(WAIT));
+    assertEquals(1, f.expectDone().trunkVersion());
+    // An older version than the replica's is not taken: the worker says what it holds.
+    f.worker.tell(new Worker.OfferTrunkVersion(f.jobId, f.trunk, held.ref()));
+    assertEquals(new Worker.TrunkVersionHeld(f.jobId, 1, f.worker), held.receiveMessage(WAIT));
+  }
+
+  @Test
+  void aWorkerCreatedWithAReadyToSaysItIsReady() {
+    TestProbe<Worker.WorkerReady> ready = testKit.createTestProbe();
+    ActorRef<Worker.Command> worker = testKit.spawn(
+        Worker.create("ready-worker", java.util.OptionalInt.empty(), ready.ref()));
+    assertEquals(new Worker.WorkerReady("ready-worker", worker), ready.receiveMessage(WAIT));
+  }
+
   /** dLoss/dParameters of {@code task}'s first batch, computed directly by its program. */
   private static Map<String, INDArray> referenceGradients(String task,
       Map<String, INDArray> parameters) {

@@ -101,9 +101,11 @@ class CoordinatorTest {
 
     void expectNewVersion(long version) {
       for (TestProbe<Worker.Command> worker : List.of(a, b)) {
-        Worker.NewTrunkVersion next = worker.expectMessageClass(Worker.NewTrunkVersion.class,
-            WAIT);
+        Worker.OfferTrunkVersion next = worker.expectMessageClass(
+            Worker.OfferTrunkVersion.class, WAIT);
         assertEquals(version, next.snapshot().version());
+        // Held, so that the next version comes to this worker too.
+        next.replyTo().tell(new Worker.TrunkVersionHeld(jobId, version, worker.ref()));
       }
     }
 

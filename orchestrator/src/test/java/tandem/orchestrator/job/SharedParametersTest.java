@@ -73,17 +73,29 @@ class SharedParametersTest {
           Map.of("a", vector(2, 4, 6), "b", vector(1, 1)), testKit.system().ignoreRef()));
     }
 
-    /** The version both workers got (the very same snapshot), and nothing else. */
+    /**
+     * The version both workers got (the very same snapshot), and nothing else; both say they
+     * hold it, so that the next version comes to them too.
+     */
     TrunkSnapshot expectPublished(long version) {
-      Worker.NewTrunkVersion first = worker1.expectMessageClass(Worker.NewTrunkVersion.class, WAIT);
-      Worker.NewTrunkVersion second = worker2.expectMessageClass(Worker.NewTrunkVersion.class,
+      Worker.OfferTrunkVersion first = worker1.expectMessageClass(Worker.OfferTrunkVersion.class,
           WAIT);
+      Worker.OfferTrunkVersion second = worker2.expectMessageClass(
+          Worker.OfferTrunkVersion.class, WAIT);
       assertEquals(JOB, first.jobId());
       assertEquals(version, first.snapshot().version());
       assertSame(first.snapshot(), second.snapshot(), "one snapshot shared by reference");
       worker1.expectNoMessage(QUIET);
       worker2.expectNoMessage(Duration.ofMillis(1));
+      hold(worker1, first);
+      hold(worker2, second);
       return first.snapshot();
+    }
+
+    /** {@code worker} says it holds the offered version. */
+    void hold(TestProbe<Worker.Command> worker, Worker.OfferTrunkVersion offer) {
+      offer.replyTo().tell(new Worker.TrunkVersionHeld(JOB, offer.snapshot().version(),
+          worker.ref()));
     }
 
     void expectNothingPublished() {
@@ -226,51 +238,182 @@ class SharedParametersTest {
     return snapshot.parameters().get(module).toFloatVector();
   }
 
-  @Test
-  void asyncReusesAVersionsArrayOnlyOnceEveryWorkerHasComputedOnANewerOne() {
-    Fixture f = new Fixture(TinyJobs.plan(TinyJobs.spec()
+  private static TrainingPlan asyncPlan(String staleGradients, int dropStaleness) {
+    return TinyJobs.plan(TinyJobs.spec()
         .setStop(tandem.api.v1.StopCondition.newBuilder().setMaxSteps(100))
         .setConsistency(tandem.api.v1.ConsistencySpec.newBuilder().setMode("async")
-            .setStepsInFlight(1))
-        .build()));
-    // Versions 1 and 2, each from a step on version 0 (worker 2 stays there).
-    INDArray v1 = asyncStep(f, 1, f.worker1, 0).parameters().get("c");
-    INDArray v2 = asyncStep(f, 2, f.worker2, 0).parameters().get("c");
-    assertNotSame(f.initial.parameters().get("c"), v1, "the job's starting arrays are kept");
-    assertNotSame(v1, v2);
-    // Worker 1 moved on to version 2, worker 2 may still read version 1: nothing is reused.
-    INDArray v3 = asyncStep(f, 3, f.worker1, 2).parameters().get("c");
-    assertNotSame(v1, v3);
-    assertNotSame(v2, v3);
-    // Worker 2 computed on version 3, worker 1 on 2: version 1 is read by nobody any more.
-    assertSame(v1, asyncStep(f, 4, f.worker2, 3).parameters().get("c"),
-        "version 1's array holds version 4");
-    // Both on version 3 now: version 2's array goes next.
-    assertSame(v2, asyncStep(f, 5, f.worker1, 3).parameters().get("c"),
-        "version 2's array holds version 5");
+            .setStepsInFlight(1).setStaleGradients(staleGradients)
+            .setDropStaleness(dropStaleness))
+        .build());
   }
 
-  /**
-   * Sends worker {@code worker}'s gradient for step {@code step}, computed on version
-   * {@code read}, and returns the version it made, as published to both workers.
-   */
-  private static TrunkSnapshot asyncStep(Fixture f, long step, TestProbe<Worker.Command> worker,
-      long read) {
+  /** A gradient {@code c = [gradient]} of step {@code step} computed on version {@code read}. */
+  private static SharedParameters.VersionApplied asyncGradient(Fixture f, long step, long read,
+      float gradient) {
     f.gradients.tell(new Worker.SharedGradients(JOB, step, "t1", read, 0.0,
-        Map.of("c", vector(1)), worker.ref()));
-    TrunkSnapshot published = null;
-    for (TestProbe<Worker.Command> probe : List.of(f.worker1, f.worker2)) {
-      while (true) {
-        Worker.Command message = probe.receiveMessage(WAIT);
-        if (message instanceof Worker.NewTrunkVersion version) {
-          published = version.snapshot();
-          break;
-        }
-      }
+        Map.of("c", vector(gradient)), testKit.system().ignoreRef()));
+    return f.coordinator.expectMessageClass(SharedParameters.VersionApplied.class, WAIT);
+  }
+
+  /** The version {@code worker} gets next, which must be {@code version}. */
+  private static Worker.OfferTrunkVersion offer(TestProbe<Worker.Command> worker, long version) {
+    Worker.OfferTrunkVersion offer = worker.expectMessageClass(Worker.OfferTrunkVersion.class,
+        WAIT);
+    assertEquals(version, offer.snapshot().version());
+    return offer;
+  }
+
+  private static INDArray c(Worker.OfferTrunkVersion offer) {
+    return offer.snapshot().parameters().get("c");
+  }
+
+  @Test
+  void asyncAppliesEachGradientOnArrivalAndReportsItsStaleness() {
+    Fixture f = new Fixture(asyncPlan("apply", 0));
+    assertEquals(new SharedParameters.VersionApplied(1,
+        List.of(new SharedParameters.AppliedStep(1, 0, false))), asyncGradient(f, 1, 0, 1));
+    assertArrayEquals(new float[] {9.5f}, floats(f.expectPublished(1), "c"), TOLERANCE);
+    // Computed on version 0, met version 1: applied as it is under "apply".
+    assertEquals(new SharedParameters.VersionApplied(2,
+        List.of(new SharedParameters.AppliedStep(2, 1, false))), asyncGradient(f, 2, 0, 4));
+    assertArrayEquals(new float[] {7.5f}, floats(f.expectPublished(2), "c"), TOLERANCE);
+  }
+
+  @Test
+  void asyncDropsAGradientStalerThanTheLimitAndMakesNoVersionForIt() {
+    Fixture f = new Fixture(asyncPlan("drop", 1));
+    asyncGradient(f, 1, 0, 1);
+    f.expectPublished(1);
+    // Staleness 1, the limit: applied.
+    assertEquals(new SharedParameters.AppliedStep(2, 1, false),
+        asyncGradient(f, 2, 0, 1).steps().get(0));
+    f.expectPublished(2);
+    // Staleness 2: dropped, the version stays 2.
+    assertEquals(new SharedParameters.VersionApplied(2,
+        List.of(new SharedParameters.AppliedStep(3, 2, true))), asyncGradient(f, 3, 0, 100));
+    f.expectNothingPublished();
+    TestProbe<SharedParameters.Parameters> replies = testKit.createTestProbe();
+    f.actor.tell(new SharedParameters.GetParameters(replies.ref()));
+    SharedParameters.Parameters parameters = replies.receiveMessage(WAIT);
+    assertEquals(2, parameters.version());
+    assertArrayEquals(new float[] {9}, parameters.parameters().get("c").toFloatVector(),
+        TOLERANCE); // 10 - 0.5 - 0.5: step 3's 100 never applied
+  }
+
+  @Test
+  void asyncScalesAStaleGradientByOneOverOnePlusItsStaleness() {
+    Fixture f = new Fixture(asyncPlan("scale", 0));
+    asyncGradient(f, 1, 0, 1);
+    f.expectPublished(1); // c = 9.5
+    assertEquals(new SharedParameters.AppliedStep(2, 1, false),
+        asyncGradient(f, 2, 0, 4).steps().get(0));
+    // 9.5 - 0.5 * 4 / 2; unscaled it would be 7.5.
+    assertArrayEquals(new float[] {8.5f}, floats(f.expectPublished(2), "c"), TOLERANCE);
+    asyncGradient(f, 3, 0, 6);
+    // Staleness 2: 8.5 - 0.5 * 6 / 3.
+    assertArrayEquals(new float[] {7.5f}, floats(f.expectPublished(3), "c"), TOLERANCE);
+  }
+
+  @Test
+  void aSlowWorkerHasAtMostOneVersionOnItsWayAndThenGetsOnlyTheNewest() {
+    Fixture f = new Fixture(asyncPlan("apply", 0));
+    for (long step = 1; step <= 10; step++) {
+      asyncGradient(f, step, step - 1, 1);
+      f.hold(f.worker1, offer(f.worker1, step));
     }
-    f.coordinator.expectMessageClass(SharedParameters.VersionApplied.class, WAIT);
-    assertEquals(step, published.version());
-    return published;
+    // Worker 2 never said it holds version 1: ten versions made, one sent to it.
+    Worker.OfferTrunkVersion first = offer(f.worker2, 1);
+    f.worker2.expectNoMessage(QUIET);
+    f.hold(f.worker2, first);
+    offer(f.worker2, 10);
+    f.worker2.expectNoMessage(QUIET);
+  }
+
+  @Test
+  void asyncReusesAVersionsArrayOnlyOnceEveryWorkerHoldsANewerOne() {
+    Fixture f = new Fixture(asyncPlan("apply", 0));
+    asyncGradient(f, 1, 0, 1);
+    Worker.OfferTrunkVersion v1 = offer(f.worker1, 1);
+    Worker.OfferTrunkVersion v1second = offer(f.worker2, 1);
+    assertNotSame(f.initial.parameters().get("c"), c(v1), "the job's starting arrays are kept");
+    f.hold(f.worker1, v1);
+    asyncGradient(f, 2, 1, 1);
+    Worker.OfferTrunkVersion v2 = offer(f.worker1, 2);
+    f.hold(f.worker1, v2);
+    asyncGradient(f, 3, 2, 1);
+    Worker.OfferTrunkVersion v3 = offer(f.worker1, 3);
+    f.hold(f.worker1, v3);
+    // Worker 2 still holds version 0: nothing is reused.
+    assertNotSame(c(v1), c(v3));
+    assertNotSame(c(v2), c(v3));
+    f.hold(f.worker2, v1second);
+    Worker.OfferTrunkVersion v3second = offer(f.worker2, 3);
+    asyncGradient(f, 4, 3, 1);
+    Worker.OfferTrunkVersion v4 = offer(f.worker1, 4);
+    f.hold(f.worker1, v4);
+    assertNotSame(c(v1), c(v4), "worker 2 holds version 1");
+    f.hold(f.worker2, v3second);
+    offer(f.worker2, 4);
+    asyncGradient(f, 5, 4, 1);
+    assertSame(c(v1), c(offer(f.worker1, 5)),
+        "nobody holds version 1 or 2 any more: version 1's array holds version 5");
+  }
+
+  @Test
+  void aStoppedWorkerHoldsNoVersionBack() {
+    Fixture f = new Fixture(asyncPlan("apply", 0));
+    f.worker2.stop();
+    testKit.createTestProbe().expectTerminated(f.worker2.ref(), WAIT);
+    asyncGradient(f, 1, 0, 1);
+    Worker.OfferTrunkVersion v1 = offer(f.worker1, 1);
+    f.hold(f.worker1, v1);
+    asyncGradient(f, 2, 1, 1);
+    f.hold(f.worker1, offer(f.worker1, 2));
+    asyncGradient(f, 3, 2, 1);
+    // Worker 2 never held anything but version 0; stopped, it holds nothing back.
+    assertSame(c(v1), c(offer(f.worker1, 3)));
+  }
+
+  @Test
+  void aWorkerThatStopsMidRoundLeavesTheActorServingAndTheReRunClosesTheRound() {
+    Fixture f = new Fixture("mean");
+    f.actor.tell(new SharedParameters.ExpectRound(0, 2));
+    f.gradients.tell(new Worker.SharedGradients(JOB, 1, "t1", 0, 0.0,
+        Map.of("a", vector(2, 4, 6), "b", vector(1, 1)), testKit.system().ignoreRef()));
+    // Worker 2 stops with step 2 in flight: its gradient never comes.
+    f.worker2.stop();
+    TestProbe<SharedParameters.State> states = testKit.createTestProbe();
+    f.actor.tell(new SharedParameters.GetState(states.ref()));
+    assertEquals(0, states.receiveMessage(WAIT).version(), "answers while the round is open");
+    // The coordinator moved step 2 to worker 1, which ran it again.
+    f.gradients.tell(new Worker.SharedGradients(JOB, 2, "t2", 0, 0.0,
+        Map.of("b", vector(3, -1), "c", vector(4)), testKit.system().ignoreRef()));
+    assertArrayEquals(new float[] {-0.5f, -0.5f},
+        floats(offer(f.worker1, 1).snapshot(), "b"), TOLERANCE);
+    assertEquals(1, f.coordinator.expectMessageClass(SharedParameters.VersionApplied.class, WAIT)
+        .version());
+    f.actor.tell(new SharedParameters.GetState(states.ref()));
+    assertEquals(1, states.receiveMessage(WAIT).version(), "still serving");
+  }
+
+  @Test
+  void aCoordinatorThatStopsMidRoundLeavesTheActorServing() {
+    Fixture f = new Fixture("mean");
+    f.actor.tell(new SharedParameters.ExpectRound(0, 2));
+    f.coordinator.stop();
+    f.sendRoundZero();
+    f.expectPublished(1);
+    TestProbe<SharedParameters.Parameters> replies = testKit.createTestProbe();
+    f.actor.tell(new SharedParameters.GetParameters(replies.ref()));
+    assertEquals(1, replies.receiveMessage(WAIT).version());
+  }
+
+  @Test
+  void aGradientOfAModuleThatIsNotSharedStopsTheActorForItsCoordinatorToSee() {
+    Fixture f = new Fixture(asyncPlan("apply", 0));
+    f.gradients.tell(new Worker.SharedGradients(JOB, 1, "t1", 0, 0.0,
+        Map.of("no-such-module", vector(1)), testKit.system().ignoreRef()));
+    testKit.createTestProbe().expectTerminated(f.actor, WAIT);
   }
 
   private static INDArray vector(float... values) {
