@@ -176,6 +176,11 @@ final class StepDispatch {
     return numbers;
   }
 
+  /** The oldest step out (the one a stalled job waits for first), or null when none is. */
+  Map.Entry<Long, PendingStep> oldest() {
+    return pending.firstEntry();
+  }
+
   /** A worker is gone: no more credit for it. */
   void workerLost(ActorRef<Worker.Command> worker) {
     credits.remove(worker);
