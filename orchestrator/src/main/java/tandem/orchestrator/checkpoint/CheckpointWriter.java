@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
@@ -26,7 +27,7 @@ public final class CheckpointWriter {
   /** A write on the job directory. */
   @FunctionalInterface
   public interface Write<T> {
-    T run(JobDirectory directory) throws IOException;
+    T run(JobDirectory directory) throws IOException, InterruptedException;
   }
 
   private final Path key;
@@ -61,6 +62,13 @@ public final class CheckpointWriter {
     synchronized (CheckpointWriter.class) {
       CheckpointWriter writer = WRITERS.get(directory.path().toAbsolutePath().normalize());
       return writer == null ? 0 : writer.holders;
+    }
+  }
+
+  /** Whether no writer of {@code directory} is registered (tests). */
+  static boolean released(JobDirectory directory) {
+    synchronized (CheckpointWriter.class) {
+      return !WRITERS.containsKey(directory.path().toAbsolutePath().normalize());
     }
   }
 
@@ -108,6 +116,9 @@ public final class CheckpointWriter {
         return write.run(directory);
       } catch (IOException e) {
         throw new UncheckedIOException(e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new CompletionException(e);
       }
     }, executor);
   }

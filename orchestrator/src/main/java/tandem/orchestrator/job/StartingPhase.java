@@ -22,7 +22,7 @@ import tandem.worker.Worker;
 
 /**
  * A job's start: its starting parameters (computed on the blocking dispatcher, not the
- * coordinator's), its shared-parameter actor, and every worker taking its tasks, all within
+ * coordinator's), then its shared-parameter actor and every worker taking its tasks, within
  * {@code assign-timeout}; then job_started (or job_resumed) and training. A worker lost here
  * fails the job.
  */
@@ -31,7 +31,7 @@ final class StartingPhase extends PhaseBehavior {
   private final DispatcherSelector parameterDispatcher;
   /** Workers that have not taken their tasks yet, by name, with their tasks. */
   private final Map<String, List<String>> awaiting = new LinkedHashMap<>();
-  private String waitingFor = "the job's starting parameters";
+  private String waitingFor;
 
   private StartingPhase(JobRun run, DispatcherSelector parameterDispatcher) {
     super(run);
@@ -39,7 +39,6 @@ final class StartingPhase extends PhaseBehavior {
   }
 
   static Behavior<Command> start(JobRun run, DispatcherSelector parameterDispatcher) {
-    run.timers.startSingleTimer(Tick.START_TIMED_OUT, run.timeouts.assign());
     StartingPhase phase = new StartingPhase(run, parameterDispatcher);
     if (run.initialParameters != null) {
       return phase.initialised();
@@ -70,6 +69,8 @@ final class StartingPhase extends PhaseBehavior {
 
   /** Starts the shared-parameter actor, which reports Ready with where gradients go. */
   private Behavior<Command> initialised() {
+    // From here on it waits for messages (the first ND4J use above can take seconds).
+    run.timers.startSingleTimer(Tick.START_TIMED_OUT, run.timeouts.assign());
     waitingFor = "the job's shared-parameter actor to start";
     Map<String, INDArray> shared = run.sharedInitial();
     run.sharedParameters = run.context.spawn(
