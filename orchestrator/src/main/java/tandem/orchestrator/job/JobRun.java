@@ -36,6 +36,9 @@ import tandem.worker.Worker;
  */
 final class JobRun {
 
+  /** How long a coordinator that stops unexpectedly waits for its finished mark. */
+  private static final long STOP_MARK_MILLIS = 5_000;
+
   final ActorContext<Command> context;
   final TimerScheduler<Command> timers;
   final CoordinatorTimeouts timeouts;
@@ -127,6 +130,19 @@ final class JobRun {
         });
     this.outcomes = context.messageAdapter(Worker.StepOutcome.class, Coordinator.FromWorker::new);
     this.writer = directory == null ? null : CheckpointWriter.acquire(directory);
+    if (writer != null) {
+      // After the writes of an earlier coordinator of the job (cancelled, then resumed at once):
+      // its finished mark must not outlive this run.
+      writer.submit(d -> {
+        d.clearFinished();
+        return null;
+      }).whenComplete((done, error) -> {
+        if (error != null) {
+          context.getSystem().log().warn("job {}: cannot clear its finished mark: {}", jobId(),
+              PhaseBehavior.reason(error));
+        }
+      });
+    }
   }
 
   String jobId() {
@@ -287,8 +303,9 @@ final class JobRun {
       return;
     }
     try {
-      writer.markFinished(state.name()).get(timeouts.checkpointWrite().toMillis(),
-          TimeUnit.MILLISECONDS);
+      // Blocks the stopping actor's thread: bounded to a few seconds, not the write timeout.
+      writer.markFinished(state.name()).get(Math.min(STOP_MARK_MILLIS,
+          timeouts.checkpointWrite().toMillis()), TimeUnit.MILLISECONDS);
     } catch (Exception e) {
       context.getLog().warn("job {}: cannot mark its directory finished", jobId(), e);
       if (e instanceof InterruptedException) {

@@ -121,9 +121,12 @@ abstract class PhaseBehavior extends AbstractBehavior<Command> {
     return this;
   }
 
-  /** Tasks taken (ignored past the start) or, after its timeout, not: the job fails. */
+  /**
+   * Tasks taken (ignored past the start) or, after its timeout, not: the job fails, unless that
+   * worker was lost meanwhile (its tasks moved on again).
+   */
   protected Behavior<Command> onTasksAssigned(TasksAssigned message) {
-    if (message.error() == null) {
+    if (message.error() == null || !run.placements.names().contains(message.worker())) {
       return this;
     }
     return run.fail(CoordinatorTimeouts.expired(run.timeouts.assign(), "worker '"

@@ -214,4 +214,32 @@ class CoordinatorWaitsTest {
     assertTrue(directory.finished(), "marked finished before job_finished");
     assertEquals(JobState.JOB_STATE_CANCELLED, job.ended().getState());
   }
+
+  @Test
+  void anEarlierCoordinatorsFinishedMarkDoesNotOutliveTheResumedJob() throws Exception {
+    JobDirectory directory = new JobDirectory(temp, "waits-resumed");
+    // The cancelled coordinator's mark, queued behind its checkpoint write, when the job is
+    // resumed at once.
+    CheckpointWriter earlier = CheckpointWriter.acquire(directory);
+    CountDownLatch writing = new CountDownLatch(1);
+    earlier.submit(d -> writing.await(ENDS_WITHIN.toSeconds(), TimeUnit.SECONDS));
+    earlier.markFinished(JobState.JOB_STATE_CANCELLED.name());
+    Job resumed = new Job(TinyJobs.plan("mean", 1_000_000, 1), Set.of(), Set.of(), false, null,
+        directory, 1_000_000);
+    TestProbe<JobManager.Outcome> cancelled = testKit.createTestProbe();
+    cancelled.awaitAssert(ENDS_WITHIN, () -> {
+      assertTrue(resumed.events().stream().anyMatch(TrainingEvent::hasStepCompleted));
+      return null;
+    });
+    writing.countDown();
+    earlier.release();
+    // Whatever the writer had queued is done once this is.
+    CheckpointWriter probe = CheckpointWriter.acquire(directory);
+    probe.submit(d -> null).get(ENDS_WITHIN.toSeconds(), TimeUnit.SECONDS);
+    probe.release();
+    assertFalse(directory.finished(), "the resumed job's directory is marked finished");
+    resumed.coordinator.tell(new Coordinator.Cancel(cancelled.ref()));
+    assertEquals(JobManager.Outcome.ACCEPTED, cancelled.receiveMessage(ENDS_WITHIN));
+    assertTrue(directory.finished());
+  }
 }
