@@ -39,8 +39,8 @@ import tandem.worker.Worker;
 class CoordinatorWaitsTest {
 
   private static final ActorTestKit testKit = ActorTestKit.create(ConfigFactory.parseString(
-      "tandem.orchestrator { assign-timeout = 2s, step-timeout = 1s, evaluate-timeout = 1s,"
-          + " collect-timeout = 1s, checkpoint-collect-timeout = 1s,"
+      "tandem.orchestrator { assign-timeout = 3s, step-timeout = 3s, evaluate-timeout = 3s,"
+          + " collect-timeout = 3s, checkpoint-collect-timeout = 3s,"
           + " checkpoint-write-timeout = 10s, sync-rounds-out = 2 }")
       .withFallback(ConfigFactory.load()));
   private static final Duration ENDS_WITHIN = Duration.ofSeconds(20);
@@ -101,16 +101,16 @@ class CoordinatorWaitsTest {
   void aLostAssignmentReplyFailsTheJobNamingTheWorker() {
     Job job = new Job(TinyJobs.plan("mean", 4, 1), Set.of(Worker.AssignTasks.class), Set.of());
     JobFinished finished = job.ended();
-    assertFailedWith(finished, "timed out after 2s waiting for worker");
+    assertFailedWith(finished, "timed out after 3s waiting for worker");
     assertTrue(finished.getMessage().contains("'a'"), finished.getMessage());
-    assertTrue(finished.getMessage().contains("did not all take their tasks within PT2S"),
+    assertTrue(finished.getMessage().contains("did not all take their tasks within PT3S"),
         finished.getMessage());
   }
 
   @Test
   void aLostStepOutcomeFailsTheJobNamingTheStepItsTaskAndWorker() {
     Job job = new Job(TinyJobs.plan("mean", 4, 1), Set.of(), Set.of(Worker.RunStep.class));
-    assertFailedWith(job.ended(), "timed out after 1s waiting for the outcome of step 2 of task"
+    assertFailedWith(job.ended(), "timed out after 3s waiting for the outcome of step 2 of task"
         + " 'binary_times2' from worker 'b'");
   }
 
@@ -118,21 +118,21 @@ class CoordinatorWaitsTest {
   void aSyncRoundWhoseGradientNeverComesFailsTheJobNamingTheRound() {
     Job job = new Job(TinyJobs.plan("mean", 4, 1), Set.of(),
         Set.of(Worker.SharedGradients.class));
-    assertFailedWith(job.ended(), "timed out after 1s waiting for the shared-parameter actor to"
+    assertFailedWith(job.ended(), "timed out after 3s waiting for the shared-parameter actor to"
         + " apply the gradient of step 1 of task 'binary_plus1' (trunk version 0; a sync round");
   }
 
   @Test
   void aLostEvaluationFailsTheJobNamingTheWorkerAndItsTask() {
     Job job = new Job(TinyJobs.plan("mean", 4, 1), Set.of(), Set.of(Worker.Evaluate.class));
-    assertFailedWith(job.ended(), "timed out after 1s waiting for the evaluation of task"
+    assertFailedWith(job.ended(), "timed out after 3s waiting for the evaluation of task"
         + " 'binary_times2' from worker 'b'");
   }
 
   @Test
   void lostFinalHeadsFailTheJobNamingTheWorker() {
     Job job = new Job(TinyJobs.plan("mean", 4, 1), Set.of(Worker.GetHeads.class), Set.of());
-    assertFailedWith(job.ended(), "timed out after 1s waiting for the trained heads of task"
+    assertFailedWith(job.ended(), "timed out after 3s waiting for the trained heads of task"
         + " 'binary_plus1' from worker 'a'");
   }
 
@@ -141,7 +141,7 @@ class CoordinatorWaitsTest {
     JobDirectory directory = new JobDirectory(temp, "waits-checkpoint");
     Job job = new Job(TinyJobs.plan("mean", 2, 1), Set.of(),
         Set.of(Worker.GetTaskState.class), false, null, directory, 1000);
-    assertFailedWith(job.ended(), "timed out after 1s waiting for the task state of worker 'b'"
+    assertFailedWith(job.ended(), "timed out after 3s waiting for the task state of worker 'b'"
         + " for the checkpoint at step 2");
     assertTrue(directory.finished(), "a failed job is marked finished");
   }
