@@ -111,6 +111,8 @@ public final class Coordinator {
       List<ActorRef<Worker.Command>> workers, List<String> workerNames, JobDirectory directory,
       CheckpointSettings settings, Checkpoint resumeFrom, DispatcherSelector parameterDispatcher) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
+      // One logger for every phase (otherwise named after the first phase's class).
+      context.setLoggerName(Coordinator.class);
       JobRun run = new JobRun(context, timers,
           CoordinatorTimeouts.create(context.getSystem().settings().config()), record, plan,
           new TaskPlacements(plan, workers, workerNames), directory, settings, resumeFrom);
