@@ -82,7 +82,8 @@ public final class TandemServer implements AutoCloseable {
     this.streamExecutor = Executors.newScheduledThreadPool(2, daemon("tandem-event-stream"));
     this.admission = new JobAdmission(LimitSettings.create(config), new DataRoots(
         Path.of(""), config.getStringList("tandem.orchestrator.data-roots").stream()
-            .map(Path::of).toList()));
+            .map(Path::of).toList()), settings.clusterPort() > 0
+        ? nodeConfig.getBytes("pekko.remote.artery.advanced.maximum-frame-size") : 0);
     // Before serving: a client that asks for a job the previous run had finds it.
     if (settings.checkpoints().enabled() && settings.checkpoints().resumeOnStart()) {
       resumeUnfinishedJobs();

@@ -22,12 +22,26 @@ public final class JobAdmission {
   /** Master copy, gradient and the two Adam moments of every parameter. */
   private static final long COPIES_PER_PARAMETER = 4;
 
+  /** Bytes of a frame's envelope and the spec around the parameters of one message. */
+  private static final long FRAME_HEADROOM = 1 << 20;
+
   private final LimitSettings limits;
   private final DataRoots roots;
+  private final long frameBytes;
 
   public JobAdmission(LimitSettings limits, DataRoots roots) {
+    this(limits, roots, 0);
+  }
+
+  /**
+   * @param frameBytes the largest message the server's cluster transport carries (Artery's
+   *     maximum-frame-size), which drops larger ones silently; 0: no cluster, no such limit
+   *     (embedded workers get their parameters by reference)
+   */
+  public JobAdmission(LimitSettings limits, DataRoots roots, long frameBytes) {
     this.limits = limits;
     this.roots = roots;
+    this.frameBytes = frameBytes;
   }
 
   public LimitSettings limits() {
@@ -57,6 +71,7 @@ public final class JobAdmission {
     atMost("stop.maxSteps", "steps", spec.getStop().getMaxSteps(), limits.maxSteps(),
         "max-steps");
     checkMemory(spec, parameters, batchRows, widest);
+    checkFrame(parameters);
     checkCheckpoint(spec);
     roots.check(spec);
   }
@@ -174,6 +189,27 @@ public final class JobAdmission {
         2 * FLOAT_BYTES));
     atMost("modules", "estimated off-heap bytes", bytes, limits.memoryBudgetBytes(),
         "memory-budget");
+  }
+
+  /**
+   * A trunk version, an assignment (heads and trunk) or a worker's heads go to and from a cluster
+   * worker as one message each: a job whose parameters could not fit in one frame would hang at
+   * its first one, so it is refused here, naming the limit.
+   */
+  private void checkFrame(long parameters) throws LimitExceededException {
+    if (frameBytes <= 0) {
+      return;
+    }
+    long bytes = ParameterEstimate.times(parameters, FLOAT_BYTES);
+    long limit = frameBytes - FRAME_HEADROOM;
+    if (bytes > limit) {
+      throw new LimitExceededException("modules", "the job's " + parameters + " parameters take "
+          + bytes + " bytes, over the " + limit + " bytes of parameters one message to a"
+          + " cluster worker can carry (a frame of " + frameBytes + " bytes,"
+          + " pekko.remote.artery.advanced.maximum-frame-size, less " + FRAME_HEADROOM
+          + " for the rest of the message; about " + limit / FLOAT_BYTES
+          + " parameters); larger jobs run only on a server without a cluster port");
+    }
   }
 
   private static void checkCheckpoint(JobSpec spec) throws InvalidSpecException {

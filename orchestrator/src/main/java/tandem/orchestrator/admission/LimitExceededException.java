@@ -19,6 +19,12 @@ public final class LimitExceededException extends Exception {
     this.field = field;
   }
 
+  /** A limit that is not one of the {@link LimitSettings}: {@code message} names it. */
+  LimitExceededException(String field, String message) {
+    super(field + ": " + message, null, false, false);
+    this.field = field;
+  }
+
   public String field() {
     return field;
   }

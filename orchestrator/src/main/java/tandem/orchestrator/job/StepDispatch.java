@@ -176,6 +176,20 @@ final class StepDispatch {
     return numbers;
   }
 
+  /**
+   * The step a stalled job waits for first: the oldest one out without an outcome that its
+   * worker can compute (its version is in; a sync round sent ahead waits for its version),
+   * else the oldest one out (its gradient not applied); null when none is out.
+   */
+  Map.Entry<Long, PendingStep> oldest() {
+    for (Map.Entry<Long, PendingStep> entry : pending.entrySet()) {
+      if (entry.getValue().done == null && entry.getValue().version <= trunkVersion) {
+        return entry;
+      }
+    }
+    return pending.firstEntry();
+  }
+
   /** A worker is gone: no more credit for it. */
   void workerLost(ActorRef<Worker.Command> worker) {
     credits.remove(worker);
