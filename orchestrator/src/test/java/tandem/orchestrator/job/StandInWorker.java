@@ -57,6 +57,13 @@ final class StandInWorker {
             run(name, context.getSelf(), swallow, assignments, held, version[0]);
             return Behaviors.same();
           })
+          .onMessage(Worker.OfferTrunkVersion.class, offer -> {
+            version[0] = Math.max(version[0], offer.snapshot().version());
+            offer.replyTo().tell(new Worker.TrunkVersionHeld(offer.jobId(), version[0],
+                context.getSelf()));
+            run(name, context.getSelf(), swallow, assignments, held, version[0]);
+            return Behaviors.same();
+          })
           .onMessage(Worker.RunStep.class, step -> {
             held.add(step);
             run(name, context.getSelf(), swallow, assignments, held, version[0]);
