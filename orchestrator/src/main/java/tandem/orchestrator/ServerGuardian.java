@@ -5,7 +5,6 @@ import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
-import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import tandem.orchestrator.job.JobManager;
@@ -20,10 +19,11 @@ import tandem.worker.Worker;
  * cluster it also starts the {@link WorkerDirectory}, which adds the worker nodes' workers.
  *
  * <p>Why a guardian of its own: with the job manager as the user guardian, one exception while
- * handling one request stopped the actor system and with it every job. Supervised, an exception
- * in the job manager is logged and fails that one message (the asking request times out or gets
- * its failure); the manager resumes with its state, since its running jobs' coordinators are its
- * children and a restart would stop them.
+ * handling one request stopped the actor system and with it every job. Supervised
+ * ({@link JobManager#supervised}), an exception in the job manager is logged and fails that one
+ * message (the asking request times out); the manager restarts without stopping its running
+ * jobs' coordinators, and recovers its state from the job store, its children and the job
+ * directory.
  */
 final class ServerGuardian {
 
@@ -42,10 +42,10 @@ final class ServerGuardian {
             DispatcherSelector.fromConfig(dispatcher)), dispatcher));
       }
       context.getLog().info("{} local workers started", workers.size());
-      ActorRef<JobManager.Command> jobManager = context.spawn(Behaviors.supervise(
-          JobManager.create(store, workers, settings.retainedEvents(),
-              settings.checkpoints().enabled() ? settings.checkpoints() : null,
-              settings.minWorkers())).onFailure(SupervisorStrategy.resume()), "jobs");
+      ActorRef<JobManager.Command> jobManager = context.spawn(JobManager.supervised(store,
+          workers, settings.retainedEvents(),
+          settings.checkpoints().enabled() ? settings.checkpoints() : null,
+          settings.minWorkers()), "jobs");
       context.watch(jobManager);
       if (settings.clusterPort() > 0) {
         context.spawn(WorkerDirectory.create(workers, jobManager), "worker-directory");
