@@ -107,6 +107,25 @@ public final class JobDirectory {
     return Files.exists(dir.resolve(FINISHED));
   }
 
+  /** The state {@link #markFinished} recorded ({@code JOB_STATE_SUCCEEDED}...); empty if none. */
+  public Optional<String> finishedState() throws IOException {
+    try {
+      return Optional.of(Files.readString(dir.resolve(FINISHED), StandardCharsets.UTF_8).trim());
+    } catch (NoSuchFileException e) {
+      return Optional.empty();
+    }
+  }
+
+  /**
+   * The checkpoint {@code LATEST} names, and only that one (a finished job's final state: an
+   * older one is not a substitute); empty when there is none, an {@link IOException} with the
+   * reason when it is damaged.
+   */
+  public Optional<Checkpoint> readFinal() throws IOException {
+    Optional<Path> latest = latestDirectory();
+    return latest.isEmpty() ? Optional.empty() : Optional.of(read(latest.get()));
+  }
+
   /** Undoes {@link #markFinished} for a job resumed on request. */
   public void clearFinished() throws IOException {
     if (Files.deleteIfExists(dir.resolve(FINISHED))) {
