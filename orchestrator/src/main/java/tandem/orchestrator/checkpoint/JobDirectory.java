@@ -212,7 +212,7 @@ public final class JobDirectory {
     Files.write(temp.resolve(MANIFEST), manifest.build().toByteArray());
     CheckpointFiles.sync(temp.resolve(MANIFEST));
     CheckpointFiles.syncDirectory(temp);
-    pauseForTests();
+    pauseForTests(temp);
     CheckpointFiles.deleteRecursively(target);
     Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
     CheckpointFiles.syncDirectory(dir);
@@ -242,9 +242,11 @@ public final class JobDirectory {
    * after its files are synced and before it is renamed into place, so that a test can kill the
    * server in the middle of a write. Unset in production.
    */
-  private static void pauseForTests() {
+  private static void pauseForTests(Path writing) {
     long millis = Long.getLong("tandem.test.checkpoint-pause-ms", 0);
     if (millis > 0) {
+      LOG.info("test hook: checkpoint write paused for {} ms before its rename: {}", millis,
+          writing);
       try {
         Thread.sleep(millis);
       } catch (InterruptedException e) {

@@ -208,8 +208,8 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
       command.replyTo().tell(Outcome.UNKNOWN_JOB);
       return this;
     }
-    if (running.containsKey(jobId) && store.find(jobId).map(r -> !r.events().complete())
-        .orElse(false)) {
+    // Running, waiting for workers, or resumed a moment ago (its directory being readied).
+    if (store.find(jobId).map(r -> !r.events().complete()).orElse(false)) {
       command.replyTo().tell(Outcome.ALREADY_RUNNING);
       return this;
     }

@@ -76,6 +76,14 @@ class JobManagerTest {
       return store.find(jobId).orElseThrow().events().status().getState();
     }
 
+    /** Waits until {@code jobId}'s directory is marked finished (before the test deletes it). */
+    void awaitFinishedMark(Path jobDir, String jobId) {
+      testKit.createTestProbe().awaitAssert(WAIT, () -> {
+        assertTrue(new JobDirectory(jobDir, jobId).finished(), jobId + " not marked finished");
+        return null;
+      });
+    }
+
     TrainingEvent awaitEnd(String jobId) {
       TestProbe<Object> poll = testKit.createTestProbe();
       return poll.awaitAssert(WAIT, Duration.ofMillis(20), () -> {
@@ -143,6 +151,7 @@ class JobManagerTest {
     String next = manager.start(steps(4));
     assertEquals(JobState.JOB_STATE_SUCCEEDED, manager.awaitEnd(next).getJobFinished().getState());
     assertEquals(JobState.JOB_STATE_CANCELLED, manager.state(waiting));
+    manager.awaitFinishedMark(jobDir, next);
   }
 
   @Test
@@ -180,6 +189,7 @@ class JobManagerTest {
         manager.ask(reply -> new JobManager.CancelJob(jobId, reply)));
     assertEquals(JobState.JOB_STATE_CANCELLED,
         manager.awaitEnd(jobId).getJobFinished().getState());
+    manager.awaitFinishedMark(jobDir, jobId);
   }
 
   @Test
@@ -188,6 +198,7 @@ class JobManagerTest {
     Manager manager = new Manager(1, settings(jobDir), 1);
     String jobId = manager.start(steps(8));
     manager.awaitEnd(jobId);
+    manager.awaitFinishedMark(jobDir, jobId);
     Checkpoint whole = new JobDirectory(jobDir, jobId).readLatest().orElseThrow();
     // As after an event ring that wrapped before the first checkpoint: event 1 is missing.
     Checkpoint gapped = new Checkpoint(whole.jobId(), whole.spec(), whole.step(),
@@ -202,6 +213,8 @@ class JobManagerTest {
         end.toString());
     String next = manager.start(steps(4));
     assertEquals(JobState.JOB_STATE_SUCCEEDED, manager.awaitEnd(next).getJobFinished().getState());
+    manager.awaitFinishedMark(jobDir, next);
+    manager.awaitFinishedMark(jobDir, jobId);
     assertEquals("FAILED", Files.readString(jobDir.resolve(jobId).resolve("finished")).trim()
         .replace("JOB_STATE_", ""));
   }
