@@ -84,7 +84,8 @@ class DurableModelsTest {
   @Test
   void aCorruptedLatestCheckpointIsRefusedAndTheJobResumesFromThePreviousOne(
       @TempDir Path jobDir) throws Exception {
-    JobSpec spec = ServingSpecs.trunkWithHeads(2, 3000).toBuilder()
+    // Runs until cancelled: the server is closed while it trains.
+    JobSpec spec = ServingSpecs.trunkWithHeads(2, 100_000_000).toBuilder()
         .setCheckpoint(CheckpointSpec.newBuilder().setEverySteps(100)).build();
     String jobId;
     try (TandemServer server = TestServers.start(1, jobDir)) {
@@ -120,15 +121,22 @@ class DurableModelsTest {
     try (TandemServer restarted = TestServers.start(1, jobDir)) {
       ManagedChannel channel = TestServers.channel(restarted);
       try {
+        var training = TrainingServiceGrpc.newBlockingStub(channel);
+        Iterator<TrainingEvent> stream = training.withDeadlineAfter(2, TimeUnit.MINUTES)
+            .streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId).build());
         List<TrainingEvent> events = new ArrayList<>();
-        assertEquals(JobState.JOB_STATE_SUCCEEDED,
-            ServingSpecs.await(TrainingServiceGrpc.newBlockingStub(channel), jobId, events));
-        TrainingEvent resumed = events.stream().filter(TrainingEvent::hasJobResumed)
-            .findFirst().orElseThrow();
+        do {
+          events.add(stream.next());
+        } while (!events.get(events.size() - 1).hasJobResumed());
+        TrainingEvent resumed = events.get(events.size() - 1);
         assertEquals(previousStep, resumed.getJobResumed().getFromStep(), resumed.toString());
         for (int i = 0; i < events.size(); i++) {
           assertEquals(i + 1, events.get(i).getSequence(), "sequence numbers without gaps");
         }
+        training.cancelJob(tandem.api.v1.CancelJobRequest.newBuilder().setJobId(jobId).build());
+        stream.forEachRemaining(events::add);
+        assertEquals(JobState.JOB_STATE_CANCELLED,
+            events.get(events.size() - 1).getJobFinished().getState());
       } finally {
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       }
