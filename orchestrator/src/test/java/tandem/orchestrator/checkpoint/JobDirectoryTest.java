@@ -102,6 +102,19 @@ class JobDirectoryTest {
     assertTrue(loaded.refused().get(0).contains("cut short"), loaded.refused().toString());
   }
 
+  @Test
+  void aJobWhoseEveryCheckpointIsDamagedIsNotResumedFromStepZero(@TempDir Path jobDir)
+      throws IOException {
+    JobDirectory directory = new JobDirectory(jobDir, JOB);
+    directory.writeSpec(JobSpec.newBuilder().setName("t").build());
+    Path only = directory.write(checkpoint(100, 1f));
+    flipBytes(only.resolve("tensors.bin"), 0);
+    IOException refused = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
+        () -> Resumable.load(jobDir, JOB));
+    assertTrue(refused.getMessage().contains("no intact checkpoint")
+        && refused.getMessage().contains("CRC32C"), refused.getMessage());
+  }
+
   static void flipBytes(Path file, long at) throws IOException {
     try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ,
         StandardOpenOption.WRITE)) {
