@@ -113,9 +113,12 @@ class DurableModelsTest {
       kept = entries.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("step-"))
           .sorted().toList();
     }
-    assertEquals(2, kept.size(), kept.toString());
-    long previousStep = Long.parseLong(kept.get(0).substring("step-".length()));
-    assertEquals(kept.get(1), latest);
+    // The latest and the one before it; a third when the close cut a write short of its
+    // clean-up. The fallback is the newest one other than the latest.
+    assertTrue(kept.size() >= 2 && kept.contains(latest), kept + ", latest " + latest);
+    String fallback = kept.stream().filter(n -> !n.equals(latest))
+        .max(java.util.Comparator.naturalOrder()).orElseThrow();
+    long previousStep = Long.parseLong(fallback.substring("step-".length()).split("-")[0]);
     flip(job.resolve(latest).resolve("tensors.bin"), 17);
 
     try (TandemServer restarted = TestServers.start(1, jobDir)) {
