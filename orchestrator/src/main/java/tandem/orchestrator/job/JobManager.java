@@ -63,7 +63,9 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
 
   /**
    * Restart job {@code jobId} from {@code checkpoint} (null: from step 0) with {@code plan},
-   * compiled from the job's spec; replies {@link Outcome#ALREADY_RUNNING} if it runs.
+   * compiled from the job's spec; replies {@link Outcome#ALREADY_RUNNING} if it runs. A
+   * checkpoint whose event history cannot be resumed fails the job with the reason (its status
+   * says so) and is answered {@link Outcome#ACCEPTED}.
    */
   public record ResumeJob(String jobId, Checkpoint checkpoint, TrainingPlan plan,
       ActorRef<Outcome> replyTo) implements Command {}
