@@ -3,7 +3,6 @@ package tandem.orchestrator;
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import tandem.orchestrator.job.JobManager;
@@ -16,10 +15,11 @@ import tandem.orchestrator.job.JobStore;
  * manager command the gRPC services send to the actor system.
  *
  * <p>Why a guardian of its own: with the job manager as the user guardian, one exception while
- * handling one request stopped the actor system and with it every job. Supervised, an exception
- * in the job manager is logged and fails that one message (the asking request times out or gets
- * its failure); the manager resumes with its state, since its running jobs' coordinators are its
- * children and a restart would stop them.
+ * handling one request stopped the actor system and with it every job. Supervised
+ * ({@link JobManager#supervised}), an exception in the job manager is logged and fails that one
+ * message (the asking request times out); the manager restarts without stopping its running
+ * jobs' coordinators, and recovers its state from the job store, its children and the job
+ * directory.
  */
 final class ServerGuardian {
 
@@ -29,10 +29,10 @@ final class ServerGuardian {
     return Behaviors.setup(context -> {
       // The workers come from the directory, which supervises the local ones: jobs submitted
       // before they are all up wait for them.
-      ActorRef<JobManager.Command> jobManager = context.spawn(Behaviors.supervise(
-          JobManager.create(store, List.of(), settings.retainedEvents(),
-              settings.checkpoints().enabled() ? settings.checkpoints() : null,
-              settings.minWorkers())).onFailure(SupervisorStrategy.resume()), "jobs");
+      ActorRef<JobManager.Command> jobManager = context.spawn(JobManager.supervised(store,
+          List.of(), settings.retainedEvents(),
+          settings.checkpoints().enabled() ? settings.checkpoints() : null,
+          settings.minWorkers()), "jobs");
       context.watch(jobManager);
       context.spawn(WorkerDirectory.create(settings.localWorkers(), settings.clusterPort() > 0,
           jobManager), "workers");

@@ -75,7 +75,7 @@ public final class TandemServer implements AutoCloseable {
         ClusterSettings.SYSTEM_NAME, WorkerThreads.withDispatchers(nodeConfig,
             settings.localWorkers()));
     this.compileExecutor = Executors.newFixedThreadPool(2, daemon("tandem-spec-compiler"));
-    this.models = new ModelRegistry(jobs);
+    this.models = new ModelRegistry(jobs, settings.checkpoints().jobDir());
     this.metrics = http.enabled() ? new TrainingMetrics(jobs, http.metricsTaskLabels()) : null;
     this.predictions = metrics == null ? new Predictions(ServingSettings.create(config))
         : new Predictions(ServingSettings.create(config), metrics::observePredict);

@@ -55,6 +55,26 @@ class ServerGuardianTest {
   }
 
   @Test
+  void aJobManagerRestartKeepsTheRunningJobAndFailsTheBrokenOneCleanly() throws Exception {
+    String survivor = submit(3000);
+    // A start without a plan throws inside the manager once the job is recorded: the manager
+    // restarts, keeps the running job's coordinator, and fails the recorded one with the reason.
+    var system = (org.apache.pekko.actor.typed.ActorSystem<?>) running.server().jobManager();
+    running.server().jobManager().tell(new JobManager.StartJob(Specs.example("arithmetic"),
+        null, system.ignoreRef()));
+    // Submitted after it (the guardian forwards in order): the broken job is recorded by now.
+    String after = submit(50);
+    String broken = tandem.orchestrator.job.JobIds.of(
+        tandem.orchestrator.job.JobIds.number(after) - 1);
+    TrainingEvent end = last(broken);
+    assertEquals(JobState.JOB_STATE_FAILED, end.getJobFinished().getState(), end.toString());
+    assertTrue(end.getJobFinished().getMessage().contains("job manager restarted"),
+        end.toString());
+    assertEquals(JobState.JOB_STATE_SUCCEEDED, last(after).getJobFinished().getState());
+    assertEquals(JobState.JOB_STATE_SUCCEEDED, last(survivor).getJobFinished().getState());
+  }
+
+  @Test
   void ajobThatCannotResumeAtStartIsMarkedFailedAndNotTriedAgain(@TempDir Path jobDir)
       throws Exception {
     // A spec that no longer compiles (an unknown loss), as a previous run left it.

@@ -6,8 +6,6 @@ import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -38,8 +36,11 @@ import tandem.worker.OptimizerSnapshot;
  * One job's directory under {@code tandem.orchestrator.job-dir}: its spec, its checkpoints and
  * whether it finished (see checkpoint.proto for the layout). A checkpoint is written into a
  * directory of its own, synced, and only then named by the {@code LATEST} file, which is replaced
- * atomically: a crash at any point leaves the previous checkpoint readable. Not thread-safe: one
- * writer per job (its coordinator, one checkpoint at a time).
+ * atomically; the directory is synced after each rename, so a power loss cannot leave
+ * {@code LATEST} naming a deleted checkpoint. Each tensor carries a CRC32C, checked on read; a
+ * damaged latest checkpoint is refused (logged with the reason) and the previous one, kept until
+ * the next is durable, is used. Not thread-safe: one writer per job (its coordinator, one
+ * checkpoint at a time).
  */
 public final class JobDirectory {
 
@@ -49,8 +50,11 @@ public final class JobDirectory {
   private static final String MANIFEST = "manifest.pb";
   private static final String TENSORS = "tensors.bin";
   private static final String EVENTS = "events.pb";
-  /** Bytes per write of tensor data; bounds the heap copy. */
-  private static final int CHUNK_FLOATS = 1 << 20;
+  /** Prefix of a checkpoint directory while it is written. */
+  private static final String WRITING = ".writing-";
+  /** The manifest format written: 2 adds a CRC32C per tensor; 1 is still read. */
+  static final int FORMAT = 2;
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(JobDirectory.class);
 
   private final Path dir;
   private final String jobId;
@@ -81,8 +85,12 @@ public final class JobDirectory {
 
   /** Records the job's spec when it starts. */
   public void writeSpec(JobSpec spec) throws IOException {
+    boolean created = !Files.isDirectory(dir);
     Files.createDirectories(dir);
-    writeAtomically(dir.resolve(SPEC), spec.toByteArray());
+    if (created) {
+      CheckpointFiles.syncDirectory(dir.getParent());
+    }
+    CheckpointFiles.writeAtomically(dir.resolve(SPEC), spec.toByteArray());
   }
 
   public JobSpec readSpec() throws IOException {
@@ -92,30 +100,62 @@ public final class JobDirectory {
   /** Marks the job as ended (succeeded, failed or cancelled): not resumed at start. */
   public void markFinished(String state) throws IOException {
     Files.createDirectories(dir);
-    writeAtomically(dir.resolve(FINISHED), (state + "\n").getBytes(StandardCharsets.UTF_8));
+    CheckpointFiles.writeAtomically(dir.resolve(FINISHED), (state + "\n").getBytes(StandardCharsets.UTF_8));
   }
 
   public boolean finished() {
     return Files.exists(dir.resolve(FINISHED));
   }
 
+  /** The state {@link #markFinished} recorded ({@code JOB_STATE_SUCCEEDED}...); empty if none. */
+  public Optional<String> finishedState() throws IOException {
+    try {
+      return Optional.of(Files.readString(dir.resolve(FINISHED), StandardCharsets.UTF_8).trim());
+    } catch (NoSuchFileException e) {
+      return Optional.empty();
+    }
+  }
+
+  /**
+   * The checkpoint {@code LATEST} names, and only that one (a finished job's final state: an
+   * older one is not a substitute); empty when there is none, an {@link IOException} with the
+   * reason when it is damaged.
+   */
+  public Optional<Checkpoint> readFinal() throws IOException {
+    Optional<Path> latest = latestDirectory();
+    return latest.isEmpty() ? Optional.empty() : Optional.of(read(latest.get()));
+  }
+
   /** Undoes {@link #markFinished} for a job resumed on request. */
   public void clearFinished() throws IOException {
-    Files.deleteIfExists(dir.resolve(FINISHED));
+    if (Files.deleteIfExists(dir.resolve(FINISHED))) {
+      CheckpointFiles.syncDirectory(dir);
+    }
   }
 
   /**
    * Writes {@code checkpoint} and makes it the latest; returns its directory. Events older than
-   * the checkpoint's first one are carried over from the previous checkpoint.
+   * the checkpoint's first one are carried over from the previous checkpoint. The previous
+   * checkpoint stays until this one is durable (its files, its directory's rename and
+   * {@code LATEST} synced), and then stays as the fallback; older ones are deleted.
    */
   public Path write(Checkpoint checkpoint) throws IOException {
+    boolean created = !Files.isDirectory(dir);
     Files.createDirectories(dir);
+    if (created) {
+      CheckpointFiles.syncDirectory(dir.getParent());
+    }
     Path previous = latestDirectory().orElse(null);
     String name = String.format("step-%012d", checkpoint.step());
     Path target = dir.resolve(name);
-    Path temp = Files.createTempDirectory(dir, ".writing-" + name + "-");
+    for (int n = 2; target.equals(previous); n++) {
+      // Never replace the latest in place: it is the fallback until the new one is durable.
+      name = String.format("step-%012d-%d", checkpoint.step(), n);
+      target = dir.resolve(name);
+    }
+    Path temp = Files.createTempDirectory(dir, WRITING + name + "-");
     CheckpointManifest.Builder manifest = CheckpointManifest.newBuilder()
-        .setFormat(1)
+        .setFormat(FORMAT)
         .setJobId(checkpoint.jobId())
         .setSpec(checkpoint.spec())
         .setWrittenAt(timestamp(Instant.now()))
@@ -126,7 +166,7 @@ public final class JobDirectory {
     try (FileChannel tensors = FileChannel.open(temp.resolve(TENSORS),
         StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
       for (Map.Entry<String, INDArray> entry : checkpoint.parameters().entrySet()) {
-        manifest.addParameters(writeTensor(tensors, entry.getKey(),
+        manifest.addParameters(CheckpointFiles.writeTensor(tensors, entry.getKey(),
             entry.getValue().castTo(DataType.FLOAT).data().asFloat()));
       }
       for (Map.Entry<String, OptimizerSnapshot> entry : checkpoint.sharedOptimizers().entrySet()) {
@@ -136,14 +176,15 @@ public final class JobDirectory {
             .setModule(split < 0 ? key : key.substring(0, split))
             .setTask(split < 0 ? "" : key.substring(split + 1))
             .setIteration(entry.getValue().iteration())
-            .setState(writeTensor(tensors, "optimizer:" + key, entry.getValue().state())));
+            .setState(CheckpointFiles.writeTensor(tensors, "optimizer:" + key,
+                entry.getValue().state())));
       }
       for (Map.Entry<String, OptimizerSnapshot> entry : checkpoint.headOptimizers().entrySet()) {
         manifest.addOptimizers(OptimizerEntry.newBuilder()
             .setModule(entry.getKey())
             .setHead(true)
             .setIteration(entry.getValue().iteration())
-            .setState(writeTensor(tensors, "optimizer:" + entry.getKey(),
+            .setState(CheckpointFiles.writeTensor(tensors, "optimizer:" + entry.getKey(),
                 entry.getValue().state())));
       }
       tensors.force(true);
@@ -167,38 +208,118 @@ public final class JobDirectory {
         event.writeDelimitedTo(out);
       }
     }
-    sync(temp.resolve(EVENTS));
+    CheckpointFiles.sync(temp.resolve(EVENTS));
     Files.write(temp.resolve(MANIFEST), manifest.build().toByteArray());
-    sync(temp.resolve(MANIFEST));
-    deleteRecursively(target);
+    CheckpointFiles.sync(temp.resolve(MANIFEST));
+    CheckpointFiles.syncDirectory(temp);
+    pauseForTests(temp);
+    CheckpointFiles.deleteRecursively(target);
     Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
-    writeAtomically(dir.resolve(LATEST), (name + "\n").getBytes(StandardCharsets.UTF_8));
-    // Only the latest is kept; the previous one was complete until LATEST moved on.
-    if (previous != null && !previous.equals(target)) {
-      deleteRecursively(previous);
-    }
+    CheckpointFiles.syncDirectory(dir);
+    CheckpointFiles.writeAtomically(dir.resolve(LATEST),
+        (name + "\n").getBytes(StandardCharsets.UTF_8));
+    // Durable now: keep the previous one as the fallback, delete the rest and stale temporaries.
+    deleteAllBut(target, previous);
     return target;
   }
 
-  /** The latest complete checkpoint, if the job has one. */
-  public Optional<Checkpoint> readLatest() throws IOException {
-    Optional<Path> latest = latestDirectory();
-    if (latest.isEmpty()) {
-      return Optional.empty();
+  private void deleteAllBut(Path latest, Path previous) throws IOException {
+    List<Path> stale;
+    try (Stream<Path> entries = Files.list(dir)) {
+      stale = entries.filter(p -> {
+        String file = p.getFileName().toString();
+        return (file.startsWith("step-") || file.startsWith(WRITING)) && Files.isDirectory(p)
+            && !p.equals(latest) && !p.equals(previous);
+      }).toList();
     }
-    Path from = latest.get();
+    for (Path path : stale) {
+      CheckpointFiles.deleteRecursively(path);
+    }
+  }
+
+  /**
+   * Test hook: {@code -Dtandem.test.checkpoint-pause-ms=N} holds every checkpoint write for N ms
+   * after its files are synced and before it is renamed into place, so that a test can kill the
+   * server in the middle of a write. Unset in production.
+   */
+  private static void pauseForTests(Path writing) {
+    long millis = Long.getLong("tandem.test.checkpoint-pause-ms", 0);
+    if (millis > 0) {
+      LOG.info("test hook: checkpoint write paused for {} ms before its rename: {}", millis,
+          writing);
+      try {
+        Thread.sleep(millis);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /**
+   * The latest intact checkpoint, if the job has one: the one {@code LATEST} names, or, when
+   * that one is damaged (a tensor fails its CRC32C, a file is cut short or unreadable), the
+   * previous one. Every checkpoint refused on the way is logged with the reason.
+   */
+  public Optional<Checkpoint> readLatest() throws IOException {
+    Loaded loaded = readNewestIntact();
+    loaded.refused().forEach(reason ->
+        LOG.warn("job {}: checkpoint refused: {}", jobId, reason));
+    return loaded.checkpoint();
+  }
+
+  /**
+   * What {@link #readNewestIntact()} found.
+   *
+   * @param checkpoint the newest intact checkpoint; empty when there is none
+   * @param refused a line for each newer checkpoint refused, naming it and why
+   */
+  public record Loaded(Optional<Checkpoint> checkpoint, List<String> refused) {}
+
+  /**
+   * Tries {@code LATEST}'s checkpoint, then the others in the directory from the newest step
+   * down, and returns the first that reads whole with every checksum matching.
+   */
+  public Loaded readNewestIntact() throws IOException {
+    List<Path> candidates = new ArrayList<>();
+    latestDirectory().ifPresent(candidates::add);
+    if (Files.isDirectory(dir)) {
+      try (Stream<Path> entries = Files.list(dir)) {
+        entries.filter(p -> p.getFileName().toString().startsWith("step-")
+                && Files.isRegularFile(p.resolve(MANIFEST)) && !candidates.contains(p))
+            .sorted(Comparator.comparing((Path p) -> p.getFileName().toString()).reversed())
+            .forEach(candidates::add);
+      }
+    }
+    List<String> refused = new ArrayList<>();
+    for (Path candidate : candidates) {
+      try {
+        return new Loaded(Optional.of(read(candidate)), refused);
+      } catch (IOException | RuntimeException e) {
+        refused.add(candidate.getFileName() + ": " + e.getMessage());
+      }
+    }
+    return new Loaded(Optional.empty(), refused);
+  }
+
+  private static Checkpoint read(Path from) throws IOException {
     CheckpointManifest manifest =
         CheckpointManifest.parseFrom(Files.readAllBytes(from.resolve(MANIFEST)));
+    if (manifest.getFormat() < 1 || manifest.getFormat() > FORMAT) {
+      throw new IOException("manifest format " + manifest.getFormat() + " is not one this server"
+          + " reads (1 to " + FORMAT + ")");
+    }
+    boolean checked = manifest.getFormat() >= 2;
     Map<String, INDArray> parameters = new LinkedHashMap<>();
     Map<String, OptimizerSnapshot> shared = new LinkedHashMap<>();
     Map<String, OptimizerSnapshot> heads = new LinkedHashMap<>();
     try (FileChannel tensors = FileChannel.open(from.resolve(TENSORS), StandardOpenOption.READ)) {
       for (CheckpointTensor entry : manifest.getParametersList()) {
-        parameters.put(entry.getName(), Nd4j.createFromArray(readTensor(tensors, entry)));
+        parameters.put(entry.getName(),
+            Nd4j.createFromArray(CheckpointFiles.readTensor(tensors, entry, checked)));
       }
       for (OptimizerEntry entry : manifest.getOptimizersList()) {
-        OptimizerSnapshot snapshot =
-            new OptimizerSnapshot(entry.getIteration(), readTensor(tensors, entry.getState()));
+        OptimizerSnapshot snapshot = new OptimizerSnapshot(entry.getIteration(),
+            CheckpointFiles.readTensor(tensors, entry.getState(), checked));
         if (entry.getHead()) {
           heads.put(entry.getModule(), snapshot);
         } else {
@@ -208,64 +329,30 @@ public final class JobDirectory {
         }
       }
     }
+    List<TrainingEvent> events = readEvents(from.resolve(EVENTS));
+    long last = events.isEmpty() ? 0 : events.get(events.size() - 1).getSequence();
+    if (last != manifest.getEventSequence()) {
+      throw new IOException("events.pb ends at event " + last + ", the manifest says "
+          + manifest.getEventSequence());
+    }
     Map<String, Long> drawn = new LinkedHashMap<>();
     manifest.getSamplersList().forEach(s -> drawn.put(s.getTask(), s.getBatchesDrawn()));
-    return Optional.of(new Checkpoint(manifest.getJobId(), manifest.getSpec(), manifest.getStep(),
+    return new Checkpoint(manifest.getJobId(), manifest.getSpec(), manifest.getStep(),
         manifest.getTrunkVersion(), manifest.getExamples(), parameters, shared, heads, drawn,
-        manifest.getScheduleChangesList(), readEvents(from.resolve(EVENTS))));
+        manifest.getScheduleChangesList(), events);
   }
 
   private Optional<Path> latestDirectory() throws IOException {
     try {
       String name = Files.readString(dir.resolve(LATEST), StandardCharsets.UTF_8).trim();
+      if (!name.startsWith("step-") || name.contains("/") || name.contains("\\")) {
+        return Optional.empty();
+      }
       Path latest = dir.resolve(name);
       return Files.isRegularFile(latest.resolve(MANIFEST)) ? Optional.of(latest) : Optional.empty();
     } catch (NoSuchFileException e) {
       return Optional.empty();
     }
-  }
-
-  private static CheckpointTensor writeTensor(FileChannel channel, String name, float[] values)
-      throws IOException {
-    long offset = channel.position();
-    ByteBuffer buffer = ByteBuffer.allocate(Math.min(values.length, CHUNK_FLOATS) * Float.BYTES)
-        .order(ByteOrder.LITTLE_ENDIAN);
-    for (int from = 0; from < values.length; from += CHUNK_FLOATS) {
-      int count = Math.min(CHUNK_FLOATS, values.length - from);
-      buffer.clear();
-      buffer.asFloatBuffer().put(values, from, count);
-      buffer.limit(count * Float.BYTES);
-      while (buffer.hasRemaining()) {
-        channel.write(buffer);
-      }
-    }
-    return CheckpointTensor.newBuilder().setName(name).setOffset(offset).setLength(values.length)
-        .build();
-  }
-
-  private static float[] readTensor(FileChannel channel, CheckpointTensor entry) throws IOException {
-    if (entry.getLength() > Integer.MAX_VALUE) {
-      throw new IOException("tensor " + entry.getName() + " has " + entry.getLength()
-          + " floats, more than one array can hold");
-    }
-    float[] values = new float[(int) entry.getLength()];
-    ByteBuffer buffer = ByteBuffer.allocate(Math.min(values.length, CHUNK_FLOATS) * Float.BYTES)
-        .order(ByteOrder.LITTLE_ENDIAN);
-    long position = entry.getOffset();
-    for (int from = 0; from < values.length; from += CHUNK_FLOATS) {
-      int count = Math.min(CHUNK_FLOATS, values.length - from);
-      buffer.clear();
-      buffer.limit(count * Float.BYTES);
-      while (buffer.hasRemaining()) {
-        if (channel.read(buffer, position + buffer.position()) < 0) {
-          throw new IOException("tensor " + entry.getName() + " is cut short in " + TENSORS);
-        }
-      }
-      buffer.flip();
-      buffer.asFloatBuffer().get(values, from, count);
-      position += (long) count * Float.BYTES;
-    }
-    return values;
   }
 
   private static List<TrainingEvent> readEvents(Path file) throws IOException {
@@ -279,30 +366,6 @@ public final class JobDirectory {
       return List.of();
     }
     return events;
-  }
-
-  private static void writeAtomically(Path file, byte[] bytes) throws IOException {
-    Path temp = Files.createTempFile(file.getParent(), "." + file.getFileName(), ".tmp");
-    Files.write(temp, bytes);
-    sync(temp);
-    Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-  }
-
-  private static void sync(Path file) throws IOException {
-    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
-      channel.force(true);
-    }
-  }
-
-  private static void deleteRecursively(Path path) throws IOException {
-    if (!Files.exists(path)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(path)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
   }
 
   private static Timestamp timestamp(Instant instant) {

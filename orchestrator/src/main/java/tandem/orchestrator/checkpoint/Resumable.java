@@ -18,11 +18,23 @@ import tandem.model.spec.TrainingPlan;
  */
 public record Resumable(String jobId, TrainingPlan plan, Checkpoint checkpoint) {
 
-  /** Loads job {@code jobId}; throws NoSuchFileException if it has no directory. */
+  /**
+   * Loads job {@code jobId} from its newest intact checkpoint (a damaged latest one is refused,
+   * logged with the reason, and the previous one used). Throws NoSuchFileException if it has no
+   * directory, and an {@link IOException} naming every checkpoint refused when it has some but
+   * none intact: such a job must not silently start over from step 0.
+   */
   public static Resumable load(Path jobDir, String jobId)
       throws IOException, InvalidSpecException {
     JobDirectory directory = new JobDirectory(jobDir, jobId);
-    Checkpoint checkpoint = directory.readLatest().orElse(null);
+    JobDirectory.Loaded loaded = directory.readNewestIntact();
+    if (loaded.checkpoint().isEmpty() && !loaded.refused().isEmpty()) {
+      throw new IOException("job " + jobId + " has no intact checkpoint: "
+          + String.join("; ", loaded.refused()));
+    }
+    loaded.refused().forEach(reason -> org.slf4j.LoggerFactory.getLogger(Resumable.class)
+        .warn("job {}: checkpoint refused, the previous one used: {}", jobId, reason));
+    Checkpoint checkpoint = loaded.checkpoint().orElse(null);
     TrainingPlan plan = JobSpecCompiler.compile(
         checkpoint != null ? checkpoint.spec() : directory.readSpec());
     return new Resumable(jobId, plan, checkpoint);

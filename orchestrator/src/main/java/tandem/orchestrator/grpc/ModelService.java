@@ -4,7 +4,12 @@ import com.google.protobuf.ByteString;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -21,8 +26,8 @@ import tandem.orchestrator.serving.ModelRegistry;
 import tandem.orchestrator.serving.ServedModel;
 
 /**
- * gRPC adapter for saving and loading model bundles: exports stream a bundle in chunks with flow
- * control, loads read a file on the server. Bundles are written and read on the blocking
+ * gRPC adapter for saving and loading model bundles: exports write the bundle to a temporary
+ * file and stream it from there in chunks with flow control, loads read a file on the server. Bundles are written and read on the blocking
  * executor, never on a gRPC thread. Thread-safe.
  */
 public final class ModelService extends ModelServiceGrpc.ModelServiceImplBase {
@@ -64,16 +69,28 @@ public final class ModelService extends ModelServiceGrpc.ModelServiceImplBase {
     ServerCallStreamObserver<BundleChunk> call = (ServerCallStreamObserver<BundleChunk>) response;
     // Handlers may only be set before this method returns.
     ChunkSender sender = new ChunkSender(call);
-    CompletableFuture.supplyAsync(() -> BundleWriter.toBytes(model.model().toBundle()), blocking)
-        .whenComplete((bytes, error) -> {
-          if (error != null) {
-            LOG.error("export of model {} failed", model.name(), error);
-            call.onError(Status.INTERNAL.withDescription("export failed; see the server log")
-                .asException());
-          } else {
-            sender.send(bytes);
-          }
-        });
+    CompletableFuture.supplyAsync(() -> {
+      try {
+        Path file = Files.createTempFile("tandem-export-", ".tandem");
+        try {
+          BundleWriter.write(model.model().toBundle(), file);
+          return file;
+        } catch (IOException | RuntimeException e) {
+          Files.deleteIfExists(file);
+          throw e;
+        }
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }, blocking).whenComplete((file, error) -> {
+      if (error != null) {
+        LOG.error("export of model {} failed", model.name(), error);
+        call.onError(Status.INTERNAL.withDescription("export failed; see the server log")
+            .asException());
+      } else {
+        sender.send(file);
+      }
+    });
   }
 
   @Override
@@ -122,41 +139,98 @@ public final class ModelService extends ModelServiceGrpc.ModelServiceImplBase {
     });
   }
 
-  /** Sends a bundle's chunks while the client keeps up; stops when it cancels. */
+  /**
+   * Sends a bundle file's chunks while the client keeps up, reading each from the file as it
+   * goes (a slow client never holds a whole bundle in the heap); stops when it cancels. Deletes
+   * the file when done either way.
+   */
   private static final class ChunkSender implements Runnable {
     private final ServerCallStreamObserver<BundleChunk> call;
     private final AtomicBoolean done = new AtomicBoolean();
-    private byte[] bytes;
-    private int offset;
+    private Path file;
+    private FileChannel channel;
+    private long size;
+    private long offset;
 
     ChunkSender(ServerCallStreamObserver<BundleChunk> call) {
       this.call = call;
-      call.setOnCancelHandler(() -> done.set(true));
+      call.setOnCancelHandler(() -> {
+        done.set(true);
+        release();
+      });
       call.setOnReadyHandler(this);
     }
 
-    synchronized void send(byte[] bundle) {
-      this.bytes = bundle;
+    synchronized void send(Path bundle) {
+      this.file = bundle;
+      try {
+        channel = FileChannel.open(bundle, StandardOpenOption.READ);
+        size = channel.size();
+      } catch (IOException e) {
+        fail(e);
+        return;
+      }
+      if (done.get()) {
+        release(); // cancelled while it was written
+        return;
+      }
       run();
     }
 
     @Override
     public synchronized void run() {
-      if (bytes == null) {
-        return; // not serialised yet
+      if (channel == null) {
+        return; // not written yet, or released
       }
-      while (!done.get() && call.isReady() && offset < bytes.length) {
-        int length = Math.min(CHUNK_BYTES, bytes.length - offset);
-        call.onNext(BundleChunk.newBuilder()
-            .setData(ByteString.copyFrom(bytes, offset, length))
-            .setOffset(offset)
-            .setTotalBytes(bytes.length)
-            .build());
-        offset += length;
+      try {
+        ByteBuffer buffer = ByteBuffer.allocate((int) Math.min(CHUNK_BYTES, Math.max(1, size)));
+        while (!done.get() && call.isReady() && offset < size) {
+          buffer.clear();
+          buffer.limit((int) Math.min(CHUNK_BYTES, size - offset));
+          while (buffer.hasRemaining()) {
+            if (channel.read(buffer, offset + buffer.position()) < 0) {
+              throw new IOException("the bundle file " + file + " ended early");
+            }
+          }
+          buffer.flip();
+          call.onNext(BundleChunk.newBuilder()
+              .setData(ByteString.copyFrom(buffer))
+              .setOffset(offset)
+              .setTotalBytes(size)
+              .build());
+          offset += buffer.limit();
+        }
+      } catch (IOException e) {
+        fail(e);
+        return;
       }
-      if (offset >= bytes.length && done.compareAndSet(false, true)) {
+      if (offset >= size && done.compareAndSet(false, true)) {
+        release();
         call.onCompleted();
       }
+    }
+
+    private void fail(IOException e) {
+      LOG.error("export failed reading {}", file, e);
+      release();
+      if (done.compareAndSet(false, true)) {
+        call.onError(Status.INTERNAL.withDescription("export failed; see the server log")
+            .asException());
+      }
+    }
+
+    private synchronized void release() {
+      try {
+        if (channel != null) {
+          channel.close();
+        }
+        if (file != null) {
+          Files.deleteIfExists(file);
+        }
+      } catch (IOException e) {
+        LOG.warn("cannot delete the export file {}", file, e);
+      }
+      channel = null;
     }
   }
 }

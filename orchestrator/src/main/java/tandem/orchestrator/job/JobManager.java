@@ -7,13 +7,17 @@ import java.util.Map;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import tandem.api.v1.JobFinished;
 import tandem.api.v1.JobSpec;
+import tandem.api.v1.JobState;
 import tandem.api.v1.ScheduleSpec;
+import tandem.api.v1.TrainingEvent;
 import tandem.model.spec.ScheduleSettings;
 import tandem.model.spec.TrainingPlan;
 import tandem.orchestrator.checkpoint.Checkpoint;
@@ -31,6 +35,13 @@ import tandem.worker.Worker;
  * {@link ResumeJob} restarts a job from its latest checkpoint. The workers it may use change as
  * worker nodes join and leave ({@link WorkersChanged}); jobs that arrive while there are fewer
  * than {@code minWorkers} wait, pending, for more.
+ *
+ * <p>Supervised ({@link #supervised}): an exception while it handles a message restarts it
+ * without stopping its coordinators, and the new incarnation recovers its state from what
+ * outlives it: the {@link JobStore}, its children (each running job's coordinator), the job
+ * directory (the highest job id) and a small memory kept across restarts (the workers, the
+ * serialised directory writes). A job that was waiting to start has no coordinator to recover
+ * and is failed with the reason. Writes to job directories (fsync'd) run off its thread.
  *
  * <p>State confined to the actor; the gRPC services ask it, at the edge.
  */
@@ -52,7 +63,9 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
 
   /**
    * Restart job {@code jobId} from {@code checkpoint} (null: from step 0) with {@code plan},
-   * compiled from the job's spec; replies {@link Outcome#ALREADY_RUNNING} if it runs.
+   * compiled from the job's spec; replies {@link Outcome#ALREADY_RUNNING} if it runs. A
+   * checkpoint whose event history cannot be resumed fails the job with the reason (its status
+   * says so) and is answered {@link Outcome#ACCEPTED}.
    */
   public record ResumeJob(String jobId, Checkpoint checkpoint, TrainingPlan plan,
       ActorRef<Outcome> replyTo) implements Command {}
@@ -89,11 +102,28 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
    */
   public static Behavior<Command> create(JobStore store, List<WorkerHandle> workers,
       int retainedEvents, CheckpointSettings checkpoints, int minWorkers) {
+    ManagerRecovery.Memory memory = new ManagerRecovery.Memory(workers,
+        checkpoints == null ? null : new DirectoryWork(checkpoints.jobDir()));
     return Behaviors.setup(context ->
-        new JobManager(context, store, workers, retainedEvents, checkpoints, minWorkers));
+        new JobManager(context, store, memory, retainedEvents, checkpoints, minWorkers));
   }
 
+  /**
+   * {@link #create(JobStore, List, int, CheckpointSettings, int)}, restarted on an exception
+   * with its running jobs' coordinators kept and its state recovered.
+   */
+  public static Behavior<Command> supervised(JobStore store, List<WorkerHandle> workers,
+      int retainedEvents, CheckpointSettings checkpoints, int minWorkers) {
+    return Behaviors.supervise(create(store, workers, retainedEvents, checkpoints, minWorkers))
+        .onFailure(SupervisorStrategy.restart().withStopChildren(false));
+  }
+
+  /** A job's directory is ready for its coordinator (its finished mark cleared). */
+  private record DirectoryReady(JobRecord record, TrainingPlan plan, Checkpoint from)
+      implements Command {}
+
   private final JobStore store;
+  private final ManagerRecovery.Memory memory;
   private List<WorkerHandle> workers;
   private final int retainedEvents;
   private final CheckpointSettings checkpoints;
@@ -102,19 +132,42 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
   /** Jobs waiting for workers, in arrival order: what to spawn once there are enough. */
   private final java.util.ArrayDeque<Runnable> waiting = new java.util.ArrayDeque<>();
   private long jobsStarted;
-  private long coordinatorsSpawned;
 
-  private JobManager(ActorContext<Command> context, JobStore store, List<WorkerHandle> workers,
+  private JobManager(ActorContext<Command> context, JobStore store,
+      ManagerRecovery.Memory memory,
       int retainedEvents, CheckpointSettings checkpoints, int minWorkers) {
     super(context);
     this.store = store;
-    this.workers = List.copyOf(workers);
+    this.memory = memory;
+    this.workers = memory.workers;
     this.retainedEvents = retainedEvents;
     this.checkpoints = checkpoints;
     this.minWorkers = Math.max(1, minWorkers);
-    if (checkpoints != null) {
-      jobsStarted = highestJobNumber(checkpoints.jobDir());
+    this.jobsStarted =
+        ManagerRecovery.highestJobNumber(checkpoints == null ? null : checkpoints.jobDir(), store);
+    if (memory.started) {
+      recover();
     }
+    memory.started = true;
+  }
+
+  /**
+   * After a restart: takes the running jobs' coordinators back from the children (the newest of
+   * each job's, by name) and fails the jobs that were waiting to start, whose plans were lost.
+   */
+  private void recover() {
+    ManagerRecovery.coordinators(getContext().getChildren()).forEach((jobId, coordinator) -> {
+      running.put(jobId, coordinator);
+      getContext().watch(coordinator);
+    });
+    for (JobRecord record : store.all()) {
+      if (!record.events().complete() && !running.containsKey(record.jobId())) {
+        failJob(record, "the job manager restarted (after an error, see the server log) while "
+            + "the job waited to start; resume it to run it");
+      }
+    }
+    getContext().getLog().warn("job manager restarted after an error: {} running jobs recovered",
+        running.size());
   }
 
   @Override
@@ -125,6 +178,10 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
         .onMessage(UpdateSchedule.class, this::onUpdateSchedule)
         .onMessage(ResumeJob.class, this::onResumeJob)
         .onMessage(WorkersChanged.class, this::onWorkersChanged)
+        .onMessage(DirectoryReady.class, ready -> {
+          startWhenWorkers(ready.record(), ready.plan(), ready.from());
+          return this;
+        })
         .onSignal(Terminated.class, this::onTerminated)
         .build();
   }
@@ -135,12 +192,7 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
         new EventLog(jobId, command.spec().getName(), retainedEvents, Instant.now()));
     store.add(record);
     if (checkpoints != null) {
-      try {
-        new JobDirectory(checkpoints.jobDir(), jobId).writeSpec(command.spec());
-      } catch (java.io.IOException e) {
-        getContext().getLog().warn("job {}: cannot write its spec under {}; it cannot be resumed",
-            jobId, checkpoints.jobDir(), e);
-      }
+      memory.directories.writeSpec(blocking(), jobId, command.spec());
     }
     getContext().getLog().info("job {} ({}) submitted: {} tasks, {} steps", jobId,
         command.spec().getName(), command.plan().graph().tasks().size(),
@@ -158,14 +210,14 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
       command.replyTo().tell(Outcome.UNKNOWN_JOB);
       return this;
     }
-    if (running.containsKey(jobId) && store.find(jobId).map(r -> !r.events().complete())
-        .orElse(false)) {
+    // Running, waiting for workers, or resumed a moment ago (its directory being readied).
+    if (store.find(jobId).map(r -> !r.events().complete()).orElse(false)) {
       command.replyTo().tell(Outcome.ALREADY_RUNNING);
       return this;
     }
     Checkpoint checkpoint = command.checkpoint();
     JobSpec spec = command.plan().spec();
-    List<tandem.api.v1.TrainingEvent> history =
+    List<TrainingEvent> history =
         checkpoint == null ? List.of() : checkpoint.events();
     Instant submitted = history.isEmpty() ? Instant.now() : Instant.ofEpochSecond(
         history.get(0).getTime().getSeconds(), history.get(0).getTime().getNanos());
@@ -173,28 +225,40 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
     try {
       log = EventLog.resumed(jobId, spec.getName(), retainedEvents, submitted, history);
     } catch (RuntimeException e) {
+      // A gapped or damaged history (or one whose start the event ring had dropped before the
+      // first checkpoint): this one job fails, with the reason; the manager goes on.
       getContext().getLog().error("job {}: cannot resume from its checkpoint's events", jobId, e);
-      command.replyTo().tell(Outcome.FAILED);
+      JobRecord failed = new JobRecord(jobId, spec,
+          new EventLog(jobId, spec.getName(), retainedEvents, submitted));
+      store.put(failed);
+      failJob(failed, "cannot resume from the checkpoint at step " + checkpoint.step()
+          + ": its event history is unusable (" + e.getMessage() + ")");
+      command.replyTo().tell(Outcome.ACCEPTED);
       return this;
     }
     JobRecord record = new JobRecord(jobId, spec, log);
     store.put(record);
-    if (checkpoints != null) {
-      try {
-        new JobDirectory(checkpoints.jobDir(), jobId).clearFinished();
-      } catch (java.io.IOException e) {
-        getContext().getLog().warn("job {}: cannot clear its finished mark", jobId, e);
-      }
-    }
     getContext().getLog().info("job {} ({}) resumed from step {}", jobId, spec.getName(),
         checkpoint == null ? 0 : checkpoint.step());
     command.replyTo().tell(Outcome.ACCEPTED);
-    startWhenWorkers(record, command.plan(), checkpoint);
+    if (checkpoints == null) {
+      startWhenWorkers(record, command.plan(), checkpoint);
+    } else {
+      // Cleared before the coordinator starts: its own finished mark must come after.
+      getContext().pipeToSelf(memory.directories.submit(blocking(), jobId,
+          "clear its finished mark", JobDirectory::clearFinished),
+          (done, error) -> new DirectoryReady(record, command.plan(), checkpoint));
+    }
     return this;
+  }
+
+  private java.util.concurrent.Executor blocking() {
+    return getContext().getSystem().dispatchers().lookup(DispatcherSelector.blocking());
   }
 
   private Behavior<Command> onWorkersChanged(WorkersChanged command) {
     workers = List.copyOf(command.workers());
+    memory.workers = workers;
     getContext().getLog().info("{} workers available: {}", workers.size(),
         workers.stream().map(WorkerHandle::name).toList());
     while (workers.size() >= minWorkers && !waiting.isEmpty()) {
@@ -228,40 +292,20 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
   }
 
   private void spawnCoordinatorOf(JobRecord record, TrainingPlan plan, Checkpoint from) {
-    int count = plan.workers() == 0 ? workers.size() : Math.min(plan.workers(), workers.size());
-    // Rotate the starting worker so that concurrent small jobs spread over the cores.
-    List<WorkerHandle> chosen = new java.util.ArrayList<>();
-    for (int i = 0; i < count; i++) {
-      chosen.add(workers.get((int) ((coordinatorsSpawned + i) % workers.size())));
-    }
-    coordinatorsSpawned++;
+    List<WorkerHandle> chosen = WorkerChoice.choose(plan, workers, memory.coordinatorsSpawned);
+    long spawned = ++memory.coordinatorsSpawned;
     JobDirectory directory = checkpoints == null ? null
         : new JobDirectory(checkpoints.jobDir(), record.jobId());
     // A resumed job's earlier coordinator may still be stopping under the plain name.
     String name = from == null && !running.containsKey(record.jobId())
-        ? record.jobId() : record.jobId() + "-" + coordinatorsSpawned;
+        ? record.jobId() : record.jobId() + "-" + spawned;
     ActorRef<Coordinator.Command> coordinator = getContext().spawn(
         Coordinator.create(record, plan, chosen.stream().map(WorkerHandle::ref).toList(),
             chosen.stream().map(WorkerHandle::name).toList(), directory, checkpoints, from,
-            parameterDispatcher(plan, chosen)),
+            WorkerChoice.parameterDispatcher(plan, chosen)),
         name);
     getContext().watch(coordinator);
     running.put(record.jobId(), coordinator);
-  }
-
-  /** The largest n of the job-n directories under {@code jobDir}, 0 if none. */
-  private static long highestJobNumber(java.nio.file.Path jobDir) {
-    long highest = 0;
-    try {
-      for (String id : JobDirectory.jobIds(jobDir)) {
-        if (JobIds.isValid(id)) {
-          highest = Math.max(highest, JobIds.number(id));
-        }
-      }
-    } catch (java.io.IOException | NumberFormatException e) {
-      // No readable directory yet: ids start at 1.
-    }
-    return highest;
   }
 
   private Behavior<Command> onCancelJob(CancelJob command) {
@@ -274,10 +318,12 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
       command.replyTo().tell(Outcome.NOT_RUNNING);
     } else if (coordinator == null) {
       // Waiting for workers: it never started.
-      record.get().events().append(tandem.api.v1.TrainingEvent.newBuilder().setJobFinished(
-          tandem.api.v1.JobFinished.newBuilder()
-              .setState(tandem.api.v1.JobState.JOB_STATE_CANCELLED)
-              .setMessage("cancelled by request while waiting for workers")));
+      record.get().events().append(finished(JobState.JOB_STATE_CANCELLED,
+          "cancelled by request while waiting for workers"));
+      if (checkpoints != null) {
+        memory.directories.submit(blocking(), command.jobId(), "mark its directory finished",
+            directory -> directory.markFinished(JobState.JOB_STATE_CANCELLED.name()));
+      }
       command.replyTo().tell(Outcome.ACCEPTED);
     } else {
       coordinator.tell(new Coordinator.Cancel(command.replyTo()));
@@ -312,19 +358,6 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
   }
 
   /**
-   * Where a job's shared-parameter actor runs. In sync mode every worker of the job waits while
-   * a round is applied, so the actor can borrow the first worker's thread for free, and that
-   * worker then gets each new version without a thread hand-off; in async mode, or when the
-   * first worker is on another node, it runs on the default dispatcher.
-   */
-  private static DispatcherSelector parameterDispatcher(TrainingPlan plan,
-      List<WorkerHandle> chosen) {
-    String dispatcher = chosen.get(0).dispatcher();
-    return plan.consistency().async() || dispatcher == null
-        ? DispatcherSelector.defaultDispatcher() : DispatcherSelector.fromConfig(dispatcher);
-  }
-
-  /**
    * A coordinator stopped. One that stopped without ending its job's log (it failed while it
    * started, before it could) fails the job here, so that the job neither shows as running
    * forever nor is resumed at the next start; unless the server is shutting down, which leaves
@@ -348,18 +381,16 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
   /** Ends {@code record}'s log as failed and marks its directory finished: never resumed. */
   private void failJob(JobRecord record, String message) {
     if (!record.events().complete()) {
-      record.events().append(tandem.api.v1.TrainingEvent.newBuilder().setJobFinished(
-          tandem.api.v1.JobFinished.newBuilder()
-              .setState(tandem.api.v1.JobState.JOB_STATE_FAILED).setMessage(message)));
+      record.events().append(finished(JobState.JOB_STATE_FAILED, message));
     }
     if (checkpoints != null) {
-      try {
-        new JobDirectory(checkpoints.jobDir(), record.jobId())
-            .markFinished(tandem.api.v1.JobState.JOB_STATE_FAILED.name());
-      } catch (java.io.IOException e) {
-        getContext().getLog().warn("job {}: cannot mark its directory finished", record.jobId(),
-            e);
-      }
+      memory.directories.submit(blocking(), record.jobId(), "mark its directory finished",
+          directory -> directory.markFinished(JobState.JOB_STATE_FAILED.name()));
     }
+  }
+
+  private static TrainingEvent.Builder finished(JobState state, String message) {
+    return TrainingEvent.newBuilder()
+        .setJobFinished(JobFinished.newBuilder().setState(state).setMessage(message));
   }
 }

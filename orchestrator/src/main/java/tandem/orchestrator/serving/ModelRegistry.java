@@ -24,19 +24,28 @@ import tandem.orchestrator.job.JobStore;
 
 /**
  * The models a server answers with: bundles loaded from files, by name, and every succeeded job
- * of its {@link JobStore}, by job id (made servable on first use). A bundle that fails to load
- * leaves the registry as it was. Thread-safe.
+ * of its {@link JobStore}, by job id (made servable on first use). With a job directory, a
+ * succeeded job the store does not hold (the server restarted, or the job was evicted) is served
+ * from its final checkpoint, read on first use. A bundle that fails to load leaves the registry
+ * as it was. Thread-safe.
  */
 public final class ModelRegistry {
 
   private static final Logger LOG = LoggerFactory.getLogger(ModelRegistry.class);
 
   private final JobStore jobs;
+  private final Path jobDir;
   private final ConcurrentHashMap<String, ServedModel> bundles = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, ServedModel> jobModels = new ConcurrentHashMap<>();
 
   public ModelRegistry(JobStore jobs) {
+    this(jobs, null);
+  }
+
+  /** @param jobDir the job directory; null: only jobs of the store are served */
+  public ModelRegistry(JobStore jobs, Path jobDir) {
     this.jobs = jobs;
+    this.jobDir = jobDir;
   }
 
   /**
@@ -98,6 +107,15 @@ public final class ModelRegistry {
         }
       }
     }
+    for (String jobId : StoredJobModels.succeeded(jobDir)) {
+      if (jobs.find(jobId).isEmpty()) {
+        try {
+          models.add(job(jobId));
+        } catch (ModelLookupException e) {
+          LOG.warn("job {} cannot be served from {}: {}", jobId, jobDir, e.getMessage());
+        }
+      }
+    }
     return models;
   }
 
@@ -106,8 +124,14 @@ public final class ModelRegistry {
     if (known != null) {
       return known;
     }
-    JobRecord record = jobs.find(jobId).orElseThrow(() -> new ModelLookupException(
-        ModelLookupException.Reason.UNKNOWN, "no job with id '" + jobId + "'"));
+    java.util.Optional<JobRecord> found = jobs.find(jobId);
+    if (found.isEmpty()) {
+      ModelBundle stored = StoredJobModels.load(jobDir, jobId).orElseThrow(() ->
+          new ModelLookupException(ModelLookupException.Reason.UNKNOWN,
+              "no job with id '" + jobId + "'"));
+      return served(jobId, stored);
+    }
+    JobRecord record = found.get();
     Map<String, INDArray> parameters = record.trainedParameters();
     if (parameters == null) {
       JobStatus status = record.events().status();
@@ -117,9 +141,12 @@ public final class ModelRegistry {
           + (status.getState() == JobState.JOB_STATE_RUNNING
               || status.getState() == JobState.JOB_STATE_PENDING ? " (wait until it succeeds)" : ""));
     }
-    ModelBundle bundle = new ModelBundle(record.spec(), parameters, ModelBundle.provenance(jobId,
-        record.spec(), record.events().status().getStepsDone(), dataSets(record.spec())),
-        List.of());
+    return served(jobId, new ModelBundle(record.spec(), parameters, ModelBundle.provenance(
+        jobId, record.spec(), record.events().status().getStepsDone(), dataSets(record.spec())),
+        List.of()));
+  }
+
+  private ServedModel served(String jobId, ModelBundle bundle) {
     try {
       ServedModel model = new ServedModel(jobId, ServedModel.Kind.JOB, "", 0,
           TrainedModel.of(bundle, jobId));

@@ -39,9 +39,16 @@ final class ChildJvm implements AutoCloseable {
   }
 
   static ChildJvm start(String mainClass, Path log, String... args) throws IOException {
+    return start(List.of(), mainClass, log, args);
+  }
+
+  /** The same with {@code jvmOptions} (test hooks such as {@code -Dtandem.test...}). */
+  static ChildJvm start(List<String> jvmOptions, String mainClass, Path log, String... args)
+      throws IOException {
     List<String> command = new ArrayList<>();
     command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-Xmx512m");
+    command.addAll(jvmOptions);
     for (String option : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
       if (option.startsWith("-Dorg.bytedeco.")) {
         command.add(option);
