@@ -294,7 +294,7 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
     }
     followed.ifPresentOrElse(
         record -> new EventStream(record.events(), request.getAfterSequence(),
-            (ServerCallStreamObserver<TrainingEvent>) response, streamExecutor, eventLinger)
+            request.getIncarnation(), (ServerCallStreamObserver<TrainingEvent>) response, streamExecutor, eventLinger)
             .start(),
         () -> response.onError(unknownJob(request.getJobId())));
   }
