@@ -69,7 +69,17 @@ public final class EventStream {
   EventStream(EventLog log, long afterSequence, long afterIncarnation,
       ServerCallStreamObserver<TrainingEvent> call, ScheduledExecutorService executor,
       Duration linger) {
-    this(log, afterSequence, afterIncarnation, grpcCall(call), executor, linger);
+    this(log, afterSequence, afterIncarnation, grpcCall(call, event -> event), executor, linger);
+  }
+
+  /**
+   * A gRPC call whose responses are serialized events ({@link SerializedEvents}): each event of
+   * the log goes out as the bytes {@link EventLog#serialized} keeps for all its subscribers.
+   */
+  static EventStream serialized(EventLog log, long afterSequence, long afterIncarnation,
+      ServerCallStreamObserver<byte[]> call, ScheduledExecutorService executor, Duration linger) {
+    return new EventStream(log, afterSequence, afterIncarnation,
+        grpcCall(call, log::serialized), executor, linger);
   }
 
   /**
@@ -177,7 +187,8 @@ public final class EventStream {
     }
   }
 
-  private static Subscriber grpcCall(ServerCallStreamObserver<TrainingEvent> call) {
+  private static <T> Subscriber grpcCall(ServerCallStreamObserver<T> call,
+      java.util.function.Function<TrainingEvent, T> message) {
     return new Subscriber() {
       @Override
       public boolean isReady() {
@@ -186,7 +197,7 @@ public final class EventStream {
 
       @Override
       public void send(TrainingEvent event) {
-        call.onNext(event);
+        call.onNext(message.apply(event));
       }
 
       @Override

@@ -43,6 +43,8 @@ public final class EventLog {
   private final String jobId;
   private final int retained;
   private TrainingEvent[] ring;
+  /** Each ring slot's event serialized, once a subscriber asked for it; null until then. */
+  private byte[][] wire;
   private LogIncarnations incarnations = new LogIncarnations();
   private final JobProgress progress;
   private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
@@ -56,6 +58,7 @@ public final class EventLog {
     this.jobId = jobId;
     this.retained = retained;
     this.ring = new TrainingEvent[Math.min(retained, INITIAL_CAPACITY)];
+    this.wire = new byte[ring.length][];
     this.progress = new JobProgress(jobId, jobName, submittedAt);
   }
 
@@ -136,6 +139,37 @@ public final class EventLog {
     return incarnations.rewoundTo(afterSequence, incarnation);
   }
 
+  /**
+   * {@code event} serialized: for an event of this log still in the ring, the same bytes for every
+   * caller (serialized by the first), so that a hundred subscribers cost one serialization;
+   * otherwise (an event made for one subscriber, one dropped meanwhile) serialized anew.
+   */
+  public byte[] serialized(TrainingEvent event) {
+    synchronized (this) {
+      int slot = slotHolding(event);
+      if (slot >= 0 && wire[slot] != null) {
+        return wire[slot];
+      }
+    }
+    byte[] bytes = event.toByteArray();
+    synchronized (this) {
+      int slot = slotHolding(event);
+      if (slot >= 0) {
+        wire[slot] = bytes;
+      }
+    }
+    return bytes;
+  }
+
+  private int slotHolding(TrainingEvent event) {
+    long sequence = event.getSequence();
+    if (sequence < 1 || sequence > lastSequence) {
+      return -1;
+    }
+    int slot = slot(sequence);
+    return ring[slot] == event ? slot : -1;
+  }
+
   /** The incarnation that appends the log's new events. */
   public synchronized long incarnation() {
     return incarnations.current();
@@ -153,15 +187,20 @@ public final class EventLog {
     }
     lastSequence = event.getSequence();
     ring[slot(lastSequence)] = event;
+    wire[slot(lastSequence)] = null;
   }
 
   /** Doubles the ring (up to {@code retained}); it is full, so it holds the newest ring.length events. */
   private void grow() {
     TrainingEvent[] larger = new TrainingEvent[(int) Math.min(retained, 2L * ring.length)];
+    byte[][] largerWire = new byte[larger.length][];
     for (long sequence = lastSequence - ring.length + 1; sequence <= lastSequence; sequence++) {
-      larger[(int) ((sequence - 1) % larger.length)] = ring[slot(sequence)];
+      int to = (int) ((sequence - 1) % larger.length);
+      larger[to] = ring[slot(sequence)];
+      largerWire[to] = wire[slot(sequence)];
     }
     ring = larger;
+    wire = largerWire;
   }
 
   private int slot(long sequence) {

@@ -67,6 +67,24 @@ class EventLogGrowthTest {
     assertEquals(EventLog.INITIAL_CAPACITY * 4, resumed.capacity());
   }
 
+  @Test
+  void anEventIsSerializedOnceForAllItsReadersAndAnewOnceItsSlotIsReused() throws Exception {
+    EventLog log = new EventLog("job-1", "n", EventLog.INITIAL_CAPACITY, Instant.EPOCH);
+    TrainingEvent first = log.append(step(1));
+    byte[] bytes = log.serialized(first);
+    assertTrue(bytes == log.serialized(log.read(0, 1).events().get(0)), "the same bytes");
+    assertEquals(first, TrainingEvent.parseFrom(bytes));
+    TrainingEvent other = TrainingEvent.newBuilder().setSequence(1).setJobId("job-1").build();
+    assertEquals(other, TrainingEvent.parseFrom(log.serialized(other)),
+        "an event not in the ring is serialized for its caller");
+    for (int i = 2; i <= EventLog.INITIAL_CAPACITY + 1; i++) {
+      log.append(step(i));
+    }
+    TrainingEvent wrapped = log.read(EventLog.INITIAL_CAPACITY, 1).events().get(0);
+    assertEquals(wrapped, TrainingEvent.parseFrom(log.serialized(wrapped)),
+        "the slot's new event, not the old one's bytes");
+  }
+
   static TrainingEvent.Builder step(long step) {
     return TrainingEvent.newBuilder()
         .setStepCompleted(StepCompleted.newBuilder().setStep(step).setTask("a").setLoss(1));
