@@ -31,9 +31,12 @@ final class ServerJvm implements AutoCloseable {
     this.log = log;
   }
 
-  /** Starts the server with {@code workers} local workers; returns once it serves. */
-  static ServerJvm start(int workers, String heap, Path dir) throws IOException,
-      InterruptedException {
+  /**
+   * Starts the server with {@code workers} local workers and the extra JVM options; returns once
+   * it serves.
+   */
+  static ServerJvm start(int workers, String heap, List<String> jvmOptions, Path dir)
+      throws IOException, InterruptedException {
     Path portFile = dir.resolve("server.port");
     Path log = dir.resolve("server.log");
     List<String> command = new ArrayList<>();
@@ -44,6 +47,7 @@ final class ServerJvm implements AutoCloseable {
         command.add(option);
       }
     }
+    command.addAll(jvmOptions);
     command.addAll(List.of("-cp", System.getProperty("java.class.path"),
         "tandem.orchestrator.TandemServerMain", "--host", "127.0.0.1", "--port", "0",
         "--workers", Integer.toString(workers), "--job-dir", "", "--port-file",

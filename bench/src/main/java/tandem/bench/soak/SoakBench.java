@@ -80,6 +80,11 @@ public final class SoakBench implements Callable<Integer> {
       description = "The server JVM's -Xmx (default: ${DEFAULT-VALUE}).")
   String serverHeap;
 
+  @Option(names = "--server-jvm-option", paramLabel = "OPTION",
+      description = "An extra option of the server JVM, e.g. -XX:StartFlightRecording=filename=s.jfr"
+          + " (repeatable).")
+  List<String> serverJvmOptions = new ArrayList<>();
+
   @Option(names = "--no-warmup", description = "Skip the unmeasured warm-up round.")
   boolean noWarmup;
 
@@ -101,10 +106,10 @@ public final class SoakBench implements Callable<Integer> {
     report.addProperty("slowSubscribers", slow);
     report.addProperty("stepsPerJob", spec.getStop().getMaxSteps());
     List<String> failures = new ArrayList<>();
-    try (ServerJvm server = ServerJvm.start(workers, serverHeap, dir);
+    try (ServerJvm server = ServerJvm.start(workers, serverHeap, serverJvmOptions, dir);
         SubscriberJvm followers = SubscriberJvm.start(server.port(), subscribers, slow,
             micros(slowDelay), dir.resolve("subscribers.log"))) {
-      report.addProperty("serverLog", server.log().toString());
+      report.addProperty("logs", dir.toString());
       ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port())
           .usePlaintext().build();
       try {
@@ -177,6 +182,9 @@ public final class SoakBench implements Callable<Integer> {
       SoakReport.print(out, report);
     }
     out.flush();
+    if (failures.isEmpty()) {
+      deleteTree(dir);
+    }
     return failures.isEmpty() ? 0 : 1;
   }
 
@@ -243,6 +251,15 @@ public final class SoakBench implements Callable<Integer> {
       return Long.parseLong(d.substring(0, d.length() - 1)) * 1_000_000;
     }
     return Long.parseLong(d);
+  }
+
+  /** The run's directory (server and subscriber logs); kept when a check failed. */
+  private static void deleteTree(Path dir) throws java.io.IOException {
+    try (var paths = Files.walk(dir)) {
+      for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(path);
+      }
+    }
   }
 
   private static double seconds(Duration duration) {
