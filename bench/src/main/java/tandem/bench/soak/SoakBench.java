@@ -37,7 +37,8 @@ import tandem.bench.Median;
  * against without (medians over rounds; target ratio <= 1.1), the server's CPU per delivered
  * event (the CPU a round with subscribers took beyond the same round without, over the events
  * delivered), and the server's resident memory after a full GC: after a warm-up round (the
- * start), after each round, and at the end against the start (target within 20%).
+ * start), after each round, and at the end against the start (target within 20%). Each run
+ * starts after a full GC, and the two runs of a round take turns going first.
  */
 @Command(name = "soak", mixinStandardHelpOptions = true,
     description = "Jobs with and without 100 event subscribers on one server JVM: wall-time "
@@ -85,7 +86,8 @@ public final class SoakBench implements Callable<Integer> {
           + " (repeatable).")
   List<String> serverJvmOptions = new ArrayList<>();
 
-  @Option(names = "--no-warmup", description = "Skip the unmeasured warm-up round.")
+  @Option(names = "--no-warmup",
+      description = "Skip the unmeasured warm-up round (the jobs without, then with subscribers).")
   boolean noWarmup;
 
   @Option(names = "--json", description = "Print one JSON object instead of a table.")
@@ -118,7 +120,15 @@ public final class SoakBench implements Callable<Integer> {
         report.addProperty("rssIdleBytes", idle.bytes());
         report.addProperty("rssAfterGc", idle.gc());
         if (!noWarmup) {
+          // Both kinds of run, so that the JIT compiles the streaming path before the rounds
+          // (unwarmed, the compiler threads were most of the extra CPU of a first round).
           runJobs(stub, spec, null, 0, failures);
+          runJobs(stub, spec, followers, 0, failures);
+          SubscriberJvm.Outcome warm = followers.awaitRound(0);
+          if (warm.failures() > 0) {
+            failures.add("warm-up: " + warm.failures() + " subscribers failed, e.g. "
+                + warm.firstFailure());
+          }
         }
         long rssStart = server.rssAfterGc().bytes();
         report.addProperty("rssStartBytes", rssStart);
@@ -129,12 +139,31 @@ public final class SoakBench implements Callable<Integer> {
         long rssEnd = rssStart;
         long rssMax = rssStart;
         for (int round = 1; round <= rounds; round++) {
-          Duration cpu0 = server.cpuTime();
-          double wallWithout = runJobs(stub, spec, null, round, failures);
-          Duration cpu1 = server.cpuTime();
-          double wallWith = runJobs(stub, spec, followers, round, failures);
-          SubscriberJvm.Outcome seen = followers.awaitRound(round);
-          Duration cpu2 = server.cpuTime();
+          // Both runs start from a full GC, and they take turns going first: the run after a
+          // GC was the slower one when the run without subscribers always went first.
+          boolean withFirst = round % 2 == 0;
+          double wallWithout = 0;
+          double wallWith = 0;
+          Duration cpuWithout = Duration.ZERO;
+          Duration cpuWith = Duration.ZERO;
+          SubscriberJvm.Outcome seen = null;
+          java.util.Map<String, Duration> threadsWith = java.util.Map.of();
+          java.util.Map<String, Duration> threadsWithout = java.util.Map.of();
+          for (int turn = 0; turn < 2; turn++) {
+            server.rssAfterGc();
+            Duration before = server.cpuTime();
+            java.util.Map<String, Duration> threadsBefore = server.cpuByThreadGroup();
+            if ((turn == 0) == withFirst) {
+              wallWith = runJobs(stub, spec, followers, round, failures);
+              seen = followers.awaitRound(round);
+              cpuWith = server.cpuTime().minus(before);
+              threadsWith = minus(server.cpuByThreadGroup(), threadsBefore);
+            } else {
+              wallWithout = runJobs(stub, spec, null, round, failures);
+              cpuWithout = server.cpuTime().minus(before);
+              threadsWithout = minus(server.cpuByThreadGroup(), threadsBefore);
+            }
+          }
           if (seen.failures() > 0) {
             failures.add("round " + round + ": " + seen.failures() + " subscribers failed, e.g. "
                 + seen.firstFailure());
@@ -142,7 +171,7 @@ public final class SoakBench implements Callable<Integer> {
           long rss = server.rssAfterGc().bytes();
           rssEnd = rss;
           rssMax = Math.max(rssMax, rss);
-          double extraCpu = seconds(cpu2.minus(cpu1)) - seconds(cpu1.minus(cpu0));
+          double extraCpu = seconds(cpuWith) - seconds(cpuWithout);
           without[round - 1] = wallWithout;
           with[round - 1] = wallWith;
           cpuPerEvent[round - 1] = seen.delivered() == 0 ? 0 : extraCpu * 1e6 / seen.delivered();
@@ -151,11 +180,12 @@ public final class SoakBench implements Callable<Integer> {
           r.addProperty("wallWithoutSeconds", wallWithout);
           r.addProperty("wallWithSeconds", wallWith);
           r.addProperty("ratio", wallWith / wallWithout);
-          r.addProperty("serverCpuWithoutSeconds", seconds(cpu1.minus(cpu0)));
-          r.addProperty("serverCpuWithSeconds", seconds(cpu2.minus(cpu1)));
+          r.addProperty("serverCpuWithoutSeconds", seconds(cpuWithout));
+          r.addProperty("serverCpuWithSeconds", seconds(cpuWith));
           r.addProperty("deliveredEvents", seen.delivered());
           r.addProperty("serverCpuMicrosPerEvent", cpuPerEvent[round - 1]);
           r.addProperty("rssBytes", rss);
+          r.add("extraCpuSecondsByThreadGroup", extraByGroup(threadsWith, threadsWithout));
           perRound.add(r);
         }
         report.add("rounds", perRound);
@@ -251,6 +281,29 @@ public final class SoakBench implements Callable<Integer> {
       return Long.parseLong(d.substring(0, d.length() - 1)) * 1_000_000;
     }
     return Long.parseLong(d);
+  }
+
+  private static java.util.Map<String, Duration> minus(java.util.Map<String, Duration> after,
+      java.util.Map<String, Duration> before) {
+    java.util.Map<String, Duration> delta = new java.util.TreeMap<>();
+    after.forEach((group, cpu) -> delta.put(group, cpu.minus(before.getOrDefault(group,
+        Duration.ZERO))));
+    return delta;
+  }
+
+  /** CPU of the run with subscribers beyond the run without, per thread group, largest first. */
+  private static JsonObject extraByGroup(java.util.Map<String, Duration> with,
+      java.util.Map<String, Duration> without) {
+    java.util.Map<String, Double> extra = new java.util.HashMap<>();
+    with.forEach((group, cpu) -> extra.put(group,
+        seconds(cpu) - seconds(without.getOrDefault(group, Duration.ZERO))));
+    without.forEach((group, cpu) -> extra.putIfAbsent(group, -seconds(cpu)));
+    JsonObject out = new JsonObject();
+    extra.entrySet().stream()
+        .filter(e -> Math.abs(e.getValue()) >= 0.01)
+        .sorted(java.util.Map.Entry.<String, Double>comparingByValue().reversed())
+        .forEach(e -> out.addProperty(e.getKey(), Math.round(e.getValue() * 100) / 100.0));
+    return out;
   }
 
   /** The run's directory (server and subscriber logs); kept when a check failed. */

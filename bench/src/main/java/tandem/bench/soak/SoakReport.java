@@ -27,6 +27,11 @@ final class SoakReport {
           r.get("serverCpuWithSeconds").getAsDouble(), r.get("deliveredEvents").getAsLong(),
           r.get("serverCpuMicrosPerEvent").getAsDouble(), r.get("rssBytes").getAsLong() / MB);
     }
+    for (JsonElement element : report.getAsJsonArray("rounds")) {
+      JsonObject r = element.getAsJsonObject();
+      out.printf(Locale.ROOT, "round %d: server CPU with subscribers beyond without, by thread "
+          + "group (s): %s%n", r.get("round").getAsInt(), r.get("extraCpuSecondsByThreadGroup"));
+    }
     out.printf(Locale.ROOT, "median wall time: %.2fs without subscribers, %.2fs with: ratio %.3f "
             + "(target <= 1.1)%n", report.get("medianWallWithoutSeconds").getAsDouble(),
         report.get("medianWallWithSeconds").getAsDouble(), report.get("wallRatio").getAsDouble());
