@@ -13,6 +13,17 @@ public interface EventListener {
   void onEvent(TrainingEvent event);
 
   /**
+   * The stream was resumed after an event that the job's log no longer holds as this client got
+   * it: the job resumed from a checkpoint since (a server restart, ResumeJob), and the events
+   * after {@code event.getLogRewound().getRewoundTo()} were replaced. Comes first, before any
+   * {@link #onEvent}; the events that follow start at the next sequence number, so drop what
+   * you kept after that number. By default it goes to {@link #onEvent} like any event.
+   */
+  default void onLogRewound(TrainingEvent event) {
+    onEvent(event);
+  }
+
+  /**
    * The stream failed; no further calls follow. {@code error} is usually an {@link
    * io.grpc.StatusRuntimeException}.
    */

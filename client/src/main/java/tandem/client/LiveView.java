@@ -60,6 +60,14 @@ final class LiveView implements EventView {
       drawnLines = 0;
       return;
     }
+    if (event.hasLogRewound()) {
+      out.printf("job %s was resumed from a checkpoint: the events after %d you saw were replaced;"
+          + " following it again from event %d%n", state.jobId(),
+          event.getLogRewound().getRewoundTo(), event.getLogRewound().getRewoundTo() + 1);
+      out.flush();
+      drawnLines = 0;
+      return;
+    }
     long now = nanoTime.getAsLong();
     boolean due = !drawnOnce || now - lastDrawNanos >= interval.toNanos();
     if (due && !event.hasJobFinished()) {

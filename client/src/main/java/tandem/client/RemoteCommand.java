@@ -71,9 +71,15 @@ abstract class RemoteCommand implements Callable<Integer> {
 
   /** Follows a job to its end with the chosen view; exit code 0 only if it succeeded. */
   int follow(TandemClient client, String jobId, long afterSequence, boolean json) {
+    return follow(client, jobId, afterSequence, 0, json);
+  }
+
+  /** As above, from after event {@code afterSequence} of incarnation {@code incarnation}. */
+  int follow(TandemClient client, String jobId, long afterSequence, long incarnation,
+      boolean json) {
     EventView view = json ? new JsonView(out()) : LiveView.forConsole(out());
     WatchSession session = new WatchSession(client, view);
-    session.follow(jobId, afterSequence);
+    session.follow(jobId, afterSequence, incarnation);
     // The stream's JobFinished is the job's verdict; the status fetched after it adds evaluations.
     return session.state().finished().map(JobFinished::getState).orElse(JobState.JOB_STATE_UNSPECIFIED)
         == JobState.JOB_STATE_SUCCEEDED

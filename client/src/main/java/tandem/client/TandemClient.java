@@ -127,10 +127,28 @@ public final class TandemClient {
    * after which it gets no further calls (bar one already running).
    */
   public EventSubscription watch(String jobId, long afterSequence, EventListener listener) {
+    return watch(jobId, afterSequence, 0, listener);
+  }
+
+  /**
+   * As {@link #watch(String, long, EventListener)}, resuming after event {@code afterSequence}
+   * as received from a log of incarnation {@code incarnation} (its {@code
+   * TrainingEvent.incarnation}; {@link StreamPosition} keeps both). If the job resumed from a
+   * checkpoint since (a server restart), the events after some number are not the ones this
+   * client got: the listener's {@link EventListener#onLogRewound} is called first with the number
+   * the log was rewound to, then the events from the next one on.
+   */
+  public EventSubscription watch(String jobId, long afterSequence, long incarnation,
+      EventListener listener) {
     Objects.requireNonNull(listener, "listener");
     ListenerAdapter adapter = new ListenerAdapter(listener);
-    async.streamEvents(request(jobId, afterSequence), adapter);
+    async.streamEvents(request(jobId, afterSequence, incarnation), adapter);
     return adapter;
+  }
+
+  /** {@link #watch(String, long, long, EventListener)} from a position a consumer kept. */
+  public EventSubscription watch(String jobId, StreamPosition position, EventListener listener) {
+    return watch(jobId, position.sequence(), position.incarnation(), listener);
   }
 
   /**
@@ -140,7 +158,16 @@ public final class TandemClient {
    * #watch} where a stream must be stopped early.
    */
   public Iterator<TrainingEvent> events(String jobId, long afterSequence) {
-    return blocking.streamEvents(request(jobId, afterSequence));
+    return events(jobId, afterSequence, 0);
+  }
+
+  /**
+   * Blocking form of {@link #watch(String, long, long, EventListener)}: a {@code log_rewound}
+   * event comes first if the log was rewound past {@code afterSequence} (see {@link
+   * StreamPosition#advance}).
+   */
+  public Iterator<TrainingEvent> events(String jobId, long afterSequence, long incarnation) {
+    return blocking.streamEvents(request(jobId, afterSequence, incarnation));
   }
 
   /**
@@ -197,11 +224,12 @@ public final class TandemClient {
     return blocking.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS);
   }
 
-  private static StreamEventsRequest request(String jobId, long afterSequence) {
+  private static StreamEventsRequest request(String jobId, long afterSequence, long incarnation) {
     if (afterSequence < 0) {
       throw new IllegalArgumentException("afterSequence must be >= 0, found " + afterSequence);
     }
-    return StreamEventsRequest.newBuilder().setJobId(jobId).setAfterSequence(afterSequence).build();
+    return StreamEventsRequest.newBuilder().setJobId(jobId).setAfterSequence(afterSequence)
+        .setIncarnation(incarnation).build();
   }
 
   /** Forwards the stream to the listener and lets the caller cancel it. */
@@ -224,7 +252,11 @@ public final class TandemClient {
     @Override
     public void onNext(TrainingEvent event) {
       if (!cancelled.get()) {
-        listener.onEvent(event);
+        if (event.hasLogRewound()) {
+          listener.onLogRewound(event);
+        } else {
+          listener.onEvent(event);
+        }
       }
     }
 

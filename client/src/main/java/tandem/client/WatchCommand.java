@@ -16,11 +16,16 @@ final class WatchCommand extends RemoteCommand {
       description = "Start after this event sequence number (default: the whole log).")
   long afterSequence;
 
+  @Option(names = "--incarnation", paramLabel = "N", defaultValue = "0",
+      description = "Incarnation of event SEQ as you got it (a --json event's \"incarnation\"); if"
+          + " the job resumed from a checkpoint since, you are told from where it re-sends events.")
+  long incarnation;
+
   @Option(names = "--json", description = "Print each event as a JSON line, then a summary object.")
   boolean json;
 
   @Override
   protected int run(TandemClient client) {
-    return follow(client, jobId, afterSequence, json);
+    return follow(client, jobId, afterSequence, incarnation, json);
   }
 }

@@ -26,14 +26,24 @@ final class WatchSession {
 
   /** Watches {@code jobId} from after {@code afterSequence} until it finishes; returns its final status. */
   JobStatus follow(String jobId, long afterSequence) {
+    return follow(jobId, afterSequence, 0);
+  }
+
+  /**
+   * Watches {@code jobId} from after {@code afterSequence}, an event of incarnation {@code
+   * incarnation}, until it finishes; returns its final status. If the job resumed from a
+   * checkpoint since that event, the server says so first and the view announces it.
+   */
+  JobStatus follow(String jobId, long afterSequence, long incarnation) {
     // Fetching the status first fails fast on an unknown job and gives the step budget and the
     // progress already made when the watch starts part-way through the log.
     state.seed(client.job(jobId), afterSequence > 0);
     long after = afterSequence;
+    long afterIncarnation = incarnation;
     int fruitless = 0;
     while (state.finished().isEmpty()) {
       long before = state.lastSequence();
-      Iterator<TrainingEvent> events = client.events(jobId, after);
+      Iterator<TrainingEvent> events = client.events(jobId, after, afterIncarnation);
       while (events.hasNext()) {
         TrainingEvent event = events.next();
         state.apply(event);
@@ -48,6 +58,7 @@ final class WatchSession {
             "the server keeps closing the event stream of job " + jobId + " before it finished");
       }
       after = state.lastSequence();
+      afterIncarnation = state.incarnation();
     }
     JobStatus status = client.job(jobId);
     view.onEnd(state, status);

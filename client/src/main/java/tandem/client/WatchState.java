@@ -37,7 +37,9 @@ public final class WatchState {
   private long maxSteps;
   private long steps;
   private long lastSequence;
+  private long incarnation;
   private long missedEvents;
+  private long rewinds;
   private Instant startedAt;
   private Instant latestAt;
   private List<Evaluation> evaluations = List.of();
@@ -66,12 +68,23 @@ public final class WatchState {
     }
   }
 
-  /** Folds one event in. Events at or below the latest sequence seen are ignored (replays). */
+  /**
+   * Folds one event in. Events at or below the latest sequence seen are ignored (replays), except
+   * a {@code log_rewound}: the job resumed from a checkpoint since this watcher's events, so the
+   * sequence goes back to the point it names and the re-sent events that follow count again.
+   */
   public void apply(TrainingEvent event) {
+    if (event.hasLogRewound()) {
+      lastSequence = event.getLogRewound().getRewoundTo();
+      incarnation = event.getIncarnation();
+      rewinds++;
+      return;
+    }
     if (event.getSequence() <= lastSequence && !event.hasEventsMissed()) {
       return;
     }
     lastSequence = Math.max(lastSequence, event.getSequence());
+    incarnation = event.getIncarnation();
     jobId = event.getJobId().isEmpty() ? jobId : event.getJobId();
     Instant at = event.hasTime() ? toInstant(event.getTime()) : null;
     if (at != null) {
@@ -96,6 +109,8 @@ public final class WatchState {
       }
       case EVENTS_MISSED -> missedEvents +=
           event.getEventsMissed().getLastMissed() - event.getEventsMissed().getFirstMissed() + 1;
+      // The checkpoint's step count is the truth from here on; steps after it run again.
+      case JOB_RESUMED -> steps = event.getJobResumed().getFromStep();
       case KIND_NOT_SET -> {
         // A kind newer than this client: nothing to show, but its sequence still counts.
       }
@@ -157,6 +172,19 @@ public final class WatchState {
 
   public long lastSequence() {
     return lastSequence;
+  }
+
+  /**
+   * Incarnation of the latest event (TrainingEvent.incarnation): with {@link #lastSequence()},
+   * where to resume the stream.
+   */
+  public long incarnation() {
+    return incarnation;
+  }
+
+  /** How often the server said the log was rewound past this watcher's events. */
+  public long rewinds() {
+    return rewinds;
   }
 
   /** Events the server skipped because this watcher fell behind. */

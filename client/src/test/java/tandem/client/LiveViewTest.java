@@ -78,4 +78,15 @@ class LiveViewTest {
     assertTrue(printed.contains("job j SUCCEEDED: 2000 steps in 1:15, 1234 examples/s"), printed);
     assertTrue(printed.contains("binary_plus1  decimal  accuracy    100.00%        10"), printed);
   }
+
+  @Test
+  void aRewindIsAnnouncedWithTheEventTheViewFollowsFrom() {
+    LiveView view = new LiveView(new PrintWriter(text), false, Duration.ofSeconds(10), nanos::get);
+    feed(view, TrainingEvent.newBuilder().setSequence(3012).setJobId("job-7")
+        .setLogRewound(tandem.api.v1.LogRewound.newBuilder().setAfterSequence(3344)
+            .setRewoundTo(3012)).build());
+    assertTrue(text.toString().contains("resumed from a checkpoint")
+        && text.toString().contains("after 3012") && text.toString().contains("event 3013"),
+        text.toString());
+  }
 }

@@ -164,6 +164,43 @@ class TandemClientTest {
     }
   }
 
+  /** An incarnation the fake server's log was rewound past, to event 3. */
+  static final long STALE_INCARNATION = 99;
+
+  @Test
+  void aResumeWithAStaleIncarnationIsToldOfTheRewindFirstThenGetsTheLogAgain() throws Exception {
+    CountDownLatch done = new CountDownLatch(1);
+    List<TrainingEvent> received = new CopyOnWriteArrayList<>();
+    List<TrainingEvent> rewinds = new CopyOnWriteArrayList<>();
+    client.watch("job-1", new StreamPosition(6, STALE_INCARNATION), new EventListener() {
+      @Override public void onEvent(TrainingEvent event) { received.add(event); }
+      @Override public void onLogRewound(TrainingEvent event) {
+        assertTrue(received.isEmpty(), "the rewind comes first");
+        rewinds.add(event);
+      }
+      @Override public void onError(Throwable t) { done.countDown(); }
+      @Override public void onCompleted() { done.countDown(); }
+    });
+    assertTrue(done.await(10, TimeUnit.SECONDS));
+    assertEquals(STALE_INCARNATION, service.streams.get(0).getIncarnation());
+    assertEquals(6, service.streams.get(0).getAfterSequence());
+    assertEquals(1, rewinds.size());
+    assertEquals(3, rewinds.get(0).getLogRewound().getRewoundTo());
+    assertEquals(List.of(4L, 5L, 6L, 7L), received.stream().map(TrainingEvent::getSequence).toList());
+    StreamPosition position = new StreamPosition(6, STALE_INCARNATION);
+    for (TrainingEvent event : concat(rewinds, received)) {
+      assertTrue(position.isNext(event), position + " then " + event);
+      position = position.advance(event);
+    }
+    assertEquals(new StreamPosition(7, 0), position);
+  }
+
+  private static List<TrainingEvent> concat(List<TrainingEvent> a, List<TrainingEvent> b) {
+    List<TrainingEvent> all = new ArrayList<>(a);
+    all.addAll(b);
+    return all;
+  }
+
   /** Records requests and answers from a fixed script; one job log of seven events. */
   static final class FakeTrainingService extends TrainingServiceGrpc.TrainingServiceImplBase {
     final List<SubmitJobRequest> submitted = new CopyOnWriteArrayList<>();
@@ -224,7 +261,15 @@ class TandemClientTest {
         response.onNext(step(1, request.getJobId()));
         return; // Stays open until the client cancels.
       }
-      for (long seq = request.getAfterSequence() + 1; seq <= 7; seq++) {
+      long after = request.getAfterSequence();
+      if (request.getIncarnation() == STALE_INCARNATION && after > 3) {
+        response.onNext(TrainingEvent.newBuilder().setSequence(3).setJobId(request.getJobId())
+            .setIncarnation(5).setLogRewound(tandem.api.v1.LogRewound.newBuilder()
+                .setAfterSequence(after).setAfterIncarnation(STALE_INCARNATION).setRewoundTo(3)
+                .setIncarnation(5)).build());
+        after = 3;
+      }
+      for (long seq = after + 1; seq <= 7; seq++) {
         response.onNext(seq == 7
             ? TrainingEvent.newBuilder().setSequence(7).setJobId(request.getJobId())
                 .setJobFinished(JobFinished.newBuilder().setState(JobState.JOB_STATE_SUCCEEDED).setSteps(6)).build()

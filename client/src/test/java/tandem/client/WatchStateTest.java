@@ -99,6 +99,29 @@ class WatchStateTest {
     assertEquals(0.0, state.tasks().get(0).stepsPerSecond(), EPS);
   }
 
+  @Test
+  void aRewindGoesBackToItsPointAndTheResumeResetsTheStepCount() {
+    WatchState state = new WatchState();
+    state.apply(started(1, 0, 10, "a"));
+    for (int seq = 2; seq <= 6; seq++) {
+      state.apply(step(seq, 100 * seq, seq - 1, "a", 1.0));
+    }
+    assertEquals(5, state.steps());
+    state.apply(TrainingEvent.newBuilder().setSequence(3).setIncarnation(42)
+        .setLogRewound(tandem.api.v1.LogRewound.newBuilder().setAfterSequence(6)
+            .setRewoundTo(3).setIncarnation(42)).build());
+    assertEquals(3, state.lastSequence());
+    assertEquals(42, state.incarnation());
+    assertEquals(1, state.rewinds());
+    state.apply(TrainingEvent.newBuilder().setSequence(4).setIncarnation(42)
+        .setJobResumed(tandem.api.v1.JobResumed.newBuilder().setFromStep(2).setFromSequence(3))
+        .build());
+    assertEquals(2, state.steps(), "the checkpoint's steps");
+    state.apply(step(5, 900, 3, "a", 0.5));
+    assertEquals(5, state.lastSequence(), "re-sent numbers count again");
+    assertEquals(3, state.steps());
+  }
+
   static TrainingEvent started(long seq, long millis, long maxSteps, String... tasks) {
     JobStarted.Builder started = JobStarted.newBuilder().setMaxSteps(maxSteps).setWorkers(1);
     for (String task : tasks) {

@@ -7,6 +7,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import tandem.api.v1.EventsMissed;
+import tandem.api.v1.LogRewound;
 import tandem.api.v1.TrainingEvent;
 import tandem.orchestrator.job.EventLog;
 
@@ -16,7 +17,10 @@ import tandem.orchestrator.job.EventLog;
  * appended, and completes after the job's final event. It pulls from the log instead of being
  * pushed to, so a slow client costs training nothing; if it falls behind the log's retained
  * window it gets an {@code events_missed} event and goes on from the oldest retained one. Stops
- * when the client cancels. Live events linger a moment ({@code linger}) before they go out, so
+ * when the client cancels. A subscriber whose events past some number are no longer the log's
+ * (the job resumed from a checkpoint since it read them: {@link EventLog#rewoundTo}) first gets a
+ * {@code log_rewound} event naming the number the log was rewound to, then the log from the
+ * next one. Live events linger a moment ({@code linger}) before they go out, so
  * that the events of many steps travel together: one wake-up of this stream's thread, one write
  * and one flush per batch instead of per step, which on a 2-core machine took CPU from the steps
  * themselves.
@@ -57,22 +61,37 @@ public final class EventStream {
   private final AtomicInteger wip = new AtomicInteger();
   private final Runnable wake = this::wake;
   private final Runnable appended = this::appended;
+  private final long afterIncarnation;
   private long position;
+  private boolean rewindChecked;
   private volatile boolean finished;
 
-  EventStream(EventLog log, long afterSequence, ServerCallStreamObserver<TrainingEvent> call,
-      ScheduledExecutorService executor, Duration linger) {
-    this(log, afterSequence, grpcCall(call), executor, linger);
+  EventStream(EventLog log, long afterSequence, long afterIncarnation,
+      ServerCallStreamObserver<TrainingEvent> call, ScheduledExecutorService executor,
+      Duration linger) {
+    this(log, afterSequence, afterIncarnation, grpcCall(call, event -> event), executor, linger);
   }
 
   /**
-   * A stream of {@code log}'s events after {@code afterSequence} to {@code subscriber}; nothing
-   * is sent before {@link #start()}.
+   * A gRPC call whose responses are serialized events ({@link SerializedEvents}): each event of
+   * the log goes out as the bytes {@link EventLog#serialized} keeps for all its subscribers.
    */
-  public EventStream(EventLog log, long afterSequence, Subscriber subscriber,
-      ScheduledExecutorService executor, Duration linger) {
+  static EventStream serialized(EventLog log, long afterSequence, long afterIncarnation,
+      ServerCallStreamObserver<byte[]> call, ScheduledExecutorService executor, Duration linger) {
+    return new EventStream(log, afterSequence, afterIncarnation,
+        grpcCall(call, log::serialized), executor, linger);
+  }
+
+  /**
+   * A stream of {@code log}'s events after {@code afterSequence} to {@code subscriber}, which got
+   * that event from a log of incarnation {@code afterIncarnation} (0: the job's first run, or not
+   * known); nothing is sent before {@link #start()}.
+   */
+  public EventStream(EventLog log, long afterSequence, long afterIncarnation,
+      Subscriber subscriber, ScheduledExecutorService executor, Duration linger) {
     this.log = log;
     this.position = afterSequence;
+    this.afterIncarnation = afterIncarnation;
     this.call = subscriber;
     this.executor = executor;
     this.lingerNanos = linger.toNanos();
@@ -125,12 +144,28 @@ public final class EventStream {
   }
 
   private void sendWhileReady() {
+    if (!rewindChecked && !finished && call.isReady()) {
+      rewindChecked = true;
+      long rewoundTo = log.rewoundTo(position, afterIncarnation);
+      if (rewoundTo >= 0) {
+        call.send(TrainingEvent.newBuilder()
+            .setSequence(rewoundTo)
+            .setJobId(log.jobId())
+            .setIncarnation(log.incarnation())
+            .setLogRewound(LogRewound.newBuilder()
+                .setAfterSequence(position).setAfterIncarnation(afterIncarnation)
+                .setRewoundTo(rewoundTo).setIncarnation(log.incarnation()))
+            .build());
+        position = rewoundTo;
+      }
+    }
     while (!finished && call.isReady()) {
       EventLog.Slice slice = log.read(position, EVENTS_PER_READ);
       if (slice.missed()) {
         call.send(TrainingEvent.newBuilder()
             .setSequence(slice.lastMissed())
             .setJobId(log.jobId())
+            .setIncarnation(log.incarnation())
             .setEventsMissed(EventsMissed.newBuilder()
                 .setFirstMissed(slice.firstMissed()).setLastMissed(slice.lastMissed()))
             .build());
@@ -152,7 +187,8 @@ public final class EventStream {
     }
   }
 
-  private static Subscriber grpcCall(ServerCallStreamObserver<TrainingEvent> call) {
+  private static <T> Subscriber grpcCall(ServerCallStreamObserver<T> call,
+      java.util.function.Function<TrainingEvent, T> message) {
     return new Subscriber() {
       @Override
       public boolean isReady() {
@@ -161,7 +197,7 @@ public final class EventStream {
 
       @Override
       public void send(TrainingEvent event) {
-        call.onNext(event);
+        call.onNext(message.apply(event));
       }
 
       @Override

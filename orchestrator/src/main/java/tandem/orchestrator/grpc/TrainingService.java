@@ -46,7 +46,8 @@ import tandem.orchestrator.serving.TaskAdditions;
  * {@link JobManager} to start or cancel jobs, reads status from the {@link JobStore}, and streams
  * event logs with flow control ({@link EventStream}). Thread-safe.
  */
-public final class TrainingService extends TrainingServiceGrpc.TrainingServiceImplBase {
+public final class TrainingService implements TrainingServiceGrpc.AsyncService,
+    io.grpc.BindableService {
 
   private static final Logger LOG = LoggerFactory.getLogger(TrainingService.class);
 
@@ -272,8 +273,30 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
     }
   }
 
+  /**
+   * The generated definition, with {@code StreamEvents} sending each event as the bytes its log
+   * serialized once for all subscribers ({@link SerializedEvents}).
+   */
+  @Override
+  public io.grpc.ServerServiceDefinition bindService() {
+    return SerializedEvents.withSerializedStream(TrainingServiceGrpc.bindService(this),
+        io.grpc.stub.ServerCalls.asyncServerStreamingCall((request, response) ->
+            streamEvents(request, response, (log, observer) -> EventStream.serialized(log,
+                request.getAfterSequence(), request.getIncarnation(), observer, streamExecutor,
+                eventLinger))));
+  }
+
   @Override
   public void streamEvents(StreamEventsRequest request, StreamObserver<TrainingEvent> response) {
+    streamEvents(request, response, (log, observer) -> new EventStream(log,
+        request.getAfterSequence(), request.getIncarnation(), observer, streamExecutor,
+        eventLinger));
+  }
+
+  /** Checks the request and the subscriber limit, then streams the job's log to {@code response}. */
+  private <T> void streamEvents(StreamEventsRequest request, StreamObserver<T> response,
+      java.util.function.BiFunction<tandem.orchestrator.job.EventLog, ServerCallStreamObserver<T>,
+          EventStream> stream) {
     if (!validJobId(request.getJobId(), response)) {
       return;
     }
@@ -293,9 +316,7 @@ public final class TrainingService extends TrainingServiceGrpc.TrainingServiceIm
       return;
     }
     followed.ifPresentOrElse(
-        record -> new EventStream(record.events(), request.getAfterSequence(),
-            (ServerCallStreamObserver<TrainingEvent>) response, streamExecutor, eventLinger)
-            .start(),
+        record -> stream.apply(record.events(), (ServerCallStreamObserver<T>) response).start(),
         () -> response.onError(unknownJob(request.getJobId())));
   }
 

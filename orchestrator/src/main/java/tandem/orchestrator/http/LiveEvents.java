@@ -41,7 +41,7 @@ final class LiveEvents {
         Source.<TrainingEvent>queue(QUEUE + EventStream.EVENTS_PER_READ)
             .preMaterialize(materializer);
     QueueSubscriber subscriber = new QueueSubscriber(queued.first());
-    EventStream stream = new EventStream(log, afterSequence, subscriber, executor, linger);
+    EventStream stream = new EventStream(log, afterSequence, 0, subscriber, executor, linger);
     return queued.second()
         .map(event -> {
           subscriber.taken();

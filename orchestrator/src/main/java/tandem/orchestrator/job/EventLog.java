@@ -14,6 +14,15 @@ import tandem.api.v1.TrainingEvent;
  * their own pace with {@link #read}; one that falls behind the retained window learns which
  * events it missed, so a slow subscriber never holds training back.
  *
+ * <p>Memory: the ring starts small ({@link #INITIAL_CAPACITY} slots) and doubles when full, up
+ * to {@code retained} slots; only then does it wrap and drop the oldest events. A short job (or
+ * one of the many finished jobs a server keeps) therefore holds about as many slots as it has
+ * events, not {@code retained}.
+ *
+ * <p>Across resumes: each event is stamped with the incarnation of the run that appended it, and
+ * {@link #rewoundTo} tells a subscriber whose events after some number are no longer this log's
+ * (see {@link LogIncarnations}).
+ *
  * <p>Thread-safe: the coordinator appends from its actor, gRPC threads read.
  */
 public final class EventLog {
@@ -28,9 +37,15 @@ public final class EventLog {
     }
   }
 
+  /** Slots of a new log's ring, before it grows. */
+  static final int INITIAL_CAPACITY = 64;
+
   private final String jobId;
   private final int retained;
-  private final TrainingEvent[] ring;
+  private TrainingEvent[] ring;
+  /** Each ring slot's event serialized, once a subscriber asked for it; null until then. */
+  private byte[][] wire;
+  private LogIncarnations incarnations = new LogIncarnations();
   private final JobProgress progress;
   private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
   private long lastSequence;
@@ -42,13 +57,16 @@ public final class EventLog {
     }
     this.jobId = jobId;
     this.retained = retained;
-    this.ring = new TrainingEvent[retained];
+    this.ring = new TrainingEvent[Math.min(retained, INITIAL_CAPACITY)];
+    this.wire = new byte[ring.length][];
     this.progress = new JobProgress(jobId, jobName, submittedAt);
   }
 
   /**
    * A log that starts with {@code history}, the events of an earlier run of the job as they were
-   * stored (a checkpoint's), with their sequence numbers and times; new events follow them.
+   * stored (a checkpoint's), with their sequence numbers, times and incarnations; new events
+   * follow them, stamped with a new incarnation. From now on a subscriber that read another run's
+   * events past the history's end is told the log was rewound ({@link #rewoundTo}).
    */
   public static EventLog resumed(String jobId, String jobName, int retained, Instant submittedAt,
       List<TrainingEvent> history) {
@@ -60,11 +78,11 @@ public final class EventLog {
               + " of an unfinished job, found event " + event.getSequence() + " ("
               + event.getKindCase() + ")");
         }
-        log.lastSequence = event.getSequence();
-        log.ring[(int) ((log.lastSequence - 1) % retained)] = event;
+        log.store(event);
         log.progress.apply(event, Instant.ofEpochSecond(event.getTime().getSeconds(),
             event.getTime().getNanos()));
       }
+      log.incarnations = LogIncarnations.resumed(history);
     }
     return log;
   }
@@ -77,10 +95,11 @@ public final class EventLog {
         throw new IllegalStateException("job " + jobId + " already finished");
       }
       Instant now = Instant.now();
-      stored = event.setSequence(++lastSequence).setJobId(jobId)
+      stored = event.setSequence(lastSequence + 1).setJobId(jobId)
+          .setIncarnation(incarnations.current())
           .setTime(Timestamp.newBuilder().setSeconds(now.getEpochSecond()).setNanos(now.getNano()))
           .build();
-      ring[(int) ((lastSequence - 1) % retained)] = stored;
+      store(stored);
       progress.apply(stored, now);
       complete = stored.hasJobFinished();
     }
@@ -106,9 +125,86 @@ public final class EventLog {
     long to = Math.min(lastSequence, from + max - 1);
     List<TrainingEvent> out = new ArrayList<>((int) Math.max(0, to - from + 1));
     for (long sequence = from; sequence <= to; sequence++) {
-      out.add(ring[(int) ((sequence - 1) % retained)]);
+      out.add(ring[slot(sequence)]);
     }
     return new Slice(out, firstMissed, lastMissed, complete && to >= lastSequence);
+  }
+
+  /**
+   * Where a subscriber that got event {@code afterSequence} of incarnation {@code incarnation}
+   * stands: the last sequence number whose event it still has right when the log was rewound
+   * past its position by a resume since, else {@link LogIncarnations#NOT_REWOUND} (-1).
+   */
+  public synchronized long rewoundTo(long afterSequence, long incarnation) {
+    return incarnations.rewoundTo(afterSequence, incarnation);
+  }
+
+  /**
+   * {@code event} serialized: for an event of this log still in the ring, the same bytes for every
+   * caller (serialized by the first), so that a hundred subscribers cost one serialization;
+   * otherwise (an event made for one subscriber, one dropped meanwhile) serialized anew.
+   */
+  public byte[] serialized(TrainingEvent event) {
+    synchronized (this) {
+      int slot = slotHolding(event);
+      if (slot >= 0 && wire[slot] != null) {
+        return wire[slot];
+      }
+    }
+    byte[] bytes = event.toByteArray();
+    synchronized (this) {
+      int slot = slotHolding(event);
+      if (slot >= 0) {
+        wire[slot] = bytes;
+      }
+    }
+    return bytes;
+  }
+
+  private int slotHolding(TrainingEvent event) {
+    long sequence = event.getSequence();
+    if (sequence < 1 || sequence > lastSequence) {
+      return -1;
+    }
+    int slot = slot(sequence);
+    return ring[slot] == event ? slot : -1;
+  }
+
+  /** The incarnation that appends the log's new events. */
+  public synchronized long incarnation() {
+    return incarnations.current();
+  }
+
+  /** Slots the ring has now (grows to {@code retained}). */
+  synchronized int capacity() {
+    return ring.length;
+  }
+
+  /** Puts the next event in the ring, growing it first if it is full and may grow. */
+  private void store(TrainingEvent event) {
+    if (lastSequence >= ring.length && ring.length < retained) {
+      grow();
+    }
+    lastSequence = event.getSequence();
+    ring[slot(lastSequence)] = event;
+    wire[slot(lastSequence)] = null;
+  }
+
+  /** Doubles the ring (up to {@code retained}); it is full, so it holds the newest ring.length events. */
+  private void grow() {
+    TrainingEvent[] larger = new TrainingEvent[(int) Math.min(retained, 2L * ring.length)];
+    byte[][] largerWire = new byte[larger.length][];
+    for (long sequence = lastSequence - ring.length + 1; sequence <= lastSequence; sequence++) {
+      int to = (int) ((sequence - 1) % larger.length);
+      larger[to] = ring[slot(sequence)];
+      largerWire[to] = wire[slot(sequence)];
+    }
+    ring = larger;
+    wire = largerWire;
+  }
+
+  private int slot(long sequence) {
+    return (int) ((sequence - 1) % ring.length);
   }
 
   /** Called after every append, on the appending thread: it must only schedule work. */

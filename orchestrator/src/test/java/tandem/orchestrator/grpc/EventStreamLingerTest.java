@@ -40,7 +40,7 @@ class EventStreamLingerTest {
   @Test
   void eventsAppendedDuringTheLingerGoOutTogetherAfterIt() {
     step(1);
-    new EventStream(log, 0, call, executor, Duration.ofMillis(20)).start();
+    new EventStream(log, 0, 0, call, executor, Duration.ofMillis(20)).start();
     assertEquals(List.of(1L), call.sequences(), "what is there at the start goes out at once");
 
     for (long s = 2; s <= 6; s++) {
@@ -62,7 +62,7 @@ class EventStreamLingerTest {
 
   @Test
   void withoutALingerEachEventGoesOutAtOnce() {
-    new EventStream(log, 0, call, executor, Duration.ZERO).start();
+    new EventStream(log, 0, 0, call, executor, Duration.ZERO).start();
     step(1);
     step(2);
     assertEquals(List.of(1L, 2L), call.sequences());
@@ -72,7 +72,7 @@ class EventStreamLingerTest {
   @Test
   void aClientReadyAgainGetsWhatWaitedAtOnce() {
     call.ready = false;
-    new EventStream(log, 0, call, executor, Duration.ofMillis(20)).start();
+    new EventStream(log, 0, 0, call, executor, Duration.ofMillis(20)).start();
     step(1);
     step(2);
     executor.runDelayed();

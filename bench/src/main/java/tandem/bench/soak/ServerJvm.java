@@ -1,0 +1,151 @@
+package tandem.bench.soak;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A Tandem server in a JVM of its own (the soak benchmark's), started with this JVM's class path
+ * and native-memory settings, {@code OMP_NUM_THREADS=1} and no job directory. Reads its CPU time
+ * and resident memory from the outside: {@link ProcessHandle} and {@code /proc/<pid>/status},
+ * after a full GC asked for with {@code jcmd <pid> GC.run}. {@link #close} stops it. Not
+ * thread-safe.
+ */
+final class ServerJvm implements AutoCloseable {
+
+  private static final Duration START = Duration.ofMinutes(3);
+
+  private final Process process;
+  private final int port;
+  private final Path log;
+
+  private ServerJvm(Process process, int port, Path log) {
+    this.process = process;
+    this.port = port;
+    this.log = log;
+  }
+
+  /**
+   * Starts the server with {@code workers} local workers and the extra JVM options; returns once
+   * it serves.
+   */
+  static ServerJvm start(int workers, String heap, List<String> jvmOptions, Path dir)
+      throws IOException, InterruptedException {
+    Path portFile = dir.resolve("server.port");
+    Path log = dir.resolve("server.log");
+    List<String> command = new ArrayList<>();
+    command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
+    command.add("-Xmx" + heap);
+    for (String option : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+      if (option.startsWith("-Dorg.bytedeco.")) {
+        command.add(option);
+      }
+    }
+    command.addAll(jvmOptions);
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"),
+        "tandem.orchestrator.TandemServerMain", "--host", "127.0.0.1", "--port", "0",
+        "--workers", Integer.toString(workers), "--job-dir", "", "--port-file",
+        portFile.toString()));
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+        .redirectOutput(log.toFile());
+    builder.environment().put("OMP_NUM_THREADS", "1");
+    Process process = builder.start();
+    long deadline = System.nanoTime() + START.toNanos();
+    while (!Files.isRegularFile(portFile)) {
+      if (!process.isAlive() || System.nanoTime() > deadline) {
+        process.destroyForcibly();
+        throw new IllegalStateException("the server did not start; its log: " + log);
+      }
+      Thread.sleep(100);
+    }
+    return new ServerJvm(process, Integer.parseInt(Files.readString(portFile).trim()), log);
+  }
+
+  int port() {
+    return port;
+  }
+
+  long pid() {
+    return process.pid();
+  }
+
+  Path log() {
+    return log;
+  }
+
+  /** CPU time the server's process used so far, all threads, user and system. */
+  Duration cpuTime() {
+    return process.toHandle().info().totalCpuDuration().orElseThrow(
+        () -> new IllegalStateException("no CPU time for process " + process.pid()));
+  }
+
+  /**
+   * CPU time so far per group of the server's threads: thread names as Linux keeps them (15
+   * characters) with digits dropped, so that {@code grpc-default-wo} or {@code tandem-event-st}
+   * add up their threads. Threads that ended are missing: compare groups of long-lived threads.
+   */
+  java.util.Map<String, Duration> cpuByThreadGroup() throws IOException {
+    java.util.Map<String, Duration> groups = new java.util.TreeMap<>();
+    Path tasks = Path.of("/proc", Long.toString(process.pid()), "task");
+    try (var threads = Files.list(tasks)) {
+      for (Path thread : threads.toList()) {
+        String stat;
+        try {
+          stat = Files.readString(thread.resolve("stat"));
+        } catch (IOException e) {
+          continue; // the thread ended meanwhile
+        }
+        int open = stat.indexOf('(');
+        int close = stat.lastIndexOf(')');
+        String name = stat.substring(open + 1, close).replaceAll("\\d+", "N");
+        String[] fields = stat.substring(close + 2).split(" ");
+        // After the name: state(0) ... utime(11) stime(12), in clock ticks.
+        long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+        groups.merge(name, Duration.ofMillis(ticks * 1000 / CLOCK_TICKS), Duration::plus);
+      }
+    }
+    return groups;
+  }
+
+  /** USER_HZ: 100 on every Linux this runs on. */
+  private static final long CLOCK_TICKS = 100;
+
+  /**
+   * Resident memory (VmRSS) in bytes after a full GC of the server ({@code jcmd GC.run}; if jcmd
+   * fails, the figure is taken without it and {@code gc} in the result says so).
+   */
+  Rss rssAfterGc() throws IOException, InterruptedException {
+    boolean collected = false;
+    Path jcmd = Paths.get(System.getProperty("java.home"), "bin", "jcmd");
+    if (Files.isExecutable(jcmd)) {
+      Process gc = new ProcessBuilder(jcmd.toString(), Long.toString(process.pid()), "GC.run")
+          .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+      collected = gc.waitFor(60, TimeUnit.SECONDS) && gc.exitValue() == 0;
+    }
+    for (String line : Files.readAllLines(Path.of("/proc", Long.toString(process.pid()),
+        "status"))) {
+      if (line.startsWith("VmRSS:")) {
+        String[] parts = line.substring(6).trim().split("\\s+");
+        return new Rss(Long.parseLong(parts[0]) * 1024, collected);
+      }
+    }
+    throw new IllegalStateException("no VmRSS for process " + process.pid());
+  }
+
+  /** Resident bytes, and whether a full GC ran just before. */
+  record Rss(long bytes, boolean gc) {}
+
+  @Override
+  public void close() throws InterruptedException {
+    process.destroy();
+    if (!process.waitFor(30, TimeUnit.SECONDS)) {
+      process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+    }
+  }
+}

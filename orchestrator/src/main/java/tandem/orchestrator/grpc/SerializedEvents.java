@@ -1,0 +1,90 @@
+package tandem.orchestrator.grpc;
+
+import io.grpc.MethodDescriptor;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerMethodDefinition;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.ServiceDescriptor;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import tandem.api.v1.StreamEventsRequest;
+import tandem.api.v1.TrainingServiceGrpc;
+
+/**
+ * {@code StreamEvents} with responses that are already serialized {@code TrainingEvent}s: the
+ * bytes on the wire are the same, but each event of a log is serialized once ({@link
+ * tandem.orchestrator.job.EventLog#serialized}) and the same bytes go to every subscriber,
+ * instead of grpc-java's marshaller serializing the message again for each. Stateless.
+ */
+final class SerializedEvents {
+
+  /** Bytes out as they are; bytes in (a client using this descriptor) as they came. */
+  static final MethodDescriptor.Marshaller<byte[]> MARSHALLER =
+      new MethodDescriptor.Marshaller<>() {
+        @Override
+        public InputStream stream(byte[] value) {
+          return new BytesStream(value);
+        }
+
+        @Override
+        public byte[] parse(InputStream stream) {
+          try {
+            return stream.readAllBytes();
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        }
+      };
+
+  private SerializedEvents() {}
+
+  /**
+   * The bytes as grpc-java's framer likes them: of known length, and drained straight into its
+   * buffer. A plain stream is copied through an 8 KiB buffer allocated per message (seen in a
+   * profile of the soak benchmark's server).
+   */
+  private static final class BytesStream extends ByteArrayInputStream
+      implements io.grpc.Drainable, io.grpc.KnownLength {
+
+    BytesStream(byte[] bytes) {
+      super(bytes);
+    }
+
+    @Override
+    public synchronized int drainTo(java.io.OutputStream target) throws IOException {
+      int length = count - pos;
+      target.write(buf, pos, length);
+      pos = count;
+      return length;
+    }
+  }
+
+  /**
+   * {@code generated}, the service's own definition, with its {@code StreamEvents} method served
+   * by {@code handler} with serialized responses. The schema descriptors stay, so server
+   * reflection still describes the method as returning {@code TrainingEvent}s.
+   */
+  static ServerServiceDefinition withSerializedStream(ServerServiceDefinition generated,
+      ServerCallHandler<StreamEventsRequest, byte[]> handler) {
+    MethodDescriptor<StreamEventsRequest, ?> original = TrainingServiceGrpc.getStreamEventsMethod();
+    MethodDescriptor<StreamEventsRequest, byte[]> serialized =
+        original.toBuilder(original.getRequestMarshaller(), MARSHALLER).build();
+    ServiceDescriptor descriptor = generated.getServiceDescriptor();
+    ServiceDescriptor.Builder replaced = ServiceDescriptor.newBuilder(descriptor.getName())
+        .setSchemaDescriptor(descriptor.getSchemaDescriptor());
+    java.util.List<ServerMethodDefinition<?, ?>> methods = new java.util.ArrayList<>();
+    for (ServerMethodDefinition<?, ?> method : generated.getMethods()) {
+      ServerMethodDefinition<?, ?> kept =
+          method.getMethodDescriptor().getFullMethodName().equals(original.getFullMethodName())
+              ? ServerMethodDefinition.create(serialized, handler)
+              : method;
+      methods.add(kept);
+      replaced.addMethod(kept.getMethodDescriptor());
+    }
+    ServerServiceDefinition.Builder builder = ServerServiceDefinition.builder(replaced.build());
+    methods.forEach(builder::addMethod);
+    return builder.build();
+  }
+}
