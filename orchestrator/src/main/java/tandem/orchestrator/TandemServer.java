@@ -208,6 +208,11 @@ public final class TandemServer implements AutoCloseable {
   }
 
   /** The models this server answers with: loaded bundles and succeeded jobs. */
+  /** The prediction batcher of {@code Predict} (tests count its batches). */
+  public Predictions predictions() {
+    return predictions;
+  }
+
   public ModelRegistry models() {
     return models;
   }

@@ -3,133 +3,214 @@ package tandem.orchestrator;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import tandem.orchestrator.http.HttpSettings;
 import tandem.worker.node.MainArgs;
 
 /**
- * Entry point of the embedded server: {@code --port N} (0 picks a free one), {@code --host H},
- * {@code --workers N} (local worker actors; default one per core) and {@code --port-file F} (the
- * bound port is written there, atomically, once the server is serving; `tandem demo` waits for
- * it), {@code --model FILE} (repeatable: a model bundle to serve, named after the file; one that
- * fails to load is reported on stderr and skipped). A cluster: {@code --cluster-port P} (worker
- * nodes join there), {@code --cluster-host H} (the address they reach it at),
- * {@code --no-local-workers}, {@code --min-workers N} (jobs wait for that many). {@code --job-dir
- * D} (checkpoints; empty string: none). {@code --data-root DIR} (repeatable): data files of jobs
- * only under these directories (default: the working directory). Security: {@code --token-file F}
- * (bearer token; else TANDEM_TOKEN), {@code --tls-cert F --tls-key F} (PEM), {@code
- * --tls-client-ca F} (require client certificates), {@code --insecure} (serve a non-loopback
- * address without them). The dashboard and {@code /metrics}: {@code --http-port P} (off by default; 0 picks a free
- * port), {@code --http-host H} (default loopback); with a token, the dashboard asks for it too.
- * Flags read into the config are read before the others. Runs until the JVM is asked to stop.
+ * Entry point of the embedded server ({@code tandem server} and {@code tandem demo} run it in a
+ * child JVM; so does the Docker image's {@code server} role). Flags that are settings (security,
+ * data roots) are laid over the config before the settings are read; the others replace single
+ * settings. Runs until the JVM is asked to stop.
  */
-public final class TandemServerMain {
+@Command(name = "tandem server", mixinStandardHelpOptions = true, sortOptions = false,
+    description = "Run a Tandem server with local workers until it is stopped.")
+public final class TandemServerMain implements Callable<Integer> {
 
-  private static final MainArgs ARGS = new MainArgs("tandem server");
+  @Spec
+  CommandSpec spec;
 
-  /** Flags read into the config before the settings: option to config path. */
-  private static final java.util.Map<String, String> SECURITY_FLAGS = java.util.Map.of(
-      "--token-file", "tandem.orchestrator.grpc.token-file",
-      "--tls-cert", "tandem.orchestrator.grpc.tls.cert-chain",
-      "--tls-key", "tandem.orchestrator.grpc.tls.private-key",
-      "--tls-client-ca", "tandem.orchestrator.grpc.tls.client-ca",
-      "--cluster-key-store", "tandem.cluster.key-store",
-      "--cluster-key-store-password-file", "tandem.cluster.key-store-password-file");
+  @Option(names = "--port", paramLabel = "N", description = "gRPC port (0 picks a free one; "
+      + "default: tandem.orchestrator.grpc.port).")
+  Integer port;
 
-  private TandemServerMain() {}
+  @Option(names = "--host", paramLabel = "H", description = "Address to serve on (default: "
+      + "loopback). Another address needs TLS and a token, or --insecure.")
+  String host;
 
-  public static void main(String[] args) throws IOException, InterruptedException {
-    Config config = ConfigFactory.load();
-    java.util.List<String> dataRoots = new java.util.ArrayList<>();
-    java.util.Map<String, Object> overrides = new java.util.HashMap<>();
-    for (int i = 0; i < args.length; i++) {
-      if (args[i].equals("--insecure")) {
-        overrides.put("tandem.orchestrator.grpc.insecure", true);
-        overrides.put("tandem.cluster.insecure", true);
-      } else if (i + 1 < args.length && SECURITY_FLAGS.containsKey(args[i])) {
-        overrides.put(SECURITY_FLAGS.get(args[i]), args[++i]);
-      } else if (i + 1 < args.length && args[i].equals("--data-root")) {
-        dataRoots.add(args[++i]);
-      }
+  @Option(names = "--workers", paramLabel = "N",
+      description = "Local worker actors (0: one per core; default: the config's).")
+  Integer workers;
+
+  @Option(names = "--port-file", paramLabel = "F", description = "Write the bound port here, "
+      + "atomically, once the server is serving (`tandem demo` waits for it).")
+  Path portFile;
+
+  @Option(names = "--model", paramLabel = "BUNDLE", description = "A model bundle to serve, "
+      + "named after the file (repeatable); one that fails to load is reported and skipped.")
+  List<Path> bundles = new ArrayList<>();
+
+  @Option(names = "--cluster-port", paramLabel = "P",
+      description = "Let worker nodes join on this port.")
+  Integer clusterPort;
+
+  @Option(names = "--cluster-host", paramLabel = "H",
+      description = "The address worker nodes reach this server at.")
+  String clusterHost;
+
+  @Option(names = "--no-local-workers", description = "Train on worker nodes only.")
+  boolean noLocalWorkers;
+
+  @Option(names = "--min-workers", paramLabel = "N",
+      description = "Jobs wait until N workers, local and remote, are available.")
+  Integer minWorkers;
+
+  @Option(names = "--job-dir", paramLabel = "D",
+      description = "Where jobs keep their checkpoints (an empty string: none).")
+  String jobDir;
+
+  @Option(names = "--data-root", paramLabel = "DIR", description = "Jobs read data files only "
+      + "under these directories (repeatable; default: the working directory).")
+  List<String> dataRoots = new ArrayList<>();
+
+  @Option(names = "--token-file", paramLabel = "F",
+      description = "Require this bearer token (default: $TANDEM_TOKEN if set).")
+  String tokenFile;
+
+  @Option(names = "--tls-cert", paramLabel = "F", description = "PEM certificate chain for TLS.")
+  String tlsCert;
+
+  @Option(names = "--tls-key", paramLabel = "F", description = "PEM private key of --tls-cert.")
+  String tlsKey;
+
+  @Option(names = "--tls-client-ca", paramLabel = "F",
+      description = "Require client certificates signed by these CAs.")
+  String tlsClientCa;
+
+  @Option(names = "--cluster-key-store", paramLabel = "F",
+      description = "The cluster's shared PKCS#12 key store (worker nodes join over mutual TLS).")
+  String clusterKeyStore;
+
+  @Option(names = "--cluster-key-store-password-file", paramLabel = "F",
+      description = "File holding its password (default: $TANDEM_CLUSTER_PASSWORD).")
+  String clusterKeyStorePasswordFile;
+
+  @Option(names = "--insecure", description = "Serve a non-loopback address (gRPC or the "
+      + "cluster port) without TLS and a token (a key store) anyway.")
+  boolean insecure;
+
+  @Option(names = "--http-port", paramLabel = "P",
+      description = "Serve the dashboard and /metrics on this port (off by default; 0 picks one).")
+  Integer httpPort;
+
+  @Option(names = "--http-host", paramLabel = "H",
+      description = "The dashboard's address (default: loopback).")
+  String httpHost;
+
+  public static void main(String[] args) {
+    MainArgs.run(new TandemServerMain(), args);
+  }
+
+  @Override
+  public Integer call() throws IOException, InterruptedException {
+    Config config = ConfigFactory.parseMap(overrides()).withFallback(ConfigFactory.load());
+    ServerSettings settings = settings(ServerSettings.create(config));
+    HttpSettings http = HttpSettings.create(config);
+    if (httpPort != null) {
+      http = http.withPort(MainArgs.atLeast(spec, "--http-port", httpPort, 0));
     }
-    if (!dataRoots.isEmpty()) {
-      overrides.put("tandem.orchestrator.data-roots", dataRoots);
+    if (httpHost != null) {
+      http = http.withHost(httpHost);
     }
-    config = ConfigFactory.parseMap(overrides).withFallback(config);
-    ServerSettings settings = ServerSettings.create(config);
-    tandem.orchestrator.http.HttpSettings http = tandem.orchestrator.http.HttpSettings.create(config);
-    Path portFile = null;
-    java.util.List<Path> bundles = new java.util.ArrayList<>();
-    for (int i = 0; i < args.length; i++) {
-      String flag = args[i];
-      if (flag.equals("--help") || flag.equals("-h")) {
-        System.out.println("usage: TandemServerMain [--host H] [--port N] [--workers N] "
-            + "[--port-file F] [--model BUNDLE]... [--cluster-port P] [--cluster-host H] "
-            + "[--no-local-workers] [--min-workers N] [--job-dir D] [--data-root DIR]... [--token-file F] [--tls-cert F --tls-key F] "
-            + "[--tls-client-ca F] [--cluster-key-store F [--cluster-key-store-password-file F]] "
-            + "[--insecure] [--http-port P] [--http-host H]");
-        return;
-      }
-      if (flag.equals("--no-local-workers")) {
-        settings = settings.withLocalWorkers(0);
-        continue;
-      }
-      if (flag.equals("--insecure")) {
-        continue; // read above, into the config
-      }
-      if (i + 1 >= args.length) {
-        ARGS.fail("missing value after " + flag);
-      }
-      String value = args[++i];
-      switch (flag) {
-        case "--port" -> settings = settings.withPort(ARGS.atLeast(flag, value, 0));
-        case "--host" -> settings = settings.withHost(value);
-        case "--workers" -> {
-          int workers = ARGS.atLeast(flag, value, 0);
-          settings = settings.withLocalWorkers(
-              workers > 0 ? workers : Runtime.getRuntime().availableProcessors());
-        }
-        case "--port-file" -> portFile = Path.of(value);
-        case "--cluster-port" -> settings = settings.withClusterPort(ARGS.atLeast(flag, value, 1));
-        case "--cluster-host" -> settings = settings.withClusterHost(value);
-        case "--min-workers" -> settings = settings.withMinWorkers(ARGS.atLeast(flag, value, 1));
-        case "--job-dir" -> settings = settings.withJobDir(value.isBlank() ? null : Path.of(value));
-        case "--model" -> bundles.add(Path.of(value));
-        case "--http-port" -> http = http.withPort(ARGS.atLeast(flag, value, 0));
-        case "--http-host" -> http = http.withHost(value);
-        case "--data-root", "--token-file", "--tls-cert", "--tls-key", "--tls-client-ca",
-            "--cluster-key-store", "--cluster-key-store-password-file" -> { }
-        default -> ARGS.fail("unknown option " + flag);
-      }
-    }
+    PrintWriter err = spec.commandLine().getErr();
     TandemServer server;
     try {
       server = TandemServer.start(settings, http, config);
     } catch (IllegalStateException e) {
-      ARGS.fail(e.getMessage());
-      return;
+      err.println("tandem server: " + e.getMessage());
+      return 2;
     }
     if (server.httpPort() >= 0) {
-      System.err.println("tandem server: dashboard on http://" + http.host() + ":"
-          + server.httpPort() + "/");
+      err.println("tandem server: dashboard on http://" + http.host() + ":" + server.httpPort()
+          + "/");
     }
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "tandem-shutdown"));
     for (Path bundle : bundles) {
       try {
         var model = server.models().load(bundle, "");
-        System.err.println("tandem server: serving " + bundle + " as '" + model.name() + "' ("
+        err.println("tandem server: serving " + bundle + " as '" + model.name() + "' ("
             + model.model().graph().tasks().size() + " tasks)");
       } catch (IOException | IllegalStateException e) {
-        System.err.println("tandem server: not serving " + bundle + ": " + e.getMessage());
+        err.println("tandem server: not serving " + bundle + ": " + e.getMessage());
       }
     }
+    err.flush();
     if (portFile != null) {
       Path temp = Files.createTempFile(portFile.toAbsolutePath().getParent(), "port", ".tmp");
       Files.writeString(temp, server.port() + "\n", StandardCharsets.UTF_8);
-      Files.move(temp, portFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      Files.move(temp, portFile, StandardCopyOption.ATOMIC_MOVE,
+          StandardCopyOption.REPLACE_EXISTING);
     }
     server.awaitTermination();
+    return 0;
+  }
+
+  /** The flags that are settings of the config, by config path. */
+  private Map<String, Object> overrides() {
+    Map<String, Object> overrides = new HashMap<>();
+    if (insecure) {
+      overrides.put("tandem.orchestrator.grpc.insecure", true);
+      overrides.put("tandem.cluster.insecure", true);
+    }
+    Map<String, String> files = new HashMap<>();
+    files.put("tandem.orchestrator.grpc.token-file", tokenFile);
+    files.put("tandem.orchestrator.grpc.tls.cert-chain", tlsCert);
+    files.put("tandem.orchestrator.grpc.tls.private-key", tlsKey);
+    files.put("tandem.orchestrator.grpc.tls.client-ca", tlsClientCa);
+    files.put("tandem.cluster.key-store", clusterKeyStore);
+    files.put("tandem.cluster.key-store-password-file", clusterKeyStorePasswordFile);
+    files.forEach((path, value) -> {
+      if (value != null) {
+        overrides.put(path, value);
+      }
+    });
+    if (!dataRoots.isEmpty()) {
+      overrides.put("tandem.orchestrator.data-roots", dataRoots);
+    }
+    return overrides;
+  }
+
+  /** {@code settings} with the flags that replace single settings. */
+  private ServerSettings settings(ServerSettings settings) {
+    if (port != null) {
+      settings = settings.withPort(MainArgs.atLeast(spec, "--port", port, 0));
+    }
+    if (host != null) {
+      settings = settings.withHost(host);
+    }
+    if (workers != null) {
+      int local = MainArgs.atLeast(spec, "--workers", workers, 0);
+      settings = settings.withLocalWorkers(
+          local > 0 ? local : Runtime.getRuntime().availableProcessors());
+    }
+    if (noLocalWorkers) {
+      settings = settings.withLocalWorkers(0);
+    }
+    if (clusterPort != null) {
+      settings = settings.withClusterPort(MainArgs.atLeast(spec, "--cluster-port", clusterPort, 1));
+    }
+    if (clusterHost != null) {
+      settings = settings.withClusterHost(clusterHost);
+    }
+    if (minWorkers != null) {
+      settings = settings.withMinWorkers(MainArgs.atLeast(spec, "--min-workers", minWorkers, 1));
+    }
+    if (jobDir != null) {
+      settings = settings.withJobDir(jobDir.isBlank() ? null : Path.of(jobDir));
+    }
+    return settings;
   }
 }

@@ -36,18 +36,28 @@ class CancelJobTest {
     Iterator<TrainingEvent> events =
         stub().streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId).build());
     // Wait until training is under way: the first step is in the log.
+    long steps = 0;
     while (!events.next().hasStepCompleted()) {
       assertTrue(events.hasNext());
     }
+    steps++;
     stub().cancelJob(CancelJobRequest.newBuilder().setJobId(jobId).build());
+    // The cancel is answered once the job has ended: no step is counted after it.
+    long stepsAtCancel = stub().getJob(GetJobRequest.newBuilder().setJobId(jobId).build())
+        .getStepsDone();
     TrainingEvent last = null;
     while (events.hasNext()) {
       last = events.next();
+      if (last.hasStepCompleted()) {
+        steps++;
+      }
     }
     assertEquals(JobState.JOB_STATE_CANCELLED, last.getJobFinished().getState());
     JobStatus status = stub().getJob(GetJobRequest.newBuilder().setJobId(jobId).build());
     assertEquals(JobState.JOB_STATE_CANCELLED, status.getState());
-    assertTrue(status.getStepsDone() < 10_000_000);
+    assertEquals(stepsAtCancel, status.getStepsDone(), "steps counted after the cancel");
+    assertEquals(steps, last.getJobFinished().getSteps(), "steps in the log and in job_finished");
+    assertEquals(steps, status.getStepsDone());
 
     StatusRuntimeException again = assertThrows(StatusRuntimeException.class,
         () -> stub().cancelJob(CancelJobRequest.newBuilder().setJobId(jobId).build()));
@@ -56,6 +66,8 @@ class CancelJobTest {
         again.getStatus().getDescription());
     assertTrue(stub().listJobs(ListJobsRequest.getDefaultInstance()).getJobsList().stream()
         .anyMatch(job -> job.getJobId().equals(jobId)));
+    assertEquals(stepsAtCancel, stub().getJob(GetJobRequest.newBuilder().setJobId(jobId).build())
+        .getStepsDone(), "the job stays stopped");
   }
 
   @Test

@@ -141,6 +141,12 @@ class ConsistencyModesTest {
     for (StepCompleted step : steps) {
       assertEquals(step.getStaleness() > 1, step.getGradientDropped(), "step " + step.getStep());
     }
+    // Three steps in flight per worker queue ahead of each new version: staleness 2 is reached.
+    List<StepCompleted> kept = steps.stream().filter(step -> !step.getGradientDropped()).toList();
+    assertTrue(kept.size() < steps.size(), "no gradient was dropped");
+    // A dropped gradient makes no version: the kept ones made versions 1, 2, ... one each.
+    assertEquals(java.util.stream.LongStream.rangeClosed(1, kept.size()).boxed().toList(),
+        kept.stream().map(StepCompleted::getAppliedVersion).sorted().toList());
   }
 
   private static TrainingServiceGrpc.TrainingServiceBlockingStub stub() {

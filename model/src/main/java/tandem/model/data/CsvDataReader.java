@@ -3,30 +3,40 @@ package tandem.model.data;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashSet;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.apache.commons.csv.CSVException;
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVParser;
+import org.apache.commons.csv.CSVRecord;
 import tandem.api.v1.CsvData;
 import tandem.api.v1.CsvField;
 import tandem.model.spec.InvalidSpecException;
 
 /**
- * Reads a {@link CsvData} source into a {@link DataSet}, one line at a time so that only the parsed
- * values are held in memory. Cells are trimmed (UCI files separate columns with ", "), blank lines
- * are skipped (many data files end with one), and every row must have as many columns as the first
- * line. Errors name the spec field, the file, the line (1-based) and the column (0-based, as in
- * {@code CsvField.columns}). Stateless.
+ * Reads a {@link CsvData} source into a {@link DataSet}, one record at a time so that only the
+ * parsed values are held in memory. The file is RFC 4180 CSV as Apache Commons CSV reads it, with
+ * the spec's delimiter: a cell in double quotes may hold the delimiter, line breaks and doubled
+ * quotes ({@code "a ""b"", c"}); spaces around cells are dropped (UCI files separate columns with
+ * ", "), a UTF-8 byte order mark is skipped, blank lines are skipped (many data files end with
+ * one), and every row must have as many columns as the first. Errors name the spec field, the
+ * file, the line (1-based; a record's first line where a quoted cell spans several) and the column
+ * (0-based, as in {@code CsvField.columns}), never a cell's text: messages go back to clients.
+ * Stateless.
  */
 public final class CsvDataReader {
 
   private static final String DEFAULT_DELIMITER = ",";
+  private static final char BYTE_ORDER_MARK = '\uFEFF';
 
   private CsvDataReader() {}
 
@@ -45,7 +55,7 @@ public final class CsvDataReader {
    */
   public static DataSet read(CsvData csv, Path baseDir, String csvPath,
       Map<String, Vocabulary> given) throws InvalidSpecException {
-    List<ColumnReader> readers = checkFields(csv, csvPath, given);
+    List<CsvColumn> readers = checkFields(csv, csvPath, given);
     if (csv.getSkipLines() < 0) {
       throw new InvalidSpecException(csvPath + ".skipLines",
           "expected a line count >= 0, found " + csv.getSkipLines());
@@ -54,6 +64,8 @@ public final class CsvDataReader {
       throw new InvalidSpecException(csvPath + ".path",
           "expected the path of a CSV file, found none");
     }
+    String delimiter = csv.getDelimiter().isEmpty() ? DEFAULT_DELIMITER : csv.getDelimiter();
+    CSVFormat format = format(delimiter, csvPath);
     Path file = baseDir.resolve(csv.getPath()).toAbsolutePath().normalize();
     String pathField = csvPath + ".path";
     if (!Files.exists(file)) {
@@ -63,36 +75,47 @@ public final class CsvDataReader {
       throw new InvalidSpecException(pathField, "cannot read data file " + file
           + (Files.isDirectory(file) ? ": it is a directory" : ": not a readable file"));
     }
-    String delimiter = csv.getDelimiter().isEmpty() ? DEFAULT_DELIMITER : csv.getDelimiter();
     int rows = 0;
     // An InputStreamReader replaces malformed bytes instead of failing the whole file on them.
-    try (BufferedReader lines = new BufferedReader(
+    try (BufferedReader text = new BufferedReader(
         new InputStreamReader(Files.newInputStream(file), StandardCharsets.UTF_8))) {
+      skipByteOrderMark(text);
+      int skipped = 0;
+      while (skipped < csv.getSkipLines() && text.readLine() != null) {
+        skipped++;
+      }
+      CSVParser parser = format.parse(text);
+      Iterator<CSVRecord> records = parser.iterator();
       int columns = -1;
-      int firstLine = 0;
+      long firstLine = 0;
       boolean skipHeader = csv.getHeader();
-      int lineNumber = 0;
-      for (String line = lines.readLine(); line != null; line = lines.readLine()) {
-        lineNumber++;
-        if (line.isBlank() || lineNumber <= csv.getSkipLines()) {
+      // The parser counts the lines it has consumed: a record starts after the previous one ends.
+      long endOfPrevious = 0;
+      while (true) {
+        long line = skipped + endOfPrevious + 1;
+        CSVRecord cells = next(records, file, line, pathField);
+        if (cells == null) {
+          break;
+        }
+        endOfPrevious = parser.getCurrentLineNumber();
+        if (cells.size() == 1 && cells.get(0).isBlank()) {
           continue;
         }
-        String[] cells = split(line, delimiter);
         if (columns < 0) {
-          columns = cells.length;
-          firstLine = lineNumber;
+          columns = cells.size();
+          firstLine = line;
           checkColumnsExist(csv, csvPath, file, columns);
-        } else if (cells.length != columns) {
-          throw new InvalidSpecException(pathField, file + " line " + lineNumber + " has "
-              + cells.length + " columns, expected " + columns + " like line " + firstLine
+        } else if (cells.size() != columns) {
+          throw new InvalidSpecException(pathField, file + " line " + line + " has "
+              + cells.size() + " columns, expected " + columns + " like line " + firstLine
               + " (delimiter '" + delimiter + "')");
         }
         if (skipHeader) {
           skipHeader = false;
           continue;
         }
-        for (ColumnReader reader : readers) {
-          reader.append(cells, file, lineNumber);
+        for (CsvColumn reader : readers) {
+          reader.append(cells, file, line);
         }
         rows++;
       }
@@ -104,22 +127,65 @@ public final class CsvDataReader {
     }
     Map<String, Field> fields = new LinkedHashMap<>();
     Map<String, Vocabulary> vocabularies = new LinkedHashMap<>();
-    for (ColumnReader reader : readers) {
+    for (CsvColumn reader : readers) {
       fields.put(reader.name, reader.build(rows));
-      if (reader instanceof CategoryColumns categories) {
-        vocabularies.putAll(categories.vocabularies());
-      }
+      vocabularies.putAll(reader.vocabularies());
     }
     return new DataSet(file.toString(), fields, vocabularies);
   }
 
-  private static List<ColumnReader> checkFields(CsvData csv, String csvPath,
+  /**
+   * RFC 4180 with {@code delimiter}: double quotes, doubled inside a quoted cell; no escape
+   * character; blank lines are records of one empty cell, skipped by the caller so that line
+   * numbers stay exact.
+   */
+  private static CSVFormat format(String delimiter, String csvPath) throws InvalidSpecException {
+    try {
+      return CSVFormat.RFC4180.builder()
+          .setDelimiter(delimiter)
+          .setIgnoreSurroundingSpaces(true)
+          .setIgnoreEmptyLines(false)
+          .get();
+    } catch (IllegalArgumentException e) {
+      // A delimiter of a line break or a double quote; the message names only those characters.
+      throw new InvalidSpecException(csvPath + ".delimiter", "cannot separate columns with this "
+          + "delimiter: " + e.getMessage());
+    }
+  }
+
+  private static void skipByteOrderMark(BufferedReader text) throws IOException {
+    text.mark(1);
+    if (text.read() != BYTE_ORDER_MARK) {
+      text.reset();
+    }
+  }
+
+  /**
+   * The next record, or null at the end of the file. The parser's own message names positions
+   * only, but ours says what is wrong in words and never quotes the file.
+   */
+  private static CSVRecord next(Iterator<CSVRecord> records, Path file, long line,
+      String pathField) throws InvalidSpecException {
+    try {
+      return records.hasNext() ? records.next() : null;
+    } catch (UncheckedIOException e) {
+      if (!(e.getCause() instanceof CSVException)) {
+        throw new InvalidSpecException(pathField, "cannot read data file " + file + " at line "
+            + line + ": " + e.getCause());
+      }
+      throw new InvalidSpecException(pathField, file + " line " + line + ": malformed quoting in "
+          + "the row that starts there (a quoted cell must end with a quote followed by the "
+          + "delimiter or the end of the line, and a quote inside it is written twice)");
+    }
+  }
+
+  private static List<CsvColumn> checkFields(CsvData csv, String csvPath,
       Map<String, Vocabulary> given) throws InvalidSpecException {
     if (csv.getFieldsCount() == 0) {
       throw new InvalidSpecException(csvPath + ".fields",
           "expected at least one field (name, columns, type), found none");
     }
-    List<ColumnReader> readers = new ArrayList<>();
+    List<CsvColumn> readers = new ArrayList<>();
     Set<String> names = new HashSet<>();
     for (int k = 0; k < csv.getFieldsCount(); k++) {
       CsvField field = csv.getFields(k);
@@ -141,43 +207,7 @@ public final class CsvDataReader {
               "expected a column index >= 0, found " + field.getColumns(j));
         }
       }
-      readers.add(switch (field.getType()) {
-        case "float" -> {
-          if (field.getScalesCount() != 0 && field.getScalesCount() != field.getColumnsCount()) {
-            throw new InvalidSpecException(fieldPath + ".scales", "expected one scale per column ("
-                + field.getColumnsCount() + ") or none, found " + field.getScalesCount());
-          }
-          yield new FloatColumns(field, fieldPath);
-        }
-        case "class" -> {
-          if (field.getColumnsCount() != 1) {
-            throw new InvalidSpecException(fieldPath + ".columns", "a class field reads exactly "
-                + "one column, found " + field.getColumnsCount());
-          }
-          if (field.getClasses() <= 0 && field.getLabelsCount() == 0) {
-            throw new InvalidSpecException(fieldPath + ".classes",
-                "expected a positive number of classes, found " + field.getClasses());
-          }
-          if (field.getLabelsCount() > 0 && field.getClasses() != 0
-              && field.getClasses() != field.getLabelsCount()) {
-            throw new InvalidSpecException(fieldPath + ".classes", "expected " 
-                + field.getLabelsCount() + " classes like the labels, or 0, found "
-                + field.getClasses());
-          }
-          yield new ClassColumn(field, fieldPath);
-        }
-        case "id" -> {
-          if (field.getVocabularySize() <= 0) {
-            throw new InvalidSpecException(fieldPath + ".vocabularySize",
-                "expected a positive vocabulary size for an id field, found "
-                    + field.getVocabularySize());
-          }
-          yield new IdColumns(field, fieldPath);
-        }
-        case "category" -> new CategoryColumns(field, fieldPath, given);
-        default -> throw new InvalidSpecException(fieldPath + ".type", "unknown field type '"
-            + field.getType() + "'; expected one of [float, class, id, category]");
-      });
+      readers.add(CsvColumn.of(field, fieldPath, given));
     }
     return readers;
   }
@@ -194,254 +224,5 @@ public final class CsvDataReader {
         }
       }
     }
-  }
-
-  /** Splits on a literal delimiter (no quoting) and trims every cell. */
-  private static String[] split(String line, String delimiter) {
-    List<String> cells = new ArrayList<>();
-    int start = 0;
-    for (int end = line.indexOf(delimiter); end >= 0; end = line.indexOf(delimiter, start)) {
-      cells.add(line.substring(start, end).trim());
-      start = end + delimiter.length();
-    }
-    cells.add(line.substring(start).trim());
-    return cells.toArray(new String[0]);
-  }
-
-  /** Collects one field's values row by row. */
-  private abstract static class ColumnReader {
-    final String name;
-    final String fieldPath;
-    final int[] columns;
-    final String suffix;
-
-    ColumnReader(CsvField field, String fieldPath) {
-      this.name = field.getName();
-      this.fieldPath = fieldPath;
-      this.columns = field.getColumnsList().stream().mapToInt(Integer::intValue).toArray();
-      this.suffix = field.getStripSuffix();
-    }
-
-    /** Cell {@code j} of this field, its suffix stripped. */
-    String cell(String[] cells, int j) {
-      String cell = cells[columns[j]];
-      return !suffix.isEmpty() && cell.endsWith(suffix)
-          ? cell.substring(0, cell.length() - suffix.length()).trim() : cell;
-    }
-
-    abstract void append(String[] cells, Path file, int line) throws InvalidSpecException;
-
-    abstract Field build(int rows);
-
-    String where(Path file, int line, int j) {
-      return file + " line " + line + ", column " + columns[j];
-    }
-  }
-
-  private static final class FloatColumns extends ColumnReader {
-    private float[] values = new float[1024];
-    private int size;
-
-    private final List<Float> scales;
-
-    FloatColumns(CsvField field, String fieldPath) {
-      super(field, fieldPath);
-      this.scales = field.getScalesList();
-    }
-
-    @Override
-    void append(String[] cells, Path file, int line) throws InvalidSpecException {
-      for (int j = 0; j < columns.length; j++) {
-        String cell = cell(cells, j);
-        float value;
-        try {
-          value = Float.parseFloat(cell);
-        } catch (NumberFormatException e) {
-          throw new InvalidSpecException(fieldPath + ".columns[" + j + "]",
-              where(file, line, j) + ": expected a number" + found(cell));
-        }
-        if (Float.isNaN(value)) {
-          throw new InvalidSpecException(fieldPath + ".columns[" + j + "]",
-              "NaN in data at " + where(file, line, j) + "; fill or drop missing values first");
-        }
-        if (Float.isInfinite(value)) {
-          throw new InvalidSpecException(fieldPath + ".columns[" + j + "]", "infinite value in "
-              + "data at " + where(file, line, j) + ": the number does not fit a float");
-        }
-        if (size == values.length) {
-          values = Arrays.copyOf(values, size * 2);
-        }
-        values[size++] = scales.isEmpty() ? value : value * scales.get(j);
-      }
-    }
-
-    @Override
-    Field build(int rows) {
-      return new FloatField(Arrays.copyOf(values, size), rows, columns.length);
-    }
-  }
-
-  private static final class ClassColumn extends ColumnReader {
-    private final int classes;
-    private final List<String> labels;
-    private int[] ids = new int[1024];
-    private int size;
-
-    ClassColumn(CsvField field, String fieldPath) {
-      super(field, fieldPath);
-      this.labels = field.getLabelsList();
-      this.classes = labels.isEmpty() ? field.getClasses() : labels.size();
-    }
-
-    @Override
-    void append(String[] cells, Path file, int line) throws InvalidSpecException {
-      String cell = cell(cells, 0);
-      int id;
-      if (!labels.isEmpty()) {
-        id = labels.indexOf(cell);
-        if (id < 0) {
-          throw new InvalidSpecException(fieldPath + ".labels", where(file, line, 0)
-              + ": the label is not one of " + labels);
-        }
-      } else {
-        try {
-          id = Integer.parseInt(cell);
-        } catch (NumberFormatException e) {
-          throw new InvalidSpecException(fieldPath + ".columns[0]",
-              where(file, line, 0) + ": expected an integer class id" + found(cell));
-        }
-      }
-      if (id < 0 || id >= classes) {
-        throw new InvalidSpecException(fieldPath + ".classes", "label out of range at "
-            + where(file, line, 0) + ": class id " + id + " is outside [0, " + classes + ")");
-      }
-      if (size == ids.length) {
-        ids = Arrays.copyOf(ids, size * 2);
-      }
-      ids[size++] = id;
-    }
-
-    @Override
-    Field build(int rows) {
-      return new ClassField(Arrays.copyOf(ids, size), classes);
-    }
-  }
-
-  private static final class IdColumns extends ColumnReader {
-    private final int vocabularySize;
-    private int[] ids = new int[1024];
-    private int size;
-
-    IdColumns(CsvField field, String fieldPath) {
-      super(field, fieldPath);
-      this.vocabularySize = field.getVocabularySize();
-    }
-
-    @Override
-    void append(String[] cells, Path file, int line) throws InvalidSpecException {
-      for (int j = 0; j < columns.length; j++) {
-        String cell = cell(cells, j);
-        int id;
-        try {
-          id = Integer.parseInt(cell);
-        } catch (NumberFormatException e) {
-          throw new InvalidSpecException(fieldPath + ".columns[" + j + "]",
-              where(file, line, j) + ": expected an integer id" + found(cell));
-        }
-        if (id < 0 || id >= vocabularySize) {
-          throw new InvalidSpecException(fieldPath + ".vocabularySize", "id beyond the "
-              + "vocabulary at " + where(file, line, j) + ": id " + id + " is outside [0, "
-              + vocabularySize + ")");
-        }
-        if (size == ids.length) {
-          ids = Arrays.copyOf(ids, size * 2);
-        }
-        ids[size++] = id;
-      }
-    }
-
-    @Override
-    Field build(int rows) {
-      return IdField.uniform(Arrays.copyOf(ids, size), rows, columns.length, vocabularySize);
-    }
-  }
-
-  /**
-   * Strings mapped to ids, one vocabulary per column: given (the training data's) or built from
-   * this file's values, sorted, after id 0 for values the vocabulary lacks.
-   */
-  private static final class CategoryColumns extends ColumnReader {
-    private static final String UNKNOWN = "<unknown>";
-    private final Vocabulary[] given;
-    private final List<String[]> values = new ArrayList<>();
-    private Vocabulary[] built;
-
-    CategoryColumns(CsvField field, String fieldPath, Map<String, Vocabulary> vocabularies) {
-      super(field, fieldPath);
-      this.given = new Vocabulary[columns.length];
-      for (int j = 0; j < columns.length; j++) {
-        given[j] = vocabularies.get(vocabularyName(j));
-      }
-    }
-
-    String vocabularyName(int j) {
-      return name + "[" + j + "]";
-    }
-
-    @Override
-    void append(String[] cells, Path file, int line) {
-      String[] row = new String[columns.length];
-      for (int j = 0; j < columns.length; j++) {
-        row[j] = cell(cells, j);
-      }
-      values.add(row);
-    }
-
-    @Override
-    Field build(int rows) {
-      built = new Vocabulary[columns.length];
-      int[] sizes = new int[columns.length];
-      Vocabulary.Lookup[] lookups = new Vocabulary.Lookup[columns.length];
-      for (int j = 0; j < columns.length; j++) {
-        if (given[j] != null) {
-          built[j] = given[j];
-        } else {
-          java.util.TreeSet<String> distinct = new java.util.TreeSet<>();
-          for (String[] row : values) {
-            distinct.add(row[j]);
-          }
-          List<String> tokens = new ArrayList<>();
-          tokens.add(UNKNOWN);
-          tokens.addAll(distinct);
-          built[j] = new Vocabulary(tokens, 0);
-        }
-        sizes[j] = built[j].size();
-        lookups[j] = built[j].lookup();
-      }
-      int[] ids = new int[rows * columns.length];
-      for (int i = 0; i < rows; i++) {
-        for (int j = 0; j < columns.length; j++) {
-          ids[i * columns.length + j] = lookups[j].idOf(values.get(i)[j]);
-        }
-      }
-      return new IdField(ids, rows, columns.length, sizes);
-    }
-
-    Map<String, Vocabulary> vocabularies() {
-      Map<String, Vocabulary> byName = new LinkedHashMap<>();
-      for (int j = 0; j < built.length; j++) {
-        byName.put(vocabularyName(j), built[j]);
-      }
-      return byName;
-    }
-  }
-
-  /**
-   * What was found instead, without the cell's text: error messages go back to clients, and a
-   * cell may hold anything the file holds (a wrong delimiter makes a whole line one cell).
-   */
-  private static String found(String cell) {
-    return ", found " + (cell.isBlank() ? "an empty cell" : "a cell of " + cell.length()
-        + " characters");
   }
 }

@@ -37,6 +37,8 @@ public final class Predictions implements AutoCloseable {
   private final ExecutorService compute;
   private final MicroBatcher<Key, Input, List<TaskPredictor.OutputScores>> batcher;
   private final java.util.function.BiConsumer<String, java.time.Duration> latency;
+  private final java.util.concurrent.atomic.AtomicLong batchesRun =
+      new java.util.concurrent.atomic.AtomicLong();
 
   public Predictions(ServingSettings settings) {
     this(settings, (model, time) -> { });
@@ -50,7 +52,10 @@ public final class Predictions implements AutoCloseable {
     this.compute = Executors.newFixedThreadPool(settings.computeThreads(),
         daemon("tandem-inference"));
     this.batcher = new MicroBatcher<>(settings.maxDelay(), settings.maxBatchRows(), timer,
-        compute, Predictions::run);
+        compute, (key, inputs) -> {
+          batchesRun.incrementAndGet();
+          return run(key, inputs);
+        });
   }
 
   /** Every output's scores for {@code input}'s rows, once its batch has run. */
@@ -63,6 +68,11 @@ public final class Predictions implements AutoCloseable {
     rows.thenRun(() -> latency.accept(model.name(),
         java.time.Duration.ofNanos(System.nanoTime() - start)));
     return rows;
+  }
+
+  /** Forward passes run so far, each for one batch of requests (tests check batching with it). */
+  public long batchesRun() {
+    return batchesRun.get();
   }
 
   private static List<List<TaskPredictor.OutputScores>> run(Key key, List<Input> inputs) {

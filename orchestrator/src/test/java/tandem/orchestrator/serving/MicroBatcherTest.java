@@ -3,6 +3,7 @@ package tandem.orchestrator.serving;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -12,15 +13,46 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** Batching by key, delay and size, and failures confined to their batch. */
+/**
+ * Batching by key, delay and size, and failures confined to their batch. The delay runs out when
+ * the test says so ({@link ManualTimer#fire}), never by the clock, so no result depends on how
+ * fast the machine is.
+ */
 class MicroBatcherTest {
 
-  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+  /** A timer whose scheduled tasks run only when {@link #fire} is called. */
+  private static final class ManualTimer extends ScheduledThreadPoolExecutor {
+    private final List<Runnable> scheduled = Collections.synchronizedList(new ArrayList<>());
+
+    ManualTimer() {
+      super(1);
+    }
+
+    @Override
+    public ScheduledFuture<?> schedule(Runnable command, long delay, TimeUnit unit) {
+      scheduled.add(command);
+      // A stand-in the batcher may cancel; it never runs anything.
+      return super.schedule(() -> { }, 1, TimeUnit.DAYS);
+    }
+
+    /** Runs every task scheduled so far, as if its delay had run out. */
+    void fire() {
+      List<Runnable> due;
+      synchronized (scheduled) {
+        due = new ArrayList<>(scheduled);
+        scheduled.clear();
+      }
+      due.forEach(Runnable::run);
+    }
+  }
+
+  private final ManualTimer timer = new ManualTimer();
   private final ExecutorService compute = Executors.newSingleThreadExecutor();
   /** Every batch the runner saw, as (key, inputs). */
   private final List<List<String>> batches = Collections.synchronizedList(new ArrayList<>());
@@ -54,6 +86,9 @@ class MicroBatcherTest {
     CompletableFuture<String> a = batcher.submit("t1", "a", 1);
     CompletableFuture<String> b = batcher.submit("t1", "b", 2);
     CompletableFuture<String> c = batcher.submit("t2", "c", 1);
+    compute.submit(() -> { }).get(5, TimeUnit.SECONDS);
+    assertTrue(batches.isEmpty() && !a.isDone() && !c.isDone(), "nothing runs before the delay");
+    timer.fire();
     assertEquals("t1:a", get(a));
     assertEquals("t1:b", get(b));
     assertEquals("t2:c", get(c));
@@ -91,10 +126,13 @@ class MicroBatcherTest {
     CompletableFuture<String> a = batcher.submit("t", "a", 1);
     CompletableFuture<String> boom = batcher.submit("t", "boom", 1);
     CompletableFuture<String> other = batcher.submit("u", "x", 1);
+    timer.fire();
     ExecutionException e = assertThrows(ExecutionException.class, () -> get(a));
     assertInstanceOf(IllegalStateException.class, e.getCause());
     assertThrows(ExecutionException.class, () -> get(boom));
     assertEquals("u:x", get(other));
-    assertEquals("t:after", get(batcher.submit("t", "after", 1)));
+    CompletableFuture<String> after = batcher.submit("t", "after", 1);
+    timer.fire();
+    assertEquals("t:after", get(after));
   }
 }

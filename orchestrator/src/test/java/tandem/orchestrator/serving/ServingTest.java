@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.common.util.concurrent.ListenableFuture;
+import com.typesafe.config.ConfigFactory;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -162,22 +163,38 @@ class ServingTest {
 
   @Test
   void concurrentRequestsAreBatchedAndEachGetsItsOwnRows() throws Exception {
-    InferenceServiceGrpc.InferenceServiceFutureStub async =
-        InferenceServiceGrpc.newFutureStub(channel);
-    List<List<float[]>> inputs = new ArrayList<>();
-    List<ListenableFuture<PredictResponse>> answers = new ArrayList<>();
-    for (int r = 0; r < 24; r++) {
-      List<float[]> rows = rows(1 + r % 3, 100 + r);
-      inputs.add(rows);
-      answers.add(async.predict(request("f" + (r % 2), rows).setModel("two-heads").build()));
-    }
-    for (int r = 0; r < answers.size(); r++) {
-      float[][] expected = inProcess(jobId, "f" + (r % 2), inputs.get(r));
-      float[][] actual = scores(answers.get(r).get(30, TimeUnit.SECONDS));
-      assertEquals(expected.length, actual.length);
-      for (int i = 0; i < expected.length; i++) {
-        assertArrayEquals(expected[i], actual[i], 1e-5f, "request " + r + " row " + i);
+    // A server serving the bundle whose batches run only when full: 24 rows per task, which the
+    // requests below add up to for each task; the delay is beyond the test's deadline, so the
+    // batches do not depend on how fast the requests arrive.
+    TandemServer batching = TestServers.start(1, null, ConfigFactory.parseMap(Map.of(
+        "tandem.orchestrator.serving.max-delay", "10m",
+        "tandem.orchestrator.serving.max-batch-rows", 24)));
+    ManagedChannel batchingChannel = TestServers.channel(batching);
+    try {
+      batching.models().load(bundleFile, "");
+      InferenceServiceGrpc.InferenceServiceFutureStub async =
+          InferenceServiceGrpc.newFutureStub(batchingChannel);
+      List<List<float[]>> inputs = new ArrayList<>();
+      List<ListenableFuture<PredictResponse>> answers = new ArrayList<>();
+      for (int r = 0; r < 24; r++) {
+        // Rows 1, 2, 3, 1, ...: each task's 12 requests hold 24 rows.
+        List<float[]> rows = rows(1 + r % 3, 100 + r);
+        inputs.add(rows);
+        answers.add(async.predict(request("f" + (r % 2), rows).setModel("two-heads").build()));
       }
+      for (int r = 0; r < answers.size(); r++) {
+        float[][] expected = inProcess(jobId, "f" + (r % 2), inputs.get(r));
+        float[][] actual = scores(answers.get(r).get(30, TimeUnit.SECONDS));
+        assertEquals(expected.length, actual.length);
+        for (int i = 0; i < expected.length; i++) {
+          assertArrayEquals(expected[i], actual[i], 1e-5f, "request " + r + " row " + i);
+        }
+      }
+      assertEquals(2, batching.predictions().batchesRun(),
+          "24 requests for two tasks ran as one forward pass per task");
+    } finally {
+      batchingChannel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      batching.close();
     }
   }
 

@@ -1,36 +1,36 @@
 package tandem.worker.node;
 
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+
 /**
- * The checks the JVM entry points ({@code tandem server}, {@code tandem worker}) share for their
- * flags: a bad value ends the process with exit code 2 and a line naming the program and the
- * flag. Immutable.
+ * What the JVM entry points ({@code tandem server}, {@code tandem worker}) share on top of
+ * picocli: range checks that fail as usage errors, and running a command to an exit code. A
+ * usage error prints a line naming the flag and the usage, and ends the process with exit code
+ * 2. Stateless.
  */
 public final class MainArgs {
 
-  private final String program;
+  private MainArgs() {}
 
-  /** Messages start with {@code program}, e.g. "tandem worker". */
-  public MainArgs(String program) {
-    this.program = program;
-  }
-
-  /** {@code value} of {@code flag} as a whole number of at least {@code min}; exits otherwise. */
-  public int atLeast(String flag, String value, int min) {
-    try {
-      int parsed = Integer.parseInt(value);
-      if (parsed >= min) {
-        return parsed;
-      }
-    } catch (NumberFormatException e) {
-      // reported below
+  /** {@code value} of {@code flag} if it is at least {@code min}; a usage error otherwise. */
+  public static int atLeast(CommandSpec spec, String flag, int value, int min) {
+    if (value < min) {
+      throw new ParameterException(spec.commandLine(),
+          flag + " expects a whole number >= " + min + ", found " + value);
     }
-    fail(flag + " expects a whole number >= " + min + ", found '" + value + "'");
-    return -1;
+    return value;
   }
 
-  /** Prints {@code message} after the program's name to stderr and exits with code 2. */
-  public void fail(String message) {
-    System.err.println(program + ": " + message);
-    System.exit(2);
+  /**
+   * Runs {@code command} with {@code args}; ends the JVM with the command's exit code unless it is
+   * 0 (a server's threads keep the JVM alive until it is asked to stop).
+   */
+  public static void run(Object command, String[] args) {
+    int exitCode = new CommandLine(command).execute(args);
+    if (exitCode != 0) {
+      System.exit(exitCode);
+    }
   }
 }

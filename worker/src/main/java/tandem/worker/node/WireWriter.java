@@ -22,6 +22,12 @@ final class WireWriter {
     buffer = ByteBuffer.allocate(Math.max(64, expectedBytes)).order(ByteOrder.LITTLE_ENDIAN);
   }
 
+  WireWriter putByte(byte value) {
+    ensure(1);
+    buffer.put(value);
+    return this;
+  }
+
   WireWriter putLong(long value) {
     ensure(Long.BYTES);
     buffer.putLong(value);

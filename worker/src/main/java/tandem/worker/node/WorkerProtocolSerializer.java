@@ -24,9 +24,12 @@ import tandem.worker.TrunkSnapshot;
 import tandem.worker.Worker;
 
 /**
- * The worker protocol between cluster nodes, without Java serialization: numbers and strings in
- * a small little-endian layout ({@link WireWriter}), tensors as raw little-endian float32
- * buffers, actor refs in Pekko's string form. Registered for every worker message in
+ * The worker protocol between cluster nodes, without Java serialization: a version byte, then
+ * numbers and strings in a small little-endian layout ({@link WireWriter}), tensors as raw
+ * little-endian float32 buffers, actor refs in Pekko's string form. Every length and count read
+ * is checked against the bytes left ({@link WireReader}); Protobuf would do that too, but would
+ * copy each tensor through a {@code ByteString} where this layout copies ND4J's native buffer
+ * straight into the message and back. Registered for every worker message in
  * reference.conf; inside one JVM nothing is serialized.
  *
  * <p>Three messages change on the way: an assignment carries the job spec, and the receiving
@@ -41,6 +44,20 @@ public final class WorkerProtocolSerializer extends SerializerWithStringManifest
   /** Unique among the serializers of the actor system (Pekko's own are below 100). */
   private static final int IDENTIFIER = 7301;
   private static final int PLANS_KEPT = 8;
+  /**
+   * The first byte of every message. Raise it with any change to a message's layout: a node of
+   * another version is then refused with both versions named, instead of misreading the bytes.
+   */
+  static final byte VERSION = 1;
+  private static final Map<Class<?>, String> MANIFESTS = Map.ofEntries(
+      Map.entry(Worker.AssignTasks.class, "A"), Map.entry(Worker.RunStep.class, "R"),
+      Map.entry(Worker.NewTrunkVersion.class, "T"), Map.entry(Worker.Evaluate.class, "E"),
+      Map.entry(Worker.GetHeads.class, "H"), Map.entry(Worker.ReturnGradients.class, "G"),
+      Map.entry(Worker.ReleaseJob.class, "X"), Map.entry(Worker.GetTaskState.class, "S"),
+      Map.entry(Worker.RestoreTasks.class, "O"), Map.entry(Worker.Assigned.class, "a"),
+      Map.entry(Worker.StepDone.class, "d"), Map.entry(Worker.StepFailed.class, "f"),
+      Map.entry(Worker.SharedGradients.class, "g"), Map.entry(Worker.EvaluationDone.class, "e"),
+      Map.entry(Worker.Heads.class, "h"), Map.entry(Worker.TaskState.class, "s"));
 
   private final ExtendedActorSystem system;
   private volatile ActorRefResolver resolver;
@@ -57,29 +74,17 @@ public final class WorkerProtocolSerializer extends SerializerWithStringManifest
 
   @Override
   public String manifest(Object message) {
-    if (message instanceof Worker.AssignTasks) return "A";
-    if (message instanceof Worker.RunStep) return "R";
-    if (message instanceof Worker.NewTrunkVersion) return "T";
-    if (message instanceof Worker.Evaluate) return "E";
-    if (message instanceof Worker.GetHeads) return "H";
-    if (message instanceof Worker.ReturnGradients) return "G";
-    if (message instanceof Worker.ReleaseJob) return "X";
-    if (message instanceof Worker.GetTaskState) return "S";
-    if (message instanceof Worker.RestoreTasks) return "O";
-    if (message instanceof Worker.Assigned) return "a";
-    if (message instanceof Worker.StepDone) return "d";
-    if (message instanceof Worker.StepFailed) return "f";
-    if (message instanceof Worker.SharedGradients) return "g";
-    if (message instanceof Worker.EvaluationDone) return "e";
-    if (message instanceof Worker.Heads) return "h";
-    if (message instanceof Worker.TaskState) return "s";
-    throw new IllegalArgumentException("expected a worker protocol message, found "
-        + message.getClass().getName());
+    String manifest = MANIFESTS.get(message.getClass());
+    if (manifest == null) {
+      throw new IllegalArgumentException("expected a worker protocol message, found "
+          + message.getClass().getName());
+    }
+    return manifest;
   }
 
   @Override
   public byte[] toBinary(Object message) {
-    WireWriter out = new WireWriter(256);
+    WireWriter out = new WireWriter(256).putByte(VERSION);
     if (message instanceof Worker.AssignTasks m) {
       TaskAssignment a = m.assignment();
       out.putString(a.jobId()).putBytes(a.plan().spec().toByteArray()).putStrings(a.tasks())
@@ -139,9 +144,39 @@ public final class WorkerProtocolSerializer extends SerializerWithStringManifest
     return out.toByteArray();
   }
 
+  /**
+   * Reads a message of this node's {@link #VERSION}; a truncated message, a length or count larger
+   * than the bytes left, or bytes after the end are a {@link NotSerializableException} that names
+   * the message kind and what was wrong (Pekko logs it and drops the message).
+   */
   @Override
   public Object fromBinary(byte[] bytes, String manifest) throws NotSerializableException {
     WireReader in = new WireReader(bytes);
+    try {
+      byte version = in.getByte();
+      if (version != VERSION) {
+        throw new NotSerializableException("cannot read " + kind(manifest) + ": expected worker "
+            + "protocol version " + VERSION + ", found version " + version + " (every node of a "
+            + "cluster must run the same Tandem version)");
+      }
+      Object message = read(in, manifest);
+      in.finish();
+      return message;
+    } catch (IllegalArgumentException e) {
+      NotSerializableException failure = new NotSerializableException("cannot read "
+          + kind(manifest) + " from " + bytes.length + " bytes: expected " + e.getMessage());
+      failure.initCause(e);
+      throw failure;
+    }
+  }
+
+  private static String kind(String manifest) {
+    return MANIFESTS.entrySet().stream().filter(entry -> entry.getValue().equals(manifest))
+        .map(entry -> "Worker." + entry.getKey().getSimpleName()).findFirst()
+        .orElse("an unknown worker protocol message ('" + manifest + "')");
+  }
+
+  private Object read(WireReader in, String manifest) throws NotSerializableException {
     switch (manifest) {
       case "A": {
         String jobId = in.getString();
@@ -196,7 +231,7 @@ public final class WorkerProtocolSerializer extends SerializerWithStringManifest
       case "e": {
         String jobId = in.getString();
         String worker = in.getString();
-        int tasks = in.getInt();
+        int tasks = in.getCount("tasks", Integer.BYTES);
         Map<String, Map<String, Double>> metrics = new LinkedHashMap<>();
         for (int i = 0; i < tasks; i++) {
           metrics.put(in.getString(), getValues(in));
@@ -241,7 +276,7 @@ public final class WorkerProtocolSerializer extends SerializerWithStringManifest
   }
 
   private static Map<String, Double> getValues(WireReader in) {
-    int count = in.getInt();
+    int count = in.getCount("values", Integer.BYTES + Double.BYTES);
     Map<String, Double> values = new LinkedHashMap<>();
     for (int i = 0; i < count; i++) {
       values.put(in.getString(), in.getDouble());
@@ -255,7 +290,7 @@ public final class WorkerProtocolSerializer extends SerializerWithStringManifest
   }
 
   private static Map<String, Long> getCounts(WireReader in) {
-    int size = in.getInt();
+    int size = in.getCount("counts", Integer.BYTES + Long.BYTES);
     Map<String, Long> counts = new LinkedHashMap<>();
     for (int i = 0; i < size; i++) {
       counts.put(in.getString(), in.getLong());
@@ -270,7 +305,7 @@ public final class WorkerProtocolSerializer extends SerializerWithStringManifest
   }
 
   private static Map<String, OptimizerSnapshot> getOptimizers(WireReader in) {
-    int size = in.getInt();
+    int size = in.getCount("optimizer states", Integer.BYTES * 2 + Long.BYTES);
     Map<String, OptimizerSnapshot> optimizers = new LinkedHashMap<>();
     for (int i = 0; i < size; i++) {
       String module = in.getString();
