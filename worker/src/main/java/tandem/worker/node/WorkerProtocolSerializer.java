@@ -48,7 +48,7 @@ public final class WorkerProtocolSerializer extends SerializerWithStringManifest
    * The first byte of every message. Raise it with any change to a message's layout: a node of
    * another version is then refused with both versions named, instead of misreading the bytes.
    */
-  static final byte VERSION = 1;
+  static final byte VERSION = 2;
   private static final Map<Class<?>, String> MANIFESTS = Map.ofEntries(
       Map.entry(Worker.AssignTasks.class, "A"), Map.entry(Worker.RunStep.class, "R"),
       Map.entry(Worker.NewTrunkVersion.class, "T"), Map.entry(Worker.Evaluate.class, "E"),
@@ -57,7 +57,9 @@ public final class WorkerProtocolSerializer extends SerializerWithStringManifest
       Map.entry(Worker.RestoreTasks.class, "O"), Map.entry(Worker.Assigned.class, "a"),
       Map.entry(Worker.StepDone.class, "d"), Map.entry(Worker.StepFailed.class, "f"),
       Map.entry(Worker.SharedGradients.class, "g"), Map.entry(Worker.EvaluationDone.class, "e"),
-      Map.entry(Worker.Heads.class, "h"), Map.entry(Worker.TaskState.class, "s"));
+      Map.entry(Worker.Heads.class, "h"), Map.entry(Worker.TaskState.class, "s"),
+      Map.entry(Worker.OfferTrunkVersion.class, "V"),
+      Map.entry(Worker.TrunkVersionHeld.class, "v"));
 
   private final ExtendedActorSystem system;
   private volatile ActorRefResolver resolver;
@@ -97,6 +99,11 @@ public final class WorkerProtocolSerializer extends SerializerWithStringManifest
     } else if (message instanceof Worker.NewTrunkVersion m) {
       out.putString(m.jobId()).putLong(m.snapshot().version())
           .putTensors(m.snapshot().parameters());
+    } else if (message instanceof Worker.OfferTrunkVersion m) {
+      out.putString(m.jobId()).putLong(m.snapshot().version())
+          .putTensors(m.snapshot().parameters()).putString(ref(m.replyTo()));
+    } else if (message instanceof Worker.TrunkVersionHeld m) {
+      out.putString(m.jobId()).putLong(m.version()).putString(ref(m.worker()));
     } else if (message instanceof Worker.Evaluate m) {
       out.putString(m.jobId()).putLong(m.minTrunkVersion()).putString(ref(m.replyTo()));
     } else if (message instanceof Worker.GetHeads m) {
@@ -198,6 +205,14 @@ public final class WorkerProtocolSerializer extends SerializerWithStringManifest
         long version = in.getLong();
         return new Worker.NewTrunkVersion(jobId, new TrunkSnapshot(version, in.getTensors()));
       }
+      case "V": {
+        String jobId = in.getString();
+        long version = in.getLong();
+        TrunkSnapshot snapshot = new TrunkSnapshot(version, in.getTensors());
+        return new Worker.OfferTrunkVersion(jobId, snapshot, resolve(in.getString()));
+      }
+      case "v":
+        return new Worker.TrunkVersionHeld(in.getString(), in.getLong(), resolve(in.getString()));
       case "E":
         return new Worker.Evaluate(in.getString(), in.getLong(), resolve(in.getString()));
       case "H":

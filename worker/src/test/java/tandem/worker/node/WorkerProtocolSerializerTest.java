@@ -114,6 +114,7 @@ class WorkerProtocolSerializerTest {
     TestProbe<Worker.Heads> heads = testKit.createTestProbe();
     TestProbe<Worker.TaskState> state = testKit.createTestProbe();
     TestProbe<Worker.Command> worker = testKit.createTestProbe();
+    TestProbe<Worker.TrunkVersionHeld> held = testKit.createTestProbe();
     Map<String, INDArray> tensors = new LinkedHashMap<>();
     tensors.put("trunk", Nd4j.createFromArray(1f, -2f, 3.5f));
     tensors.put("head", Nd4j.createFromArray(0.25f));
@@ -126,6 +127,8 @@ class WorkerProtocolSerializerTest {
             new TrunkSnapshot(4, tensors), shared.ref(), coordinator.ref()), assigned.ref()),
         new Worker.RunStep("job", 3, "task", 2, System.nanoTime()),
         new Worker.NewTrunkVersion("job", new TrunkSnapshot(7, tensors)),
+        new Worker.OfferTrunkVersion("job", new TrunkSnapshot(8, tensors), held.ref()),
+        new Worker.TrunkVersionHeld("job", 8, worker.ref()),
         new Worker.Evaluate("job", 6, evaluated.ref()),
         new Worker.GetHeads("job", heads.ref()),
         new Worker.ReturnGradients("job", Map.of()),
@@ -160,7 +163,7 @@ class WorkerProtocolSerializerTest {
       }
       manifests.add(serializer.manifest(message));
     }
-    assertEquals(16, manifests.size(), "every kind once: " + manifests);
+    assertEquals(18, manifests.size(), "every kind once: " + manifests);
     Set<Class<?>> sampled = new HashSet<>();
     messages.forEach(message -> sampled.add(message.getClass()));
     for (Class<?> command : Worker.Command.class.getPermittedSubclasses()) {
@@ -219,7 +222,8 @@ class WorkerProtocolSerializerTest {
         () -> serializer.fromBinary(bytes, "X"));
 
     assertTrue(e.getMessage().contains("cannot read Worker.ReleaseJob: expected worker protocol "
-        + "version 1, found version 2"), e.getMessage());
+        + "version " + WorkerProtocolSerializer.VERSION + ", found version "
+        + (WorkerProtocolSerializer.VERSION + 1)), e.getMessage());
   }
 
   @Test
