@@ -17,7 +17,7 @@ import tandem.bench.twohead.TwoHeadBench;
         tandem.bench.coordinator.CoordinatorBench.class, tandem.bench.serving.ServingBench.class,
         tandem.bench.broadcast.BroadcastBench.class, tandem.bench.conll.ConllBench.class,
         tandem.bench.peers.PeersBench.class, tandem.bench.dashboard.DashboardBench.class,
-        tandem.bench.soak.SoakBench.class,
+        tandem.bench.soak.SoakBench.class, tandem.bench.soak.MemoryBench.class,
         CommandLine.HelpCommand.class})
 public final class BenchMain implements Runnable {
 

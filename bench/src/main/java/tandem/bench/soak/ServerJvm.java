@@ -37,6 +37,16 @@ final class ServerJvm implements AutoCloseable {
    */
   static ServerJvm start(int workers, String heap, List<String> jvmOptions, Path dir)
       throws IOException, InterruptedException {
+    return start(workers, heap, jvmOptions, List.of(), null, dir);
+  }
+
+  /**
+   * {@link #start(int, String, List, Path)} with more server arguments (e.g. {@code --data-root})
+   * and a working directory (null: this JVM's).
+   */
+  static ServerJvm start(int workers, String heap, List<String> jvmOptions,
+      List<String> serverArgs, Path workingDir, Path dir)
+      throws IOException, InterruptedException {
     Path portFile = dir.resolve("server.port");
     Path log = dir.resolve("server.log");
     List<String> command = new ArrayList<>();
@@ -52,8 +62,12 @@ final class ServerJvm implements AutoCloseable {
         "tandem.orchestrator.TandemServerMain", "--host", "127.0.0.1", "--port", "0",
         "--workers", Integer.toString(workers), "--job-dir", "", "--port-file",
         portFile.toString()));
+    command.addAll(serverArgs);
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
         .redirectOutput(log.toFile());
+    if (workingDir != null) {
+      builder.directory(workingDir.toFile());
+    }
     builder.environment().put("OMP_NUM_THREADS", "1");
     Process process = builder.start();
     long deadline = System.nanoTime() + START.toNanos();
@@ -77,6 +91,10 @@ final class ServerJvm implements AutoCloseable {
 
   Path log() {
     return log;
+  }
+
+  boolean alive() {
+    return process.isAlive();
   }
 
   /** CPU time the server's process used so far, all threads, user and system. */
