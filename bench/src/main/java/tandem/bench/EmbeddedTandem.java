@@ -94,7 +94,7 @@ public final class EmbeddedTandem implements AutoCloseable {
     AFTER
   }
 
-  private static final Duration POLL_INTERVAL = Duration.ofMillis(50);
+  private static final Duration POLL_INTERVAL = Duration.ofMillis(200);
 
   /**
    * Submits {@code spec}, reads its events until {@code job_finished} and returns the job's

@@ -112,7 +112,7 @@ public final class MemoryBench implements Callable<Integer> {
         for (int r = 1; r <= rounds; r++) {
           long start = System.nanoTime();
           List<String> failures = new ArrayList<>();
-          for (int e = 0; e < specs.size(); e++) {
+          for (int e = 0; e < specs.size() && server.alive(); e++) {
             String failure = train(stub, specs.get(e));
             System.err.printf(Locale.ROOT, "round %d/%d, %s: %s%n", r, rounds, examples.get(e),
                 failure == null ? "succeeded" : failure);
@@ -121,14 +121,15 @@ public final class MemoryBench implements Callable<Integer> {
             }
           }
           double seconds = (System.nanoTime() - start) / 1e9;
+          if (!server.alive()) {
+            failures.add("the server exited (out of memory?); its log: " + server.log());
+            done.add(new Round(r, seconds, 0, failures));
+            break;
+          }
           ServerJvm.Rss rss = server.rssAfterGc();
           done.add(new Round(r, seconds, rss.bytes(), failures));
           System.err.printf(Locale.ROOT, "round %d: %.0f s, resident %d MB after a full GC%n", r,
               seconds, rss.bytes() >> 20);
-          if (!server.alive()) {
-            failures.add("the server exited; its log: " + server.log());
-            break;
-          }
         }
       } finally {
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
@@ -154,7 +155,7 @@ public final class MemoryBench implements Callable<Integer> {
       }
       return "the event stream ended without job_finished";
     } catch (io.grpc.StatusRuntimeException e) {
-      return e.getStatus().toString();
+      return e.getStatus().getCode() + ": " + e.getStatus().getDescription();
     }
   }
 

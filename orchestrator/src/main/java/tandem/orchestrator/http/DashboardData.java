@@ -46,7 +46,7 @@ final class DashboardData {
 
   private ObjectNode summary(JobRecord record) {
     EventLog log = record.events();
-    JobStatus status = log.status();
+    JobStatus status = log.statusWithoutCurves();
     ObjectNode job = json.createObjectNode();
     job.put("id", status.getJobId());
     job.put("name", status.getName());
@@ -75,11 +75,10 @@ final class DashboardData {
 
   /** A job's status without its coarse loss curves (the page draws its own). */
   String status(JobRecord record) {
-    JobStatus.Builder status = record.events().status().toBuilder();
-    status.getTasksBuilderList().forEach(tandem.api.v1.TaskProgress.Builder::clearLossCurve);
+    JobStatus status = record.events().statusWithoutCurves();
     ObjectNode job = summary(record);
     job.putRawValue("status", new RawValue(
-        EventJson.print(status.build())));
+        EventJson.print(status)));
     ArrayNode tasks = job.putArray("taskNames");
     record.spec().getTasksList().forEach(task -> tasks.add(task.getName()));
     job.putRawValue("schedule", new RawValue(
@@ -221,7 +220,7 @@ final class DashboardData {
    * The page asks once and keeps the answer for its life, so that its curves agree.
    */
   static double autoHalfLife(JobRecord record) {
-    tandem.api.v1.JobStatus status = record.events().status();
+    tandem.api.v1.JobStatus status = record.events().statusWithoutCurves();
     return Math.max(5.0 * Math.max(1, record.spec().getTasksCount()),
         Math.min(status.getMaxSteps(), status.getStepsDone()) / 50.0);
   }

@@ -112,6 +112,11 @@ final class JobProgress {
   }
 
   JobStatus toStatus(long lastSequence, Instant now) {
+    return toStatus(lastSequence, now, true);
+  }
+
+  /** The status; without the tasks' loss curves unless {@code withCurves} (the costly part). */
+  JobStatus toStatus(long lastSequence, Instant now, boolean withCurves) {
     Duration running = startedAt == null ? elapsed : elapsedAt(now);
     double seconds = running.toNanos() / 1e9;
     JobStatus.Builder status = JobStatus.newBuilder()
@@ -138,7 +143,7 @@ final class JobProgress {
     }
     tasks.forEach((name, task) -> {
       LossCurve curve = curves.get(name);
-      status.addTasks(curve == null ? task.build()
+      status.addTasks(curve == null || !withCurves ? task.build()
           : task.clone().clearLossCurve().addAllLossCurve(curve.points()).build());
     });
     return status.build();
