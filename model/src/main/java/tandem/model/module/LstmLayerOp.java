@@ -66,12 +66,26 @@ final class LstmLayerOp {
     if (dLastH != null) {
       inputs.add(dLastH);
     }
+    if (!NATIVE_BACKWARD) {
+      LstmBackward.backward(x, wx, wr, b, lengths, dh, dLastH, dx, dwx, dwr, db);
+      if (dLengths != null) {
+        dLengths.assign(0);
+      }
+      return;
+    }
     List<INDArray> outputs = new ArrayList<>(List.of(dx, dwx, dwr, db));
     if (lengths != null) {
       outputs.add(dLengths);
     }
     Nd4j.exec(op("lstmLayer_bp", inputs, outputs, lengths != null, dh != null, dLastH != null));
   }
+
+  /**
+   * Whether {@link #backward} runs ND4J's native {@code lstmLayer_bp}, which leaks native memory
+   * on every call ({@link LstmBackward}); {@code -Dtandem.lstm.native-backward=true} for
+   * comparisons only.
+   */
+  static final boolean NATIVE_BACKWARD = Boolean.getBoolean("tandem.lstm.native-backward");
 
   private static DynamicCustomOp op(String name, List<INDArray> inputs, List<INDArray> outputs,
       boolean hasLengths, boolean fullSequence, boolean lastState) {

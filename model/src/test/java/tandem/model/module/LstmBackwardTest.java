@@ -1,0 +1,76 @@
+package tandem.model.module;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The heap LSTM backward pass gives what ND4J's native {@code lstmLayer_bp} gives (run here only
+ * for the comparison: it leaks native memory), for full-sequence and last-state gradients, with
+ * and without per-example lengths.
+ */
+class LstmBackwardTest {
+
+  private static final int BATCH = 5;
+  private static final int TIME = 6;
+  private static final int IN = 3;
+  private static final int HIDDEN = 4;
+
+  private record Case(boolean lengths, boolean fullSequence, boolean lastState) {}
+
+  @Test
+  void matchesTheNativeBackwardOp() {
+    for (Case c : List.of(new Case(false, true, false), new Case(false, false, true),
+        new Case(true, true, false), new Case(true, false, true), new Case(true, true, true))) {
+      Nd4j.getRandom().setSeed(42);
+      INDArray x = Nd4j.rand(DataType.DOUBLE, BATCH, TIME, IN).subi(0.5);
+      INDArray wx = Nd4j.rand(DataType.DOUBLE, IN, 4 * HIDDEN).subi(0.5);
+      INDArray wr = Nd4j.rand(DataType.DOUBLE, HIDDEN, 4 * HIDDEN).subi(0.5);
+      INDArray b = Nd4j.rand(DataType.DOUBLE, 4 * HIDDEN).subi(0.5);
+      INDArray lengths = c.lengths()
+          ? Nd4j.createFromArray(6.0, 1.0, 3.0, 6.0, 4.0) : null;
+      INDArray dh = c.fullSequence() ? Nd4j.rand(DataType.DOUBLE, BATCH, TIME, HIDDEN) : null;
+      INDArray dLast = c.lastState() ? Nd4j.rand(DataType.DOUBLE, BATCH, HIDDEN) : null;
+      INDArray[] heap = outputs();
+      INDArray[] reference = outputs();
+      LstmBackward.backward(x, wx, wr, b, lengths, dh, dLast, heap[0], heap[1], heap[2],
+          heap[3]);
+      List<INDArray> inputs = new java.util.ArrayList<>(List.of(x, wx, wr, b));
+      if (lengths != null) {
+        inputs.add(lengths);
+      }
+      if (dh != null) {
+        inputs.add(dh);
+      }
+      if (dLast != null) {
+        inputs.add(dLast);
+      }
+      List<INDArray> out = new java.util.ArrayList<>(List.of(reference));
+      if (lengths != null) {
+        out.add(Nd4j.create(DataType.DOUBLE, BATCH));
+      }
+      Nd4j.exec(org.nd4j.linalg.api.ops.DynamicCustomOp.builder("lstmLayer_bp")
+          .addInputs(inputs.toArray(new INDArray[0])).addOutputs(out.toArray(new INDArray[0]))
+          .addIntegerArguments(1, 0, 2, 0, 0).addFloatingPointArguments(0.0)
+          .addBooleanArguments(true, lengths != null, false, false, false, dh != null,
+              dLast != null, false).build());
+      String[] names = {"dx", "dWx", "dWr", "db"};
+      for (int k = 0; k < 4; k++) {
+        double difference = heap[k].sub(reference[k]).amaxNumber().doubleValue();
+        double scale = Math.max(1e-12, reference[k].amaxNumber().doubleValue());
+        assertTrue(difference / scale < 1e-6 && reference[k].amaxNumber().doubleValue() > 0,
+            c + " " + names[k] + ": heap " + heap[k] + "\nnative " + reference[k]);
+      }
+    }
+  }
+
+  private static INDArray[] outputs() {
+    return new INDArray[] {Nd4j.create(DataType.DOUBLE, BATCH, TIME, IN),
+        Nd4j.create(DataType.DOUBLE, IN, 4 * HIDDEN), Nd4j.create(DataType.DOUBLE, HIDDEN,
+        4 * HIDDEN), Nd4j.create(DataType.DOUBLE, 4 * HIDDEN)};
+  }
+}
