@@ -260,6 +260,15 @@ public final class TandemServer implements AutoCloseable {
     } catch (Exception e) {
       LOG.warn("actor system did not stop within {}", settings.shutdownGrace());
     }
+    if (settings.checkpoints().enabled()) {
+      // The checkpoints the jobs' coordinators queued as they stopped.
+      try {
+        tandem.orchestrator.checkpoint.CheckpointWriter.drain(settings.checkpoints().jobDir(),
+            settings.shutdownGrace());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
   }
 
   private static java.util.concurrent.ThreadFactory daemon(String name) {

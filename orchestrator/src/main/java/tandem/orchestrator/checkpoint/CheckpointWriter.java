@@ -4,11 +4,16 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * The only writer of one job directory: checkpoints, the finished mark and the deletes of older
@@ -20,6 +25,9 @@ import java.util.concurrent.Executors;
  * holder released it and the queue is drained. Thread-safe.
  */
 public final class CheckpointWriter {
+
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(
+      CheckpointWriter.class);
 
   /** Writers by absolute directory; guarded by the class. */
   private static final Map<Path, CheckpointWriter> WRITERS = new HashMap<>();
@@ -90,6 +98,32 @@ public final class CheckpointWriter {
         }
       }
     });
+  }
+
+  /**
+   * Waits, at most {@code timeout} in all, until the writes queued so far on every job directory
+   * under {@code root} have run: a server that shuts down finishes the checkpoints its jobs'
+   * coordinators queued as they stopped, so that a server started next on the same directory
+   * reads them whole (and no old write lands under it).
+   */
+  public static void drain(Path root, java.time.Duration timeout) throws InterruptedException {
+    Path prefix = root.toAbsolutePath().normalize();
+    List<CheckpointWriter> writers;
+    synchronized (CheckpointWriter.class) {
+      writers = WRITERS.entrySet().stream().filter(entry -> entry.getKey().startsWith(prefix))
+          .map(Map.Entry::getValue).toList();
+    }
+    long deadline = System.nanoTime() + timeout.toNanos();
+    for (CheckpointWriter writer : writers) {
+      try {
+        CompletableFuture.runAsync(() -> { }, writer.executor)
+            .get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+      } catch (RejectedExecutionException e) {
+        // Its last holder released it and its queue is done.
+      } catch (ExecutionException | TimeoutException e) {
+        LOG.warn("checkpoint writes of {} still running after {}", writer.key, timeout);
+      }
+    }
   }
 
   public JobDirectory directory() {
