@@ -74,6 +74,11 @@ public final class MemoryBench implements Callable<Integer> {
           + "(default: ${DEFAULT-VALUE}).")
   Path baseDir;
 
+  @Option(names = "--server-jvm-option",
+      description = "An extra option of the server's JVM (repeatable), e.g. "
+          + "-XX:NativeMemoryTracking=summary.")
+  List<String> serverJvmOptions = new ArrayList<>();
+
   @Option(names = "--json", description = "Print one JSON object instead of a table.")
   boolean json;
 
@@ -96,9 +101,10 @@ public final class MemoryBench implements Callable<Integer> {
     }
     Path dir = Files.createTempDirectory("tandem-bench-memory");
     Path root = baseDir.toAbsolutePath().normalize();
-    List<String> jvmOptions = List.of(
+    List<String> jvmOptions = new ArrayList<>(List.of(
         "-Dorg.bytedeco.javacpp.maxbytes=4G", "-Dorg.bytedeco.javacpp.maxphysicalbytes=8G",
-        "-Dtandem.orchestrator.retained-jobs=" + (retainedJobs > 0 ? retainedJobs : specs.size()));
+        "-Dtandem.orchestrator.retained-jobs=" + (retainedJobs > 0 ? retainedJobs : specs.size())));
+    jvmOptions.addAll(serverJvmOptions);
     List<String> serverArgs = List.of("--data-root", root.toString(),
         "--data-root", root.resolve("../shared/data").normalize().toString());
     List<Round> done = new ArrayList<>();

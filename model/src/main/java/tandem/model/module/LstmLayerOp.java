@@ -34,6 +34,11 @@ final class LstmLayerOp {
    */
   static void forward(INDArray x, INDArray wx, INDArray wr, INDArray b, INDArray lengths,
       INDArray h, INDArray lastH) {
+    if ((lengths != null || lastH != null) && !NATIVE_BACKWARD) {
+      // The native op leaks on this path (HeapLstm).
+      HeapLstm.forward(x, wx, wr, b, lengths, h, lastH);
+      return;
+    }
     List<INDArray> inputs = new ArrayList<>(List.of(x, wx, wr, b));
     if (lengths != null) {
       inputs.add(lengths);
@@ -67,7 +72,7 @@ final class LstmLayerOp {
       inputs.add(dLastH);
     }
     if (!NATIVE_BACKWARD) {
-      LstmBackward.backward(x, wx, wr, b, lengths, dh, dLastH, dx, dwx, dwr, db);
+      HeapLstm.backward(x, wx, wr, b, lengths, dh, dLastH, dx, dwx, dwr, db);
       if (dLengths != null) {
         dLengths.assign(0);
       }
@@ -82,7 +87,7 @@ final class LstmLayerOp {
 
   /**
    * Whether {@link #backward} runs ND4J's native {@code lstmLayer_bp}, which leaks native memory
-   * on every call ({@link LstmBackward}); {@code -Dtandem.lstm.native-backward=true} for
+   * on every call ({@link HeapLstm}); {@code -Dtandem.lstm.native-backward=true} for
    * comparisons only.
    */
   static final boolean NATIVE_BACKWARD = Boolean.getBoolean("tandem.lstm.native-backward");

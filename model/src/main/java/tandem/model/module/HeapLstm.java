@@ -5,7 +5,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * The backward pass of {@link LstmLayerOp}'s layer on heap arrays, in double precision, with
+ * {@link LstmLayerOp}'s layer on heap arrays where ND4J's native ops leak: the backward pass, and
+ * the forward pass with sequence lengths or the last state. The backward pass of the layer on heap arrays, in double precision, with
  * {@code cblas_dgemm} for the products: ND4J 1.0.0-M2.1's native {@code lstmLayer_bp} leaks about
  * 1 MB of native memory per call (batch 32, 12 steps, 64 units; measured with a full GC between
  * calls, whatever its arguments), which took a server training {@code shared-decoder} to JavaCPP's
@@ -19,9 +20,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * {@code o = sigmoid(z_o)}), {@code c_t = f c_(t-1) + i g}, {@code h_t = o tanh(c_t)}. Steps past
  * an example's length take no gradient. Stateless.
  */
-final class LstmBackward {
+final class HeapLstm {
 
-  private LstmBackward() {}
+  private HeapLstm() {}
 
   /**
    * Same contract as {@link LstmLayerOp#backward} (without its {@code dLengths}): overwrites
@@ -40,54 +41,12 @@ final class LstmBackward {
     double[] bs = doubles(b);
     double[] dhs = dh == null ? null : doubles(dh);
     double[] dLast = dLastH == null ? null : doubles(dLastH);
-    int[] length = new int[batch];
-    double[] lengthValues = lengths == null ? null : doubles(lengths);
-    for (int r = 0; r < batch; r++) {
-      length[r] = lengthValues == null ? time
-          : (int) Math.max(0, Math.min(time, Math.round(lengthValues[r])));
-    }
-    // Forward again: activated gates, cell states and outputs of every step.
-    double[][] act = new double[time][];
-    double[][] cells = new double[time + 1][];
-    double[][] outs = new double[time + 1][];
-    cells[0] = new double[batch * hidden];
-    outs[0] = new double[batch * hidden];
+    int[] length = lengths(lengths, batch, time);
+    Recurrence run = recurrence(xs, wxs, wrs, bs, length, batch, time, in, hidden);
+    double[][] act = run.gates();
+    double[][] cells = run.cells();
+    double[][] outs = run.outputs();
     double[] xt = new double[batch * in];
-    for (int t = 0; t < time; t++) {
-      step(xs, t, time, in, xt, batch);
-      double[] z = new double[batch * gates];
-      for (int r = 0; r < batch; r++) {
-        System.arraycopy(bs, 0, z, r * gates, gates);
-      }
-      gemm(false, false, batch, gates, in, xt, wxs, 1, z);
-      gemm(false, false, batch, gates, hidden, outs[t], wrs, 1, z);
-      double[] c = new double[batch * hidden];
-      double[] h = new double[batch * hidden];
-      for (int r = 0; r < batch; r++) {
-        for (int k = 0; k < hidden; k++) {
-          int row = r * gates;
-          int cell = r * hidden + k;
-          if (t >= length[r]) {
-            c[cell] = cells[t][cell];
-            h[cell] = outs[t][cell];
-            continue;
-          }
-          double i = sigmoid(z[row + k]);
-          double f = sigmoid(z[row + hidden + k]);
-          double g = Math.tanh(z[row + 2 * hidden + k]);
-          double o = sigmoid(z[row + 3 * hidden + k]);
-          z[row + k] = i;
-          z[row + hidden + k] = f;
-          z[row + 2 * hidden + k] = g;
-          z[row + 3 * hidden + k] = o;
-          c[cell] = f * cells[t][cell] + i * g;
-          h[cell] = o * Math.tanh(c[cell]);
-        }
-      }
-      act[t] = z;
-      cells[t + 1] = c;
-      outs[t + 1] = h;
-    }
     // Backward through time.
     double[] dxs = new double[batch * time * in];
     double[] dwxs = new double[in * gates];
@@ -149,6 +108,102 @@ final class LstmBackward {
     write(dwxs, dwx);
     write(dwrs, dwr);
     write(dbs, db);
+  }
+
+  /** Activated gates ([batch, 4h] per step), cell states and outputs ([batch, h], step 0 zeros). */
+  private record Recurrence(double[][] gates, double[][] cells, double[][] outputs) {}
+
+  private static Recurrence recurrence(double[] xs, double[] wxs, double[] wrs, double[] bs,
+      int[] length, int batch, int time, int in, int hidden) {
+    double[][] act = new double[time][];
+    double[][] cells = new double[time + 1][];
+    double[][] outs = new double[time + 1][];
+    cells[0] = new double[batch * hidden];
+    outs[0] = new double[batch * hidden];
+    double[] xt = new double[batch * in];
+    int gates = 4 * hidden;
+    for (int t = 0; t < time; t++) {
+      step(xs, t, time, in, xt, batch);
+      double[] z = new double[batch * gates];
+      for (int r = 0; r < batch; r++) {
+        System.arraycopy(bs, 0, z, r * gates, gates);
+      }
+      gemm(false, false, batch, gates, in, xt, wxs, 1, z);
+      gemm(false, false, batch, gates, hidden, outs[t], wrs, 1, z);
+      double[] c = new double[batch * hidden];
+      double[] h = new double[batch * hidden];
+      for (int r = 0; r < batch; r++) {
+        for (int k = 0; k < hidden; k++) {
+          int row = r * gates;
+          int cell = r * hidden + k;
+          if (t >= length[r]) {
+            c[cell] = cells[t][cell];
+            h[cell] = outs[t][cell];
+            continue;
+          }
+          double i = sigmoid(z[row + k]);
+          double f = sigmoid(z[row + hidden + k]);
+          double g = Math.tanh(z[row + 2 * hidden + k]);
+          double o = sigmoid(z[row + 3 * hidden + k]);
+          z[row + k] = i;
+          z[row + hidden + k] = f;
+          z[row + 2 * hidden + k] = g;
+          z[row + 3 * hidden + k] = o;
+          c[cell] = f * cells[t][cell] + i * g;
+          h[cell] = o * Math.tanh(c[cell]);
+        }
+      }
+      act[t] = z;
+      cells[t + 1] = c;
+      outs[t + 1] = h;
+    }
+    return new Recurrence(act, cells, outs);
+  }
+
+  /**
+   * Same contract as {@link LstmLayerOp#forward}: the full output sequence into {@code h}
+   * ([batch, time, hidden], zeros past an example's length) and/or the state at each example's
+   * last step into {@code lastH}. ND4J's native {@code lstmLayer} leaks about 80 KB a call with
+   * sequence lengths (batch 32, 12 steps, 64 units); without them it does not.
+   */
+  static void forward(INDArray x, INDArray wx, INDArray wr, INDArray b, INDArray lengths,
+      INDArray h, INDArray lastH) {
+    int batch = (int) x.size(0);
+    int time = (int) x.size(1);
+    int in = (int) x.size(2);
+    int hidden = (int) wr.size(0);
+    int[] length = lengths(lengths, batch, time);
+    Recurrence run = recurrence(doubles(x), doubles(wx), doubles(wr), doubles(b), length, batch,
+        time, in, hidden);
+    if (h != null) {
+      double[] sequence = new double[batch * time * hidden];
+      for (int t = 0; t < time; t++) {
+        for (int r = 0; r < batch; r++) {
+          if (t < length[r]) {
+            System.arraycopy(run.outputs()[t + 1], r * hidden, sequence, (r * time + t) * hidden,
+                hidden);
+          }
+        }
+      }
+      write(sequence, h);
+    }
+    if (lastH != null) {
+      double[] last = new double[batch * hidden];
+      for (int r = 0; r < batch; r++) {
+        System.arraycopy(run.outputs()[length[r]], r * hidden, last, r * hidden, hidden);
+      }
+      write(last, lastH);
+    }
+  }
+
+  private static int[] lengths(INDArray lengths, int batch, int time) {
+    int[] length = new int[batch];
+    double[] values = lengths == null ? null : doubles(lengths);
+    for (int r = 0; r < batch; r++) {
+      length[r] = values == null ? time
+          : (int) Math.max(0, Math.min(time, Math.round(values[r])));
+    }
+    return length;
   }
 
   /** Rows {@code x[:, t, :]} into {@code xt} ([batch, in], row-major). */

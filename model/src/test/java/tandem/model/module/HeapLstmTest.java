@@ -13,7 +13,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * for the comparison: it leaks native memory), for full-sequence and last-state gradients, with
  * and without per-example lengths.
  */
-class LstmBackwardTest {
+class HeapLstmTest {
 
   private static final int BATCH = 5;
   private static final int TIME = 6;
@@ -37,7 +37,7 @@ class LstmBackwardTest {
       INDArray dLast = c.lastState() ? Nd4j.rand(DataType.DOUBLE, BATCH, HIDDEN) : null;
       INDArray[] heap = outputs();
       INDArray[] reference = outputs();
-      LstmBackward.backward(x, wx, wr, b, lengths, dh, dLast, heap[0], heap[1], heap[2],
+      HeapLstm.backward(x, wx, wr, b, lengths, dh, dLast, heap[0], heap[1], heap[2],
           heap[3]);
       List<INDArray> inputs = new java.util.ArrayList<>(List.of(x, wx, wr, b));
       if (lengths != null) {
@@ -65,6 +65,36 @@ class LstmBackwardTest {
         assertTrue(difference / scale < 1e-6 && reference[k].amaxNumber().doubleValue() > 0,
             c + " " + names[k] + ": heap " + heap[k] + "\nnative " + reference[k]);
       }
+    }
+  }
+
+  @Test
+  void forwardMatchesTheNativeOp() {
+    Nd4j.getRandom().setSeed(7);
+    INDArray x = Nd4j.rand(DataType.DOUBLE, BATCH, TIME, IN).subi(0.5);
+    INDArray wx = Nd4j.rand(DataType.DOUBLE, IN, 4 * HIDDEN).subi(0.5);
+    INDArray wr = Nd4j.rand(DataType.DOUBLE, HIDDEN, 4 * HIDDEN).subi(0.5);
+    INDArray b = Nd4j.rand(DataType.DOUBLE, 4 * HIDDEN).subi(0.5);
+    for (INDArray lengths : new INDArray[] {null, Nd4j.createFromArray(6.0, 1.0, 3.0, 6.0, 4.0)}) {
+      INDArray heapH = Nd4j.create(DataType.DOUBLE, BATCH, TIME, HIDDEN);
+      INDArray heapLast = Nd4j.create(DataType.DOUBLE, BATCH, HIDDEN);
+      INDArray nativeH = Nd4j.create(DataType.DOUBLE, BATCH, TIME, HIDDEN);
+      INDArray nativeLast = Nd4j.create(DataType.DOUBLE, BATCH, HIDDEN);
+      HeapLstm.forward(x, wx, wr, b, lengths, heapH, heapLast);
+      List<INDArray> inputs = new java.util.ArrayList<>(List.of(x, wx, wr, b));
+      if (lengths != null) {
+        inputs.add(lengths);
+      }
+      Nd4j.exec(org.nd4j.linalg.api.ops.DynamicCustomOp.builder("lstmLayer")
+          .addInputs(inputs.toArray(new INDArray[0])).addOutputs(nativeH, nativeLast)
+          .addIntegerArguments(1, 0, 2, 0, 0).addFloatingPointArguments(0.0)
+          .addBooleanArguments(true, lengths != null, false, false, false, true, true, false)
+          .build());
+      assertTrue(heapH.equalsWithEps(nativeH, 1e-9), "lengths " + lengths + ": heap " + heapH
+          + "\nnative " + nativeH);
+      assertTrue(heapLast.equalsWithEps(nativeLast, 1e-9), "lengths " + lengths + ": heap "
+          + heapLast + "\nnative " + nativeLast);
+      assertTrue(nativeLast.amaxNumber().doubleValue() > 0);
     }
   }
 
