@@ -5,13 +5,13 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * {@link LstmLayerOp}'s layer on heap arrays where ND4J's native ops leak: the backward pass, and
- * the forward pass with sequence lengths or the last state. The backward pass of the layer on heap arrays, in double precision, with
- * {@code cblas_dgemm} for the products: ND4J 1.0.0-M2.1's native {@code lstmLayer_bp} leaks about
- * 1 MB of native memory per call (batch 32, 12 steps, 64 units; measured with a full GC between
- * calls, whatever its arguments), which took a server training {@code shared-decoder} to JavaCPP's
- * 8 GB limit in four minutes. The forward op does not leak and stays native; this pass runs the
- * forward recurrence again to have the gates.
+ * {@link LstmLayerOp}'s layer on heap arrays, in double precision, with {@code cblas_dgemm} for
+ * the products, where ND4J 1.0.0-M2.1's native ops leak native memory (measured with a full GC
+ * between calls; batch 32, 12 steps, 64 units): the backward pass ({@code lstmLayer_bp}, about
+ * 1 MB a call whatever its arguments, which took a server training {@code shared-decoder} to
+ * JavaCPP's 8 GB limit in four minutes) and the forward pass with sequence lengths or the last
+ * state ({@code lstmLayer}, about 80 KB a call; the full sequence without lengths does not leak
+ * and stays native). The backward pass runs the forward recurrence again to have the gates.
  *
  * <p>The layer, as the op computes it with the arguments {@link LstmLayerOp} passes (no initial
  * state, no peepholes, no clipping): for each step {@code t} of each example within its length,

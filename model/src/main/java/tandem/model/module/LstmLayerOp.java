@@ -34,7 +34,7 @@ final class LstmLayerOp {
    */
   static void forward(INDArray x, INDArray wx, INDArray wr, INDArray b, INDArray lengths,
       INDArray h, INDArray lastH) {
-    if ((lengths != null || lastH != null) && !NATIVE_BACKWARD) {
+    if ((lengths != null || lastH != null) && !NATIVE_ONLY) {
       // The native op leaks on this path (HeapLstm).
       HeapLstm.forward(x, wx, wr, b, lengths, h, lastH);
       return;
@@ -71,7 +71,7 @@ final class LstmLayerOp {
     if (dLastH != null) {
       inputs.add(dLastH);
     }
-    if (!NATIVE_BACKWARD) {
+    if (!NATIVE_ONLY) {
       HeapLstm.backward(x, wx, wr, b, lengths, dh, dLastH, dx, dwx, dwr, db);
       if (dLengths != null) {
         dLengths.assign(0);
@@ -86,11 +86,10 @@ final class LstmLayerOp {
   }
 
   /**
-   * Whether {@link #backward} runs ND4J's native {@code lstmLayer_bp}, which leaks native memory
-   * on every call ({@link HeapLstm}); {@code -Dtandem.lstm.native-backward=true} for
-   * comparisons only.
+   * Whether every pass runs ND4J's native ops, including those that leak native memory
+   * ({@link HeapLstm}); {@code -Dtandem.lstm.native-only=true}, for comparisons only.
    */
-  static final boolean NATIVE_BACKWARD = Boolean.getBoolean("tandem.lstm.native-backward");
+  static final boolean NATIVE_ONLY = Boolean.getBoolean("tandem.lstm.native-only");
 
   private static DynamicCustomOp op(String name, List<INDArray> inputs, List<INDArray> outputs,
       boolean hasLengths, boolean fullSequence, boolean lastState) {
