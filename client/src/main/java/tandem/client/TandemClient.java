@@ -4,8 +4,10 @@ import io.grpc.Channel;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import java.time.Duration;
+import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
+import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -34,6 +36,7 @@ import tandem.api.v1.ListJobsRequest;
 import tandem.api.v1.StreamEventsRequest;
 import tandem.api.v1.SubmitJobRequest;
 import tandem.api.v1.TrainingEvent;
+import tandem.api.v1.TrainingEventBatch;
 import tandem.api.v1.TrainingServiceGrpc;
 
 /**
@@ -121,7 +124,8 @@ public final class TandemClient {
 
   /**
    * Streams the job's events with a sequence number above {@code afterSequence} (0 for the whole
-   * log), then live events until the job finishes. Returns at once; the listener is called on a
+   * log), then live events until the job finishes (over {@code StreamEventBatches}: the events
+   * that were ready together travel in one message). Returns at once; the listener is called on a
    * gRPC thread, one call at a time, and ends with exactly one of {@code onCompleted} (after the
    * job's {@code JobFinished}) or {@code onError} — unless the subscription is cancelled first,
    * after which it gets no further calls (bar one already running).
@@ -142,7 +146,7 @@ public final class TandemClient {
       EventListener listener) {
     Objects.requireNonNull(listener, "listener");
     ListenerAdapter adapter = new ListenerAdapter(listener);
-    async.streamEvents(request(jobId, afterSequence, incarnation), adapter);
+    async.streamEventBatches(request(jobId, afterSequence, incarnation), adapter);
     return adapter;
   }
 
@@ -167,7 +171,27 @@ public final class TandemClient {
    * StreamPosition#advance}).
    */
   public Iterator<TrainingEvent> events(String jobId, long afterSequence, long incarnation) {
-    return blocking.streamEvents(request(jobId, afterSequence, incarnation));
+    Iterator<TrainingEventBatch> batches =
+        blocking.streamEventBatches(request(jobId, afterSequence, incarnation));
+    return new Iterator<>() {
+      private Iterator<TrainingEvent> batch = Collections.emptyIterator();
+
+      @Override
+      public boolean hasNext() {
+        while (!batch.hasNext() && batches.hasNext()) {
+          batch = batches.next().getEventsList().iterator();
+        }
+        return batch.hasNext();
+      }
+
+      @Override
+      public TrainingEvent next() {
+        if (!hasNext()) {
+          throw new NoSuchElementException();
+        }
+        return batch.next();
+      }
+    };
   }
 
   /**
@@ -234,7 +258,8 @@ public final class TandemClient {
 
   /** Forwards the stream to the listener and lets the caller cancel it. */
   private static final class ListenerAdapter
-      implements ClientResponseObserver<StreamEventsRequest, TrainingEvent>, EventSubscription {
+      implements ClientResponseObserver<StreamEventsRequest, TrainingEventBatch>,
+      EventSubscription {
     private final EventListener listener;
     private final AtomicBoolean cancelled = new AtomicBoolean();
     private volatile ClientCallStreamObserver<StreamEventsRequest> call;
@@ -250,8 +275,11 @@ public final class TandemClient {
     }
 
     @Override
-    public void onNext(TrainingEvent event) {
-      if (!cancelled.get()) {
+    public void onNext(TrainingEventBatch batch) {
+      for (TrainingEvent event : batch.getEventsList()) {
+        if (cancelled.get()) {
+          return;
+        }
         if (event.hasLogRewound()) {
           listener.onLogRewound(event);
         } else {

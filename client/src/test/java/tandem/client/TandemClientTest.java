@@ -36,6 +36,7 @@ import tandem.api.v1.StreamEventsRequest;
 import tandem.api.v1.SubmitJobRequest;
 import tandem.api.v1.SubmitJobResponse;
 import tandem.api.v1.TrainingEvent;
+import tandem.api.v1.TrainingEventBatch;
 import tandem.api.v1.TrainingServiceGrpc;
 
 /** The client library against a real gRPC server on 127.0.0.1 serving a scripted fake service. */
@@ -249,31 +250,39 @@ class TandemClientTest {
       response.onCompleted();
     }
 
+    /** The events in batches of two (a log_rewound first, alone), as a server's reads might. */
     @Override
-    public void streamEvents(StreamEventsRequest request, StreamObserver<TrainingEvent> response) {
+    public void streamEventBatches(StreamEventsRequest request,
+        StreamObserver<TrainingEventBatch> response) {
       streams.add(request);
       if (request.getJobId().equals("missing")) {
         response.onError(Status.NOT_FOUND.withDescription("no job missing").asRuntimeException());
         return;
       }
       if (holdStreamOpen) {
-        ((io.grpc.stub.ServerCallStreamObserver<TrainingEvent>) response).setOnCancelHandler(streamCancelled::countDown);
-        response.onNext(step(1, request.getJobId()));
+        ((io.grpc.stub.ServerCallStreamObserver<TrainingEventBatch>) response).setOnCancelHandler(streamCancelled::countDown);
+        response.onNext(TrainingEventBatch.newBuilder().addEvents(step(1, request.getJobId())).build());
         return; // Stays open until the client cancels.
       }
       long after = request.getAfterSequence();
       if (request.getIncarnation() == STALE_INCARNATION && after > 3) {
-        response.onNext(TrainingEvent.newBuilder().setSequence(3).setJobId(request.getJobId())
+        response.onNext(TrainingEventBatch.newBuilder().addEvents(
+            TrainingEvent.newBuilder().setSequence(3).setJobId(request.getJobId())
             .setIncarnation(5).setLogRewound(tandem.api.v1.LogRewound.newBuilder()
                 .setAfterSequence(after).setAfterIncarnation(STALE_INCARNATION).setRewoundTo(3)
-                .setIncarnation(5)).build());
+                .setIncarnation(5))).build());
         after = 3;
       }
+      TrainingEventBatch.Builder batch = TrainingEventBatch.newBuilder();
       for (long seq = after + 1; seq <= 7; seq++) {
-        response.onNext(seq == 7
+        batch.addEvents(seq == 7
             ? TrainingEvent.newBuilder().setSequence(7).setJobId(request.getJobId())
                 .setJobFinished(JobFinished.newBuilder().setState(JobState.JOB_STATE_SUCCEEDED).setSteps(6)).build()
             : step(seq, request.getJobId()));
+        if (batch.getEventsCount() == 2 || seq == 7) {
+          response.onNext(batch.build());
+          batch.clear();
+        }
       }
       response.onCompleted();
     }

@@ -321,7 +321,8 @@ function rebuildCharts() {
 function follow(afterSequence) {
   const source = new EventSource(api + '/events?after=' + afterSequence);
   T.source = source;
-  source.onmessage = message => onEvent(JSON.parse(message.data));
+  // Each message is the events of one read of the log, as an array; its id is the last one's.
+  source.onmessage = message => JSON.parse(message.data).forEach(onEvent);
   source.onopen = () => { document.getElementById('live').textContent = '● live'; };
   source.onerror = () => {
     document.getElementById('live').textContent = '○ reconnecting';

@@ -100,17 +100,30 @@ class DashboardApiTest {
     assertEquals(200, response.statusCode());
     assertTrue(response.headers().firstValue("content-type").orElse("")
         .startsWith("text/event-stream"));
+    // Each message: a JSON array of consecutive events, its id the last one's sequence number.
     List<Long> ids = new ArrayList<>();
+    List<Long> sequences = new ArrayList<>();
+    List<Long> lastOfEachBatch = new ArrayList<>();
     response.body().forEach(line -> {
       if (line.startsWith("id:")) {
         ids.add(Long.parseLong(line.substring(3).trim()));
+      } else if (line.startsWith("data:")) {
+        try {
+          JsonNode batch = JSON.readTree(line.substring(5));
+          assertTrue(batch.isArray() && batch.size() > 0, line);
+          batch.forEach(event -> sequences.add(event.get("seq").asLong()));
+          lastOfEachBatch.add(sequences.get(sequences.size() - 1));
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
       }
     });
-    assertEquals(11, ids.get(0), "the header wins over ?after");
-    for (int i = 1; i < ids.size(); i++) {
-      assertEquals(ids.get(i - 1) + 1, ids.get(i), "no gap");
+    assertEquals(11, sequences.get(0), "the header wins over ?after");
+    for (int i = 1; i < sequences.size(); i++) {
+      assertEquals(sequences.get(i - 1) + 1, sequences.get(i), "no gap");
     }
-    assertEquals(finished.getLastSequence(), ids.get(ids.size() - 1),
+    assertEquals(lastOfEachBatch, ids, "each message's id is its last event's sequence number");
+    assertEquals(finished.getLastSequence(), sequences.get(sequences.size() - 1),
         "up to the job's final event, then the stream ends");
   }
 

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.grpc.stub.StreamObserver;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -16,7 +17,9 @@ import tandem.api.v1.StopCondition;
 import tandem.api.v1.StreamEventsRequest;
 import tandem.api.v1.SubmitJobRequest;
 import tandem.api.v1.TrainingEvent;
+import tandem.api.v1.TrainingEventBatch;
 import tandem.api.v1.TrainingServiceGrpc;
+import tandem.orchestrator.grpc.EventStream;
 
 /** Two subscribers on one job: one from the start, one resuming after a sequence number. */
 class EventStreamTest {
@@ -58,6 +61,35 @@ class EventStreamTest {
     assertEquals(LongStream.rangeClosed(resumeAfter + 1, last).boxed().toList(),
         resumed.stream().map(TrainingEvent::getSequence).toList());
     assertEquals(fromStart.subList((int) resumeAfter, fromStart.size()), resumed);
+  }
+
+  @Test
+  void batchesCarryTheSameEventsInOrderSeveralToAMessage() throws Exception {
+    JobSpec spec = Specs.example("arithmetic").toBuilder()
+        .setStop(StopCondition.newBuilder().setMaxSteps(300)).build();
+    TrainingServiceGrpc.TrainingServiceBlockingStub blocking =
+        TrainingServiceGrpc.newBlockingStub(running.channel());
+    String jobId = blocking.submitJob(SubmitJobRequest.newBuilder().setSpec(spec).build()).getJobId();
+
+    // Live from the start, then once more from after event 5 when the log is complete.
+    List<TrainingEventBatch> live = new ArrayList<>();
+    blocking.streamEventBatches(StreamEventsRequest.newBuilder().setJobId(jobId).build())
+        .forEachRemaining(live::add);
+    List<TrainingEvent> events = new ArrayList<>();
+    blocking.streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId).build())
+        .forEachRemaining(events::add);
+    List<TrainingEventBatch> replayed = new ArrayList<>();
+    blocking.streamEventBatches(StreamEventsRequest.newBuilder().setJobId(jobId)
+        .setAfterSequence(5).build()).forEachRemaining(replayed::add);
+
+    assertEquals(events, live.stream().flatMap(b -> b.getEventsList().stream()).toList());
+    assertEquals(events.subList(5, events.size()),
+        replayed.stream().flatMap(b -> b.getEventsList().stream()).toList());
+    assertTrue(live.stream().allMatch(b -> b.getEventsCount() > 0), "no empty batch");
+    assertTrue(live.size() < events.size() / 2,
+        live.size() + " messages for " + events.size() + " events");
+    assertTrue(replayed.size() <= (events.size() - 5 + EventStream.EVENTS_PER_READ - 1)
+        / EventStream.EVENTS_PER_READ, "a finished log goes out a read to a message");
   }
 
   private static StreamObserver<TrainingEvent> collector(List<TrainingEvent> into,

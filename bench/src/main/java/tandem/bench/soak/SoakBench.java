@@ -65,6 +65,11 @@ public final class SoakBench implements Callable<Integer> {
       description = "Their pause per event, e.g. 2ms, 500us (default: ${DEFAULT-VALUE}).")
   String slowDelay;
 
+  @Option(names = "--stream", defaultValue = "batches",
+      description = "How subscribers follow: batches (StreamEventBatches, as the Java client and "
+          + "the CLI do) or events (StreamEvents, one message an event) (default: ${DEFAULT-VALUE}).")
+  SoakSubscribers.Stream stream;
+
   @Option(names = "--spec", defaultValue = "examples/arithmetic.json",
       description = "The job spec (default: ${DEFAULT-VALUE}, found above the working directory).")
   Path specFile;
@@ -106,11 +111,12 @@ public final class SoakBench implements Callable<Integer> {
     report.addProperty("jobs", jobs);
     report.addProperty("subscribers", subscribers);
     report.addProperty("slowSubscribers", slow);
+    report.addProperty("stream", stream.name().toLowerCase(java.util.Locale.ROOT));
     report.addProperty("stepsPerJob", spec.getStop().getMaxSteps());
     List<String> failures = new ArrayList<>();
     try (ServerJvm server = ServerJvm.start(workers, serverHeap, serverJvmOptions, dir);
         SubscriberJvm followers = SubscriberJvm.start(server.port(), subscribers, slow,
-            micros(slowDelay), dir.resolve("subscribers.log"))) {
+            micros(slowDelay), stream, dir.resolve("subscribers.log"))) {
       report.addProperty("logs", dir.toString());
       ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port())
           .usePlaintext().build();

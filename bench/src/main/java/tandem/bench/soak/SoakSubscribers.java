@@ -1,5 +1,6 @@
 package tandem.bench.soak;
 
+import com.google.common.collect.Iterators;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.BufferedReader;
@@ -27,9 +28,17 @@ import tandem.api.v1.TrainingServiceGrpc;
  * it saw sequence numbers 1, 2, 3, ... without a gap, a repeat or a skipped range, and that the
  * job succeeded. Prints {@code done ROUND DELIVERED FAILURES [FIRST_FAILURE]} when all ended.
  *
- * <p>Usage: {@code SoakSubscribers PORT SUBSCRIBERS SLOW SLOW_DELAY_MICROS}.
+ * <p>Usage: {@code SoakSubscribers PORT SUBSCRIBERS SLOW SLOW_DELAY_MICROS [BATCHES|EVENTS]}.
  */
 public final class SoakSubscribers {
+
+  /** Which call a subscriber follows a job with. */
+  public enum Stream {
+    /** {@code StreamEventBatches}: the events read together in one message. */
+    BATCHES,
+    /** {@code StreamEvents}: a message an event. */
+    EVENTS
+  }
 
   private static final Duration DEADLINE = Duration.ofMinutes(60);
 
@@ -40,6 +49,7 @@ public final class SoakSubscribers {
     int subscribers = Integer.parseInt(args[1]);
     int slow = Integer.parseInt(args[2]);
     long slowDelayMicros = Long.parseLong(args[3]);
+    Stream stream = args.length > 4 ? Stream.valueOf(args[4]) : Stream.BATCHES;
     BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
     System.out.println("ready");
     System.out.flush();
@@ -48,14 +58,14 @@ public final class SoakSubscribers {
       String[] parts = line.split(" ");
       String[] jobs = parts[2].split(",");
       System.out.println("done " + parts[1] + " "
-          + follow(port, jobs, subscribers, slow, slowDelayMicros));
+          + follow(port, jobs, subscribers, slow, slowDelayMicros, stream));
       System.out.flush();
     }
   }
 
   /** Follows {@code jobs} with the subscribers until every stream ended; "DELIVERED FAILURES [WHY]". */
-  static String follow(int port, String[] jobs, int subscribers, int slow, long slowDelayMicros)
-      throws InterruptedException {
+  static String follow(int port, String[] jobs, int subscribers, int slow, long slowDelayMicros,
+      Stream stream) throws InterruptedException {
     AtomicLong delivered = new AtomicLong();
     ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
     CountDownLatch ended = new CountDownLatch(subscribers);
@@ -65,7 +75,7 @@ public final class SoakSubscribers {
       long delay = i < slow ? slowDelayMicros : 0;
       Thread thread = new Thread(() -> {
         try {
-          String failure = subscribe(port, job, delay, delivered);
+          String failure = subscribe(port, job, delay, stream, delivered);
           if (failure != null) {
             failures.add(failure);
           }
@@ -84,14 +94,17 @@ public final class SoakSubscribers {
   }
 
   /** One subscriber from the log's start to job_finished; the failure, or null. */
-  private static String subscribe(int port, String job, long delayMicros, AtomicLong delivered)
-      throws InterruptedException {
+  private static String subscribe(int port, String job, long delayMicros, Stream stream,
+      AtomicLong delivered) throws InterruptedException {
     ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext()
         .build();
     try {
-      Iterator<TrainingEvent> events = TrainingServiceGrpc.newBlockingStub(channel)
-          .withDeadlineAfter(DEADLINE.toMillis(), TimeUnit.MILLISECONDS)
-          .streamEvents(StreamEventsRequest.newBuilder().setJobId(job).build());
+      var stub = TrainingServiceGrpc.newBlockingStub(channel)
+          .withDeadlineAfter(DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
+      StreamEventsRequest request = StreamEventsRequest.newBuilder().setJobId(job).build();
+      Iterator<TrainingEvent> events = stream == Stream.EVENTS ? stub.streamEvents(request)
+          : Iterators.concat(Iterators.transform(stub.streamEventBatches(request),
+              batch -> batch.getEventsList().iterator()));
       long expected = 1;
       while (events.hasNext()) {
         TrainingEvent event = events.next();

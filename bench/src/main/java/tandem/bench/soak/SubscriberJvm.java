@@ -34,8 +34,8 @@ final class SubscriberJvm implements AutoCloseable {
         new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
   }
 
-  static SubscriberJvm start(int port, int subscribers, int slow, long slowDelayMicros, Path log)
-      throws IOException {
+  static SubscriberJvm start(int port, int subscribers, int slow, long slowDelayMicros,
+      SoakSubscribers.Stream stream, Path log) throws IOException {
     List<String> command = new ArrayList<>();
     if (Files.isExecutable(Path.of("/usr/bin/nice"))) {
       command.addAll(List.of("/usr/bin/nice", "-n", "19"));
@@ -49,7 +49,7 @@ final class SubscriberJvm implements AutoCloseable {
     }
     command.addAll(List.of("-cp", System.getProperty("java.class.path"),
         SoakSubscribers.class.getName(), Integer.toString(port), Integer.toString(subscribers),
-        Integer.toString(slow), Long.toString(slowDelayMicros)));
+        Integer.toString(slow), Long.toString(slowDelayMicros), stream.name()));
     Process process = new ProcessBuilder(command).redirectError(log.toFile()).start();
     SubscriberJvm jvm = new SubscriberJvm(process);
     String ready = jvm.answers.readLine();

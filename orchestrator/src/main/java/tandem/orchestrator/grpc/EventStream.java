@@ -1,7 +1,11 @@
 package tandem.orchestrator.grpc;
 
+import com.google.protobuf.CodedOutputStream;
 import io.grpc.stub.ServerCallStreamObserver;
+import java.io.IOException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -9,6 +13,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import tandem.api.v1.EventsMissed;
 import tandem.api.v1.LogRewound;
 import tandem.api.v1.TrainingEvent;
+import tandem.api.v1.TrainingEventBatch;
 import tandem.orchestrator.job.EventLog;
 
 /**
@@ -40,6 +45,12 @@ public final class EventStream {
     boolean isReady();
 
     void send(TrainingEvent event);
+
+    /**
+     * The events sent since the last flush were read together and may go out together (one
+     * message, one write); called after each read of the log and before {@link #complete()}.
+     */
+    default void flush() {}
 
     /** The job's final event was sent. */
     void complete();
@@ -156,6 +167,7 @@ public final class EventStream {
                 .setAfterSequence(position).setAfterIncarnation(afterIncarnation)
                 .setRewoundTo(rewoundTo).setIncarnation(log.incarnation()))
             .build());
+        call.flush();
         position = rewoundTo;
       }
     }
@@ -175,6 +187,7 @@ public final class EventStream {
         call.send(event);
         position = event.getSequence();
       }
+      call.flush();
       if (slice.complete()) {
         finished = true;
         log.removeListener(appended);
@@ -184,6 +197,83 @@ public final class EventStream {
       if (slice.events().isEmpty()) {
         return;
       }
+    }
+  }
+
+  /**
+   * A gRPC call whose responses are serialized {@code TrainingEventBatch}es: the events of one
+   * read of the log go out as one message, built from the bytes {@link EventLog#serialized}
+   * keeps for all subscribers (a batch's wire form is its events' bytes, each behind its field
+   * tag and length). A message costs the server's transport several microseconds whatever its
+   * size, so a batch of a hundred events costs about what one event did.
+   */
+  static EventStream batched(EventLog log, long afterSequence, long afterIncarnation,
+      ServerCallStreamObserver<byte[]> call, ScheduledExecutorService executor, Duration linger) {
+    return new EventStream(log, afterSequence, afterIncarnation, new BatchingCall(log, call),
+        executor, linger);
+  }
+
+  /** Events gathered until a flush, then sent as one serialized {@code TrainingEventBatch}. */
+  private static final class BatchingCall implements Subscriber {
+
+    private final EventLog log;
+    private final ServerCallStreamObserver<byte[]> call;
+    private final List<byte[]> pending = new ArrayList<>();
+    private int size;
+
+    BatchingCall(EventLog log, ServerCallStreamObserver<byte[]> call) {
+      this.log = log;
+      this.call = call;
+    }
+
+    @Override
+    public boolean isReady() {
+      return call.isReady();
+    }
+
+    @Override
+    public void send(TrainingEvent event) {
+      byte[] bytes = log.serialized(event);
+      pending.add(bytes);
+      size += CodedOutputStream.computeByteArraySize(
+          TrainingEventBatch.EVENTS_FIELD_NUMBER, bytes);
+    }
+
+    @Override
+    public void flush() {
+      if (pending.isEmpty()) {
+        return;
+      }
+      byte[] batch = new byte[size];
+      CodedOutputStream out =
+          CodedOutputStream.newInstance(batch);
+      try {
+        for (byte[] event : pending) {
+          out.writeByteArray(TrainingEventBatch.EVENTS_FIELD_NUMBER, event);
+        }
+        out.checkNoSpaceLeft();
+      } catch (IOException e) {
+        throw new IllegalStateException("a batch of " + pending.size() + " events", e);
+      }
+      pending.clear();
+      size = 0;
+      call.onNext(batch);
+    }
+
+    @Override
+    public void complete() {
+      flush();
+      call.onCompleted();
+    }
+
+    @Override
+    public void setOnReadyHandler(Runnable handler) {
+      call.setOnReadyHandler(handler);
+    }
+
+    @Override
+    public void setOnCancelHandler(Runnable handler) {
+      call.setOnCancelHandler(handler);
     }
   }
 

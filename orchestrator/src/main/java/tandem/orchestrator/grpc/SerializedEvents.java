@@ -9,14 +9,18 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import tandem.api.v1.StreamEventsRequest;
 import tandem.api.v1.TrainingServiceGrpc;
 
 /**
- * {@code StreamEvents} with responses that are already serialized {@code TrainingEvent}s: the
- * bytes on the wire are the same, but each event of a log is serialized once ({@link
- * tandem.orchestrator.job.EventLog#serialized}) and the same bytes go to every subscriber,
- * instead of grpc-java's marshaller serializing the message again for each. Stateless.
+ * {@code StreamEvents} and {@code StreamEventBatches} with responses that are already
+ * serialized: the bytes on the wire are the same, but each event of a log is serialized once
+ * ({@link tandem.orchestrator.job.EventLog#serialized}) and the same bytes go to every
+ * subscriber, instead of grpc-java's marshaller serializing the message again for each.
+ * Stateless.
  */
 final class SerializedEvents {
 
@@ -63,28 +67,37 @@ final class SerializedEvents {
 
   /**
    * {@code generated}, the service's own definition, with its {@code StreamEvents} method served
-   * by {@code handler} with serialized responses. The schema descriptors stay, so server
-   * reflection still describes the method as returning {@code TrainingEvent}s.
+   * by {@code events} and {@code StreamEventBatches} by {@code batches}, both with serialized
+   * responses. The schema descriptors stay, so server reflection still describes the methods as
+   * returning {@code TrainingEvent}s and {@code TrainingEventBatch}es.
    */
-  static ServerServiceDefinition withSerializedStream(ServerServiceDefinition generated,
-      ServerCallHandler<StreamEventsRequest, byte[]> handler) {
-    MethodDescriptor<StreamEventsRequest, ?> original = TrainingServiceGrpc.getStreamEventsMethod();
-    MethodDescriptor<StreamEventsRequest, byte[]> serialized =
-        original.toBuilder(original.getRequestMarshaller(), MARSHALLER).build();
+  static ServerServiceDefinition withSerializedStreams(ServerServiceDefinition generated,
+      ServerCallHandler<StreamEventsRequest, byte[]> events,
+      ServerCallHandler<StreamEventsRequest, byte[]> batches) {
+    Map<String, ServerMethodDefinition<?, ?>> served = Map.of(
+        TrainingServiceGrpc.getStreamEventsMethod().getFullMethodName(),
+        serialized(TrainingServiceGrpc.getStreamEventsMethod(), events),
+        TrainingServiceGrpc.getStreamEventBatchesMethod().getFullMethodName(),
+        serialized(TrainingServiceGrpc.getStreamEventBatchesMethod(), batches));
     ServiceDescriptor descriptor = generated.getServiceDescriptor();
     ServiceDescriptor.Builder replaced = ServiceDescriptor.newBuilder(descriptor.getName())
         .setSchemaDescriptor(descriptor.getSchemaDescriptor());
-    java.util.List<ServerMethodDefinition<?, ?>> methods = new java.util.ArrayList<>();
+    List<ServerMethodDefinition<?, ?>> methods = new ArrayList<>();
     for (ServerMethodDefinition<?, ?> method : generated.getMethods()) {
-      ServerMethodDefinition<?, ?> kept =
-          method.getMethodDescriptor().getFullMethodName().equals(original.getFullMethodName())
-              ? ServerMethodDefinition.create(serialized, handler)
-              : method;
+      ServerMethodDefinition<?, ?> kept = served.getOrDefault(
+          method.getMethodDescriptor().getFullMethodName(), method);
       methods.add(kept);
       replaced.addMethod(kept.getMethodDescriptor());
     }
     ServerServiceDefinition.Builder builder = ServerServiceDefinition.builder(replaced.build());
     methods.forEach(builder::addMethod);
     return builder.build();
+  }
+
+  private static ServerMethodDefinition<StreamEventsRequest, byte[]> serialized(
+      MethodDescriptor<StreamEventsRequest, ?> original,
+      ServerCallHandler<StreamEventsRequest, byte[]> handler) {
+    return ServerMethodDefinition.create(
+        original.toBuilder(original.getRequestMarshaller(), MARSHALLER).build(), handler);
   }
 }

@@ -274,14 +274,19 @@ public final class TrainingService implements TrainingServiceGrpc.AsyncService,
   }
 
   /**
-   * The generated definition, with {@code StreamEvents} sending each event as the bytes its log
-   * serialized once for all subscribers ({@link SerializedEvents}).
+   * The generated definition, with {@code StreamEvents} and {@code StreamEventBatches} sending
+   * the bytes each event's log serialized once for all subscribers ({@link SerializedEvents});
+   * {@code StreamEventBatches} is served only this way.
    */
   @Override
   public io.grpc.ServerServiceDefinition bindService() {
-    return SerializedEvents.withSerializedStream(TrainingServiceGrpc.bindService(this),
+    return SerializedEvents.withSerializedStreams(TrainingServiceGrpc.bindService(this),
         io.grpc.stub.ServerCalls.asyncServerStreamingCall((request, response) ->
             streamEvents(request, response, (log, observer) -> EventStream.serialized(log,
+                request.getAfterSequence(), request.getIncarnation(), observer, streamExecutor,
+                eventLinger))),
+        io.grpc.stub.ServerCalls.asyncServerStreamingCall((request, response) ->
+            streamEvents(request, response, (log, observer) -> EventStream.batched(log,
                 request.getAfterSequence(), request.getIncarnation(), observer, streamExecutor,
                 eventLinger))));
   }

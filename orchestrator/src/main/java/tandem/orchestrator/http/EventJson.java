@@ -8,6 +8,7 @@ import com.google.protobuf.util.JsonFormat;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
+import java.util.List;
 import tandem.api.v1.StepCompleted;
 import tandem.api.v1.TrainingEvent;
 
@@ -30,6 +31,30 @@ final class EventJson {
   static String write(TrainingEvent event) {
     StringWriter out = new StringWriter(192);
     try (JsonGenerator json = JSON.createGenerator(out)) {
+      writeEvent(json, event);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out.toString();
+  }
+
+  /** The events as one JSON array, in their order. */
+  static String writeAll(List<TrainingEvent> events) {
+    StringWriter out = new StringWriter(160 * events.size() + 2);
+    try (JsonGenerator json = JSON.createGenerator(out)) {
+      json.writeStartArray();
+      for (TrainingEvent event : events) {
+        writeEvent(json, event);
+      }
+      json.writeEndArray();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out.toString();
+  }
+
+  private static void writeEvent(JsonGenerator json, TrainingEvent event) throws IOException {
+    try {
       json.writeStartObject();
       json.writeNumberField("seq", event.getSequence());
       json.writeNumberField("time", (long) JobHistory.millis(event));
@@ -47,10 +72,7 @@ final class EventJson {
       json.writeEndObject();
     } catch (InvalidProtocolBufferException e) {
       throw new IllegalStateException("cannot print event " + event.getSequence(), e);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
     }
-    return out.toString();
   }
 
   /** The field name of the event's kind in Protobuf's JSON mapping (lower camel case). */

@@ -1,7 +1,10 @@
 package tandem.orchestrator.http;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.pekko.NotUsed;
@@ -18,35 +21,40 @@ import tandem.orchestrator.job.EventLog;
 /**
  * A job's events as Server-Sent Events, read by the same {@link EventStream} as gRPC's
  * {@code StreamEvents}: from a sequence number on (the page's {@code Last-Event-ID} when the
- * browser reconnects), then live, ending after the job's final event. Each event's SSE id is
- * its sequence number, so a reconnecting page resumes exactly after the last event it got.
+ * browser reconnects), then live, ending after the job's final event. The events of one read of
+ * the log go out as one SSE message whose data is a JSON array of them ({@link EventJson}) and
+ * whose id is the last one's sequence number, so a reconnecting page resumes exactly after the
+ * last event it got. One message per read rather than per event: a job of thousands of steps a
+ * second otherwise costs the server a chunk, a write and an encoding per step, and the page a
+ * message dispatch per step.
  *
- * <p>Flow control: the events go through a bounded queue into the HTTP response; once it holds
- * {@link #QUEUE} events the stream stops reading the log (the log keeps the events), and it
- * reads on once the connection has taken half of them. The queue has room for one more read of
- * the log ({@link EventStream#EVENTS_PER_READ}) beyond that, since the stream asks whether it
- * may send once per read. A page that stops reading therefore costs training nothing but the log
- * it already keeps. Should an event not fit all the same, the response fails rather than skip
- * it: the browser reconnects with the last id it got and misses nothing. Thread-safe.
+ * <p>Flow control: the batches go through a bounded queue into the HTTP response; once it holds
+ * {@link #QUEUE} batches (each at most {@link EventStream#EVENTS_PER_READ} events) the stream
+ * stops reading the log (the log keeps the events), and it reads on once the connection has taken
+ * half of them. The queue has room for two more batches, since the stream asks whether it may
+ * send once per read and a rewind notice goes out as a batch of its own. A page that stops
+ * reading therefore costs training nothing but the log it already keeps. Should a batch not fit
+ * all the same, the response fails rather than skip it: the browser reconnects with the last id
+ * it got and misses nothing. Thread-safe.
  */
 final class LiveEvents {
 
-  static final int QUEUE = 256;
+  static final int QUEUE = 4;
 
   private LiveEvents() {}
 
   static Source<ServerSentEvent, NotUsed> after(EventLog log, long afterSequence,
       ScheduledExecutorService executor, Duration linger, Materializer materializer) {
-    Pair<BoundedSourceQueue<TrainingEvent>, Source<TrainingEvent, NotUsed>> queued =
-        Source.<TrainingEvent>queue(QUEUE + EventStream.EVENTS_PER_READ)
-            .preMaterialize(materializer);
+    Pair<BoundedSourceQueue<List<TrainingEvent>>, Source<List<TrainingEvent>, NotUsed>> queued =
+        Source.<List<TrainingEvent>>queue(QUEUE + 2).preMaterialize(materializer);
     QueueSubscriber subscriber = new QueueSubscriber(queued.first());
     EventStream stream = new EventStream(log, afterSequence, 0, subscriber, executor, linger);
     return queued.second()
-        .map(event -> {
+        .map(batch -> {
           subscriber.taken();
-          return ServerSentEvent.create(EventJson.write(event), Optional.empty(),
-              Optional.of(Long.toString(event.getSequence())), java.util.OptionalInt.empty());
+          return ServerSentEvent.create(EventJson.writeAll(batch), Optional.empty(),
+              Optional.of(Long.toString(batch.get(batch.size() - 1).getSequence())),
+              OptionalInt.empty());
         })
         .keepAlive(Duration.ofSeconds(15), () -> ServerSentEvent.heartbeat())
         .watchTermination((notUsed, done) -> {
@@ -62,12 +70,14 @@ final class LiveEvents {
   /** The queue into the HTTP response, seen as an {@link EventStream.Subscriber}. */
   private static final class QueueSubscriber implements EventStream.Subscriber {
 
-    private final BoundedSourceQueue<TrainingEvent> queue;
+    private final BoundedSourceQueue<List<TrainingEvent>> queue;
     private final AtomicBoolean waiting = new AtomicBoolean();
+    /** Events sent since the last flush; only the stream's draining thread touches it. */
+    private List<TrainingEvent> pending = new ArrayList<>();
     private volatile Runnable onReady = () -> {};
     private volatile Runnable onCancel = () -> {};
 
-    QueueSubscriber(BoundedSourceQueue<TrainingEvent> queue) {
+    QueueSubscriber(BoundedSourceQueue<List<TrainingEvent>> queue) {
       this.queue = queue;
     }
 
@@ -83,10 +93,20 @@ final class LiveEvents {
 
     @Override
     public void send(TrainingEvent event) {
-      QueueOfferResult result = queue.offer(event);
+      pending.add(event);
+    }
+
+    @Override
+    public void flush() {
+      if (pending.isEmpty()) {
+        return;
+      }
+      List<TrainingEvent> batch = pending;
+      pending = new ArrayList<>();
+      QueueOfferResult result = queue.offer(batch);
       if (result == QueueOfferResult.dropped()) {
-        queue.fail(new IllegalStateException("event " + event.getSequence()
-            + " did not fit the connection's queue"));
+        queue.fail(new IllegalStateException("events " + batch.get(0).getSequence() + " to "
+            + batch.get(batch.size() - 1).getSequence() + " did not fit the connection's queue"));
         cancelled();
       } else if (result != QueueOfferResult.enqueued()) {
         cancelled();
@@ -95,6 +115,7 @@ final class LiveEvents {
 
     @Override
     public void complete() {
+      flush();
       queue.complete();
     }
 

@@ -3,6 +3,7 @@ package tandem.orchestrator.http;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -20,6 +21,7 @@ import tandem.api.v1.JobFinished;
 import tandem.api.v1.JobState;
 import tandem.api.v1.StepCompleted;
 import tandem.api.v1.TrainingEvent;
+import tandem.orchestrator.grpc.EventStream;
 import tandem.orchestrator.job.EventLog;
 
 /** The dashboard's event stream: flow control through its bounded queue, and cancellation. */
@@ -38,8 +40,8 @@ class LiveEventsTest {
 
   @Test
   void manyMoreEventsThanTheQueueHoldsAllArriveInOrderOnceEach() throws Exception {
-    EventLog log = new EventLog("job-1", "live", 10_000, Instant.now());
-    int steps = 10 * LiveEvents.QUEUE;
+    int steps = 3 * LiveEvents.QUEUE * EventStream.EVENTS_PER_READ;
+    EventLog log = new EventLog("job-1", "live", steps + 10, Instant.now());
     for (int i = 1; i <= steps; i++) {
       step(log, i);
     }
@@ -47,10 +49,16 @@ class LiveEventsTest {
         .setState(JobState.JOB_STATE_SUCCEEDED)));
     List<ServerSentEvent> events = LiveEvents.after(log, 5, EXECUTOR, Duration.ZERO, MATERIALIZER)
         .runWith(Sink.seq(), MATERIALIZER).toCompletableFuture().get(30, TimeUnit.SECONDS);
-    assertEquals(LongStream.rangeClosed(6, steps + 1).boxed().toList(), events.stream()
-        .map(e -> Long.parseLong(e.getId().orElseThrow())).toList(),
+    assertEquals(LongStream.rangeClosed(6, steps + 1).boxed().toList(),
+        events.stream().flatMap(e -> sequences(e).stream()).toList(),
         "the stream read on each time the connection took half the queue, to the job's end");
-    assertTrue(events.get(0).getData().startsWith("{\"seq\":6,"), events.get(0).getData());
+    for (ServerSentEvent event : events) {
+      List<Long> batch = sequences(event);
+      assertTrue(batch.size() <= EventStream.EVENTS_PER_READ, "a read of the log to a message");
+      assertEquals(batch.get(batch.size() - 1), Long.parseLong(event.getId().orElseThrow()),
+          "a message's id is its last event's number");
+    }
+    assertTrue(events.get(0).getData().startsWith("[{\"seq\":6,"), events.get(0).getData());
     assertEquals(0, log.listenerCount(), "done with the log");
   }
 
@@ -60,15 +68,28 @@ class LiveEventsTest {
     step(log, 1);
     java.util.concurrent.CompletableFuture<List<ServerSentEvent>> first =
         LiveEvents.after(log, 0, EXECUTOR, Duration.ZERO, MATERIALIZER)
-        .take(3).runWith(Sink.seq(), MATERIALIZER).toCompletableFuture();
+        .takeWhile(event -> !sequences(event).contains(3L), true)
+        .runWith(Sink.seq(), MATERIALIZER).toCompletableFuture();
     step(log, 2);
     step(log, 3);
-    assertEquals(3, first.get(30, TimeUnit.SECONDS).size());
+    assertEquals(List.of(1L, 2L, 3L), first.get(30, TimeUnit.SECONDS).stream()
+        .flatMap(e -> sequences(e).stream()).toList());
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (log.listenerCount() > 0 && System.nanoTime() < deadline) {
       Thread.onSpinWait();
     }
     assertEquals(0, log.listenerCount(), "the log no longer wakes a stream nobody reads");
+  }
+
+  /** The sequence numbers of the events in one message (a JSON array of events). */
+  private static List<Long> sequences(ServerSentEvent event) {
+    try {
+      List<Long> sequences = new java.util.ArrayList<>();
+      new ObjectMapper().readTree(event.getData()).forEach(e -> sequences.add(e.get("seq").asLong()));
+      return sequences;
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   private static void step(EventLog log, long step) {
