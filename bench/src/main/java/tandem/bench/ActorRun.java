@@ -16,10 +16,13 @@ import java.time.Duration;
  * @param clientTime from submission to the last event, as the client saw it (spec compilation,
  *     data loading and placement included)
  * @param evaluation the job's final evaluation, metric per task and output ({@code task/output})
+ * @param laterExamplesPerSecond examples per second of the job's second half of steps, by their
+ *     events' times (from the middle step's event to the last one's): training once whatever
+ *     started with the job (a page loading, warm-up) is behind it
  */
 public record ActorRun(long steps, long examples, double examplesPerSecond, Duration elapsed,
     Duration trainingTime, Duration computeTime, Duration queueTime, Duration clientTime,
-    LossTrace losses, java.util.Map<String, Double> evaluation) {
+    LossTrace losses, java.util.Map<String, Double> evaluation, double laterExamplesPerSecond) {
 
   /** Examples per second of {@link #trainingTime()}. */
   public double trainingExamplesPerSecond() {

@@ -119,6 +119,7 @@ public final class EmbeddedTandem implements AutoCloseable {
     Iterator<TrainingEvent> events = stub.withDeadlineAfter(JOB_DEADLINE.toMillis(),
         TimeUnit.MILLISECONDS).streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId).build());
     TreeMap<Long, StepCompleted> steps = new TreeMap<>();
+    TreeMap<Long, Timestamp> stepTimes = new TreeMap<>();
     Timestamp startedAt = null;
     Timestamp lastStepAt = null;
     JobFinished finished = null;
@@ -129,6 +130,7 @@ public final class EmbeddedTandem implements AutoCloseable {
         case JOB_STARTED -> startedAt = event.getTime();
         case STEP_COMPLETED -> {
           steps.put(event.getStepCompleted().getStep(), event.getStepCompleted());
+          stepTimes.put(event.getStepCompleted().getStep(), event.getTime());
           lastStepAt = event.getTime();
         }
         case JOB_FINISHED -> finished = event.getJobFinished();
@@ -160,9 +162,15 @@ public final class EmbeddedTandem implements AutoCloseable {
       compute = compute.plus(duration(step.getComputeTime()));
       queue = queue.plus(duration(step.getQueueTime()));
     }
+    // The second half: the steps after the middle one, over the time from its event to the last.
+    long middle = steps.keySet().stream().skip(steps.size() / 2).findFirst().orElseThrow();
+    long laterExamples = steps.tailMap(middle, false).values().stream()
+        .mapToLong(StepCompleted::getExamples).sum();
+    Duration laterTime = between(stepTimes.get(middle), stepTimes.lastEntry().getValue());
+    double laterRate = laterTime.isZero() ? Double.NaN : laterExamples / (laterTime.toNanos() / 1e9);
     return new ActorRun(finished.getSteps(), examples, finished.getExamplesPerSecond(),
         duration(finished.getElapsed()), between(startedAt, lastStepAt), compute, queue,
-        clientTime, new LossTrace(tasks, losses), evaluation);
+        clientTime, new LossTrace(tasks, losses), evaluation, laterRate);
   }
 
   private void awaitEnd(String jobId) throws InterruptedException {

@@ -86,16 +86,21 @@ final class JobTasks {
     TaskProgram program = programs.get(task);
     TaskBatches.Next next = batches.next(task);
     long batchIndex = next.index();
-    Map<String, INDArray> parameters = new HashMap<>(trunk.parameters());
-    parameters.putAll(heads);
-    Map<String, INDArray> gradients = new HashMap<>(headGradients);
+    // Only the task's own modules: a job of hundreds of heads would otherwise copy every head's
+    // entry twice a step (seen at 16% of a worker's time with 200 heads).
+    Map<String, INDArray> parameters = new HashMap<>();
+    Map<String, INDArray> gradients = new HashMap<>();
     Map<String, INDArray> shared = new LinkedHashMap<>();
     for (String module : program.moduleNames()) {
-      if (!heads.containsKey(module) && plan.frozenModules().contains(module)) {
+      INDArray head = heads.get(module);
+      parameters.put(module, head != null ? head : trunk.parameters().get(module));
+      if (head != null) {
+        gradients.put(module, headGradients.get(module));
+      } else if (plan.frozenModules().contains(module)) {
         // Never sent: nobody updates a frozen module. Kept for the next step.
         gradients.put(module, frozenGradients.computeIfAbsent(module, m ->
             Nd4j.createUninitialized(DATA_TYPE, trunk.parameters().get(m).length())));
-      } else if (!heads.containsKey(module)) {
+      } else {
         // Handed to the shared-parameter actor, which hands it back once applied.
         INDArray gradient = spareGradients.computeIfAbsent(module, m -> new ArrayDeque<>())
             .pollFirst();

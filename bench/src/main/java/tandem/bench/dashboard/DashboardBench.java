@@ -39,7 +39,9 @@ public final class DashboardBench implements Callable<Integer> {
   /** Who follows the job while it trains. */
   public enum Follower { NONE, HTTP, BROWSER }
 
-  @Option(names = "--steps", defaultValue = "4000", description = "Steps per run (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--steps", defaultValue = "60000",
+      description = "Steps per run (default: ${DEFAULT-VALUE}, about 10 s with no follower on a "
+          + "2-core machine: long enough that a page's loading is a small part of it).")
   long steps;
 
   @Option(names = "--repeats", defaultValue = "3", description = "Runs per follower (default: ${DEFAULT-VALUE}).")
@@ -58,7 +60,8 @@ public final class DashboardBench implements Callable<Integer> {
   Path chromium;
 
   @Option(names = "--browser-nice", defaultValue = "19",
-      description = "nice level of the browser process (default: ${DEFAULT-VALUE}).")
+      description = "nice level of the browser and of the page-like client's process (default: "
+          + "${DEFAULT-VALUE}).")
   int browserNice;
 
   @Option(names = "--example", defaultValue = "examples/many-heads.json",
@@ -81,8 +84,10 @@ public final class DashboardBench implements Callable<Integer> {
       compared.remove(Follower.BROWSER);
     }
     Map<Follower, List<Double>> rates = new LinkedHashMap<>();
+    Map<Follower, List<Double>> later = new LinkedHashMap<>();
     Map<Follower, List<Double>> cpu = new LinkedHashMap<>();
     compared.forEach(f -> rates.put(f, new ArrayList<>()));
+    compared.forEach(f -> later.put(f, new ArrayList<>()));
     compared.forEach(f -> cpu.put(f, new ArrayList<>()));
     try (EmbeddedTandem tandem = EmbeddedTandem.start(workers, true)) {
       String base = "http://127.0.0.1:" + tandem.httpPort();
@@ -93,33 +98,36 @@ public final class DashboardBench implements Callable<Integer> {
         for (int i = 0; i < compared.size(); i++) {
           Follower follower = compared.get((i + r) % compared.size());
           long cpuBefore = processCpuNanos();
-          double rate = run(tandem, spec, follower, base);
+          ActorRun run = run(tandem, spec, follower, base);
           double cpuMillisPerStep = (processCpuNanos() - cpuBefore) / 1e6 / steps;
-          rates.get(follower).add(rate);
+          rates.get(follower).add(run.trainingExamplesPerSecond());
+          later.get(follower).add(run.laterExamplesPerSecond());
           cpu.get(follower).add(cpuMillisPerStep);
-          System.err.printf(Locale.ROOT, "repeat %d/%d, %s: %.0f examples/s, %.3f ms CPU a step%n",
-              r + 1, repeats, follower.name().toLowerCase(Locale.ROOT), rate, cpuMillisPerStep);
+          System.err.printf(Locale.ROOT, "repeat %d/%d, %s: %.0f examples/s (second half %.0f), "
+              + "%.3f ms CPU a step%n", r + 1, repeats, follower.name().toLowerCase(Locale.ROOT),
+              run.trainingExamplesPerSecond(), run.laterExamplesPerSecond(), cpuMillisPerStep);
         }
       }
     }
-    report(out, rates, cpu);
+    report(out, rates, later, cpu);
     return 0;
   }
 
-  /** CPU time of this process (server, workers and the page-like client; not the browser). */
+  /** CPU time of this process (server and workers; not the page-like client nor the browser). */
   private static long processCpuNanos() {
     return ((com.sun.management.OperatingSystemMXBean)
         java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
   }
 
-  private double run(EmbeddedTandem tandem, JobSpec spec, Follower follower, String base)
+  private ActorRun run(EmbeddedTandem tandem, JobSpec spec, Follower follower, String base)
       throws Exception {
     List<AutoCloseable> opened = new ArrayList<>();
     try {
       ActorRun run = tandem.run(spec, EmbeddedTandem.EventReading.AFTER, jobId -> {
         try {
           switch (follower) {
-            case HTTP -> opened.add(new PageLikeClient(base + "/api/jobs/" + jobId));
+            case HTTP -> opened.add(PageLikeClient.open(base + "/api/jobs/" + jobId, browserNice,
+                Files.createTempFile("tandem-bench-page-like", ".log")));
             case BROWSER -> opened.add(HeadlessBrowser.open(chromium, browserNice,
                 base + "/job?id=" + jobId));
             case NONE -> { }
@@ -128,7 +136,7 @@ public final class DashboardBench implements Callable<Integer> {
           throw new java.io.UncheckedIOException(e);
         }
       });
-      return run.trainingExamplesPerSecond();
+      return run;
     } finally {
       for (AutoCloseable closeable : opened) {
         closeable.close();
@@ -137,8 +145,9 @@ public final class DashboardBench implements Callable<Integer> {
   }
 
   private void report(PrintStream out, Map<Follower, List<Double>> rates,
-      Map<Follower, List<Double>> cpu) {
+      Map<Follower, List<Double>> later, Map<Follower, List<Double>> cpu) {
     double none = rates.containsKey(Follower.NONE) ? median(rates.get(Follower.NONE)) : 0;
+    double laterNone = later.containsKey(Follower.NONE) ? median(later.get(Follower.NONE)) : 0;
     if (json) {
       JsonObject root = new JsonObject();
       root.add("machine", MachineInfo.current().toJson());
@@ -153,6 +162,13 @@ public final class DashboardBench implements Callable<Integer> {
         if (none > 0) {
           entry.addProperty("ratioToNone", median(values) / none);
         }
+        com.google.gson.JsonArray secondHalf = new com.google.gson.JsonArray();
+        later.get(follower).forEach(secondHalf::add);
+        entry.add("secondHalfExamplesPerSecond", secondHalf);
+        entry.addProperty("secondHalfMedian", median(later.get(follower)));
+        if (laterNone > 0) {
+          entry.addProperty("secondHalfRatioToNone", median(later.get(follower)) / laterNone);
+        }
         entry.addProperty("cpuMillisPerStep", median(cpu.get(follower)));
         root.add(follower.name().toLowerCase(Locale.ROOT), entry);
       });
@@ -162,15 +178,20 @@ public final class DashboardBench implements Callable<Integer> {
     out.println(MachineInfo.current().describe());
     out.printf(Locale.ROOT, "many-heads, %d steps a run, %d runs per follower, training examples/s "
         + "(steps only)%n", steps, repeats);
-    out.printf(Locale.ROOT, "and the process's CPU per step (server, workers, the page-like client; "
-        + "not the browser)%n");
-    out.printf(Locale.ROOT, "%-8s %10s %10s %14s   %s%n", "follower", "median", "vs none",
-        "CPU ms/step", "runs");
+    out.printf(Locale.ROOT, "over the whole run and over its second half (once the page loaded), and "
+        + "the server process's CPU per step%n(server and workers; not the page-like client's "
+        + "process nor the browser)%n");
+    out.printf(Locale.ROOT, "%-8s %10s %9s %12s %9s %12s   %s%n", "follower", "median", "vs none",
+        "2nd half", "vs none", "CPU ms/step", "runs (whole / second half)");
     rates.forEach((follower, values) -> out.printf(Locale.ROOT,
-        "%-8s %10.0f %+9.1f%% %14.3f   %s%n",
+        "%-8s %10.0f %+8.1f%% %12.0f %+8.1f%% %12.3f   %s / %s%n",
         follower.name().toLowerCase(Locale.ROOT), median(values),
-        none > 0 ? 100 * (median(values) / none - 1) : Double.NaN, median(cpu.get(follower)),
-        values.stream().map(v -> String.format(Locale.ROOT, "%.0f", v)).toList()));
+        none > 0 ? 100 * (median(values) / none - 1) : Double.NaN,
+        median(later.get(follower)),
+        laterNone > 0 ? 100 * (median(later.get(follower)) / laterNone - 1) : Double.NaN,
+        median(cpu.get(follower)),
+        values.stream().map(v -> String.format(Locale.ROOT, "%.0f", v)).toList(),
+        later.get(follower).stream().map(v -> String.format(Locale.ROOT, "%.0f", v)).toList()));
   }
 
   private static double median(List<Double> values) {
