@@ -174,7 +174,8 @@ public final class EmbeddedTandem implements AutoCloseable {
   }
 
   private void awaitEnd(String jobId) throws InterruptedException {
-    GetJobRequest request = GetJobRequest.newBuilder().setJobId(jobId).build();
+    GetJobRequest request = GetJobRequest.newBuilder().setJobId(jobId).setOmitLossCurves(true)
+        .build();
     while (true) {
       JobState state = stub.getJob(request).getState();
       if (state != JobState.JOB_STATE_PENDING && state != JobState.JOB_STATE_RUNNING) {

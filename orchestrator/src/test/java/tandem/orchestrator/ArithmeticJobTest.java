@@ -1,6 +1,7 @@
 package tandem.orchestrator;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -44,5 +45,16 @@ class ArithmeticJobTest {
       assertEquals(1.0, evaluation.getValue(), evaluation.getTask() + "/" + evaluation.getOutput());
     }
     System.out.println(status);
+
+    JobStatus polled = stub.getJob(tandem.api.v1.GetJobRequest.newBuilder().setJobId(jobId)
+        .setOmitLossCurves(true).build());
+    assertTrue(status.getTasksList().stream().allMatch(t -> t.getLossCurveCount() > 0));
+    assertTrue(polled.getTasksList().stream().allMatch(t -> t.getLossCurveCount() == 0),
+        "omit_loss_curves leaves them out");
+    assertEquals(status.toBuilder().clearTasks().build(), polled.toBuilder().clearTasks()
+        .setElapsed(status.getElapsed()).build(), "and nothing else");
+    for (int i = 0; i < status.getTasksCount(); i++) {
+      assertEquals(status.getTasks(i).toBuilder().clearLossCurve().build(), polled.getTasks(i));
+    }
   }
 }

@@ -242,7 +242,7 @@ public final class SoakBench implements Callable<Integer> {
     List<String> running = new ArrayList<>(ids);
     while (!running.isEmpty()) {
       JobStatus status = stub.withDeadlineAfter(1, TimeUnit.MINUTES)
-          .getJob(GetJobRequest.newBuilder().setJobId(running.get(0)).build());
+          .getJob(GetJobRequest.newBuilder().setJobId(running.get(0)).setOmitLossCurves(true).build());
       if (status.getState() == JobState.JOB_STATE_PENDING
           || status.getState() == JobState.JOB_STATE_RUNNING) {
         Thread.sleep(POLL.toMillis());

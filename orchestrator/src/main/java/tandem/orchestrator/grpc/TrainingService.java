@@ -146,7 +146,8 @@ public final class TrainingService implements TrainingServiceGrpc.AsyncService,
       return;
     }
     store.find(request.getJobId()).ifPresentOrElse(record -> {
-      response.onNext(record.events().status());
+      response.onNext(request.getOmitLossCurves() ? record.events().statusWithoutCurves()
+          : record.events().status());
       response.onCompleted();
     }, () -> response.onError(unknownJob(request.getJobId())));
   }
@@ -181,7 +182,7 @@ public final class TrainingService implements TrainingServiceGrpc.AsyncService,
     } else if (result == JobManager.Outcome.UNKNOWN_JOB) {
       response.onError(unknownJob(jobId));
     } else if (result == JobManager.Outcome.NOT_RUNNING) {
-      JobState state = store.find(jobId).orElseThrow().events().status().getState();
+      JobState state = store.find(jobId).orElseThrow().events().state();
       response.onError(Status.FAILED_PRECONDITION.withDescription("job " + jobId
           + " is not running: it is " + JobStatuses.label(state)).asException());
     } else {
@@ -230,7 +231,7 @@ public final class TrainingService implements TrainingServiceGrpc.AsyncService,
       return;
     }
     if (record.isPresent()) {
-      JobState state = record.get().events().status().getState();
+      JobState state = record.get().events().state();
       if (state == JobState.JOB_STATE_SUCCEEDED || !record.get().events().complete()) {
         response.onError(Status.FAILED_PRECONDITION.withDescription("job " + jobId
             + " cannot be resumed: it is " + JobStatuses.label(state)).asException());

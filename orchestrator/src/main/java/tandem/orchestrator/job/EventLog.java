@@ -230,6 +230,11 @@ public final class EventLog {
     return complete;
   }
 
+  /** The job's state as of the latest event: {@link #status()}'s, without building the rest. */
+  public synchronized tandem.api.v1.JobState state() {
+    return progress.state();
+  }
+
   /** The job's status as of the latest event. */
   public synchronized JobStatus status() {
     return progress.toStatus(lastSequence, Instant.now());

@@ -37,6 +37,11 @@ final class JobProgress {
   private int largestStaleness = -1;
   private ScheduleSpec schedule = ScheduleSpec.getDefaultInstance();
   private JobState state = JobState.JOB_STATE_PENDING;
+
+  /** The job's state as of the latest event. */
+  JobState state() {
+    return state;
+  }
   private long stepsDone;
   private long maxSteps;
   private long examples;

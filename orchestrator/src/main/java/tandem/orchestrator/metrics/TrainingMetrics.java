@@ -116,7 +116,7 @@ public final class TrainingMetrics {
               byState.put(state, 0);
             }
           }
-          store.all().forEach(r -> byState.merge(r.events().status().getState(), 1, Integer::sum));
+          store.all().forEach(r -> byState.merge(r.events().state(), 1, Integer::sum));
           byState.forEach((state, count) -> callback.call(count,
               state.name().replace("JOB_STATE_", "").toLowerCase(java.util.Locale.ROOT)));
         }).register(registry);

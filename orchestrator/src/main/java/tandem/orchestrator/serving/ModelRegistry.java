@@ -134,7 +134,7 @@ public final class ModelRegistry {
     JobRecord record = found.get();
     Map<String, INDArray> parameters = record.trainedParameters();
     if (parameters == null) {
-      JobStatus status = record.events().status();
+      JobStatus status = record.events().statusWithoutCurves();
       throw new ModelLookupException(ModelLookupException.Reason.NOT_SUCCEEDED, "job " + jobId
           + " has no trained model: it is "
           + status.getState().name().replace("JOB_STATE_", "").toLowerCase()
@@ -142,7 +142,7 @@ public final class ModelRegistry {
               || status.getState() == JobState.JOB_STATE_PENDING ? " (wait until it succeeds)" : ""));
     }
     return served(jobId, new ModelBundle(record.spec(), parameters, ModelBundle.provenance(
-        jobId, record.spec(), record.events().status().getStepsDone(), dataSets(record.spec())),
+        jobId, record.spec(), record.events().statusWithoutCurves().getStepsDone(), dataSets(record.spec())),
         List.of()));
   }
 
