@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -110,13 +111,25 @@ public final class Coordinator {
   public static Behavior<Command> create(JobRecord record, TrainingPlan plan,
       List<ActorRef<Worker.Command>> workers, List<String> workerNames, JobDirectory directory,
       CheckpointSettings settings, Checkpoint resumeFrom, DispatcherSelector parameterDispatcher) {
+    return create(record, plan, workers, workerNames, directory, settings, resumeFrom,
+        parameterDispatcher, UnaryOperator.identity());
+  }
+
+  /**
+   * As above, with the shared-parameter actor's behaviour passed through {@code parameterActor}
+   * before it is spawned: where fault-injection tests lose its replies.
+   */
+  static Behavior<Command> create(JobRecord record, TrainingPlan plan,
+      List<ActorRef<Worker.Command>> workers, List<String> workerNames, JobDirectory directory,
+      CheckpointSettings settings, Checkpoint resumeFrom, DispatcherSelector parameterDispatcher,
+      UnaryOperator<Behavior<SharedParameters.Command>> parameterActor) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
       // One logger for every phase (otherwise named after the first phase's class).
       context.setLoggerName(Coordinator.class);
       JobRun run = new JobRun(context, timers,
           CoordinatorTimeouts.create(context.getSystem().settings().config()), record, plan,
           new TaskPlacements(plan, workers, workerNames), directory, settings, resumeFrom);
-      return StartingPhase.start(run, parameterDispatcher);
+      return StartingPhase.start(run, parameterDispatcher, parameterActor);
     }));
   }
 }

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.function.UnaryOperator;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -29,17 +30,22 @@ import tandem.worker.Worker;
 final class StartingPhase extends PhaseBehavior {
 
   private final DispatcherSelector parameterDispatcher;
+  /** Applied to the shared-parameter actor's behaviour before it is spawned. */
+  private final UnaryOperator<Behavior<SharedParameters.Command>> parameterActor;
   /** Workers that have not taken their tasks yet, by name, with their tasks. */
   private final Map<String, List<String>> awaiting = new LinkedHashMap<>();
   private String waitingFor;
 
-  private StartingPhase(JobRun run, DispatcherSelector parameterDispatcher) {
+  private StartingPhase(JobRun run, DispatcherSelector parameterDispatcher,
+      UnaryOperator<Behavior<SharedParameters.Command>> parameterActor) {
     super(run);
     this.parameterDispatcher = parameterDispatcher;
+    this.parameterActor = parameterActor;
   }
 
-  static Behavior<Command> start(JobRun run, DispatcherSelector parameterDispatcher) {
-    StartingPhase phase = new StartingPhase(run, parameterDispatcher);
+  static Behavior<Command> start(JobRun run, DispatcherSelector parameterDispatcher,
+      UnaryOperator<Behavior<SharedParameters.Command>> parameterActor) {
+    StartingPhase phase = new StartingPhase(run, parameterDispatcher, parameterActor);
     if (run.initialParameters != null) {
       return phase.initialised();
     }
@@ -73,12 +79,12 @@ final class StartingPhase extends PhaseBehavior {
     run.timers.startSingleTimer(Tick.START_TIMED_OUT, run.timeouts.assign());
     waitingFor = "the job's shared-parameter actor to start";
     Map<String, INDArray> shared = run.sharedInitial();
-    run.sharedParameters = run.context.spawn(
+    run.sharedParameters = run.context.spawn(parameterActor.apply(
         SharedParameters.create(run.jobId(), run.plan,
             new TrunkSnapshot(run.dispatch.trunkVersion(), shared),
             run.resumedFrom == null ? Map.of() : run.resumedFrom.sharedOptimizers(),
             List.copyOf(run.placements.workers()),
-            run.context.messageAdapter(SharedParameters.Report.class, FromParameters::new)),
+            run.context.messageAdapter(SharedParameters.Report.class, FromParameters::new))),
         "shared-parameters", parameterDispatcher);
     run.context.watch(run.sharedParameters);
     return this;
