@@ -103,7 +103,7 @@ public final class MemoryBench implements Callable<Integer> {
     Path root = baseDir.toAbsolutePath().normalize();
     List<String> jvmOptions = new ArrayList<>(List.of(
         "-Dorg.bytedeco.javacpp.maxbytes=4G", "-Dorg.bytedeco.javacpp.maxphysicalbytes=8G",
-        "-Dtandem.orchestrator.retained-jobs=" + (retainedJobs > 0 ? retainedJobs : specs.size())));
+        "-Dtandem.orchestrator.limits.retained-jobs=" + (retainedJobs > 0 ? retainedJobs : specs.size())));
     jvmOptions.addAll(serverJvmOptions);
     List<String> serverArgs = List.of("--data-root", root.toString(),
         "--data-root", root.resolve("../shared/data").normalize().toString());

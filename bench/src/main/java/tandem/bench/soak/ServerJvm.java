@@ -52,6 +52,8 @@ final class ServerJvm implements AutoCloseable {
     List<String> command = new ArrayList<>();
     command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-Xmx" + heap);
+    // As the tandem launcher runs the server.
+    command.add("-XX:MaxHeapFreeRatio=40");
     for (String option : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
       if (option.startsWith("-Dorg.bytedeco.")) {
         command.add(option);

@@ -91,6 +91,15 @@ public final class SoakBench implements Callable<Integer> {
           + " (repeatable).")
   List<String> serverJvmOptions = new ArrayList<>();
 
+  @Option(names = "--retained-jobs", defaultValue = "0",
+      description = "Finished jobs the server keeps in memory (0: one round's, the jobs without and"
+          + " with subscribers, so that each round releases the one before it).")
+  int retainedJobs;
+
+  @Option(names = "--subscriber-jvm-option", paramLabel = "OPTION",
+      description = "An extra option of the subscribers' JVM (repeatable).")
+  List<String> subscriberJvmOptions = new ArrayList<>();
+
   @Option(names = "--no-warmup",
       description = "Skip the unmeasured warm-up round (the jobs without, then with subscribers).")
   boolean noWarmup;
@@ -114,9 +123,13 @@ public final class SoakBench implements Callable<Integer> {
     report.addProperty("stream", stream.name().toLowerCase(java.util.Locale.ROOT));
     report.addProperty("stepsPerJob", spec.getStop().getMaxSteps());
     List<String> failures = new ArrayList<>();
-    try (ServerJvm server = ServerJvm.start(workers, serverHeap, serverJvmOptions, dir);
+    List<String> serverOptions = new ArrayList<>(List.of("-Dtandem.orchestrator.limits.retained-jobs="
+        + (retainedJobs > 0 ? retainedJobs : 2 * jobs)));
+    serverOptions.addAll(serverJvmOptions);
+    report.addProperty("retainedJobs", retainedJobs > 0 ? retainedJobs : 2 * jobs);
+    try (ServerJvm server = ServerJvm.start(workers, serverHeap, serverOptions, dir);
         SubscriberJvm followers = SubscriberJvm.start(server.port(), subscribers, slow,
-            micros(slowDelay), stream, dir.resolve("subscribers.log"))) {
+            micros(slowDelay), stream, subscriberJvmOptions, dir.resolve("subscribers.log"))) {
       report.addProperty("logs", dir.toString());
       ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port())
           .usePlaintext().build();
@@ -152,6 +165,7 @@ public final class SoakBench implements Callable<Integer> {
           double wallWith = 0;
           Duration cpuWithout = Duration.ZERO;
           Duration cpuWith = Duration.ZERO;
+          Duration subscriberCpu = Duration.ZERO;
           SubscriberJvm.Outcome seen = null;
           java.util.Map<String, Duration> threadsWith = java.util.Map.of();
           java.util.Map<String, Duration> threadsWithout = java.util.Map.of();
@@ -160,9 +174,11 @@ public final class SoakBench implements Callable<Integer> {
             Duration before = server.cpuTime();
             java.util.Map<String, Duration> threadsBefore = server.cpuByThreadGroup();
             if ((turn == 0) == withFirst) {
+              Duration subscribersBefore = followers.cpuTime();
               wallWith = runJobs(stub, spec, followers, round, failures);
               seen = followers.awaitRound(round);
               cpuWith = server.cpuTime().minus(before);
+              subscriberCpu = followers.cpuTime().minus(subscribersBefore);
               threadsWith = minus(server.cpuByThreadGroup(), threadsBefore);
             } else {
               wallWithout = runJobs(stub, spec, null, round, failures);
@@ -188,6 +204,7 @@ public final class SoakBench implements Callable<Integer> {
           r.addProperty("ratio", wallWith / wallWithout);
           r.addProperty("serverCpuWithoutSeconds", seconds(cpuWithout));
           r.addProperty("serverCpuWithSeconds", seconds(cpuWith));
+          r.addProperty("subscriberCpuSeconds", seconds(subscriberCpu));
           r.addProperty("deliveredEvents", seen.delivered());
           r.addProperty("serverCpuMicrosPerEvent", cpuPerEvent[round - 1]);
           r.addProperty("rssBytes", rss);
@@ -200,6 +217,11 @@ public final class SoakBench implements Callable<Integer> {
         report.addProperty("medianWallWithoutSeconds", medianWithout);
         report.addProperty("medianWallWithSeconds", medianWith);
         report.addProperty("wallRatio", medianWith / medianWithout);
+        double[] ratios = new double[rounds];
+        for (int i = 0; i < rounds; i++) {
+          ratios[i] = with[i] / without[i];
+        }
+        report.addProperty("medianRoundRatio", Median.of(ratios));
         report.addProperty("medianServerCpuMicrosPerEvent", Median.of(cpuPerEvent));
         report.addProperty("rssMaxBytes", rssMax);
         report.addProperty("rssEndBytes", rssEnd);

@@ -16,15 +16,17 @@ final class SoakReport {
     out.printf(Locale.ROOT, "soak: %d jobs of %d steps, %d subscribers (%d slow) in a nice'd "
             + "process%n", report.get("jobs").getAsInt(), report.get("stepsPerJob").getAsLong(),
         report.get("subscribers").getAsInt(), report.get("slowSubscribers").getAsInt());
-    out.printf(Locale.ROOT, "%-6s %10s %10s %7s %10s %10s %11s %9s %9s%n", "round", "wall w/o",
-        "wall with", "ratio", "cpu w/o", "cpu with", "delivered", "us/event", "rss MB");
+    out.printf(Locale.ROOT, "%-6s %10s %10s %7s %10s %10s %10s %11s %9s %9s%n", "round",
+        "wall w/o", "wall with", "ratio", "cpu w/o", "cpu with", "subs cpu", "delivered",
+        "us/event", "rss MB");
     for (JsonElement element : report.getAsJsonArray("rounds")) {
       JsonObject r = element.getAsJsonObject();
-      out.printf(Locale.ROOT, "%-6d %9.2fs %9.2fs %7.3f %9.2fs %9.2fs %11d %9.1f %9.0f%n",
+      out.printf(Locale.ROOT, "%-6d %9.2fs %9.2fs %7.3f %9.2fs %9.2fs %9.2fs %11d %9.1f %9.0f%n",
           r.get("round").getAsInt(), r.get("wallWithoutSeconds").getAsDouble(),
           r.get("wallWithSeconds").getAsDouble(), r.get("ratio").getAsDouble(),
           r.get("serverCpuWithoutSeconds").getAsDouble(),
-          r.get("serverCpuWithSeconds").getAsDouble(), r.get("deliveredEvents").getAsLong(),
+          r.get("serverCpuWithSeconds").getAsDouble(),
+          r.get("subscriberCpuSeconds").getAsDouble(), r.get("deliveredEvents").getAsLong(),
           r.get("serverCpuMicrosPerEvent").getAsDouble(), r.get("rssBytes").getAsLong() / MB);
     }
     for (JsonElement element : report.getAsJsonArray("rounds")) {
@@ -32,9 +34,11 @@ final class SoakReport {
       out.printf(Locale.ROOT, "round %d: server CPU with subscribers beyond without, by thread "
           + "group (s): %s%n", r.get("round").getAsInt(), r.get("extraCpuSecondsByThreadGroup"));
     }
-    out.printf(Locale.ROOT, "median wall time: %.2fs without subscribers, %.2fs with: ratio %.3f "
-            + "(target <= 1.1)%n", report.get("medianWallWithoutSeconds").getAsDouble(),
-        report.get("medianWallWithSeconds").getAsDouble(), report.get("wallRatio").getAsDouble());
+    out.printf(Locale.ROOT, "median wall time: %.2fs without subscribers, %.2fs with: ratio %.3f; "
+            + "median of the rounds' ratios %.3f (target <= 1.1)%n",
+        report.get("medianWallWithoutSeconds").getAsDouble(),
+        report.get("medianWallWithSeconds").getAsDouble(), report.get("wallRatio").getAsDouble(),
+        report.get("medianRoundRatio").getAsDouble());
     out.printf(Locale.ROOT, "server CPU per delivered event: %.1f us (median over rounds)%n",
         report.get("medianServerCpuMicrosPerEvent").getAsDouble());
     out.printf(Locale.ROOT, "server RSS after full GC: idle %.0f MB, start (after warm-up) %.0f MB,"

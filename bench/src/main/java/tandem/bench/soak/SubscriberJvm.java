@@ -35,13 +35,14 @@ final class SubscriberJvm implements AutoCloseable {
   }
 
   static SubscriberJvm start(int port, int subscribers, int slow, long slowDelayMicros,
-      SoakSubscribers.Stream stream, Path log) throws IOException {
+      SoakSubscribers.Stream stream, List<String> jvmOptions, Path log) throws IOException {
     List<String> command = new ArrayList<>();
     if (Files.isExecutable(Path.of("/usr/bin/nice"))) {
       command.addAll(List.of("/usr/bin/nice", "-n", "19"));
     }
     command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-Xmx512m");
+    command.addAll(jvmOptions);
     for (String option : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
       if (option.startsWith("-Dorg.bytedeco.")) {
         command.add(option);
@@ -59,6 +60,11 @@ final class SubscriberJvm implements AutoCloseable {
           + "); its log: " + log);
     }
     return jvm;
+  }
+
+  /** CPU time the subscriber process used so far. */
+  java.time.Duration cpuTime() {
+    return process.toHandle().info().totalCpuDuration().orElse(java.time.Duration.ZERO);
   }
 
   /** Starts following {@code jobs} as round {@code round}; {@link #awaitRound} gives the outcome. */
