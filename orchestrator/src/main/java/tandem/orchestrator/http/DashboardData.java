@@ -1,6 +1,8 @@
 package tandem.orchestrator.http;
 
+import com.fasterxml.jackson.core.StreamWriteFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.util.RawValue;
@@ -10,6 +12,7 @@ import java.util.List;
 import tandem.api.v1.JobStatus;
 import tandem.api.v1.TaskSpec;
 import tandem.api.v1.TrainingEvent;
+import tandem.model.train.LruCache;
 import tandem.orchestrator.job.EventLog;
 import tandem.orchestrator.job.JobRecord;
 import tandem.orchestrator.job.JobStore;
@@ -18,8 +21,9 @@ import tandem.orchestrator.job.JobStore;
  * The dashboard's JSON documents, built from the {@link JobStore}: the jobs list, a job's status,
  * its per-task curves (downsampled by {@link MinMaxBuckets}, smoothed by
  * {@link StepWeightedEma}) and the many-task overview (a task × step grid of normalised loss).
- * Reading a job's history is one pass over its event log; callers run it off the actor
- * system's dispatchers. Thread-safe (stateless but for the store).
+ * Reading a job's history is one pass over its event log (an overview's, once per job: later
+ * refreshes read on from where the last one stopped); callers run it off the actor system's
+ * dispatchers. Thread-safe.
  */
 final class DashboardData {
 
@@ -28,8 +32,19 @@ final class DashboardData {
       "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz+/";
   private static final int RECENT_STEPS = 2000;
 
+  /** Jobs whose overview histories are kept to read on from (the pages open at once, roughly). */
+  static final int OVERVIEW_HISTORIES = 16;
+
   private final JobStore store;
-  private final ObjectMapper json = new ObjectMapper();
+  private final ObjectMapper json = JsonMapper.builder()
+      .enable(StreamWriteFeature.USE_FAST_DOUBLE_WRITER).build();
+  /**
+   * Per job's log (by identity: a resumed job has a new log), the history its overview was last
+   * built from; each refresh reads only the events appended since. Guarded by itself; each
+   * history by itself while it is read on and used.
+   */
+  private final LruCache<EventLog, JobHistory> overviewHistories =
+      new LruCache<>(OVERVIEW_HISTORIES);
 
   DashboardData(JobStore store) {
     this.store = store;
@@ -154,7 +169,18 @@ final class DashboardData {
    * page sorts by.
    */
   String overview(JobRecord record, int columns) {
-    JobHistory history = JobHistory.read(record.events(), taskNames(record), 0);
+    JobHistory history;
+    synchronized (overviewHistories) {
+      history = overviewHistories.computeIfAbsent(record.events(),
+          log -> JobHistory.read(log, taskNames(record), 0));
+    }
+    synchronized (history) {
+      history.readOn(record.events());
+      return overview(record, history, columns);
+    }
+  }
+
+  private String overview(JobRecord record, JobHistory history, int columns) {
     // Columns over the steps so far: a running job's map fills its width from the start.
     long maxSteps = Math.max(1, (long) history.tasks().values().stream()
         .mapToDouble(s -> s.size() == 0 ? 0 : s.steps[s.size() - 1]).max().orElse(1));

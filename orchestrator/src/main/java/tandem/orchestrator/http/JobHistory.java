@@ -15,7 +15,7 @@ import tandem.orchestrator.job.EventLog;
  * (evaluations, checkpoints, schedule changes). Built by one pass over the {@link EventLog}, the
  * same log {@code StreamEvents} and the page's live stream read, so the picture it gives and the
  * live events that follow it meet at {@link #lastSequence()} without a gap or an overlap.
- * Immutable once read.
+ * Not thread-safe: one reader at a time ({@link #readOn} extends it in place).
  */
 final class JobHistory {
 
@@ -57,17 +57,17 @@ final class JobHistory {
 
   private final Map<String, TaskSeries> tasks;
   private final List<TrainingEvent> others;
-  private final List<TrainingEvent> recentSteps;
-  private final long lastSequence;
-  private final long missed;
+  private final ArrayDeque<TrainingEvent> latest;
+  private final int recent;
+  private long lastSequence;
+  private long missed;
 
-  private JobHistory(Map<String, TaskSeries> tasks, List<TrainingEvent> others,
-      List<TrainingEvent> recentSteps, long lastSequence, long missed) {
-    this.tasks = tasks;
-    this.others = others;
-    this.recentSteps = recentSteps;
-    this.lastSequence = lastSequence;
-    this.missed = missed;
+  private JobHistory(List<String> taskOrder, int recent) {
+    this.tasks = new LinkedHashMap<>();
+    taskOrder.forEach(task -> tasks.put(task, new TaskSeries(task)));
+    this.others = new ArrayList<>();
+    this.latest = new ArrayDeque<>(recent + 1);
+    this.recent = recent;
   }
 
   /**
@@ -77,12 +77,18 @@ final class JobHistory {
    * @param recent how many of the latest step events to keep whole (the worker timeline)
    */
   static JobHistory read(EventLog log, List<String> taskOrder, int recent) {
-    Map<String, TaskSeries> tasks = new LinkedHashMap<>();
-    taskOrder.forEach(task -> tasks.put(task, new TaskSeries(task)));
-    List<TrainingEvent> others = new ArrayList<>();
-    ArrayDeque<TrainingEvent> latest = new ArrayDeque<>(recent + 1);
-    long position = 0;
-    long missed = 0;
+    JobHistory history = new JobHistory(taskOrder, recent);
+    history.readOn(log);
+    return history;
+  }
+
+  /**
+   * Reads the events {@code log} appended since this history was read or last read on: the
+   * overview of a long job refreshes in time proportional to what is new, not to the whole log.
+   * Not thread-safe: the caller holds this history while it reads on and while it uses it.
+   */
+  void readOn(EventLog log) {
+    long position = lastSequence;
     while (true) {
       EventLog.Slice slice = log.read(position, EVENTS_PER_READ);
       if (slice.missed()) {
@@ -110,7 +116,7 @@ final class JobHistory {
         break;
       }
     }
-    return new JobHistory(tasks, others, List.copyOf(latest), position, missed);
+    lastSequence = position;
   }
 
   static double millis(TrainingEvent event) {
@@ -129,7 +135,7 @@ final class JobHistory {
 
   /** The latest step events, oldest first. */
   List<TrainingEvent> recentSteps() {
-    return recentSteps;
+    return List.copyOf(latest);
   }
 
   /** Sequence number of the last event read: the live stream goes on after it. */
