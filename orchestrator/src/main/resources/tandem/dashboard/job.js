@@ -93,7 +93,7 @@ function numberOr(value) {
   return Number.isFinite(n) ? n : Infinity;
 }
 
-const COLORS = (() => {
+const RGB = (() => {
   // viridis, 64 levels
   const stops = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
   const out = [];
@@ -102,10 +102,11 @@ const COLORS = (() => {
     const k = Math.min(stops.length - 2, Math.floor(t));
     const f = t - k;
     const c = stops[k].map((v, j) => Math.round(v + f * (stops[k + 1][j] - v)));
-    out.push('rgb(' + c.join(',') + ')');
+    out.push(c);
   }
   return out;
 })();
+const WHITE = [255, 255, 255];
 const LEVELS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz+/';
 
 function drawHeatmap() {
@@ -117,29 +118,46 @@ function drawHeatmap() {
   const rowHeight = Math.max(1, Math.min(14, Math.floor(900 / Math.max(1, rows.length))));
   const labels = rowHeight >= 9;
   const labelWidth = labels ? 150 : 0;
-  canvas.width = width;
-  canvas.height = Math.max(20, rows.length * rowHeight);
+  const height = Math.max(20, rows.length * rowHeight);
+  // Resizing a canvas reallocates it: only when its size changes.
+  if (canvas.width !== width) canvas.width = width;
+  if (canvas.height !== height) canvas.height = height;
   const g = canvas.getContext('2d');
   g.fillStyle = '#fff';
   g.fillRect(0, 0, canvas.width, canvas.height);
   const columns = T.overview ? T.overview.columns : 1;
-  const cell = (width - labelWidth) / columns;
-  g.font = Math.min(12, rowHeight) + 'px system-ui';
-  g.textBaseline = 'middle';
+  // One pixel a cell, drawn as an image and scaled up: thousands of fillRect calls per refresh
+  // were most of the page's drawing time with 200 tasks.
+  const pixels = new ImageData(Math.max(1, columns), Math.max(1, rows.length));
   rows.forEach((row, r) => {
-    const y = r * rowHeight;
-    if (labels) {
-      g.fillStyle = '#1d2330';
-      g.fillText(row.task, 2, y + rowHeight / 2, labelWidth - 6);
-    }
     const cells = row.cells || '';
-    for (let c = 0; c < cells.length; c++) {
+    for (let c = 0; c < cells.length && c < columns; c++) {
       const level = LEVELS.indexOf(cells[c]);
-      if (level < 0) continue;
-      g.fillStyle = COLORS[level];
-      g.fillRect(labelWidth + c * cell, y, Math.ceil(cell), rowHeight - (rowHeight > 3 ? 1 : 0));
+      const at = 4 * (r * columns + c);
+      const rgb = level < 0 ? WHITE : RGB[level];
+      pixels.data[at] = rgb[0];
+      pixels.data[at + 1] = rgb[1];
+      pixels.data[at + 2] = rgb[2];
+      pixels.data[at + 3] = 255;
     }
   });
+  T.heatmapImage = T.heatmapImage || document.createElement('canvas');
+  T.heatmapImage.width = pixels.width;
+  T.heatmapImage.height = pixels.height;
+  T.heatmapImage.getContext('2d').putImageData(pixels, 0, 0);
+  g.imageSmoothingEnabled = false;
+  g.drawImage(T.heatmapImage, labelWidth, 0, width - labelWidth, rows.length * rowHeight);
+  if (rowHeight > 3) {
+    // The gap between rows, as the cells had.
+    g.fillStyle = '#fff';
+    for (let r = 1; r <= rows.length; r++) g.fillRect(labelWidth, r * rowHeight - 1, width, 1);
+  }
+  if (labels) {
+    g.font = Math.min(12, rowHeight) + 'px system-ui';
+    g.textBaseline = 'middle';
+    g.fillStyle = '#1d2330';
+    rows.forEach((row, r) => g.fillText(row.task, 2, r * rowHeight + rowHeight / 2, labelWidth - 6));
+  }
   canvas.onclick = event => {
     const r = Math.floor(event.offsetY / rowHeight);
     const card = T.cards.get(T.overviewRows[r]);
@@ -514,8 +532,9 @@ document.getElementById('halfLife').addEventListener('change', () => {
     document.getElementById('live').textContent = T.state;
   }
   await loadOverview();
-  setInterval(redrawCharts, 500);
-  setInterval(drawTimeline, 1000);
+  // Charts and the timeline redraw once a second, and not at all while the page is hidden (a
+  // background tab): drawing, not the events, is most of what an open page costs its machine.
+  setInterval(() => { if (!document.hidden) { redrawCharts(); drawTimeline(); } }, 1000);
   // The overview is read from the whole log on the server: refresh it every 2 s, or less often
   // when reading it takes long (a long log), so that the page costs training at most ~5%.
   const refresh = async () => {

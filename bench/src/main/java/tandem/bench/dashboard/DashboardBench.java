@@ -86,6 +86,8 @@ public final class DashboardBench implements Callable<Integer> {
     Map<Follower, List<Double>> rates = new LinkedHashMap<>();
     Map<Follower, List<Double>> later = new LinkedHashMap<>();
     Map<Follower, List<Double>> cpu = new LinkedHashMap<>();
+    Map<Follower, List<Double>> followerCpu = new LinkedHashMap<>();
+    compared.forEach(f -> followerCpu.put(f, new ArrayList<>()));
     compared.forEach(f -> rates.put(f, new ArrayList<>()));
     compared.forEach(f -> later.put(f, new ArrayList<>()));
     compared.forEach(f -> cpu.put(f, new ArrayList<>()));
@@ -98,18 +100,21 @@ public final class DashboardBench implements Callable<Integer> {
         for (int i = 0; i < compared.size(); i++) {
           Follower follower = compared.get((i + r) % compared.size());
           long cpuBefore = processCpuNanos();
-          ActorRun run = run(tandem, spec, follower, base);
+          double[] followerSeconds = new double[1];
+          ActorRun run = run(tandem, spec, follower, base, followerSeconds);
           double cpuMillisPerStep = (processCpuNanos() - cpuBefore) / 1e6 / steps;
+          followerCpu.get(follower).add(followerSeconds[0] * 1e3 / steps);
           rates.get(follower).add(run.trainingExamplesPerSecond());
           later.get(follower).add(run.laterExamplesPerSecond());
           cpu.get(follower).add(cpuMillisPerStep);
           System.err.printf(Locale.ROOT, "repeat %d/%d, %s: %.0f examples/s (second half %.0f), "
-              + "%.3f ms CPU a step%n", r + 1, repeats, follower.name().toLowerCase(Locale.ROOT),
-              run.trainingExamplesPerSecond(), run.laterExamplesPerSecond(), cpuMillisPerStep);
+              + "%.3f ms CPU a step (the follower's process: %.3f)%n", r + 1, repeats,
+              follower.name().toLowerCase(Locale.ROOT), run.trainingExamplesPerSecond(),
+              run.laterExamplesPerSecond(), cpuMillisPerStep, followerSeconds[0] * 1e3 / steps);
         }
       }
     }
-    report(out, rates, later, cpu);
+    report(out, rates, later, cpu, followerCpu);
     return 0;
   }
 
@@ -119,8 +124,9 @@ public final class DashboardBench implements Callable<Integer> {
         java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
   }
 
-  private ActorRun run(EmbeddedTandem tandem, JobSpec spec, Follower follower, String base)
-      throws Exception {
+  /** One run with {@code follower}; its process's CPU seconds go to {@code followerSeconds[0]}. */
+  private ActorRun run(EmbeddedTandem tandem, JobSpec spec, Follower follower, String base,
+      double[] followerSeconds) throws Exception {
     List<AutoCloseable> opened = new ArrayList<>();
     try {
       ActorRun run = tandem.run(spec, EmbeddedTandem.EventReading.AFTER, jobId -> {
@@ -128,14 +134,33 @@ public final class DashboardBench implements Callable<Integer> {
           switch (follower) {
             case HTTP -> opened.add(PageLikeClient.open(base + "/api/jobs/" + jobId, browserNice,
                 Files.createTempFile("tandem-bench-page-like", ".log")));
-            case BROWSER -> opened.add(HeadlessBrowser.open(chromium, browserNice,
-                base + "/job?id=" + jobId));
+            case BROWSER -> {
+              HeadlessBrowser browser = HeadlessBrowser.open(chromium, browserNice,
+                  base + "/job?id=" + jobId);
+              opened.add(browser);
+              PageMetrics metrics = browser.attachMetrics();
+              if (metrics != null) {
+                opened.add(metrics);
+              }
+            }
             case NONE -> { }
           }
         } catch (IOException e) {
           throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException("interrupted while opening the page", e);
         }
       });
+      for (AutoCloseable closeable : opened) {
+        if (closeable instanceof PageMetrics metrics) {
+          System.err.println("the page's main thread over the run (s): " + metrics.read());
+        }
+        java.time.Duration used = closeable instanceof PageLikeClient client ? client.cpuTime()
+            : closeable instanceof HeadlessBrowser browser ? browser.cpuTime()
+            : java.time.Duration.ZERO;
+        followerSeconds[0] += used.toNanos() / 1e9;
+      }
       return run;
     } finally {
       for (AutoCloseable closeable : opened) {
@@ -145,7 +170,8 @@ public final class DashboardBench implements Callable<Integer> {
   }
 
   private void report(PrintStream out, Map<Follower, List<Double>> rates,
-      Map<Follower, List<Double>> later, Map<Follower, List<Double>> cpu) {
+      Map<Follower, List<Double>> later, Map<Follower, List<Double>> cpu,
+      Map<Follower, List<Double>> followerCpu) {
     double none = rates.containsKey(Follower.NONE) ? median(rates.get(Follower.NONE)) : 0;
     double laterNone = later.containsKey(Follower.NONE) ? median(later.get(Follower.NONE)) : 0;
     if (json) {
@@ -170,6 +196,7 @@ public final class DashboardBench implements Callable<Integer> {
           entry.addProperty("secondHalfRatioToNone", median(later.get(follower)) / laterNone);
         }
         entry.addProperty("cpuMillisPerStep", median(cpu.get(follower)));
+        entry.addProperty("followerCpuMillisPerStep", median(followerCpu.get(follower)));
         root.add(follower.name().toLowerCase(Locale.ROOT), entry);
       });
       out.println(new GsonBuilder().setPrettyPrinting().create().toJson(root));
@@ -181,15 +208,15 @@ public final class DashboardBench implements Callable<Integer> {
     out.printf(Locale.ROOT, "over the whole run and over its second half (once the page loaded), and "
         + "the server process's CPU per step%n(server and workers; not the page-like client's "
         + "process nor the browser)%n");
-    out.printf(Locale.ROOT, "%-8s %10s %9s %12s %9s %12s   %s%n", "follower", "median", "vs none",
-        "2nd half", "vs none", "CPU ms/step", "runs (whole / second half)");
+    out.printf(Locale.ROOT, "%-8s %10s %9s %12s %9s %12s %12s   %s%n", "follower", "median",
+        "vs none", "2nd half", "vs none", "CPU ms/step", "follower's", "runs (whole / second half)");
     rates.forEach((follower, values) -> out.printf(Locale.ROOT,
-        "%-8s %10.0f %+8.1f%% %12.0f %+8.1f%% %12.3f   %s / %s%n",
+        "%-8s %10.0f %+8.1f%% %12.0f %+8.1f%% %12.3f %12.3f   %s / %s%n",
         follower.name().toLowerCase(Locale.ROOT), median(values),
         none > 0 ? 100 * (median(values) / none - 1) : Double.NaN,
         median(later.get(follower)),
         laterNone > 0 ? 100 * (median(later.get(follower)) / laterNone - 1) : Double.NaN,
-        median(cpu.get(follower)),
+        median(cpu.get(follower)), median(followerCpu.get(follower)),
         values.stream().map(v -> String.format(Locale.ROOT, "%.0f", v)).toList(),
         later.get(follower).stream().map(v -> String.format(Locale.ROOT, "%.0f", v)).toList()));
   }

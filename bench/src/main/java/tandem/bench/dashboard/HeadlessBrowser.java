@@ -32,6 +32,19 @@ final class HeadlessBrowser implements AutoCloseable {
     return new HeadlessBrowser(process, profile);
   }
 
+  /** A DevTools session on the page (null, with the reason on stderr, if it cannot attach). */
+  PageMetrics attachMetrics() throws InterruptedException {
+    return PageMetrics.attach(profile, 20);
+  }
+
+  /** CPU time the browser's processes that are still running used so far. */
+  java.time.Duration cpuTime() {
+    return java.util.stream.Stream.concat(java.util.stream.Stream.of(process.toHandle()),
+            process.descendants())
+        .map(p -> p.info().totalCpuDuration().orElse(java.time.Duration.ZERO))
+        .reduce(java.time.Duration.ZERO, java.time.Duration::plus);
+  }
+
   @Override
   public void close() throws IOException, InterruptedException {
     process.descendants().forEach(ProcessHandle::destroy);

@@ -43,6 +43,11 @@ final class PageLikeClient implements AutoCloseable {
         .redirectOutput(log.toFile()).start());
   }
 
+  /** CPU time the client's process used so far. */
+  java.time.Duration cpuTime() {
+    return process.toHandle().info().totalCpuDuration().orElse(java.time.Duration.ZERO);
+  }
+
   @Override
   public void close() throws InterruptedException {
     process.destroy();
@@ -66,5 +71,7 @@ final class PageLikeClient implements AutoCloseable {
         HttpResponse.BodyHandlers.ofLines()).body().count();
     System.out.println("event stream ended after " + lines + " lines");
     polls.shutdownNow();
+    // Kept alive until the bench stops it, so that it can read this process's CPU time.
+    new java.util.concurrent.CountDownLatch(1).await();
   }
 }
