@@ -91,6 +91,11 @@ public final class SoakBench implements Callable<Integer> {
           + " (repeatable).")
   List<String> serverJvmOptions = new ArrayList<>();
 
+  @Option(names = "--subscriber-priority", defaultValue = "idle",
+      description = "The subscribers' process: idle (Linux's SCHED_IDLE class, by chrt; nice 19 "
+          + "where chrt is missing) or nice (nice 19) (default: ${DEFAULT-VALUE}).")
+  String subscriberPriority;
+
   @Option(names = "--retained-jobs", defaultValue = "0",
       description = "Finished jobs the server keeps in memory (0: one round's, the jobs without and"
           + " with subscribers, so that each round releases the one before it).")
@@ -127,9 +132,11 @@ public final class SoakBench implements Callable<Integer> {
         + (retainedJobs > 0 ? retainedJobs : 2 * jobs)));
     serverOptions.addAll(serverJvmOptions);
     report.addProperty("retainedJobs", retainedJobs > 0 ? retainedJobs : 2 * jobs);
+    report.addProperty("subscriberPriority", subscriberPriority);
     try (ServerJvm server = ServerJvm.start(workers, serverHeap, serverOptions, dir);
         SubscriberJvm followers = SubscriberJvm.start(server.port(), subscribers, slow,
-            micros(slowDelay), stream, subscriberJvmOptions, dir.resolve("subscribers.log"))) {
+            micros(slowDelay), stream, !"nice".equals(subscriberPriority), subscriberJvmOptions,
+            dir.resolve("subscribers.log"))) {
       report.addProperty("logs", dir.toString());
       ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port())
           .usePlaintext().build();

@@ -13,9 +13,11 @@ final class SoakReport {
   private SoakReport() {}
 
   static void print(PrintWriter out, JsonObject report) {
-    out.printf(Locale.ROOT, "soak: %d jobs of %d steps, %d subscribers (%d slow) in a nice'd "
-            + "process%n", report.get("jobs").getAsInt(), report.get("stepsPerJob").getAsLong(),
-        report.get("subscribers").getAsInt(), report.get("slowSubscribers").getAsInt());
+    out.printf(Locale.ROOT, "soak: %d jobs of %d steps, %d subscribers (%d slow) in a process of "
+            + "their own (%s priority, %s), server keeps %d jobs%n", report.get("jobs").getAsInt(),
+        report.get("stepsPerJob").getAsLong(), report.get("subscribers").getAsInt(),
+        report.get("slowSubscribers").getAsInt(), report.get("subscriberPriority").getAsString(),
+        report.get("stream").getAsString(), report.get("retainedJobs").getAsInt());
     out.printf(Locale.ROOT, "%-6s %10s %10s %7s %10s %10s %10s %11s %9s %9s%n", "round",
         "wall w/o", "wall with", "ratio", "cpu w/o", "cpu with", "subs cpu", "delivered",
         "us/event", "rss MB");

@@ -35,9 +35,13 @@ final class SubscriberJvm implements AutoCloseable {
   }
 
   static SubscriberJvm start(int port, int subscribers, int slow, long slowDelayMicros,
-      SoakSubscribers.Stream stream, List<String> jvmOptions, Path log) throws IOException {
+      SoakSubscribers.Stream stream, boolean idleClass, List<String> jvmOptions, Path log)
+      throws IOException {
     List<String> command = new ArrayList<>();
-    if (Files.isExecutable(Path.of("/usr/bin/nice"))) {
+    if (idleClass && Files.isExecutable(Path.of("/usr/bin/chrt"))) {
+      // SCHED_IDLE: the subscribers run only on a core nothing else wants.
+      command.addAll(List.of("/usr/bin/chrt", "--idle", "0"));
+    } else if (Files.isExecutable(Path.of("/usr/bin/nice"))) {
       command.addAll(List.of("/usr/bin/nice", "-n", "19"));
     }
     command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
