@@ -100,9 +100,19 @@ public final class DashboardBench implements Callable<Integer> {
         for (int i = 0; i < compared.size(); i++) {
           Follower follower = compared.get((i + r) % compared.size());
           long cpuBefore = processCpuNanos();
+          Map<String, Long> threadsBefore = cpuByThreadGroup();
           double[] followerSeconds = new double[1];
           ActorRun run = run(tandem, spec, follower, base, followerSeconds);
           double cpuMillisPerStep = (processCpuNanos() - cpuBefore) / 1e6 / steps;
+          Map<String, Long> threadsAfter = cpuByThreadGroup();
+          StringBuilder groups = new StringBuilder();
+          threadsAfter.entrySet().stream()
+              .map(e -> Map.entry(e.getKey(), e.getValue() - threadsBefore.getOrDefault(e.getKey(), 0L)))
+              .filter(e -> e.getValue() > 20_000_000L)
+              .sorted((a, b) -> Long.compare(b.getValue(), a.getValue()))
+              .forEach(e -> groups.append(String.format(Locale.ROOT, " %s %.2f", e.getKey(),
+                  e.getValue() / 1e9)));
+          System.err.println("  CPU seconds by thread group:" + groups);
           followerCpu.get(follower).add(followerSeconds[0] * 1e3 / steps);
           rates.get(follower).add(run.trainingExamplesPerSecond());
           later.get(follower).add(run.laterExamplesPerSecond());
@@ -116,6 +126,22 @@ public final class DashboardBench implements Callable<Integer> {
     }
     report(out, rates, later, cpu, followerCpu);
     return 0;
+  }
+
+  /** CPU nanoseconds of this JVM's live threads, by name with digits dropped. */
+  private static Map<String, Long> cpuByThreadGroup() {
+    java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory
+        .getThreadMXBean();
+    Map<String, Long> groups = new java.util.TreeMap<>();
+    for (java.lang.management.ThreadInfo info : threads.getThreadInfo(threads.getAllThreadIds())) {
+      if (info != null) {
+        long cpu = threads.getThreadCpuTime(info.getThreadId());
+        if (cpu > 0) {
+          groups.merge(info.getThreadName().replaceAll("[0-9]+", "N"), cpu, Long::sum);
+        }
+      }
+    }
+    return groups;
   }
 
   /** CPU time of this process (server and workers; not the page-like client nor the browser). */

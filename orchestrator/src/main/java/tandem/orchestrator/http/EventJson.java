@@ -1,14 +1,17 @@
 package tandem.orchestrator.http;
 
+import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.StreamWriteFeature;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import tandem.api.v1.StepCompleted;
 import tandem.api.v1.TrainingEvent;
@@ -40,10 +43,13 @@ final class EventJson {
     return out.toString();
   }
 
-  /** The events as one JSON array, in their order. */
+  /**
+   * The events as one JSON array, in their order. Written as UTF-8 bytes, Jackson's fastest
+   * path, rather than through a {@link StringWriter} (a synchronized {@code StringBuffer}).
+   */
   static String writeAll(List<TrainingEvent> events) {
-    StringWriter out = new StringWriter(160 * events.size() + 2);
-    try (JsonGenerator json = JSON.createGenerator(out)) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(160 * events.size() + 2);
+    try (JsonGenerator json = JSON.createGenerator(out, JsonEncoding.UTF8)) {
       json.writeStartArray();
       for (TrainingEvent event : events) {
         writeEvent(json, event);
@@ -52,7 +58,7 @@ final class EventJson {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    return out.toString();
+    return out.toString(StandardCharsets.UTF_8);
   }
 
   private static void writeEvent(JsonGenerator json, TrainingEvent event) throws IOException {
