@@ -214,21 +214,15 @@ public final class EventStream {
   }
 
   /** Events gathered until a flush, then sent as one serialized {@code TrainingEventBatch}. */
-  private static final class BatchingCall implements Subscriber {
+  private static final class BatchingCall extends GrpcSubscriber<byte[]> {
 
     private final EventLog log;
-    private final ServerCallStreamObserver<byte[]> call;
     private final List<byte[]> pending = new ArrayList<>();
     private int size;
 
     BatchingCall(EventLog log, ServerCallStreamObserver<byte[]> call) {
+      super(call);
       this.log = log;
-      this.call = call;
-    }
-
-    @Override
-    public boolean isReady() {
-      return call.isReady();
     }
 
     @Override
@@ -259,6 +253,31 @@ public final class EventStream {
       size = 0;
       call.onNext(batch);
     }
+  }
+
+  private static <T> Subscriber grpcCall(ServerCallStreamObserver<T> call,
+      java.util.function.Function<TrainingEvent, T> message) {
+    return new GrpcSubscriber<>(call) {
+      @Override
+      public void send(TrainingEvent event) {
+        call.onNext(message.apply(event));
+      }
+    };
+  }
+
+  /** A gRPC server call as a {@link Subscriber}: its flow control, cancellation and end. */
+  private abstract static class GrpcSubscriber<T> implements Subscriber {
+
+    final ServerCallStreamObserver<T> call;
+
+    GrpcSubscriber(ServerCallStreamObserver<T> call) {
+      this.call = call;
+    }
+
+    @Override
+    public boolean isReady() {
+      return call.isReady();
+    }
 
     @Override
     public void complete() {
@@ -275,35 +294,5 @@ public final class EventStream {
     public void setOnCancelHandler(Runnable handler) {
       call.setOnCancelHandler(handler);
     }
-  }
-
-  private static <T> Subscriber grpcCall(ServerCallStreamObserver<T> call,
-      java.util.function.Function<TrainingEvent, T> message) {
-    return new Subscriber() {
-      @Override
-      public boolean isReady() {
-        return call.isReady();
-      }
-
-      @Override
-      public void send(TrainingEvent event) {
-        call.onNext(message.apply(event));
-      }
-
-      @Override
-      public void complete() {
-        call.onCompleted();
-      }
-
-      @Override
-      public void setOnReadyHandler(Runnable handler) {
-        call.setOnReadyHandler(handler);
-      }
-
-      @Override
-      public void setOnCancelHandler(Runnable handler) {
-        call.setOnCancelHandler(handler);
-      }
-    };
   }
 }
