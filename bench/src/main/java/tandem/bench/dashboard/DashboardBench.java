@@ -101,8 +101,9 @@ public final class DashboardBench implements Callable<Integer> {
           Follower follower = compared.get((i + r) % compared.size());
           long cpuBefore = processCpuNanos();
           Map<String, Long> threadsBefore = cpuByThreadGroup();
-          double[] followerSeconds = new double[1];
-          ActorRun run = run(tandem, spec, follower, base, followerSeconds);
+          Followed followed = run(tandem, spec, follower, base);
+          ActorRun run = followed.run();
+          double followerMillisPerStep = followed.followerCpuSeconds() * 1e3 / steps;
           double cpuMillisPerStep = (processCpuNanos() - cpuBefore) / 1e6 / steps;
           Map<String, Long> threadsAfter = cpuByThreadGroup();
           StringBuilder groups = new StringBuilder();
@@ -113,14 +114,14 @@ public final class DashboardBench implements Callable<Integer> {
               .forEach(e -> groups.append(String.format(Locale.ROOT, " %s %.2f", e.getKey(),
                   e.getValue() / 1e9)));
           System.err.println("  CPU seconds by thread group:" + groups);
-          followerCpu.get(follower).add(followerSeconds[0] * 1e3 / steps);
+          followerCpu.get(follower).add(followerMillisPerStep);
           rates.get(follower).add(run.trainingExamplesPerSecond());
           later.get(follower).add(run.laterExamplesPerSecond());
           cpu.get(follower).add(cpuMillisPerStep);
           System.err.printf(Locale.ROOT, "repeat %d/%d, %s: %.0f examples/s (second half %.0f), "
               + "%.3f ms CPU a step (the follower's process: %.3f)%n", r + 1, repeats,
               follower.name().toLowerCase(Locale.ROOT), run.trainingExamplesPerSecond(),
-              run.laterExamplesPerSecond(), cpuMillisPerStep, followerSeconds[0] * 1e3 / steps);
+              run.laterExamplesPerSecond(), cpuMillisPerStep, followerMillisPerStep);
         }
       }
     }
@@ -150,9 +151,11 @@ public final class DashboardBench implements Callable<Integer> {
         java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
   }
 
-  /** One run with {@code follower}; its process's CPU seconds go to {@code followerSeconds[0]}. */
-  private ActorRun run(EmbeddedTandem tandem, JobSpec spec, Follower follower, String base,
-      double[] followerSeconds) throws Exception {
+  /** A run's figures and the CPU seconds its follower's processes took. */
+  private record Followed(ActorRun run, double followerCpuSeconds) {}
+
+  private Followed run(EmbeddedTandem tandem, JobSpec spec, Follower follower, String base)
+      throws Exception {
     List<AutoCloseable> opened = new ArrayList<>();
     try {
       ActorRun run = tandem.run(spec, EmbeddedTandem.EventReading.AFTER, jobId -> {
@@ -178,6 +181,7 @@ public final class DashboardBench implements Callable<Integer> {
           throw new IllegalStateException("interrupted while opening the page", e);
         }
       });
+      double followerSeconds = 0;
       for (AutoCloseable closeable : opened) {
         if (closeable instanceof PageMetrics metrics) {
           System.err.println("the page's main thread over the run (s): " + metrics.read());
@@ -185,9 +189,9 @@ public final class DashboardBench implements Callable<Integer> {
         java.time.Duration used = closeable instanceof PageLikeClient client ? client.cpuTime()
             : closeable instanceof HeadlessBrowser browser ? browser.cpuTime()
             : java.time.Duration.ZERO;
-        followerSeconds[0] += used.toNanos() / 1e9;
+        followerSeconds += used.toNanos() / 1e9;
       }
-      return run;
+      return new Followed(run, followerSeconds);
     } finally {
       for (AutoCloseable closeable : opened) {
         closeable.close();

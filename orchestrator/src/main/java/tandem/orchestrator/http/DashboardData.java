@@ -171,8 +171,10 @@ final class DashboardData {
   String overview(JobRecord record, int columns) {
     JobHistory history;
     synchronized (overviewHistories) {
+      // Empty here: the first read of a long log happens under the history's lock below, not
+      // under the cache's, which every job's overview takes.
       history = overviewHistories.computeIfAbsent(record.events(),
-          log -> JobHistory.read(log, taskNames(record), 0));
+          log -> JobHistory.empty(taskNames(record), 0));
     }
     synchronized (history) {
       history.readOn(record.events());

@@ -9,7 +9,6 @@ import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -34,27 +33,33 @@ final class EventJson {
   private EventJson() {}
 
   static String write(TrainingEvent event) {
-    StringWriter out = new StringWriter(192);
-    try (JsonGenerator json = JSON.createGenerator(out)) {
-      writeEvent(json, event);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return out.toString();
+    return json(160, json -> writeEvent(json, event));
   }
 
-  /**
-   * The events as one JSON array, in their order. Written as UTF-8 bytes, Jackson's fastest
-   * path, rather than through a {@link StringWriter} (a synchronized {@code StringBuffer}).
-   */
+  /** The events as one JSON array, in their order. */
   static String writeAll(List<TrainingEvent> events) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream(160 * events.size() + 2);
-    try (JsonGenerator json = JSON.createGenerator(out, JsonEncoding.UTF8)) {
+    return json(160 * events.size() + 2, json -> {
       json.writeStartArray();
       for (TrainingEvent event : events) {
         writeEvent(json, event);
       }
       json.writeEndArray();
+    });
+  }
+
+  /** What a generator writes; its I/O errors cannot happen on a byte array. */
+  private interface Writing {
+    void to(JsonGenerator json) throws IOException;
+  }
+
+  /**
+   * The JSON {@code writing} writes, as UTF-8 bytes (Jackson's fastest path, rather than a
+   * {@link java.io.StringWriter}'s synchronized {@code StringBuffer}) made a string.
+   */
+  private static String json(int sizeHint, Writing writing) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(sizeHint);
+    try (JsonGenerator json = JSON.createGenerator(out, JsonEncoding.UTF8)) {
+      writing.to(json);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

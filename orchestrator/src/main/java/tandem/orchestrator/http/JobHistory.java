@@ -77,9 +77,14 @@ final class JobHistory {
    * @param recent how many of the latest step events to keep whole (the worker timeline)
    */
   static JobHistory read(EventLog log, List<String> taskOrder, int recent) {
-    JobHistory history = new JobHistory(taskOrder, recent);
+    JobHistory history = empty(taskOrder, recent);
     history.readOn(log);
     return history;
+  }
+
+  /** A history of nothing yet, to {@link #readOn} a log from its start. */
+  static JobHistory empty(List<String> taskOrder, int recent) {
+    return new JobHistory(taskOrder, recent);
   }
 
   /**

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.typesafe.config.ConfigFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -38,12 +37,8 @@ import tandem.worker.Worker;
  */
 class CoordinatorWaitsTest {
 
-  private static final ActorTestKit testKit = ActorTestKit.create(ConfigFactory.parseString(
-      "tandem.orchestrator { assign-timeout = 3s, step-timeout = 3s, evaluate-timeout = 3s,"
-          + " collect-timeout = 3s, checkpoint-collect-timeout = 3s,"
-          + " checkpoint-write-timeout = 10s, sync-rounds-out = 2 }")
-      .withFallback(ConfigFactory.load()));
-  private static final Duration ENDS_WITHIN = Duration.ofSeconds(20);
+  private static final ActorTestKit testKit = ShortTimeouts.testKit();
+  private static final Duration ENDS_WITHIN = ShortTimeouts.ENDS_WITHIN;
   private static final AtomicInteger jobs = new AtomicInteger();
 
   @TempDir
@@ -80,11 +75,7 @@ class CoordinatorWaitsTest {
     }
 
     JobFinished ended() {
-      testKit.createTestProbe().expectTerminated(coordinator, ENDS_WITHIN);
-      List<TrainingEvent> events = events();
-      TrainingEvent last = events.get(events.size() - 1);
-      assertTrue(last.hasJobFinished(), "last event " + last);
-      return last.getJobFinished();
+      return ShortTimeouts.ended(testKit, coordinator, record);
     }
 
     List<TrainingEvent> events() {
