@@ -1,5 +1,6 @@
 package tandem.bench;
 
+import com.google.common.collect.Iterators;
 import com.google.protobuf.Timestamp;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
@@ -116,8 +117,11 @@ public final class EmbeddedTandem implements AutoCloseable {
     if (reading == EventReading.AFTER) {
       awaitEnd(jobId);
     }
-    Iterator<TrainingEvent> events = stub.withDeadlineAfter(JOB_DEADLINE.toMillis(),
-        TimeUnit.MILLISECONDS).streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId).build());
+    // As TandemClient.watch follows a job: StreamEventBatches, several events to a message.
+    Iterator<TrainingEvent> events = Iterators.concat(Iterators.transform(
+        stub.withDeadlineAfter(JOB_DEADLINE.toMillis(), TimeUnit.MILLISECONDS)
+            .streamEventBatches(StreamEventsRequest.newBuilder().setJobId(jobId).build()),
+        batch -> batch.getEventsList().iterator()));
     TreeMap<Long, StepCompleted> steps = new TreeMap<>();
     TreeMap<Long, Timestamp> stepTimes = new TreeMap<>();
     Timestamp startedAt = null;

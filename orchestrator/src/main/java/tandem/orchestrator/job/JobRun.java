@@ -114,7 +114,7 @@ final class JobRun {
     }
     this.dispatch = new StepDispatch(plan, placements.ownerOf(), schedule, completed,
         trunkVersion,
-        context.getSystem().settings().config().getInt("tandem.orchestrator.sync-rounds-out"),
+        StepDispatch.Lookahead.of(context.getSystem().settings().config()),
         new StepDispatch.Out() {
           @Override
           public void runStep(ActorRef<Worker.Command> worker, long step, String task,

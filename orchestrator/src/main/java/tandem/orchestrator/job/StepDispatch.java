@@ -1,5 +1,8 @@
 package tandem.orchestrator.job;
 
+import com.typesafe.config.Config;
+import java.time.Duration;
+
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -18,10 +21,14 @@ import tandem.worker.Worker;
  * <ul>
  *   <li>Sync: rounds of the schedule's next steps, at most {@code stepsInFlight} per worker, all
  *       on the version the previous round produces. The next rounds go out while the current
- *       one computes, up to {@code roundsOut} in all (setting
- *       {@code tandem.orchestrator.sync-rounds-out}): the workers hold them until their version
- *       arrives and start each the moment it does, so the coordinator is not on the path from
- *       one step to the next, and workers report their outcomes in batches.
+ *       one computes: the workers hold them until their version arrives and start each the
+ *       moment it does, so the coordinator is not on the path from one step to the next, and
+ *       workers report their outcomes in batches. How many rounds are out at once: enough for
+ *       {@link Lookahead#time} at the pace of the recent steps, at least 2 (the one computing
+ *       and the next), at most {@link Lookahead#maxRounds} (settings
+ *       {@code tandem.orchestrator.sync-lookahead} and {@code sync-rounds-out}); short steps
+ *       thus get long batches, and long steps do not hold back a schedule change or a
+ *       checkpoint behind many rounds.
  *   <li>Async: steps while their worker has credit ({@code stepsInFlight} each) and, under
  *       bounded staleness S, while no gradient in flight could be applied more than S versions
  *       after the replica it read.
@@ -42,6 +49,25 @@ final class StepDispatch {
     void expectRound(long version, int steps);
   }
 
+  /**
+   * Sync: rounds out at once, at most {@code maxRounds} (at least 2) and no more than cover
+   * {@code time} of steps.
+   */
+  record Lookahead(int maxRounds, Duration time) {
+    Lookahead {
+      if (maxRounds < 2) {
+        throw new IllegalArgumentException("expected at least 2 sync rounds out, found "
+            + maxRounds);
+      }
+    }
+
+    /** From {@code tandem.orchestrator.sync-rounds-out} and {@code sync-lookahead}. */
+    static Lookahead of(Config config) {
+      return new Lookahead(config.getInt("tandem.orchestrator.sync-rounds-out"),
+          config.getDuration("tandem.orchestrator.sync-lookahead"));
+    }
+  }
+
   /** A dispatched step, until both its outcome and its gradient's application are in. */
   static final class PendingStep {
     /** The trunk version the step was dispatched for (its replica is at least this new). */
@@ -58,8 +84,10 @@ final class StepDispatch {
   }
 
   private final TrainingPlan plan;
-  /** Sync rounds out at once: the one computing and the next ones, waiting for their version. */
-  private final int roundsOut;
+  /** Sync: how many rounds may be out at once. */
+  private final Lookahead lookahead;
+  /** Sync: a moving average of the steps' compute time, from their outcomes; 0 before any. */
+  private long stepNanos;
   private final Map<String, ActorRef<Worker.Command>> ownerOf;
   private final Out out;
   private final Map<ActorRef<Worker.Command>, Integer> credits = new HashMap<>();
@@ -76,16 +104,12 @@ final class StepDispatch {
    * @param ownerOf each task's worker; the caller keeps it current when tasks move
    * @param dispatched steps dispatched before (a resumed job: its checkpoint's step)
    * @param trunkVersion the version of the shared modules the job starts from
-   * @param roundsOut sync: rounds out at once (at least 2: the one computing and the next)
+   * @param lookahead sync: how many rounds may be out at once
    */
   StepDispatch(TrainingPlan plan, Map<String, ActorRef<Worker.Command>> ownerOf,
-      Schedule schedule, long dispatched, long trunkVersion, int roundsOut, Out out) {
-    if (roundsOut < 2) {
-      throw new IllegalArgumentException("expected at least 2 sync rounds out, found "
-          + roundsOut);
-    }
+      Schedule schedule, long dispatched, long trunkVersion, Lookahead lookahead, Out out) {
     this.plan = plan;
-    this.roundsOut = roundsOut;
+    this.lookahead = lookahead;
     this.ownerOf = ownerOf;
     this.schedule = schedule;
     this.dispatched = dispatched;
@@ -119,6 +143,7 @@ final class StepDispatch {
     if (plan.consistency().async()) {
       dispatchAsync();
     } else {
+      int roundsOut = roundsOut();
       while (roundsAwaitingOutcome.size() < roundsOut && dispatchRound()) {
         // the next round too, if the current one is the only one out
       }
@@ -135,6 +160,8 @@ final class StepDispatch {
       credits.computeIfPresent(ownerOf.get(done.task()), (w, c) -> c + 1);
     } else {
       outcomeIn(step.version);
+      long nanos = Math.max(1, done.computeTime().toNanos());
+      stepNanos = stepNanos == 0 ? nanos : stepNanos + (nanos - stepNanos) / 8;
     }
     step.done = done;
     return step;
@@ -217,6 +244,20 @@ final class StepDispatch {
       credits.merge(owner, -1, Integer::sum);
     }
     out.runStep(owner, number, step.task, step.version);
+  }
+
+  /**
+   * Sync: the rounds that may be out now: 2 until a step's outcome tells the pace, then as many
+   * as cover the lookahead time (a round takes about {@code stepsInFlight} steps' time, its
+   * workers computing side by side), within 2 and the maximum.
+   */
+  int roundsOut() {
+    if (stepNanos == 0) {
+      return 2;
+    }
+    long roundNanos = stepNanos * plan.stepsInFlight();
+    long rounds = 1 + lookahead.time().toNanos() / roundNanos;
+    return (int) Math.max(2, Math.min(lookahead.maxRounds(), rounds));
   }
 
   /** Sync: one round, as the class comment says; returns whether it sent one. */

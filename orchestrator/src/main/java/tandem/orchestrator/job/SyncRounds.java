@@ -25,6 +25,11 @@ final class SyncRounds {
     expected.put(version, steps);
   }
 
+  /** Rounds announced and not applied yet. */
+  int announced() {
+    return expected.size();
+  }
+
   /** A gradient of the round on the version it read. */
   void arrived(Worker.SharedGradients gradients) {
     arrived.computeIfAbsent(gradients.trunkVersion(), v -> new ArrayList<>()).add(gradients);

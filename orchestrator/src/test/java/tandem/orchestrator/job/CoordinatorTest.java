@@ -299,12 +299,12 @@ class CoordinatorTest {
     // Round 0 on version 0, two steps per worker, and round 1 on version 1 with it.
     Worker.RunStep s1 = job.expectRunStep(job.a, 1, "binary_plus1", 0);
     Worker.RunStep s3 = job.expectRunStep(job.a, 3, "binary_plus1", 0);
-    job.expectRunStep(job.a, 5, "binary_plus1", 1);
-    job.expectRunStep(job.a, 7, "binary_plus1", 1);
+    Worker.RunStep s5 = job.expectRunStep(job.a, 5, "binary_plus1", 1);
+    Worker.RunStep s7 = job.expectRunStep(job.a, 7, "binary_plus1", 1);
     Worker.RunStep s2 = job.expectRunStep(job.b, 2, "binary_times2", 0);
     Worker.RunStep s4 = job.expectRunStep(job.b, 4, "binary_times2", 0);
-    job.expectRunStep(job.b, 6, "binary_times2", 1);
-    job.expectRunStep(job.b, 8, "binary_times2", 1);
+    Worker.RunStep s6 = job.expectRunStep(job.b, 6, "binary_times2", 1);
+    Worker.RunStep s8 = job.expectRunStep(job.b, 8, "binary_times2", 1);
     job.expectNothing();
 
     job.stepDone(job.a, s1, 1.0);
@@ -323,9 +323,15 @@ class CoordinatorTest {
     job.expectNothing();
     job.gradients(job.b, s4);
     job.expectNewVersion(1);
-    // The coordinator hears of version 1 just after the workers do.
+    // Rounds 1 and 2 are announced: the shared-parameter actor holds version 1's report back.
+    for (Worker.RunStep step : List.of(s5, s6, s7, s8)) {
+      job.stepDone(step.task().equals("binary_plus1") ? job.a : job.b, step, 1.0);
+      job.gradients(step.task().equals("binary_plus1") ? job.a : job.b, step);
+    }
+    job.expectNewVersion(2);
+    // Only round 2 is left: the coordinator hears of versions 1 and 2 together.
     job.a.awaitAssert(WAIT, () -> {
-      assertEquals(5, job.record.events().lastSequence(), "JobStarted and four steps");
+      assertEquals(9, job.record.events().lastSequence(), "JobStarted and eight steps");
       return null;
     });
 
@@ -336,7 +342,7 @@ class CoordinatorTest {
     job.expectStopped();
     JobFinished finished = job.finished();
     assertEquals(JobState.JOB_STATE_CANCELLED, finished.getState());
-    assertEquals(4, finished.getSteps());
+    assertEquals(8, finished.getSteps());
     assertNull(job.record.trainedParameters());
   }
 

@@ -209,6 +209,42 @@ class SharedParametersTest {
   }
 
   @Test
+  void syncHoldsItsReportsWhileRoundsAreAnnouncedAheadAndSendsThemTogetherInOrder() {
+    Fixture f = new Fixture("mean");
+    f.actor.tell(new SharedParameters.ExpectRound(0, 2));
+    f.actor.tell(new SharedParameters.ExpectRound(1, 1));
+    f.actor.tell(new SharedParameters.ExpectRound(2, 1));
+    f.sendRoundZero();
+    f.expectPublished(1);
+    f.coordinator.expectNoMessage(QUIET);
+    f.gradients.tell(new Worker.SharedGradients(JOB, 3, "t1", 1, 0.0, Map.of("c", vector(-2)),
+        testKit.system().ignoreRef()));
+    f.expectPublished(2);
+    // Only round 2 is left to apply: the coordinator must hear of both versions now.
+    assertEquals(new SharedParameters.VersionApplied(1, List.of(
+        new SharedParameters.AppliedStep(1, 0, false), new SharedParameters.AppliedStep(2, 0,
+            false))), f.coordinator.expectMessageClass(SharedParameters.VersionApplied.class, WAIT));
+    assertEquals(new SharedParameters.VersionApplied(2, List.of(
+        new SharedParameters.AppliedStep(3, 0, false))),
+        f.coordinator.expectMessageClass(SharedParameters.VersionApplied.class, WAIT));
+  }
+
+  @Test
+  void aWorkerThatStopsSendsTheReportsHeldBack() {
+    Fixture f = new Fixture("mean");
+    f.actor.tell(new SharedParameters.ExpectRound(0, 2));
+    f.actor.tell(new SharedParameters.ExpectRound(1, 2));
+    f.actor.tell(new SharedParameters.ExpectRound(2, 2));
+    f.sendRoundZero();
+    f.expectPublished(1);
+    f.coordinator.expectNoMessage(QUIET);
+    // The coordinator moves the lost worker's steps by which gradients are applied.
+    f.worker2.stop();
+    assertEquals(1, f.coordinator.expectMessageClass(SharedParameters.VersionApplied.class, WAIT)
+        .version());
+  }
+
+  @Test
   void getParametersReturnsCopiesOfTheCurrentVersion() {
     Fixture f = new Fixture("mean");
     TestProbe<SharedParameters.Parameters> replies = testKit.createTestProbe();

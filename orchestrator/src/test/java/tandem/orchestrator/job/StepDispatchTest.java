@@ -32,6 +32,7 @@ class StepDispatchTest {
   private final ActorRef<Worker.Command> b = testKit.<Worker.Command>createTestProbe("b").ref();
   private final List<String> sent = new ArrayList<>();
   private final Map<String, ActorRef<Worker.Command>> ownerOf = new LinkedHashMap<>();
+  private StepDispatch.Lookahead lookahead = new StepDispatch.Lookahead(2, Duration.ofMillis(20));
 
   @AfterAll
   static void shutdown() {
@@ -44,7 +45,7 @@ class StepDispatchTest {
     Map<String, Integer> sizes = Map.of("binary_plus1", 10, "binary_times2", 10);
     Schedule schedule = Schedule.create(plan.schedule(), TinyJobs.TASKS, sizes,
         new SplittableRandom(1));
-    return new StepDispatch(plan, ownerOf, schedule, 0, 0, 2, new StepDispatch.Out() {
+    return new StepDispatch(plan, ownerOf, schedule, 0, 0, lookahead, new StepDispatch.Out() {
       @Override
       public void runStep(ActorRef<Worker.Command> worker, long step, String task,
           long minTrunkVersion) {
@@ -59,8 +60,16 @@ class StepDispatchTest {
   }
 
   private static Worker.StepDone done(long step, String task) {
+    return done(step, task, Duration.ZERO);
+  }
+
+  private static Worker.StepDone done(long step, String task, Duration compute) {
     return new Worker.StepDone("job", step, task, new StepResult(1.0, Map.of(), 4), 0, "w", step,
-        Duration.ZERO, Duration.ZERO);
+        Duration.ZERO, compute);
+  }
+
+  private long roundsSent() {
+    return sentSinceLast().stream().filter(line -> line.startsWith("round")).count();
   }
 
   private List<String> sentSinceLast() {
@@ -88,6 +97,35 @@ class StepDispatchTest {
         "the last step, alone in its round (max_steps 5)");
     assertEquals(5, dispatch.dispatched());
     assertTrue(!dispatch.idle());
+  }
+
+  @Test
+  void syncSendsAsManyRoundsAheadAsCoverTheLookaheadAtTheStepsPace() {
+    lookahead = new StepDispatch.Lookahead(6, Duration.ofMillis(1));
+    StepDispatch fast = dispatch(TinyJobs.plan("mean", 100, 1));
+    fast.dispatch();
+    assertEquals(2, roundsSent(), "two rounds before any step tells the pace");
+    fast.outcome(done(1, "binary_plus1", Duration.ofNanos(100_000)));
+    fast.outcome(done(2, "binary_times2", Duration.ofNanos(100_000)));
+    fast.dispatch();
+    assertEquals(6, fast.roundsOut(), "1 ms of 100 us rounds is 11, over the maximum");
+    assertEquals(5, roundsSent(), "round 0 reported: 5 more, 6 out");
+
+    StepDispatch slow = dispatch(TinyJobs.plan("mean", 100, 1));
+    slow.dispatch();
+    sentSinceLast();
+    slow.outcome(done(1, "binary_plus1", Duration.ofMillis(5)));
+    slow.outcome(done(2, "binary_times2", Duration.ofMillis(5)));
+    slow.dispatch();
+    assertEquals(2, slow.roundsOut(), "5 ms steps: the one computing and the next");
+    assertEquals(1, roundsSent());
+
+    StepDispatch medium = dispatch(TinyJobs.plan("mean", 100, 1));
+    medium.dispatch();
+    sentSinceLast();
+    medium.outcome(done(1, "binary_plus1", Duration.ofNanos(300_000)));
+    medium.dispatch();
+    assertEquals(4, medium.roundsOut(), "1 + 1 ms / 300 us");
   }
 
   @Test
