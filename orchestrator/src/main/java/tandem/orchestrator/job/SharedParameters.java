@@ -32,9 +32,10 @@ import tandem.worker.Worker;
  *
  * <p>Threading: the updates are the heavy part (in async mode a whole-trunk optimizer step per
  * gradient). On a worker's thread (a sync job's actor shares its first worker's thread, which
- * waits for the round anyway) they run in place; on the default dispatcher they run on
- * {@code tandem.orchestrator.shared-parameters-dispatcher}, one update of this job at a time,
- * while the actor queues what arrives meanwhile and answers state requests after it.
+ * waits for the round anyway) and on {@code tandem.orchestrator.shared-parameters-dispatcher}
+ * (where async jobs' actors run) they run in place; on the default dispatcher they run on that
+ * pool, one update of this job at a time, while the actor queues what arrives meanwhile and
+ * answers state requests after it.
  *
  * <p>Child of the job's coordinator, which watches it: an exception here stops it, and the
  * coordinator fails the job. Watches the workers: a stopped one holds no version back. State
