@@ -94,6 +94,28 @@ public final class OptimizerState {
    * {@code parameters}. Both are flat buffers of the block's length.
    */
   public void applyInPlace(INDArray parameters, INDArray gradient) {
+    applyInto(parameters, parameters, gradient);
+  }
+
+  /**
+   * As {@link #applyInPlace}, with the updated parameters written to {@code target} (whatever it
+   * held) and {@code parameters} left as they were: a new version of shared parameters in one
+   * pass, without first copying the old one. All three are flat buffers of the block's length.
+   */
+  public void applyInto(INDArray parameters, INDArray target, INDArray gradient) {
+    if (target != parameters) {
+      if (target.length() != parameterCount) {
+        throw new IllegalArgumentException("expected a target of " + parameterCount
+            + " parameters, found " + target.length());
+      }
+      if (updater != null || rows != null || !contiguous(target)
+          || target.dataType() != DataType.FLOAT) {
+        // These update in place (lazy rows: only the rows with a gradient are written).
+        target.assign(parameters);
+        applyInPlace(target, gradient);
+        return;
+      }
+    }
     if (parameters.length() != parameterCount || gradient.length() != parameterCount) {
       throw new IllegalArgumentException("expected " + parameterCount
           + " parameters and gradients, found " + parameters.length() + " and "
@@ -109,7 +131,7 @@ public final class OptimizerState {
       if (rows != null) {
         applyLazy(parameters, gradient);
       } else {
-        applyFused(floats(parameters), floats(gradient));
+        applyFused(floats(parameters), floats(target), floats(gradient));
       }
     } else if (updater == null) {
       throw new IllegalArgumentException("expected contiguous float buffers, found "
@@ -177,7 +199,8 @@ public final class OptimizerState {
         && (settings.name().equals("adam") || settings.name().equals("sgd"));
   }
 
-  private void applyFused(FloatBuffer parameterBuffer, FloatBuffer gradientBuffer) {
+  private void applyFused(FloatBuffer parameterBuffer, FloatBuffer targetBuffer,
+      FloatBuffer gradientBuffer) {
     int n = (int) parameterCount;
     // Bulk copies to heap arrays let the JIT vectorise the loop; element-wise access to the
     // native buffers was ten times slower.
@@ -194,7 +217,7 @@ public final class OptimizerState {
     } else {
       adam(p, g, n);
     }
-    parameterBuffer.put(0, p, 0, n);
+    targetBuffer.put(0, p, 0, n);
     gradientBuffer.put(0, g, 0, n);
   }
 

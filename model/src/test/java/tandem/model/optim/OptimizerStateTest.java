@@ -69,6 +69,31 @@ class OptimizerStateTest {
   }
 
   @Test
+  void applyIntoWritesWhatApplyInPlaceWouldAndLeavesTheSourceAsItWas() {
+    for (DataType type : java.util.List.of(DataType.FLOAT, DataType.DOUBLE)) {
+      OptimizerSettings settings = new OptimizerSettings("adam", 0.01, 0.9, 0.999, 1e-8, false);
+      int n = 300;
+      OptimizerState inPlace = new OptimizerState(settings, n, type);
+      OptimizerState into = new OptimizerState(settings, n, type);
+      Nd4j.getRandom().setSeed(11);
+      INDArray expected = Nd4j.rand(type, n);
+      INDArray current = expected.dup();
+      for (int step = 0; step < 20; step++) {
+        INDArray gradient = Nd4j.randn(type, n);
+        inPlace.applyInPlace(expected, gradient.dup());
+        INDArray before = current.dup();
+        // A target full of values that must not leak into the result.
+        INDArray target = Nd4j.valueArrayOf(new long[] {n}, 1e6, type);
+        into.applyInto(current, target, gradient);
+        assertArrayEquals(before.toDoubleVector(), current.toDoubleVector(), 0.0, "source kept");
+        current = target;
+      }
+      assertArrayEquals(expected.toDoubleVector(), current.toDoubleVector(), 0.0, type.name());
+      assertEquals(20, into.iteration());
+    }
+  }
+
+  @Test
   void aHalfLifeDecaysTheRateExponentiallyInBothPathsAlike() {
     for (String name : java.util.List.of("adam", "sgd")) {
       OptimizerSettings settings = new OptimizerSettings(name, 0.01, 0.9, 0.999, 1e-8, false, 10);

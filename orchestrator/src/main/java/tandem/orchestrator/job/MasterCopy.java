@@ -139,8 +139,16 @@ final class MasterCopy {
       throw new IllegalStateException("a gradient for module '" + key.module()
           + "', which is not a shared module of the job");
     }
-    optimizer(key).applyInPlace(fresh.computeIfAbsent(key.module(),
-        m -> arrays.writableCopy(m, parameters, unreadBelow)), gradient);
+    INDArray next = fresh.get(key.module());
+    if (next == null) {
+      // The first update of this module in this version: straight from the current values into
+      // an array nobody reads (no copy of the old version first).
+      next = arrays.writable(key.module(), parameters, unreadBelow);
+      fresh.put(key.module(), next);
+      optimizer(key).applyInto(parameters, next, gradient);
+    } else {
+      optimizer(key).applyInPlace(next, gradient);
+    }
   }
 
   /** The state of a shared module's updates, made on first use. */

@@ -4,7 +4,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -90,8 +89,6 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
   /** Sync: reports held back at most, whatever the rounds announced; see {@link #published}. */
   private static final int MAX_HELD_REPORTS = 64;
 
-  /** Newest step numbers remembered to tell a re-run's gradient; see {@link #firstArrival}. */
-  private static final int REMEMBERED_STEPS = 1 << 16;
 
   /**
    * @param initial version 0 of the shared modules (already sent to the workers)
@@ -124,7 +121,7 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
   private final MasterCopy master;
   private final SyncRounds rounds = new SyncRounds();
   private final TrunkOffers offers;
-  private final TreeSet<Long> arrivedSteps = new TreeSet<>();
+  private final ArrivedSteps arrivedSteps = new ArrivedSteps();
   /** Gradients ready to apply, each entry one update (a sync round, or an async gradient). */
   private final ArrayDeque<List<Worker.SharedGradients>> ready = new ArrayDeque<>();
   /** State requests that came while an update ran on the pool. */
@@ -178,7 +175,7 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
 
   private Behavior<Command> onGradientsArrived(GradientsArrived message) {
     Worker.SharedGradients gradients = message.gradients();
-    if (!firstArrival(gradients.step())) {
+    if (!arrivedSteps.firstArrival(gradients.step())) {
       // A step re-run after its worker was lost, whose first gradient had already come: it
       // counts once, or a sync round would close on it with another step's gradient missing.
       getContext().getLog().info("job {}: a second gradient for step {} ignored", jobId,
@@ -192,20 +189,6 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
     }
     drain();
     return this;
-  }
-
-  /**
-   * Whether this is the first gradient of {@code step}. A re-run follows its first run within the
-   * steps in flight, so the newest {@link #REMEMBERED_STEPS} step numbers are enough to tell.
-   */
-  private boolean firstArrival(long step) {
-    if (!arrivedSteps.add(step)) {
-      return false;
-    }
-    if (arrivedSteps.size() > REMEMBERED_STEPS) {
-      arrivedSteps.pollFirst();
-    }
-    return true;
   }
 
   private Behavior<Command> onGetParameters(GetParameters command) {

@@ -81,6 +81,10 @@ final class TrunkOffers {
 
   /** The oldest version a worker holds; {@code Long.MAX_VALUE} when there is no worker. */
   long oldestHeld() {
-    return replicas.values().stream().mapToLong(r -> r.held).min().orElse(Long.MAX_VALUE);
+    long oldest = Long.MAX_VALUE;
+    for (Replica replica : replicas.values()) {
+      oldest = Math.min(oldest, replica.held);
+    }
+    return oldest;
   }
 }

@@ -6,14 +6,14 @@ import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.Set;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import tandem.worker.TrunkSnapshot;
 
 /**
  * The arrays that newer versions of a job's shared modules replaced, reused for the next
  * versions instead of a new ND4J array per version (whose allocation and deallocation cost more
- * than a copy into an old one). Published snapshots are never written while someone may read
+ * than writing the next version into an old one: the optimizer writes it there straight from the
+ * current values). Published snapshots are never written while someone may read
  * them (see {@link TrunkSnapshot}):
  *
  * <ul>
@@ -50,12 +50,17 @@ final class VersionArrays {
   }
 
   /**
-   * {@code source} (a module's current parameters) in an array nobody reads: a reused one when
-   * there is one, else a new copy. {@code unreadBelow}: async, no worker reads a version older.
+   * An array shaped as {@code source} (a module's current parameters) that nobody reads, its
+   * contents undefined: a reused one when there is one, else a new one; for an update that
+   * writes every element ({@link tandem.model.optim.OptimizerState#applyInto}).
    */
-  INDArray writableCopy(String module, INDArray source, long unreadBelow) {
-    INDArray reused = async ? unread(module, unreadBelow) : spare.remove(module);
-    return reused == null ? source.dup() : copyInto(source, reused);
+  INDArray writable(String module, INDArray source, long unreadBelow) {
+    INDArray reused = reusable(module, unreadBelow);
+    return reused == null ? source.ulike() : reused;
+  }
+
+  private INDArray reusable(String module, long unreadBelow) {
+    return async ? unread(module, unreadBelow) : spare.remove(module);
   }
 
   /** {@code module}'s array {@code old}, last holding version {@code version}, was replaced. */
@@ -80,18 +85,5 @@ final class VersionArrays {
       return null;
     }
     return arrays.peekFirst().lastVersion() < unreadBelow ? arrays.pollFirst().array() : null;
-  }
-
-  /**
-   * {@code target} overwritten with {@code source}: one buffer copy for plain float arrays, since
-   * ND4J's assign op costs 10-20 us of fixed overhead on the path from one version to the next.
-   */
-  private static INDArray copyInto(INDArray source, INDArray target) {
-    if (source.dataType() == DataType.FLOAT && target.dataType() == source.dataType()
-        && !source.isView() && !target.isView() && source.length() == target.length()) {
-      target.data().asNioFloat().put(source.data().asNioFloat());
-      return target;
-    }
-    return target.assign(source);
   }
 }
