@@ -208,15 +208,24 @@ class SharedParametersTest {
         f.coordinator.expectMessageClass(SharedParameters.VersionApplied.class, WAIT));
   }
 
-  @Test
-  void syncHoldsItsReportsWhileRoundsAreAnnouncedAheadAndSendsThemTogetherInOrder() {
+  /**
+   * Rounds 1 and 2 announced ({@code steps} each) besides round 0, which is applied: its report
+   * is held back, since two rounds are still to come.
+   */
+  private static Fixture roundZeroAppliedWithTwoRoundsAhead(int steps) {
     Fixture f = new Fixture("mean");
     f.actor.tell(new SharedParameters.ExpectRound(0, 2));
-    f.actor.tell(new SharedParameters.ExpectRound(1, 1));
-    f.actor.tell(new SharedParameters.ExpectRound(2, 1));
+    f.actor.tell(new SharedParameters.ExpectRound(1, steps));
+    f.actor.tell(new SharedParameters.ExpectRound(2, steps));
     f.sendRoundZero();
     f.expectPublished(1);
     f.coordinator.expectNoMessage(QUIET);
+    return f;
+  }
+
+  @Test
+  void syncHoldsItsReportsWhileRoundsAreAnnouncedAheadAndSendsThemTogetherInOrder() {
+    Fixture f = roundZeroAppliedWithTwoRoundsAhead(1);
     f.gradients.tell(new Worker.SharedGradients(JOB, 3, "t1", 1, 0.0, Map.of("c", vector(-2)),
         testKit.system().ignoreRef()));
     f.expectPublished(2);
@@ -231,13 +240,7 @@ class SharedParametersTest {
 
   @Test
   void aWorkerThatStopsSendsTheReportsHeldBack() {
-    Fixture f = new Fixture("mean");
-    f.actor.tell(new SharedParameters.ExpectRound(0, 2));
-    f.actor.tell(new SharedParameters.ExpectRound(1, 2));
-    f.actor.tell(new SharedParameters.ExpectRound(2, 2));
-    f.sendRoundZero();
-    f.expectPublished(1);
-    f.coordinator.expectNoMessage(QUIET);
+    Fixture f = roundZeroAppliedWithTwoRoundsAhead(2);
     // The coordinator moves the lost worker's steps by which gradients are applied.
     f.worker2.stop();
     assertEquals(1, f.coordinator.expectMessageClass(SharedParameters.VersionApplied.class, WAIT)
