@@ -2,7 +2,6 @@ package tandem.orchestrator.job;
 
 import com.typesafe.config.Config;
 import java.time.Duration;
-
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
