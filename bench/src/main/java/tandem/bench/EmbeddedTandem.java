@@ -1,6 +1,5 @@
 package tandem.bench;
 
-import com.google.common.collect.Iterators;
 import com.google.protobuf.Timestamp;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
@@ -21,6 +20,7 @@ import tandem.api.v1.StepCompleted;
 import tandem.api.v1.StreamEventsRequest;
 import tandem.api.v1.SubmitJobRequest;
 import tandem.api.v1.TrainingEvent;
+import tandem.api.v1.TrainingEventBatch;
 import tandem.api.v1.TrainingServiceGrpc;
 import tandem.orchestrator.ServerSettings;
 import tandem.orchestrator.TandemServer;
@@ -118,31 +118,31 @@ public final class EmbeddedTandem implements AutoCloseable {
       awaitEnd(jobId);
     }
     // As TandemClient.watch follows a job: StreamEventBatches, several events to a message.
-    Iterator<TrainingEvent> events = Iterators.concat(Iterators.transform(
-        stub.withDeadlineAfter(JOB_DEADLINE.toMillis(), TimeUnit.MILLISECONDS)
-            .streamEventBatches(StreamEventsRequest.newBuilder().setJobId(jobId).build()),
-        batch -> batch.getEventsList().iterator()));
+    Iterator<TrainingEventBatch> batches = stub.withDeadlineAfter(JOB_DEADLINE.toMillis(),
+        TimeUnit.MILLISECONDS).streamEventBatches(
+            StreamEventsRequest.newBuilder().setJobId(jobId).build());
     TreeMap<Long, StepCompleted> steps = new TreeMap<>();
     TreeMap<Long, Timestamp> stepTimes = new TreeMap<>();
     Timestamp startedAt = null;
     Timestamp lastStepAt = null;
     JobFinished finished = null;
     java.util.Map<String, Double> evaluation = new java.util.LinkedHashMap<>();
-    while (events.hasNext()) {
-      TrainingEvent event = events.next();
-      switch (event.getKindCase()) {
-        case JOB_STARTED -> startedAt = event.getTime();
-        case STEP_COMPLETED -> {
-          steps.put(event.getStepCompleted().getStep(), event.getStepCompleted());
-          stepTimes.put(event.getStepCompleted().getStep(), event.getTime());
-          lastStepAt = event.getTime();
+    while (batches.hasNext()) {
+      for (TrainingEvent event : batches.next().getEventsList()) {
+        switch (event.getKindCase()) {
+          case JOB_STARTED -> startedAt = event.getTime();
+          case STEP_COMPLETED -> {
+            steps.put(event.getStepCompleted().getStep(), event.getStepCompleted());
+            stepTimes.put(event.getStepCompleted().getStep(), event.getTime());
+            lastStepAt = event.getTime();
+          }
+          case JOB_FINISHED -> finished = event.getJobFinished();
+          case EVALUATION_COMPLETED -> event.getEvaluationCompleted().getEvaluationsList()
+              .forEach(e -> evaluation.put(e.getTask() + "/" + e.getOutput(), e.getValue()));
+          case EVENTS_MISSED -> throw new IllegalStateException("job " + jobId
+              + " dropped events " + event.getEventsMissed() + ": raise retained-events");
+          default -> { }
         }
-        case JOB_FINISHED -> finished = event.getJobFinished();
-        case EVALUATION_COMPLETED -> event.getEvaluationCompleted().getEvaluationsList()
-            .forEach(e -> evaluation.put(e.getTask() + "/" + e.getOutput(), e.getValue()));
-        case EVENTS_MISSED -> throw new IllegalStateException("job " + jobId
-            + " dropped events " + event.getEventsMissed() + ": raise retained-events");
-        default -> { }
       }
     }
     Duration clientTime = Duration.ofNanos(System.nanoTime() - submittedAt);
