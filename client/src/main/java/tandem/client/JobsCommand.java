@@ -17,7 +17,7 @@ final class JobsCommand extends RemoteCommand {
 
   @Override
   protected int run(TandemClient client) {
-    List<JobStatus> jobs = client.jobs();
+    List<JobStatus> jobs = client.jobs(false);
     if (json) {
       out().println(JsonView.json(ListJobsResponse.newBuilder().addAllJobs(jobs)));
       return ExitCodes.OK;

@@ -95,7 +95,16 @@ public final class TandemClient {
 
   /** Every job the server knows, newest first. */
   public List<JobStatus> jobs() {
-    return unary().listJobs(ListJobsRequest.getDefaultInstance()).getJobsList();
+    return jobs(true);
+  }
+
+  /**
+   * Every job the server knows, newest first; without {@code lossCurves}, each task's loss curve
+   * is left out (a listing of state and progress, far smaller and cheaper for the server).
+   */
+  public List<JobStatus> jobs(boolean lossCurves) {
+    return unary().listJobs(ListJobsRequest.newBuilder().setOmitLossCurves(!lossCurves).build())
+        .getJobsList();
   }
 
   /** Stops a running job and returns its status; {@code FAILED_PRECONDITION} if it already ended. */

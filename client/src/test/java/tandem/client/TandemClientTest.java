@@ -84,6 +84,9 @@ class TandemClientTest {
 
     List<JobStatus> jobs = client.jobs();
     assertEquals(List.of("job-2", "job-1"), jobs.stream().map(JobStatus::getJobId).toList());
+    assertEquals(false, service.lists.get(0).getOmitLossCurves(), "curves by default");
+    client.jobs(false);
+    assertEquals(true, service.lists.get(1).getOmitLossCurves());
 
     JobStatus cancelled = client.cancel("job-3");
     assertEquals(JobState.JOB_STATE_CANCELLED, cancelled.getState());
@@ -206,6 +209,7 @@ class TandemClientTest {
   static final class FakeTrainingService extends TrainingServiceGrpc.TrainingServiceImplBase {
     final List<SubmitJobRequest> submitted = new CopyOnWriteArrayList<>();
     final List<GetJobRequest> gets = new CopyOnWriteArrayList<>();
+    final List<ListJobsRequest> lists = new CopyOnWriteArrayList<>();
     final List<CancelJobRequest> cancels = new CopyOnWriteArrayList<>();
     final List<StreamEventsRequest> streams = new CopyOnWriteArrayList<>();
     final CountDownLatch streamCancelled = new CountDownLatch(1);
@@ -236,6 +240,7 @@ class TandemClientTest {
 
     @Override
     public void listJobs(ListJobsRequest request, StreamObserver<ListJobsResponse> response) {
+      lists.add(request);
       response.onNext(ListJobsResponse.newBuilder()
           .addJobs(JobStatus.newBuilder().setJobId("job-2"))
           .addJobs(JobStatus.newBuilder().setJobId("job-1"))

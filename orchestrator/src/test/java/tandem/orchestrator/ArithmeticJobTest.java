@@ -53,6 +53,13 @@ class ArithmeticJobTest {
         "omit_loss_curves leaves them out");
     assertEquals(status.toBuilder().clearTasks().build(), polled.toBuilder().clearTasks()
         .setElapsed(status.getElapsed()).build(), "and nothing else");
+    JobStatus listed = stub.listJobs(tandem.api.v1.ListJobsRequest.newBuilder()
+        .setOmitLossCurves(true).build()).getJobs(0);
+    assertTrue(listed.getTasksList().stream().allMatch(t -> t.getLossCurveCount() == 0),
+        "so does ListJobs'");
+    assertEquals(polled.getTasksCount(), listed.getTasksCount());
+    assertTrue(stub.listJobs(tandem.api.v1.ListJobsRequest.getDefaultInstance()).getJobs(0)
+        .getTasksList().stream().allMatch(t -> t.getLossCurveCount() > 0), "curves by default");
     for (int i = 0; i < status.getTasksCount(); i++) {
       assertEquals(status.getTasks(i).toBuilder().clearLossCurve().build(), polled.getTasks(i));
     }

@@ -155,7 +155,8 @@ public final class TrainingService implements TrainingServiceGrpc.AsyncService,
   @Override
   public void listJobs(ListJobsRequest request, StreamObserver<ListJobsResponse> response) {
     ListJobsResponse.Builder jobs = ListJobsResponse.newBuilder();
-    store.all().forEach(record -> jobs.addJobs(record.events().status()));
+    store.all().forEach(record -> jobs.addJobs(request.getOmitLossCurves()
+        ? record.events().statusWithoutCurves() : record.events().status()));
     response.onNext(jobs.build());
     response.onCompleted();
   }
