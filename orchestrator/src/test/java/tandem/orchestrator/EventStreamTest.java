@@ -27,14 +27,18 @@ class EventStreamTest {
   @RegisterExtension
   static final RunningServer running = new RunningServer(2);
 
+  /** Submits the arithmetic example for 300 steps; its id. */
+  private static String submitArithmetic(TrainingServiceGrpc.TrainingServiceBlockingStub stub) {
+    JobSpec spec = Specs.example("arithmetic").toBuilder()
+        .setStop(StopCondition.newBuilder().setMaxSteps(300)).build();
+    return stub.submitJob(SubmitJobRequest.newBuilder().setSpec(spec).build()).getJobId();
+  }
 
   @Test
   void resumingSubscriberGetsEveryLaterEventOnceAndInOrder() throws Exception {
-    JobSpec spec = Specs.example("arithmetic").toBuilder()
-        .setStop(StopCondition.newBuilder().setMaxSteps(300)).build();
     TrainingServiceGrpc.TrainingServiceBlockingStub blocking =
         TrainingServiceGrpc.newBlockingStub(running.channel());
-    String jobId = blocking.submitJob(SubmitJobRequest.newBuilder().setSpec(spec).build()).getJobId();
+    String jobId = submitArithmetic(blocking);
 
     // The first subscriber starts at once; once it has seen event 20 the second one resumes
     // after 10 while training is still going, so it gets both logged and live events.
@@ -65,11 +69,9 @@ class EventStreamTest {
 
   @Test
   void batchesCarryTheSameEventsInOrderSeveralToAMessage() throws Exception {
-    JobSpec spec = Specs.example("arithmetic").toBuilder()
-        .setStop(StopCondition.newBuilder().setMaxSteps(300)).build();
     TrainingServiceGrpc.TrainingServiceBlockingStub blocking =
         TrainingServiceGrpc.newBlockingStub(running.channel());
-    String jobId = blocking.submitJob(SubmitJobRequest.newBuilder().setSpec(spec).build()).getJobId();
+    String jobId = submitArithmetic(blocking);
 
     // Live from the start, then once more from after event 5 when the log is complete.
     List<TrainingEventBatch> live = new ArrayList<>();

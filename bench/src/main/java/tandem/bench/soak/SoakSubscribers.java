@@ -1,6 +1,5 @@
 package tandem.bench.soak;
 
-import com.google.common.collect.Iterators;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.BufferedReader;
@@ -9,11 +8,14 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.Spliterator;
+import java.util.Spliterators;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.StreamSupport;
 import tandem.api.v1.JobState;
 import tandem.api.v1.StreamEventsRequest;
 import tandem.api.v1.TrainingEvent;
@@ -103,8 +105,9 @@ public final class SoakSubscribers {
           .withDeadlineAfter(DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
       StreamEventsRequest request = StreamEventsRequest.newBuilder().setJobId(job).build();
       Iterator<TrainingEvent> events = stream == Stream.EVENTS ? stub.streamEvents(request)
-          : Iterators.concat(Iterators.transform(stub.streamEventBatches(request),
-              batch -> batch.getEventsList().iterator()));
+          : StreamSupport.stream(Spliterators.spliteratorUnknownSize(
+              stub.streamEventBatches(request), Spliterator.ORDERED), false)
+              .flatMap(batch -> batch.getEventsList().stream()).iterator();
       long expected = 1;
       while (events.hasNext()) {
         TrainingEvent event = events.next();

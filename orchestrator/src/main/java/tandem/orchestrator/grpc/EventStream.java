@@ -239,8 +239,7 @@ public final class EventStream {
         return;
       }
       byte[] batch = new byte[size];
-      CodedOutputStream out =
-          CodedOutputStream.newInstance(batch);
+      CodedOutputStream out = CodedOutputStream.newInstance(batch);
       try {
         for (byte[] event : pending) {
           out.writeByteArray(TrainingEventBatch.EVENTS_FIELD_NUMBER, event);

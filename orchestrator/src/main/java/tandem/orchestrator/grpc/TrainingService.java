@@ -146,17 +146,20 @@ public final class TrainingService implements TrainingServiceGrpc.AsyncService,
       return;
     }
     store.find(request.getJobId()).ifPresentOrElse(record -> {
-      response.onNext(request.getOmitLossCurves() ? record.events().statusWithoutCurves()
-          : record.events().status());
+      response.onNext(status(record, request.getOmitLossCurves()));
       response.onCompleted();
     }, () -> response.onError(unknownJob(request.getJobId())));
+  }
+
+  /** A job's status, its tasks' loss curves left out on request ({@code omit_loss_curves}). */
+  private static JobStatus status(JobRecord record, boolean omitLossCurves) {
+    return omitLossCurves ? record.events().statusWithoutCurves() : record.events().status();
   }
 
   @Override
   public void listJobs(ListJobsRequest request, StreamObserver<ListJobsResponse> response) {
     ListJobsResponse.Builder jobs = ListJobsResponse.newBuilder();
-    store.all().forEach(record -> jobs.addJobs(request.getOmitLossCurves()
-        ? record.events().statusWithoutCurves() : record.events().status()));
+    store.all().forEach(record -> jobs.addJobs(status(record, request.getOmitLossCurves())));
     response.onNext(jobs.build());
     response.onCompleted();
   }

@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import tandem.api.v1.JobState;
 import tandem.api.v1.JobStatus;
 import tandem.api.v1.TrainingEvent;
 
@@ -231,7 +232,7 @@ public final class EventLog {
   }
 
   /** The job's state as of the latest event: {@link #status()}'s, without building the rest. */
-  public synchronized tandem.api.v1.JobState state() {
+  public synchronized JobState state() {
     return progress.state();
   }
 

@@ -37,11 +37,6 @@ final class JobProgress {
   private int largestStaleness = -1;
   private ScheduleSpec schedule = ScheduleSpec.getDefaultInstance();
   private JobState state = JobState.JOB_STATE_PENDING;
-
-  /** The job's state as of the latest event. */
-  JobState state() {
-    return state;
-  }
   private long stepsDone;
   private long maxSteps;
   private long examples;
@@ -114,6 +109,11 @@ final class JobProgress {
   private void place(TaskPlacement placement) {
     tasks.computeIfAbsent(placement.getTask(), t -> TaskProgress.newBuilder().setTask(t))
         .setWorker(placement.getWorker());
+  }
+
+  /** The job's state as of the latest event. */
+  JobState state() {
+    return state;
   }
 
   JobStatus toStatus(long lastSequence, Instant now) {
