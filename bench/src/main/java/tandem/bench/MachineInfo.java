@@ -5,16 +5,22 @@ import java.util.Properties;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * What the figures were measured on: cores, JVM, ND4J backend and BLAS, and the OpenMP thread
- * setting (steps are 2-4x slower with 2 threads per op on 2 cores; see DESIGN.md). Immutable.
+ * What the figures were measured on: cores, JVM, ND4J backend and BLAS, OpenBLAS's kernels and
+ * the OpenMP thread setting (steps are 2-4x slower with 2 threads per op on 2 cores; see
+ * DESIGN.md). The kernels: {@code OPENBLAS_CORETYPE} when set (some workplaces set it, e.g. to
+ * Haswell), else OpenBLAS's own choice for the CPU; on the AMD EPYC machines here the step's
+ * matrix products take half as long with its own choice (AVX-512) as with Haswell's (AVX2).
+ * Immutable.
  */
 public record MachineInfo(int cores, String javaVersion, String javaVm, String os,
-    String nd4jBackend, String blasVendor, String ompNumThreads, long maxHeapBytes) {
+    String nd4jBackend, String blasVendor, String blasKernels, String ompNumThreads,
+    long maxHeapBytes) {
 
   /** This JVM's machine; initialises ND4J if nothing did yet. */
   public static MachineInfo current() {
     Properties environment = Nd4j.getExecutioner().getEnvironmentInformation();
     String omp = System.getenv("OMP_NUM_THREADS");
+    String core = System.getenv("OPENBLAS_CORETYPE");
     return new MachineInfo(
         Runtime.getRuntime().availableProcessors(),
         System.getProperty("java.version"),
@@ -23,6 +29,7 @@ public record MachineInfo(int cores, String javaVersion, String javaVm, String o
             + System.getProperty("os.arch"),
         Nd4j.getBackend().getClass().getName(),
         String.valueOf(environment.getOrDefault("blas.vendor", "unknown")),
+        core == null || core.isBlank() ? "OpenBLAS's own choice" : core + " (OPENBLAS_CORETYPE)",
         omp == null ? "unset" : omp,
         Runtime.getRuntime().maxMemory());
   }
@@ -35,6 +42,7 @@ public record MachineInfo(int cores, String javaVersion, String javaVm, String o
     json.addProperty("os", os);
     json.addProperty("nd4jBackend", nd4jBackend);
     json.addProperty("blasVendor", blasVendor);
+    json.addProperty("blasKernels", blasKernels);
     json.addProperty("ompNumThreads", ompNumThreads);
     json.addProperty("maxHeapBytes", maxHeapBytes);
     return json;
@@ -43,6 +51,6 @@ public record MachineInfo(int cores, String javaVersion, String javaVm, String o
   /** One line for the human report. */
   public String describe() {
     return cores + " cores, Java " + javaVersion + ", " + nd4jBackend.replaceAll(".*\\.", "")
-        + " (" + blasVendor + "), OMP_NUM_THREADS=" + ompNumThreads;
+        + " (" + blasVendor + ", kernels: " + blasKernels + "), OMP_NUM_THREADS=" + ompNumThreads;
   }
 }
