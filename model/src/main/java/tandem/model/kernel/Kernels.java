@@ -141,6 +141,25 @@ public final class Kernels {
   }
 
   /**
+   * The native address of {@code array}'s first element, for loops that copy many slices of one
+   * array ({@link #read(long, float[], int, int)}): ND4J's address lookup costs about half a
+   * microsecond a call. Valid while the array is reachable; float arrays only.
+   */
+  public static long addressOf(INDArray array) {
+    return address(array);
+  }
+
+  /** Copies {@code length} floats from native {@code address} into {@code destination}. */
+  public static void read(long address, float[] destination, int offset, int length) {
+    UNSAFE.copyMemory(null, address, destination, FLOATS + 4L * offset, 4L * length);
+  }
+
+  /** Copies {@code length} floats of {@code source} from {@code offset} to native {@code address}. */
+  public static void write(float[] source, int offset, int length, long address) {
+    UNSAFE.copyMemory(source, FLOATS + 4L * offset, null, address, 4L * length);
+  }
+
+  /**
    * {@code array}'s elements column by column ({@code [rows, columns]}, column-major) into
    * {@code destination}, whichever order the array has.
    */
