@@ -212,11 +212,17 @@ public final class Kernels {
   /** Adds {@code length} floats of {@code values} into {@code array} from element {@code from}. */
   public static void addInto(float[] values, int offset, INDArray array, long from, int length,
       float[] scratch) {
-    read(array, from, scratch, 0, length);
+    addInto(values, offset, address(array) + 4 * from, length, scratch);
+  }
+
+  /** Adds {@code length} floats of {@code values} into the native floats at {@code address}. */
+  public static void addInto(float[] values, int offset, long address, int length,
+      float[] scratch) {
+    read(address, scratch, 0, length);
     for (int i = 0; i < length; i++) {
       scratch[i] += values[offset + i];
     }
-    write(scratch, 0, array, from, length);
+    write(scratch, 0, length, address);
   }
 
   /** A heap array of at least {@code length} floats: {@code current} if it is long enough. */

@@ -174,6 +174,9 @@ public final class Embedding implements Module {
     work.ensureHeap();
     Kernels.readRowMajor(input, work.heapInput, work.heapScratch);
     float[] out = work.heapOutput;
+    // Looked up once: ND4J's address lookup costs about half a microsecond, and a batch copies
+    // thousands of rows.
+    long tableAddress = Kernels.addressOf(parameters);
     int column = 0;
     int outColumn = 0;
     for (int t = 0; t < tables.size(); t++) {
@@ -191,8 +194,8 @@ public final class Embedding implements Module {
                 + table.vocabularySize() + ")");
           }
           ids[r] = id;
-          Kernels.read(parameters, base + (long) id * dimension, out, r * outputSize + outColumn,
-              dimension);
+          Kernels.read(tableAddress + 4 * (base + (long) id * dimension), out,
+              r * outputSize + outColumn, dimension);
         }
         column++;
         outColumn += dimension;
@@ -207,6 +210,7 @@ public final class Embedding implements Module {
     int rows = work.batchSize;
     float[] gradient = work.heapOutput;
     Kernels.readRowMajor(outputGradient, gradient, work.heapScratch);
+    long tableGradients = Kernels.addressOf(parameterGradient);
     int column = 0;
     int outColumn = 0;
     for (int t = 0; t < tables.size(); t++) {
@@ -216,8 +220,9 @@ public final class Embedding implements Module {
       for (int c = 0; c < table.columns(); c++) {
         int[] ids = work.ids[column];
         for (int r = 0; r < rows; r++) {
-          Kernels.addInto(gradient, r * outputSize + outColumn, parameterGradient,
-              base + (long) ids[r] * dimension, dimension, work.heapScratch);
+          Kernels.addInto(gradient, r * outputSize + outColumn,
+              tableGradients + 4 * (base + (long) ids[r] * dimension), dimension,
+              work.heapScratch);
         }
         column++;
         outColumn += dimension;

@@ -247,6 +247,7 @@ public final class OptimizerState {
     Kernels.read(gradient, g);
     boolean sgd = settings.name().equals("sgd");
     float rate = (float) settings.learningRate(iteration);
+    long parameterAddress = Kernels.addressOf(parameters);
     int start = 0;
     for (int t = 0; t < rows.counts().length; t++) {
       int width = rows.widths()[t];
@@ -254,7 +255,7 @@ public final class OptimizerState {
         if (!nonZero(g, start, width)) {
           continue;
         }
-        Kernels.read(parameters, start, p, start, width);
+        Kernels.read(parameterAddress + 4L * start, p, start, width);
         if (sgd) {
           for (int i = start; i < start + width; i++) {
             p[i] -= rate * g[i];
@@ -262,7 +263,7 @@ public final class OptimizerState {
         } else {
           adam(p, g, start, width);
         }
-        Kernels.write(p, start, parameters, start, width);
+        Kernels.write(p, start, width, parameterAddress + 4L * start);
       }
     }
   }
