@@ -38,7 +38,10 @@ import tandem.model.spec.TrainingPlan;
  * running {@code bench/peers.py}), Tandem's single-thread reference loop, and Tandem's actor path
  * through gRPC (two-head: 1 local worker, sync; CoNLL: the default 2 local workers), CoNLL with
  * dense and with lazy embedding updates. Figures are training examples per second (steps only,
- * after a warm-up), medians over the repetitions, ratios of medians. The roofline column is the
+ * after a warm-up), medians over the repetitions, ratios of medians. Within a repetition,
+ * PyTorch's figure is the fastest of {@link PytorchPeer#TIMINGS} timed runs in its process, and
+ * each two-head Tandem figure follows a settle run of the same path ({@code --settle-runs}):
+ * both guard against one system's run being slowed by what ran just before. The roofline column is the
  * time {@code cblas_sgemm} alone takes for the step's own products ({@link GemmRoofline}),
  * measured in the same run, divided by the step's time.
  */
@@ -70,6 +73,15 @@ public final class PeersBench implements Callable<Integer> {
       description = "Steps of each two-head warm-up run (default: ${DEFAULT-VALUE}).")
   int twoHeadWarmupSteps;
 
+  // As in two-head: a Tandem run straight after another system's is slower for its whole
+  // length (the actor path's most), so each measured two-head run of Tandem follows a settle run
+  // of its own path. PyTorch warms up in its own process before it measures. Not for CoNLL,
+  // whose runs are 20 times longer.
+  @Option(names = "--settle-runs", defaultValue = "1",
+      description = "Unmeasured two-head runs of the same Tandem path right before each "
+          + "measured one (default: ${DEFAULT-VALUE}; 0: none, as before).")
+  int settleRuns;
+
   @Option(names = "--workloads", split = ",", defaultValue = "two-head,conll",
       description = "Workloads to run (default: ${DEFAULT-VALUE}).")
   List<String> workloads;
@@ -97,10 +109,10 @@ public final class PeersBench implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     if (repeats <= 0 || twoHeadSteps <= 0 || twoHeadWarmupSteps <= 0 || conllSteps <= 0
-        || warmupTurns < 0) {
+        || warmupTurns < 0 || settleRuns < 0) {
       throw new CommandLine.ParameterException(commandSpec.commandLine(),
           "--repeats, --two-head-steps, --two-head-warmup-steps and --conll-steps must be "
-              + "positive, --warmup-turns >= 0");
+              + "positive, --warmup-turns and --settle-runs >= 0");
     }
     MachineInfo machine = MachineInfo.current();
     double loadBefore = loadAverage();
@@ -143,8 +155,8 @@ public final class PeersBench implements Callable<Integer> {
         for (int r = 0; r < repeats; r++) {
           List<Runnable> order = new ArrayList<>(List.of(
               () -> pytorch("two-head", twoHeadSteps),
-              () -> record("two-head/tandem-loop", bare(plan, twoHeadSteps)),
-              () -> record("two-head/tandem-actor", actor(tandem, spec))));
+              () -> record("two-head/tandem-loop", settled(() -> bare(plan, twoHeadSteps))),
+              () -> record("two-head/tandem-actor", settled(() -> actor(tandem, spec)))));
           runRotated(order, r);
           progress("two-head repetition %d/%d: %s", r + 1, repeats, latest("two-head/"));
         }
@@ -210,6 +222,16 @@ public final class PeersBench implements Callable<Integer> {
       System.gc();
       systems.get((i + repetition) % systems.size()).run();
     }
+  }
+
+  /** {@code run}'s figure after {@link #settleRuns} unmeasured runs of it. */
+  private double settled(java.util.function.DoubleSupplier run) {
+    for (int settle = 0; settle < settleRuns; settle++) {
+      System.gc();
+      run.getAsDouble();
+    }
+    System.gc();
+    return run.getAsDouble();
   }
 
   private static double bare(TrainingPlan plan, int steps) {
@@ -294,7 +316,8 @@ public final class PeersBench implements Callable<Integer> {
   private void printTable(PrintWriter out, MachineInfo machine, double loadBefore,
       double loadAfter) {
     out.println("peers: training examples/s (steps only), median of " + repeats
-        + " repetitions; " + machine.describe());
+        + " repetitions (two-head: " + settleRuns + " settle run(s) of the same Tandem path before"
+        + " each measured one); " + machine.describe());
     out.printf("load average (1 min) %.1f before, %.1f after; PyTorch %s%n", loadBefore,
         loadAfter, pytorchNote == null ? pytorchVersion : "-");
     if (pytorchNote != null) {
@@ -337,6 +360,7 @@ public final class PeersBench implements Callable<Integer> {
     json.addProperty("loadAverageBefore", loadBefore);
     json.addProperty("loadAverageAfter", loadAfter);
     json.addProperty("repeats", repeats);
+    json.addProperty("settleRuns", settleRuns);
     json.addProperty("pytorch", pytorchNote == null ? pytorchVersion : pytorchNote);
     JsonObject systems = new JsonObject();
     for (String[] row : ROWS) {

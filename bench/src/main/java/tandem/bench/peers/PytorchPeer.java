@@ -18,6 +18,14 @@ final class PytorchPeer {
    */
   record Result(double examplesPerSecond, double threads, String version) {}
 
+  /**
+   * Timed runs per call, after one warm-up; the call's figure is the fastest. On these shared
+   * machines PyTorch's single runs dropped by up to 40% now and then (126,000-227,000 two-head
+   * examples/s within one bench run, with the bench's JVM idle meanwhile), which flattered
+   * Tandem's ratio; the best of three is the conservative figure for PyTorch.
+   */
+  static final int TIMINGS = 3;
+
   private PytorchPeer() {}
 
   /** Whether PyTorch can run; null if so, else why not and how to install it. */
@@ -38,12 +46,16 @@ final class PytorchPeer {
     }
   }
 
-  /** Runs {@code workload} for {@code steps} steps (after a warm-up) on one thread. */
+  /**
+   * Runs {@code workload} on one thread: a warm-up, then {@link #TIMINGS} timed runs of
+   * {@code steps} steps; the figure is the fastest of them.
+   */
   static Result run(String python, Path baseDir, String workload, int steps) {
     try {
       ProcessBuilder builder = new ProcessBuilder(List.of(python,
           baseDir.resolve("bench/peers.py").toString(), workload, "--steps",
           String.valueOf(steps), "--warmup", String.valueOf(Math.min(200, steps)),
+          "--repeats", String.valueOf(TIMINGS),
           "--conll-train", baseDir.resolve("../shared/data/conll2000/train.txt").toString()))
           .redirectError(ProcessBuilder.Redirect.DISCARD);
       builder.environment().put("OMP_NUM_THREADS", "1");
@@ -55,7 +67,11 @@ final class PytorchPeer {
       }
       JsonObject result = JsonParser.parseString(output.substring(output.lastIndexOf('\n') + 1))
           .getAsJsonObject();
-      return new Result(result.getAsJsonArray("examplesPerSecond").get(0).getAsDouble(),
+      double best = 0;
+      for (var rate : result.getAsJsonArray("examplesPerSecond")) {
+        best = Math.max(best, rate.getAsDouble());
+      }
+      return new Result(best,
           result.get("threads").getAsDouble(),
           result.get("torch").getAsString() + ", BLAS " + result.get("blas").getAsString());
     } catch (IOException e) {

@@ -61,6 +61,16 @@ public final class TwoHeadBench implements Callable<Integer> {
       description = "Warm-up runs of each path, in alternation (default: ${DEFAULT-VALUE}).")
   int warmupTurns;
 
+  // A run straight after the other path's is slower for its whole length, the actor path's most
+  // (in one JVM, 20 actor runs in a row: 15 at 460-510k ex/s; an actor run right after a bare
+  // one: 290-390k; the worker thread used 27% more CPU time for the same 2,000 steps, with no
+  // more waiting or context switches). A server runs jobs after jobs, not after a bare loop, so
+  // each measured run follows a settle run of its own path.
+  @Option(names = "--settle-runs", defaultValue = "1",
+      description = "Unmeasured runs of the same path right before each measured run "
+          + "(default: ${DEFAULT-VALUE}; 0: strict alternation, as before).")
+  int settleRuns;
+
   @Option(names = "--rows", defaultValue = "8192",
       description = "Rows of the generated data set (default: ${DEFAULT-VALUE}).")
   int rows;
@@ -94,9 +104,11 @@ public final class TwoHeadBench implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (steps <= 0 || repeats <= 0 || warmupSteps <= 0 || warmupTurns <= 0 || rows <= 0) {
+    if (steps <= 0 || repeats <= 0 || warmupSteps <= 0 || warmupTurns <= 0 || rows <= 0
+        || settleRuns < 0) {
       throw new CommandLine.ParameterException(commandSpec.commandLine(),
-          "--steps, --repeats, --warmup-steps, --warmup-turns and --rows must be positive");
+          "--steps, --repeats, --warmup-steps, --warmup-turns and --rows must be positive, "
+              + "--settle-runs >= 0");
     }
     MachineInfo machine = MachineInfo.current();
     Path dir = Files.createTempDirectory("tandem-bench-two-head");
@@ -126,9 +138,18 @@ public final class TwoHeadBench implements Callable<Integer> {
           Duration actorGc = Duration.ZERO;
           Duration bareGc = Duration.ZERO;
           for (int turn = 0; turn < 2; turn++) {
+            boolean actorTurn = actorFirst == (turn == 0);
+            for (int settle = 0; settle < settleRuns; settle++) {
+              System.gc();
+              if (actorTurn) {
+                tandem.run(measured, events);
+              } else {
+                BareLoop.run(plan, steps);
+              }
+            }
             System.gc();
             Duration gcBefore = GcTime.total();
-            if (actorFirst == (turn == 0)) {
+            if (actorTurn) {
               actor = tandem.run(measured, events);
               actorGc = GcTime.total().minus(gcBefore);
             } else {
@@ -166,6 +187,7 @@ public final class TwoHeadBench implements Callable<Integer> {
     settings.addProperty("repeats", repeats);
     settings.addProperty("warmupSteps", warmupSteps);
     settings.addProperty("warmupTurns", warmupTurns);
+    settings.addProperty("settleRuns", settleRuns);
     settings.addProperty("rows", rows);
     settings.addProperty("seed", seed);
     settings.addProperty("batchSize", TwoHeadJob.BATCH_SIZE);
@@ -235,8 +257,9 @@ public final class TwoHeadBench implements Callable<Integer> {
     out.printf("two-head: trunk %d→%d relu, 2 heads %d→%d, batch %d, Adam %s, round robin, sync,"
             + " 1 step in flight, 1 local worker%n", TwoHeadData.FEATURES, TwoHeadJob.HIDDEN,
         TwoHeadJob.HIDDEN, TwoHeadData.CLASSES, TwoHeadJob.BATCH_SIZE, TwoHeadJob.LEARNING_RATE);
-    out.printf("%d steps per run, %d rows, %d repetitions after %d×%d warm-up steps, events %s;"
-        + " %s%n%n", steps, rows, repeats, warmupTurns, warmupSteps, events.name().toLowerCase(),
+    out.printf("%d steps per run, %d rows, %d repetitions after %d×%d warm-up steps, %d settle "
+        + "run(s) of the same path before each measured run, events %s; %s%n%n", steps, rows,
+        repeats, warmupTurns, warmupSteps, settleRuns, events.name().toLowerCase(),
         machine.describe());
     String format = "%-7s %11s %11s %6s %11s %11s %6s %8s %8s %6s %9s %9s%n";
     out.printf(format, "run", "actor ex/s", "bare ex/s", "ratio", "actor train", "bare train",
