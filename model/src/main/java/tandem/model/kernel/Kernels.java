@@ -128,18 +128,6 @@ public final class Kernels {
     UNSAFE.copyMemory(source, FLOATS, null, address(array), 4 * length);
   }
 
-  /** Copies {@code length} floats from {@code array} at element {@code from} into {@code destination}. */
-  public static void read(INDArray array, long from, float[] destination, int offset, int length) {
-    UNSAFE.copyMemory(null, address(array) + 4 * from, destination, FLOATS + 4L * offset,
-        4L * length);
-  }
-
-  /** Copies {@code length} floats of {@code source} into {@code array} from element {@code from}. */
-  public static void write(float[] source, int offset, INDArray array, long from, int length) {
-    UNSAFE.copyMemory(source, FLOATS + 4L * offset, null, address(array) + 4 * from,
-        4L * length);
-  }
-
   /**
    * The native address of {@code array}'s first element, for loops that copy many slices of one
    * array ({@link #read(long, float[], int, int)}): ND4J's address lookup costs about half a

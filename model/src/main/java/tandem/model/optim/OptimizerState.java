@@ -226,13 +226,7 @@ public final class OptimizerState {
       // native buffers was ten times slower.
       Kernels.read(parameterAddress + 4L * from, p, from, length);
       Kernels.read(gradientAddress + 4L * from, g, from, length);
-      if (sgd) {
-        for (int i = from; i < from + length; i++) {
-          p[i] -= rate * g[i];
-        }
-      } else {
-        adam(p, g, from, length);
-      }
+      step(p, g, from, length, sgd, rate);
       Kernels.write(p, from, length, targetAddress + 4L * from);
     }
   }
@@ -257,13 +251,7 @@ public final class OptimizerState {
           continue;
         }
         Kernels.read(parameterAddress + 4L * start, p, start, width);
-        if (sgd) {
-          for (int i = start; i < start + width; i++) {
-            p[i] -= rate * g[i];
-          }
-        } else {
-          adam(p, g, start, width);
-        }
+        step(p, g, start, width, sgd, rate);
         Kernels.write(p, start, width, parameterAddress + 4L * start);
       }
     }
@@ -276,6 +264,17 @@ public final class OptimizerState {
       }
     }
     return false;
+  }
+
+  /** SGD at {@code rate}, or Adam, on entries {@code [from, from + length)} of the block. */
+  private void step(float[] p, float[] g, int from, int length, boolean sgd, float rate) {
+    if (sgd) {
+      for (int i = from; i < from + length; i++) {
+        p[i] -= rate * g[i];
+      }
+    } else {
+      adam(p, g, from, length);
+    }
   }
 
   /**

@@ -89,7 +89,6 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
   /** Sync: reports held back at most, whatever the rounds announced; see {@link #published}. */
   private static final int MAX_HELD_REPORTS = 64;
 
-
   /**
    * @param initial version 0 of the shared modules (already sent to the workers)
    * @param workers every worker with tasks of this job: each gets the new versions

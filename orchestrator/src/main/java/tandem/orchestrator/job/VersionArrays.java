@@ -55,12 +55,8 @@ final class VersionArrays {
    * writes every element ({@link tandem.model.optim.OptimizerState#applyInto}).
    */
   INDArray writable(String module, INDArray source, long unreadBelow) {
-    INDArray reused = reusable(module, unreadBelow);
+    INDArray reused = async ? unread(module, unreadBelow) : spare.remove(module);
     return reused == null ? source.ulike() : reused;
-  }
-
-  private INDArray reusable(String module, long unreadBelow) {
-    return async ? unread(module, unreadBelow) : spare.remove(module);
   }
 
   /** {@code module}'s array {@code old}, last holding version {@code version}, was replaced. */
