@@ -92,28 +92,65 @@ public final class Kernels {
   }
 
   /**
+   * A matrix operand of {@link #gemm(Matrix, boolean, Matrix, boolean, Matrix, float, float)}:
+   * {@code rows x columns} contiguous floats at a native address, column- or row-major. Lets a
+   * module multiply with a block of its flat parameter buffer without an ND4J view of it (a view
+   * costs tens of microseconds to make, and a cache of them is shared state between threads).
+   */
+  public record Matrix(long address, int rows, int columns, boolean columnMajor) {
+
+    /** {@code array} (contiguous floats, rank 2, or rank 1 as one row). */
+    public static Matrix of(INDArray array) {
+      if (array.rank() == 1) {
+        return new Matrix(Kernels.address(array), 1, (int) array.length(), false);
+      }
+      return new Matrix(Kernels.address(array), (int) array.size(0), (int) array.size(1),
+          array.ordering() == 'f');
+    }
+
+    /** The column-major {@code [rows, columns]} floats at {@code address}. */
+    public static Matrix columnMajor(long address, int rows, int columns) {
+      return new Matrix(address, rows, columns, true);
+    }
+
+    /** Distance between the starts of consecutive columns (column-major) or rows. */
+    int leading() {
+      return Math.max(1, columnMajor ? rows : columns);
+    }
+  }
+
+  /**
    * {@code c = alpha * op(a) op(b) + beta * c} by {@code cblas_sgemm}, where {@code op} transposes
    * when asked. {@code a} and {@code b} may be in either order (a row-major array is its
    * transpose column-major); {@code c} must be column-major. All contiguous floats.
    */
   public static void gemm(INDArray a, boolean transposeA, INDArray b, boolean transposeB,
       INDArray c, float alpha, float beta) {
-    if (c.ordering() != 'f' && c.size(0) != 1 && c.size(1) != 1) {
-      throw new IllegalArgumentException("expected a column-major result, found order "
-          + c.ordering());
+    gemm(Matrix.of(a), transposeA, Matrix.of(b), transposeB, Matrix.of(c), alpha, beta);
+  }
+
+  /** As {@link #gemm(INDArray, boolean, INDArray, boolean, INDArray, float, float)}, on addresses. */
+  public static void gemm(Matrix a, boolean transposeA, Matrix b, boolean transposeB, Matrix c,
+      float alpha, float beta) {
+    if (!c.columnMajor() && c.rows() != 1 && c.columns() != 1) {
+      throw new IllegalArgumentException("expected a column-major result, found a row-major one");
     }
-    int m = (int) c.size(0);
-    int n = (int) c.size(1);
-    int k = (int) (transposeA ? a.size(0) : a.size(1));
-    boolean aColumns = a.ordering() == 'f';
-    boolean bColumns = b.ordering() == 'f';
-    int lda = (int) (aColumns ? a.size(0) : a.size(1));
-    int ldb = (int) (bColumns ? b.size(0) : b.size(1));
+    int m = c.rows();
+    int n = c.columns();
+    int k = transposeA ? a.rows() : a.columns();
+    int checkK = transposeB ? b.columns() : b.rows();
+    if ((transposeA ? a.columns() : a.rows()) != m || (transposeB ? b.rows() : b.columns()) != n
+        || checkK != k) {
+      throw new IllegalArgumentException("gemm: shapes do not match: a " + a.rows() + "x"
+          + a.columns() + (transposeA ? "^T" : "") + ", b " + b.rows() + "x" + b.columns()
+          + (transposeB ? "^T" : "") + ", c " + m + "x" + n);
+    }
     // A row-major [r, c] array is the column-major [c, r] one: flip the transpose flag.
-    int opA = transposeA == aColumns ? openblas.CblasTrans : openblas.CblasNoTrans;
-    int opB = transposeB == bColumns ? openblas.CblasTrans : openblas.CblasNoTrans;
-    openblas.cblas_sgemm(openblas.CblasColMajor, opA, opB, m, n, k, alpha, pointer(a),
-        Math.max(1, lda), pointer(b), Math.max(1, ldb), beta, pointer(c), Math.max(1, m));
+    int opA = transposeA == a.columnMajor() ? openblas.CblasTrans : openblas.CblasNoTrans;
+    int opB = transposeB == b.columnMajor() ? openblas.CblasTrans : openblas.CblasNoTrans;
+    openblas.cblas_sgemm(openblas.CblasColMajor, opA, opB, m, n, k, alpha, pointer(a.address()),
+        a.leading(), pointer(b.address()), b.leading(), beta, pointer(c.address()),
+        Math.max(1, m));
   }
 
   /** Copies {@code array}'s elements, in its own order, into {@code destination}. */
@@ -228,10 +265,10 @@ public final class Kernels {
     return array.data().address() + 4 * array.offset();
   }
 
-  private static FloatPointer pointer(INDArray array) {
+  private static FloatPointer pointer(long at) {
     return new FloatPointer(new Pointer() {
       {
-        address = Kernels.address(array);
+        address = at;
       }
     });
   }

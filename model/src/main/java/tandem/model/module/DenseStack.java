@@ -115,11 +115,12 @@ public final class DenseStack implements Module {
   public INDArray forward(INDArray parameters, INDArray input, Module.Buffers buffers) {
     DenseBuffers work = (DenseBuffers) buffers;
     checkInput(input, work);
-    Views p = views(parameters);
     work.fusedPass = fusedActivations != null && Kernels.fused(parameters, input);
     if (work.fusedPass) {
-      return forwardFused(p, input, work);
+      layout.check(parameters);
+      return forwardFused(Kernels.addressOf(parameters), input, work);
     }
+    Views p = views(parameters);
     INDArray x = input;
     for (int i = 0; i < layers.size(); i++) {
       work.inputs[i] = x;
@@ -139,9 +140,12 @@ public final class DenseStack implements Module {
       INDArray parameterGradient, boolean inputGradientNeeded) {
     DenseBuffers work = (DenseBuffers) buffers;
     layout.check(parameterGradient);
-    Views p = views(parameters);
-    Views g = views(parameterGradient);
     if (work.fusedPass) {
+      if (!Kernels.contiguous(parameterGradient)) {
+        throw new IllegalArgumentException(name + ": the fused path needs a contiguous float"
+            + " gradient buffer, found " + parameterGradient.dataType() + " with stride "
+            + parameterGradient.elementWiseStride());
+      }
       if (outputGradient.length() != (long) work.batchSize * outputSize()) {
         throw new IllegalArgumentException(name + ": expected an output gradient ["
             + work.batchSize + ", " + outputSize() + "], found "
@@ -149,8 +153,11 @@ public final class DenseStack implements Module {
       }
       INDArray epsilon = Kernels.contiguous(outputGradient) ? outputGradient
           : outputGradient.dup('f');
-      return backwardFused(p, g, epsilon, work, inputGradientNeeded);
+      return backwardFused(Kernels.addressOf(parameters), Kernels.addressOf(parameterGradient),
+          epsilon, work, inputGradientNeeded);
     }
+    Views p = views(parameters);
+    Views g = views(parameterGradient);
     INDArray epsilon = outputGradient;
     for (int i = layers.size() - 1; i >= 0; i--) {
       IActivation activation = layers.get(i).activation();
@@ -171,7 +178,14 @@ public final class DenseStack implements Module {
     return epsilon;
   }
 
-  private INDArray forwardFused(Views p, INDArray input, DenseBuffers work) {
+  /**
+   * The fused path reads and writes the parameter and gradient buffers by address, block by
+   * block ({@link #weights}, {@link #bias}), with no ND4J view of them: making views cost tens of
+   * microseconds per buffer, and async training gives a trunk many buffers (one per version), so
+   * a cache of them missed about once a step, under a lock two workers took turns on
+   * (bench/run.sh async).
+   */
+  private INDArray forwardFused(long parameters, INDArray input, DenseBuffers work) {
     int rows = work.batchSize;
     work.ensureHeap();
     INDArray x = input;
@@ -179,9 +193,10 @@ public final class DenseStack implements Module {
       int width = layers.get(i).size();
       work.inputs[i] = x;
       INDArray z = work.preActivations[i];
-      Kernels.gemm(x, false, p.weights[i], false, z, 1f, 0f);
+      Kernels.gemm(Kernels.Matrix.of(x), false, weights(parameters, i), false,
+          Kernels.Matrix.of(z), 1f, 0f);
       Kernels.read(z, work.heapPre[i]);
-      Kernels.read(p.biases[i], work.heapBias);
+      Kernels.read(bias(parameters, i), work.heapBias, 0, width);
       fusedActivations[i].forward(work.heapPre[i], work.heapBias, work.heapActivations[i], rows,
           width);
       INDArray a = work.activations[i];
@@ -191,8 +206,8 @@ public final class DenseStack implements Module {
     return x;
   }
 
-  private INDArray backwardFused(Views p, Views g, INDArray outputGradient, DenseBuffers work,
-      boolean inputGradientNeeded) {
+  private INDArray backwardFused(long parameters, long gradient, INDArray outputGradient,
+      DenseBuffers work, boolean inputGradientNeeded) {
     int rows = work.batchSize;
     float[] epsilon = work.heapEpsilon;
     Kernels.readColumnMajor(outputGradient, epsilon, work.heapScratch);
@@ -212,15 +227,18 @@ public final class DenseStack implements Module {
         }
         biasGradient[j] = sum;
       }
-      Kernels.addInto(biasGradient, 0, g.biases[i], 0, width, work.heapScratch);
+      Kernels.addInto(biasGradient, 0, bias(gradient, i), width, work.heapScratch);
       INDArray deltaArray = work.deltas[i];
       Kernels.write(delta, deltaArray);
-      Kernels.gemm(work.inputs[i], true, deltaArray, false, g.weights[i], 1f, 1f);
+      Kernels.Matrix deltaMatrix = Kernels.Matrix.of(deltaArray);
+      Kernels.gemm(Kernels.Matrix.of(work.inputs[i]), true, deltaMatrix, false,
+          weights(gradient, i), 1f, 1f);
       if (i == 0 && !inputGradientNeeded) {
         return null;
       }
       INDArray inputGradient = work.inputGradients[i];
-      Kernels.gemm(deltaArray, false, p.weights[i], true, inputGradient, 1f, 0f);
+      Kernels.gemm(deltaMatrix, false, weights(parameters, i), true,
+          Kernels.Matrix.of(inputGradient), 1f, 0f);
       if (i == 0) {
         return inputGradient;
       }
@@ -262,7 +280,18 @@ public final class DenseStack implements Module {
     return views;
   }
 
-  /** Two workers' trunk replicas and gradients in async mode, with room to spare. */
+  /** Layer {@code i}'s weights ({@code [in, out]}, column-major) in the buffer at {@code flat}. */
+  private Kernels.Matrix weights(long flat, int i) {
+    int in = i == 0 ? inputSize : layers.get(i - 1).size();
+    return Kernels.Matrix.columnMajor(flat + 4 * layout.offset(2 * i), in, layers.get(i).size());
+  }
+
+  /** The address of layer {@code i}'s bias in the buffer at {@code flat}. */
+  private long bias(long flat, int i) {
+    return flat + 4 * layout.offset(2 * i + 1);
+  }
+
+  /** The ND4J path's buffers: a step's parameters, gradients and a trunk replica or two. */
   private static final int CACHED_BUFFERS = 8;
 
   private final List<java.lang.ref.WeakReference<Views>> recent = new ArrayList<>();
