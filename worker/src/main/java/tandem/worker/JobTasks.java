@@ -33,6 +33,8 @@ final class JobTasks {
   private final TrainingPlan plan;
   private final ActorRef<Worker.SharedGradients> sharedParameters;
   private final ActorRef<Worker.StepOutcome> coordinator;
+  /** Where the job's shared modules are read and updated in place; null: by messages. */
+  private final DirectTrunk direct;
   private final List<String> tasks = new ArrayList<>();
   private final Map<String, TaskProgram> programs = new HashMap<>();
   private final TaskBatches batches;
@@ -51,11 +53,12 @@ final class JobTasks {
 
   JobTasks(TrainingPlan plan, TrunkSnapshot trunk,
       ActorRef<Worker.SharedGradients> sharedParameters,
-      ActorRef<Worker.StepOutcome> coordinator) {
+      ActorRef<Worker.StepOutcome> coordinator, DirectTrunk direct) {
     this.plan = plan;
     this.trunk = trunk;
     this.sharedParameters = sharedParameters;
     this.coordinator = coordinator;
+    this.direct = direct;
     this.batches = new TaskBatches(plan);
   }
 
@@ -201,6 +204,14 @@ final class JobTasks {
     trunkArrivedAtNanos = System.nanoTime();
   }
 
+  /**
+   * A newer version read in place ({@link DirectTrunk}): it was there for the taking, so no step
+   * waited for it, unlike one that arrives ({@link #trunkArrivedAtNanos}).
+   */
+  void readTrunk(TrunkSnapshot snapshot) {
+    trunk = snapshot;
+  }
+
   /** {@link System#nanoTime()} when the current trunk replica came (0: with the assignment). */
   long trunkArrivedAtNanos() {
     return trunkArrivedAtNanos;
@@ -225,6 +236,11 @@ final class JobTasks {
 
   ActorRef<Worker.StepOutcome> coordinator() {
     return coordinator;
+  }
+
+  /** See {@link TaskAssignment#direct()}; null when shared gradients go by message. */
+  DirectTrunk direct() {
+    return direct;
   }
 
   /** Steps and evaluations of the job waiting here for a newer trunk version. */

@@ -113,11 +113,19 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
 
   /**
    * A finished step: the losses it computed (before its updates), the trunk version it read,
-   * and where its time went.
+   * and where its time went; with a {@link DirectTrunk}, also what its shared update did
+   * ({@code applied}; null when the shared-parameter actor applies it and says so itself).
    */
   public record StepDone(String jobId, long step, String task, StepResult result,
-      long trunkVersion, String worker, long batch, Duration queueTime, Duration computeTime)
-      implements StepOutcome {}
+      long trunkVersion, String worker, long batch, Duration queueTime, Duration computeTime,
+      DirectTrunk.Applied applied) implements StepOutcome {
+
+    /** A step whose shared gradients went to the shared-parameter actor. */
+    public StepDone(String jobId, long step, String task, StepResult result, long trunkVersion,
+        String worker, long batch, Duration queueTime, Duration computeTime) {
+      this(jobId, step, task, result, trunkVersion, worker, batch, queueTime, computeTime, null);
+    }
+  }
 
   /** A step that threw (non-finite loss, a bug); the job cannot go on. */
   public record StepFailed(String jobId, long step, String task, String worker, String reason)
@@ -205,7 +213,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     JobTasks job = jobs.get(assignment.jobId());
     if (job == null) {
       job = new JobTasks(assignment.plan(), assignment.trunk(), assignment.sharedParameters(),
-          assignment.coordinator());
+          assignment.coordinator(), assignment.direct());
       jobs.put(assignment.jobId(), job);
     }
     job.addTasks(assignment.tasks(), assignment.headParameters());
@@ -220,6 +228,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     if (job == null) {
       return this; // released (cancelled or failed job): the step is moot
     }
+    readNewest(job);
     if (job.trunk().version() < command.minTrunkVersion()) {
       job.waiting().add(command);
       job.prefetch(command.task());
@@ -260,11 +269,19 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     try {
       JobTasks.Computed computed = job.step(command.task());
       Duration compute = Duration.ofNanos(System.nanoTime() - start);
-      job.sharedParameters().tell(new SharedGradients(command.jobId(), command.step(),
+      SharedGradients gradients = new SharedGradients(command.jobId(), command.step(),
           command.task(), computed.trunkVersion(), computed.result().loss(),
-          computed.sharedGradients(), getContext().getSelf()));
+          computed.sharedGradients(), getContext().getSelf());
+      DirectTrunk.Applied applied = null;
+      if (job.direct() != null) {
+        applied = job.direct().apply(gradients);
+        job.recycle(computed.sharedGradients());
+      } else {
+        job.sharedParameters().tell(gradients);
+      }
       StepDone done = new StepDone(command.jobId(), command.step(), command.task(),
-          computed.result(), computed.trunkVersion(), name, computed.batch(), queued, compute);
+          computed.result(), computed.trunkVersion(), name, computed.batch(), queued, compute,
+          applied);
       if (job.async()) {
         // Async: each outcome gives the worker credit for its next step at once.
         job.coordinator().tell(done);
@@ -306,6 +323,16 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     return this;
   }
 
+  /** With a {@link DirectTrunk}: the newest version of the shared modules, read in place. */
+  private void readNewest(JobTasks job) {
+    if (job.direct() != null) {
+      TrunkSnapshot newest = job.direct().newest(getContext().getSelf());
+      if (newest.version() > job.trunk().version()) {
+        job.readTrunk(newest);
+      }
+    }
+  }
+
   /** Says it holds the version before the steps it lets run: the next one comes meanwhile. */
   private Behavior<Command> onOfferTrunkVersion(OfferTrunkVersion command) {
     JobTasks job = jobs.get(command.jobId());
@@ -317,6 +344,9 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
 
   private Behavior<Command> onEvaluate(Evaluate command) {
     JobTasks job = jobs.get(command.jobId());
+    if (job != null) {
+      readNewest(job);
+    }
     if (job == null) {
       command.replyTo().tell(new EvaluationDone(command.jobId(), name, Map.of()));
     } else if (job.trunk().version() < command.minTrunkVersion() || !job.waiting().isEmpty()) {

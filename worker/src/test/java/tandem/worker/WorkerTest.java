@@ -394,6 +394,85 @@ class WorkerTest {
   }
 
   /** dLoss/dParameters of {@code task}'s first batch, computed directly by its program. */
+  /**
+   * A {@link DirectTrunk} that hands out the versions the test puts in and records what the
+   * worker applies, answering each apply with the next version.
+   */
+  private static final class RecordingTrunk implements DirectTrunk {
+    volatile TrunkSnapshot newest;
+    final java.util.concurrent.BlockingQueue<Worker.SharedGradients> applied =
+        new java.util.concurrent.LinkedBlockingQueue<>();
+    final List<Map<String, INDArray>> gradientArrays =
+        java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+
+    RecordingTrunk(TrunkSnapshot start) {
+      newest = start;
+    }
+
+    @Override
+    public TrunkSnapshot newest(ActorRef<Worker.Command> reader) {
+      return newest;
+    }
+
+    @Override
+    public Applied apply(Worker.SharedGradients gradients) {
+      Map<String, INDArray> copies = new LinkedHashMap<>();
+      gradients.gradients().forEach((module, gradient) -> copies.put(module, gradient.dup()));
+      gradientArrays.add(gradients.gradients());
+      applied.add(new Worker.SharedGradients(gradients.jobId(), gradients.step(),
+          gradients.task(), gradients.trunkVersion(), gradients.loss(), copies,
+          gradients.worker()));
+      return new Applied(newest.version() + 1, 2, false);
+    }
+  }
+
+  @Test
+  void withADirectTrunkAStepReadsTheNewestVersionAppliesInPlaceAndReportsIt() throws Exception {
+    String jobId = "job-" + jobs.incrementAndGet();
+    ActorRef<Worker.Command> worker = testKit.spawn(Worker.create("direct-" + jobId));
+    TestProbe<Worker.SharedGradients> gradients = testKit.createTestProbe();
+    TestProbe<Worker.StepOutcome> outcomes = testKit.createTestProbe();
+    Map<String, INDArray> initial = ModelParameters.initial(plan.graph(), plan.seed(),
+        DataType.FLOAT);
+    Map<String, INDArray> shared = new LinkedHashMap<>();
+    plan.graph().sharedModules().forEach(m -> shared.put(m, initial.get(m)));
+    RecordingTrunk direct = new RecordingTrunk(new TrunkSnapshot(0, shared));
+    Map<String, INDArray> heads = new LinkedHashMap<>();
+    OWNED.forEach(task -> plan.graph().heads(task).forEach(h -> heads.put(h, initial.get(h).dup())));
+    TestProbe<Worker.Assigned> replies = testKit.createTestProbe();
+    worker.tell(new Worker.AssignTasks(new TaskAssignment(jobId, plan, OWNED, heads,
+        new TrunkSnapshot(0, shared), gradients.ref(), outcomes.ref(), direct), replies.ref()));
+    replies.expectMessageClass(Worker.Assigned.class, WAIT);
+    // A newer version than the assignment's: the step must read it, with no message for it.
+    Map<String, INDArray> newer = new LinkedHashMap<>();
+    shared.forEach((m, p) -> newer.put(m, p.add(0.25)));
+    direct.newest = new TrunkSnapshot(3, newer);
+    Map<String, INDArray> parameters = new HashMap<>(initial);
+    parameters.putAll(newer);
+
+    worker.tell(new Worker.RunStep(jobId, 1, "binary_times2", 3, System.nanoTime()));
+    Worker.StepDone done = (Worker.StepDone) outcomes.expectMessageClass(Worker.StepOutcome.class,
+        WAIT);
+    assertEquals(3, done.trunkVersion());
+    assertEquals(new DirectTrunk.Applied(4, 2, false), done.applied());
+    Worker.SharedGradients applied = direct.applied.poll(10, java.util.concurrent.TimeUnit.SECONDS);
+    assertEquals(1, applied.step());
+    assertEquals(3, applied.trunkVersion());
+    Map<String, INDArray> expected = referenceGradients("binary_times2", parameters);
+    assertEquals(Set.of("binary_encoder", "binary_decoder"), applied.gradients().keySet());
+    applied.gradients().forEach((module, gradient) -> assertArrayEquals(
+        expected.get(module).toFloatVector(), gradient.toFloatVector(), 1e-6f, module));
+    gradients.expectNoMessage(QUIET);
+
+    // Applied arrays are the worker's again at once: the next step computes into them.
+    worker.tell(new Worker.RunStep(jobId, 2, "binary_times2", 3, System.nanoTime()));
+    outcomes.expectMessageClass(Worker.StepOutcome.class, WAIT);
+    assertEquals(2, direct.gradientArrays.size());
+    direct.gradientArrays.get(0).forEach((module, array) ->
+        org.junit.jupiter.api.Assertions.assertSame(array, direct.gradientArrays.get(1).get(module),
+            module));
+  }
+
   private static Map<String, INDArray> referenceGradients(String task,
       Map<String, INDArray> parameters) {
     TaskGraph graph = plan.graph().task(task);

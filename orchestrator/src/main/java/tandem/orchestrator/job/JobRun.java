@@ -60,6 +60,8 @@ final class JobRun {
   Map<String, INDArray> initialParameters;
   ActorRef<SharedParameters.Command> sharedParameters;
   ActorRef<Worker.SharedGradients> gradientsTo;
+  /** Async jobs whose workers all share this JVM: their way to the shared modules; else null. */
+  tandem.worker.DirectTrunk direct;
   /** The latest checkpoint taken (in memory): where a lost worker's heads come back from. */
   Checkpoint latest;
   long completed;
@@ -187,7 +189,7 @@ final class JobRun {
       TrunkSnapshot trunk) {
     String name = placements.name(worker);
     var assignment = placements.assignment(jobId(), tasks, from, initialParameters, trunk,
-        gradientsTo, outcomes);
+        gradientsTo, outcomes, direct);
     context.ask(Worker.Assigned.class, worker, timeouts.assign(),
         replyTo -> new Worker.AssignTasks(assignment, replyTo),
         (reply, failure) -> new Coordinator.TasksAssigned(name, failure));

@@ -16,6 +16,7 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import tandem.model.spec.TrainingPlan;
+import tandem.worker.DirectTrunk;
 import tandem.worker.OptimizerSnapshot;
 import tandem.worker.TrunkSnapshot;
 import tandem.worker.Worker;
@@ -27,7 +28,11 @@ import tandem.worker.Worker;
  * gradients are in ({@link SyncRounds}); in {@code async} mode each gradient is applied on
  * arrival, after the job's {@link StaleGradientPolicy}. Each new version goes to the job's
  * workers, coalesced ({@link TrunkOffers}: at most one on its way to each worker, the newest),
- * and is reported to the coordinator with every step's staleness.
+ * and is reported to the coordinator with every step's staleness. An async job whose workers
+ * all share this JVM skips those messages ({@link #directFor}): its workers read the newest
+ * version and apply their own gradients through {@link DirectUpdates}, on their own threads,
+ * and report each step's staleness to the coordinator with its outcome; the actor then answers
+ * state requests under the same lock.
  *
  * <p>Threading: the updates are the heavy part (in async mode a whole-trunk optimizer step per
  * gradient). On a worker's thread (a sync job's actor shares its first worker's thread, which
@@ -66,8 +71,12 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
   /** What the shared-parameter actor tells its coordinator. */
   public sealed interface Report {}
 
-  /** Sent once at start: where workers send their shared gradients. */
-  public record Ready(ActorRef<Worker.SharedGradients> gradients) implements Report {}
+  /**
+   * Sent once at start: where workers send their shared gradients, and the {@link DirectTrunk}
+   * they update the shared modules through instead when the actor was made with one (else null).
+   */
+  public record Ready(ActorRef<Worker.SharedGradients> gradients, DirectTrunk direct)
+      implements Report {}
 
   /** A step whose gradient was handled: its staleness, and whether it was dropped. */
   public record AppliedStep(long step, long staleness, boolean dropped) {}
@@ -105,8 +114,32 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
   public static Behavior<Command> create(String jobId, TrainingPlan plan, TrunkSnapshot initial,
       Map<String, OptimizerSnapshot> optimizers, List<ActorRef<Worker.Command>> workers,
       ActorRef<Report> coordinator) {
+    return create(jobId, plan, initial, optimizers, workers, coordinator, false);
+  }
+
+  /**
+   * As above; with {@code direct} (async jobs only), the workers update the shared modules in
+   * place through the {@link DirectTrunk} that {@link Ready} carries, on their own threads, and
+   * this actor answers state requests and still applies any gradient sent to it.
+   */
+  public static Behavior<Command> create(String jobId, TrainingPlan plan, TrunkSnapshot initial,
+      Map<String, OptimizerSnapshot> optimizers, List<ActorRef<Worker.Command>> workers,
+      ActorRef<Report> coordinator, boolean direct) {
+    if (direct && !plan.consistency().async()) {
+      throw new IllegalArgumentException("job " + jobId + ": only async jobs update the shared"
+          + " modules in place");
+    }
     return Behaviors.setup(context -> new SharedParameters(context, jobId, plan,
-        new MasterCopy(plan, initial, optimizers), workers, coordinator));
+        new MasterCopy(plan, initial, optimizers), workers, coordinator, direct));
+  }
+
+  /**
+   * Whether an async job's workers can update its shared modules in place ({@link DirectTrunk}):
+   * every one of them is an actor of this JVM.
+   */
+  public static boolean directFor(TrainingPlan plan, List<ActorRef<Worker.Command>> workers) {
+    return plan.consistency().async()
+        && workers.stream().allMatch(worker -> worker.path().address().hasLocalScope());
   }
 
   /** The key of a shared module's optimizer state: the module, or the module and the task. */
@@ -118,6 +151,8 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
   private final boolean async;
   private final ActorRef<Report> coordinator;
   private final MasterCopy master;
+  /** The workers' way to the master copy in place; null: gradients come by message only. */
+  private final DirectUpdates direct;
   private final SyncRounds rounds = new SyncRounds();
   private final TrunkOffers offers;
   private final ArrivedSteps arrivedSteps = new ArrivedSteps();
@@ -135,12 +170,14 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
   private final List<VersionApplied> heldReports = new ArrayList<>();
 
   private SharedParameters(ActorContext<Command> context, String jobId, TrainingPlan plan,
-      MasterCopy master, List<ActorRef<Worker.Command>> workers, ActorRef<Report> coordinator) {
+      MasterCopy master, List<ActorRef<Worker.Command>> workers, ActorRef<Report> coordinator,
+      boolean direct) {
     super(context);
     this.jobId = jobId;
     this.async = plan.consistency().async();
     this.coordinator = coordinator;
     this.master = master;
+    this.direct = direct ? new DirectUpdates(master) : null;
     this.newest = master.current();
     this.offers = new TrunkOffers(workers, newest.version());
     workers.forEach(context::watch);
@@ -150,7 +187,8 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
         == dispatchers.lookup(DispatcherSelector.defaultDispatcher())
         ? dispatchers.lookup(DispatcherSelector.fromConfig(UPDATE_DISPATCHER)) : null;
     coordinator.tell(new Ready(
-        context.messageAdapter(Worker.SharedGradients.class, GradientsArrived::new)));
+        context.messageAdapter(Worker.SharedGradients.class, GradientsArrived::new),
+        this.direct));
   }
 
   @Override
@@ -194,7 +232,7 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
     if (updating) {
       deferred.add(command);
     } else {
-      command.replyTo().tell(new Parameters(newest.version(), master.copyOfParameters()));
+      command.replyTo().tell(locked(m -> new Parameters(version(), m.copyOfParameters())));
     }
     return this;
   }
@@ -203,8 +241,8 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
     if (updating) {
       deferred.add(command);
     } else {
-      command.replyTo().tell(new State(newest.version(), master.copyOfParameters(),
-          master.copyOfOptimizers()));
+      command.replyTo().tell(locked(m -> new State(version(), m.copyOfParameters(),
+          m.copyOfOptimizers())));
     }
     return this;
   }
@@ -233,7 +271,20 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
     // The coordinator moves a lost worker's steps: it must know which gradients are in.
     flushReports();
     offers.remove(signal.getRef().unsafeUpcast());
+    if (direct != null) {
+      direct.forget(signal.getRef().unsafeUpcast());
+    }
     return this;
+  }
+
+  /** {@code read} of the master copy; with workers updating it in place, under their lock. */
+  private <T> T locked(java.util.function.Function<MasterCopy, T> read) {
+    return direct == null ? read.apply(master) : direct.read(read);
+  }
+
+  /** The version of the master copy now (with workers updating it in place, theirs). */
+  private long version() {
+    return direct == null ? newest.version() : master.current().version();
   }
 
   /**
@@ -275,11 +326,14 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
 
   private List<MasterCopy.Applied> applyAll(List<List<Worker.SharedGradients>> batch,
       long unreadBelow) {
-    List<MasterCopy.Applied> applied = new ArrayList<>(batch.size());
-    for (List<Worker.SharedGradients> gradients : batch) {
-      applied.add(master.apply(gradients, unreadBelow));
-    }
-    return applied;
+    return locked(m -> {
+      long unread = direct == null ? unreadBelow : Math.min(unreadBelow, direct.oldestRead());
+      List<MasterCopy.Applied> applied = new ArrayList<>(batch.size());
+      for (List<Worker.SharedGradients> gradients : batch) {
+        applied.add(m.apply(gradients, unread));
+      }
+      return applied;
+    });
   }
 
   /**

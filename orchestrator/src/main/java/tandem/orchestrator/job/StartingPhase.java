@@ -79,12 +79,13 @@ final class StartingPhase extends PhaseBehavior {
     run.timers.startSingleTimer(Tick.START_TIMED_OUT, run.timeouts.assign());
     waitingFor = "the job's shared-parameter actor to start";
     Map<String, INDArray> shared = run.sharedInitial();
+    List<ActorRef<Worker.Command>> workers = List.copyOf(run.placements.workers());
     run.sharedParameters = run.context.spawn(parameterActor.apply(
         SharedParameters.create(run.jobId(), run.plan,
             new TrunkSnapshot(run.dispatch.trunkVersion(), shared),
-            run.resumedFrom == null ? Map.of() : run.resumedFrom.sharedOptimizers(),
-            List.copyOf(run.placements.workers()),
-            run.context.messageAdapter(SharedParameters.Report.class, FromParameters::new))),
+            run.resumedFrom == null ? Map.of() : run.resumedFrom.sharedOptimizers(), workers,
+            run.context.messageAdapter(SharedParameters.Report.class, FromParameters::new),
+            SharedParameters.directFor(run.plan, workers))),
         "shared-parameters", parameterDispatcher);
     run.context.watch(run.sharedParameters);
     return this;
@@ -95,6 +96,7 @@ final class StartingPhase extends PhaseBehavior {
       return this;
     }
     run.gradientsTo = ready.gradients();
+    run.direct = ready.direct();
     TrunkSnapshot trunk = new TrunkSnapshot(run.dispatch.trunkVersion(), run.sharedInitial());
     for (ActorRef<Worker.Command> worker : run.placements.workers()) {
       List<String> tasks = run.placements.tasksOf(worker);

@@ -168,7 +168,8 @@ final class StepDispatch {
 
   /** A new version: the steps it handled that are still out, by number. */
   Map<Long, PendingStep> applied(SharedParameters.VersionApplied applied) {
-    trunkVersion = applied.version();
+    // Workers that apply in place report their versions each on its own: not in order.
+    trunkVersion = Math.max(trunkVersion, applied.version());
     Map<Long, PendingStep> handled = new TreeMap<>();
     for (SharedParameters.AppliedStep appliedStep : applied.steps()) {
       PendingStep step = pending.get(appliedStep.step());

@@ -10,6 +10,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import tandem.api.v1.TaskPlacement;
 import tandem.model.spec.TrainingPlan;
 import tandem.orchestrator.checkpoint.Checkpoint;
+import tandem.worker.DirectTrunk;
 import tandem.worker.OptimizerSnapshot;
 import tandem.worker.TaskAssignment;
 import tandem.worker.TrunkSnapshot;
@@ -123,14 +124,15 @@ final class TaskPlacements {
    */
   TaskAssignment assignment(String jobId, List<String> tasks, Checkpoint from,
       Map<String, INDArray> initial, TrunkSnapshot trunk,
-      ActorRef<Worker.SharedGradients> gradientsTo, ActorRef<Worker.StepOutcome> outcomes) {
+      ActorRef<Worker.SharedGradients> gradientsTo, ActorRef<Worker.StepOutcome> outcomes,
+      DirectTrunk direct) {
     Map<String, INDArray> heads = new LinkedHashMap<>();
     for (String task : tasks) {
       for (String head : plan.graph().heads(task)) {
         heads.put(head, (from == null ? initial : from.parameters()).get(head).dup());
       }
     }
-    return new TaskAssignment(jobId, plan, tasks, heads, trunk, gradientsTo, outcomes);
+    return new TaskAssignment(jobId, plan, tasks, heads, trunk, gradientsTo, outcomes, direct);
   }
 
   /** What a worker restores for {@code tasks} from checkpoint {@code from}; null if nothing. */

@@ -1,6 +1,7 @@
 package tandem.orchestrator.job;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ReceiveBuilder;
@@ -50,6 +51,12 @@ final class TrainingPhase extends PhaseBehavior {
     StepDispatch.PendingStep step = run.dispatch.outcome(done);
     if (step != null) {
       run.progressNanos = System.nanoTime();
+      if (done.applied() != null) {
+        // Applied in place by the worker (DirectTrunk): the outcome says so itself.
+        run.dispatch.applied(new SharedParameters.VersionApplied(done.applied().version(),
+            List.of(new SharedParameters.AppliedStep(done.step(), done.applied().staleness(),
+                done.applied().dropped()))));
+      }
       run.completeIfReady(done.step(), step);
     }
     return advance();

@@ -28,19 +28,22 @@ final class WorkerChoice {
   }
 
   /**
-   * Where a job's shared-parameter actor runs. In sync mode every worker of the job waits while
-   * a round is applied, so the actor can borrow the first worker's thread for free, and that
-   * worker then gets each new version without a thread hand-off; when the first worker is on
-   * another node, it runs on the default dispatcher and applies on the update pool. In async
-   * mode it runs on the update pool itself ({@link SharedParameters#UPDATE_DISPATCHER}) and
-   * applies in place: each gradient is an update there, and a hop from the default dispatcher
-   * to the pool and back cost two thread wake-ups per step (bench/run.sh async, 2 workers:
+   * Where a job's shared-parameter actor runs: on the first worker's thread when that worker is
+   * local. In sync mode every worker of the job waits while a round is applied, so the actor
+   * borrows that thread for free, and the worker then gets each new version without a thread
+   * hand-off. In async mode with every worker local, the workers update the shared modules
+   * themselves ({@link tandem.worker.DirectTrunk}) and the actor only answers state requests;
+   * with some worker remote, it applies each arriving gradient there. When the first worker is
+   * on another node: sync jobs' actors run on the default dispatcher and apply on the update
+   * pool; async jobs' actors run on the update pool itself ({@link
+   * SharedParameters#UPDATE_DISPATCHER}) and apply in place (a hop from the default dispatcher
+   * to the pool and back cost two thread wake-ups per step: bench/run.sh async, 2 workers,
    * 221,000 examples/s with the hops, 268,000 without).
    */
   static DispatcherSelector parameterDispatcher(TrainingPlan plan,
       List<JobManager.WorkerHandle> chosen) {
     String dispatcher = chosen.get(0).dispatcher();
-    if (plan.consistency().async()) {
+    if (plan.consistency().async() && dispatcher == null) {
       return DispatcherSelector.fromConfig(SharedParameters.UPDATE_DISPATCHER);
     }
     return dispatcher == null

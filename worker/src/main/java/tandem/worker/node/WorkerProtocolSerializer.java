@@ -89,6 +89,10 @@ public final class WorkerProtocolSerializer extends SerializerWithStringManifest
     WireWriter out = new WireWriter(256).putByte(VERSION);
     if (message instanceof Worker.AssignTasks m) {
       TaskAssignment a = m.assignment();
+      if (a.direct() != null) {
+        throw new IllegalArgumentException("job " + a.jobId() + ": an assignment that updates"
+            + " the shared modules in place (DirectTrunk) cannot go to another node");
+      }
       out.putString(a.jobId()).putBytes(a.plan().spec().toByteArray()).putStrings(a.tasks())
           .putTensors(a.headParameters()).putLong(a.trunk().version())
           .putTensors(a.trunk().parameters()).putString(ref(a.sharedParameters()))
@@ -121,6 +125,10 @@ public final class WorkerProtocolSerializer extends SerializerWithStringManifest
     } else if (message instanceof Worker.Assigned m) {
       out.putString(m.jobId()).putString(m.worker()).putStrings(m.tasks());
     } else if (message instanceof Worker.StepDone m) {
+      if (m.applied() != null) {
+        throw new IllegalArgumentException("job " + m.jobId() + ": a step applied in place"
+            + " (DirectTrunk) cannot be reported to another node");
+      }
       out.putString(m.jobId()).putLong(m.step()).putString(m.task())
           .putDouble(m.result().loss()).putInt(m.result().examples());
       putValues(out, m.result().outputLosses());

@@ -1,0 +1,177 @@
+package tandem.orchestrator.job;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import tandem.model.spec.TrainingPlan;
+import tandem.worker.DirectTrunk;
+import tandem.worker.TrunkSnapshot;
+import tandem.worker.Worker;
+
+/**
+ * The shared-parameter actor of an async job whose workers update the shared modules in place
+ * ({@link DirectTrunk}): the same modules as {@link SharedParametersTest} (c = [10], SGD with
+ * learning rate 0.5), the workers test probes that call the direct trunk as a worker would.
+ */
+class DirectUpdatesTest {
+
+  private static final ActorTestKit testKit = ActorTestKit.create();
+  private static final Duration WAIT = Duration.ofSeconds(5);
+  private static final Duration QUIET = Duration.ofMillis(300);
+  private static final float TOLERANCE = 1e-6f;
+  private static final String JOB = "job-direct";
+
+  @AfterAll
+  static void shutdown() {
+    testKit.shutdownTestKit();
+  }
+
+  private static final class Fixture {
+    final TestProbe<SharedParameters.Report> coordinator = testKit.createTestProbe();
+    final TestProbe<Worker.Command> worker1 = testKit.createTestProbe();
+    final TestProbe<Worker.Command> worker2 = testKit.createTestProbe();
+    final TrunkSnapshot initial;
+    final ActorRef<SharedParameters.Command> actor;
+    final DirectTrunk direct;
+
+    Fixture(String staleGradients, int dropStaleness) {
+      TrainingPlan plan = asyncPlan(staleGradients, dropStaleness);
+      Map<String, INDArray> modules = new LinkedHashMap<>();
+      modules.put("a", vector(1, 2, 3));
+      modules.put("b", vector(0.5f, -0.5f));
+      modules.put("c", vector(10));
+      modules.put("d", vector(7, 7));
+      initial = new TrunkSnapshot(0, modules);
+      List<ActorRef<Worker.Command>> workers = List.of(worker1.ref(), worker2.ref());
+      assertEquals(true, SharedParameters.directFor(plan, workers), "local workers, async");
+      actor = testKit.spawn(SharedParameters.create(JOB, plan, initial, Map.of(), workers,
+          coordinator.ref(), true));
+      direct = coordinator.expectMessageClass(SharedParameters.Ready.class, WAIT).direct();
+      assertNotNull(direct);
+    }
+
+    /** Step {@code step}'s gradient {@code c = [gradient]}, computed on version {@code read}. */
+    DirectTrunk.Applied apply(long step, long read, float gradient) {
+      return direct.apply(new Worker.SharedGradients(JOB, step, "t1", read, 0.0,
+          Map.of("c", vector(gradient)), worker1.ref()));
+    }
+
+    SharedParameters.Parameters parameters() {
+      TestProbe<SharedParameters.Parameters> replies = testKit.createTestProbe();
+      actor.tell(new SharedParameters.GetParameters(replies.ref()));
+      return replies.receiveMessage(WAIT);
+    }
+  }
+
+  private static TrainingPlan asyncPlan(String staleGradients, int dropStaleness) {
+    return TinyJobs.plan(TinyJobs.spec()
+        .setStop(tandem.api.v1.StopCondition.newBuilder().setMaxSteps(100))
+        .setConsistency(tandem.api.v1.ConsistencySpec.newBuilder().setMode("async")
+            .setStepsInFlight(1).setStaleGradients(staleGradients)
+            .setDropStaleness(dropStaleness))
+        .build());
+  }
+
+  @Test
+  void eachStepIsAppliedInPlaceWithItsStalenessAndNoMessage() {
+    Fixture f = new Fixture("apply", 0);
+    assertSame(f.initial, f.direct.newest(f.worker1.ref()));
+    assertEquals(new DirectTrunk.Applied(1, 0, false), f.apply(1, 0, 1));
+    TrunkSnapshot v1 = f.direct.newest(f.worker2.ref());
+    assertEquals(1, v1.version());
+    assertArrayEquals(new float[] {9.5f}, v1.parameters().get("c").toFloatVector(), TOLERANCE);
+    // Computed on version 0, met version 1: applied as it is under "apply".
+    assertEquals(new DirectTrunk.Applied(2, 1, false), f.apply(2, 0, 4));
+    // The workers pull versions and report to the coordinator themselves.
+    f.coordinator.expectNoMessage(QUIET);
+    f.worker1.expectNoMessage(Duration.ofMillis(1));
+    f.worker2.expectNoMessage(Duration.ofMillis(1));
+    SharedParameters.Parameters now = f.parameters();
+    assertEquals(2, now.version());
+    assertArrayEquals(new float[] {7.5f}, now.parameters().get("c").toFloatVector(), TOLERANCE);
+  }
+
+  @Test
+  void theStaleGradientPolicyAppliesAndAReRunCountsOnce() {
+    Fixture f = new Fixture("drop", 1);
+    f.apply(1, 0, 1);
+    assertEquals(new DirectTrunk.Applied(2, 1, false), f.apply(2, 0, 1));
+    // Staleness 2: dropped, the version stays 2.
+    assertEquals(new DirectTrunk.Applied(2, 2, true), f.apply(3, 0, 100));
+    // Step 2 again (re-run after its worker was lost): not applied a second time.
+    assertEquals(new DirectTrunk.Applied(2, 1, true), f.apply(2, 1, 100));
+    assertArrayEquals(new float[] {9}, f.parameters().parameters().get("c").toFloatVector(),
+        TOLERANCE);
+  }
+
+  @Test
+  void aVersionsArrayIsReusedOnlyOnceNoWorkerReadsIt() {
+    Fixture f = new Fixture("apply", 0);
+    f.apply(1, 0, 1);
+    INDArray v1 = f.direct.newest(f.worker1.ref()).parameters().get("c");
+    assertNotSame(f.initial.parameters().get("c"), v1, "the job's starting arrays are kept");
+    f.direct.newest(f.worker2.ref());
+    f.apply(2, 1, 1);
+    f.direct.newest(f.worker2.ref());
+    f.apply(3, 2, 1);
+    INDArray v3 = f.direct.newest(f.worker2.ref()).parameters().get("c");
+    assertNotSame(v1, v3, "worker 1 reads version 1");
+    f.apply(4, 3, 1);
+    assertNotSame(v1, f.direct.newest(f.worker2.ref()).parameters().get("c"));
+    f.direct.newest(f.worker1.ref()); // now reads version 4: 1 to 3 are read by nobody
+    f.apply(5, 4, 1);
+    assertSame(v1, f.direct.newest(f.worker1.ref()).parameters().get("c"),
+        "version 1's array holds version 5");
+  }
+
+  @Test
+  void aStoppedWorkerHoldsNoArrayBack() {
+    Fixture f = new Fixture("apply", 0);
+    f.apply(1, 0, 1);
+    INDArray v1 = f.direct.newest(f.worker2.ref()).parameters().get("c");
+    f.worker2.stop();
+    testKit.createTestProbe().expectTerminated(f.worker2.ref(), WAIT);
+    f.parameters(); // the actor has seen the Terminated signal
+    f.direct.newest(f.worker1.ref());
+    f.apply(2, 1, 1);
+    f.direct.newest(f.worker1.ref());
+    f.apply(3, 2, 1);
+    assertSame(v1, f.direct.newest(f.worker1.ref()).parameters().get("c"));
+  }
+
+  @Test
+  void onlyAsyncJobsWithLocalWorkersUpdateInPlace() {
+    TrainingPlan sync = TinyJobs.plan("mean", 4, 1);
+    List<ActorRef<Worker.Command>> workers = List.of(testKit.<Worker.Command>createTestProbe().ref());
+    assertEquals(false, SharedParameters.directFor(sync, workers));
+    assertThrows(IllegalArgumentException.class, () -> SharedParameters.create(JOB, sync,
+        new TrunkSnapshot(0, Map.of("c", vector(1))), Map.of(), workers,
+        testKit.<SharedParameters.Report>createTestProbe().ref(), true));
+    // Without in-place updates, Ready carries none.
+    TestProbe<SharedParameters.Report> coordinator = testKit.createTestProbe();
+    testKit.spawn(SharedParameters.create(JOB, asyncPlan("apply", 0),
+        new TrunkSnapshot(0, Map.of("a", vector(1, 2, 3), "b", vector(0.5f, -0.5f),
+            "c", vector(10), "d", vector(7, 7))), workers, coordinator.ref()));
+    assertNull(coordinator.expectMessageClass(SharedParameters.Ready.class, WAIT).direct());
+  }
+
+  private static INDArray vector(float... values) {
+    return Nd4j.createFromArray(values);
+  }
+}
