@@ -46,8 +46,10 @@ final class JobTasks {
   private final Map<String, INDArray> frozenGradients = new HashMap<>();
   /** Steps and evaluations waiting for a newer trunk version, in arrival order. */
   private final ArrayDeque<Worker.Command> waiting = new ArrayDeque<>();
-  /** Sync: outcomes of finished steps not yet told to the coordinator, in step order. */
+  /** Outcomes of finished steps not yet told to the coordinator, in step order. */
   private final List<Worker.StepDone> unreported = new ArrayList<>();
+  /** Async: a FlushOutcomes is on its way to the worker. */
+  private boolean flushPending;
   private TrunkSnapshot trunk;
   private long trunkArrivedAtNanos;
 
@@ -248,8 +250,21 @@ final class JobTasks {
     return waiting;
   }
 
-  /** Sync: outcomes held back (see {@code Worker.reportIfLow}). */
+  /** Outcomes held back (see {@code Worker.reportIfLow}). */
   List<Worker.StepDone> unreported() {
     return unreported;
+  }
+
+  boolean flushPending() {
+    return flushPending;
+  }
+
+  void flushPending(boolean pending) {
+    flushPending = pending;
+  }
+
+  /** Steps the coordinator may have out on this worker at once (async: its credits). */
+  int stepsInFlight() {
+    return plan.stepsInFlight();
   }
 }

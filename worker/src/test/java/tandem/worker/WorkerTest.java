@@ -427,6 +427,39 @@ class WorkerTest {
   }
 
   @Test
+  void asyncOutcomesGoInBatchesOfHalfTheCreditsAndALoneStepIsStillReported() throws Exception {
+    TrainingPlan async = tandem.model.spec.JobSpecCompiler.compile(TinyPlans.spec().toBuilder()
+        .setConsistency(tandem.api.v1.ConsistencySpec.newBuilder().setMode("async")
+            .setStepsInFlight(4))
+        .build());
+    String jobId = "job-" + jobs.incrementAndGet();
+    ActorRef<Worker.Command> worker = testKit.spawn(Worker.create("async-" + jobId));
+    TestProbe<Worker.SharedGradients> gradients = testKit.createTestProbe();
+    TestProbe<Worker.StepOutcome> outcomes = testKit.createTestProbe();
+    Map<String, INDArray> initial = ModelParameters.initial(async.graph(), async.seed(),
+        DataType.FLOAT);
+    Map<String, INDArray> shared = new LinkedHashMap<>();
+    async.graph().sharedModules().forEach(m -> shared.put(m, initial.get(m)));
+    Map<String, INDArray> heads = new LinkedHashMap<>();
+    OWNED.forEach(task -> async.graph().heads(task).forEach(h -> heads.put(h, initial.get(h).dup())));
+    TestProbe<Worker.Assigned> replies = testKit.createTestProbe();
+    worker.tell(new Worker.AssignTasks(new TaskAssignment(jobId, async, OWNED, heads,
+        new TrunkSnapshot(0, shared), gradients.ref(), outcomes.ref()), replies.ref()));
+    replies.expectMessageClass(Worker.Assigned.class, WAIT);
+    // One step, under the batch of two: told once the mailbox holds no more steps.
+    worker.tell(new Worker.RunStep(jobId, 1, "binary_times2", 0, System.nanoTime()));
+    assertEquals(1, outcomes.expectMessageClass(Worker.StepDone.class, WAIT).step());
+    // Three more at once: all told, in order, none twice.
+    for (long step = 2; step <= 4; step++) {
+      worker.tell(new Worker.RunStep(jobId, step, "binary_times2", 0, System.nanoTime()));
+    }
+    for (long step = 2; step <= 4; step++) {
+      assertEquals(step, outcomes.expectMessageClass(Worker.StepDone.class, WAIT).step());
+    }
+    outcomes.expectNoMessage(QUIET);
+  }
+
+  @Test
   void withADirectTrunkAStepReadsTheNewestVersionAppliesInPlaceAndReportsIt() throws Exception {
     String jobId = "job-" + jobs.incrementAndGet();
     ActorRef<Worker.Command> worker = testKit.spawn(Worker.create("direct-" + jobId));

@@ -167,7 +167,10 @@ class WorkerProtocolSerializerTest {
     Set<Class<?>> sampled = new HashSet<>();
     messages.forEach(message -> sampled.add(message.getClass()));
     for (Class<?> command : Worker.Command.class.getPermittedSubclasses()) {
-      assertTrue(sampled.contains(command), command + " has no sample here");
+      // A private one is a worker's message to itself, which never crosses nodes.
+      if (!java.lang.reflect.Modifier.isPrivate(command.getModifiers())) {
+        assertTrue(sampled.contains(command), command + " has no sample here");
+      }
     }
   }
 
