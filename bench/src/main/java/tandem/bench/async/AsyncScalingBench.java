@@ -44,6 +44,14 @@ public final class AsyncScalingBench implements Callable<Integer> {
           + " to the coordinator two at a time, and a worker has steps queued meanwhile).")
   int inFlight;
 
+  // A run straight after another path's run is often slower for its whole length (see the
+  // two-head benchmark): a single bare loop after the actor runs made the ceiling x2.0-2.4, more
+  // than two cores can give. Each measured run follows an unmeasured one of its own kind.
+  @Option(names = "--settle-runs", defaultValue = "1",
+      description = "Unmeasured runs before each measured one, of the same kind (default:"
+          + " ${DEFAULT-VALUE}).")
+  int settleRuns;
+
   @Option(names = "--rows", defaultValue = "8192", description = "Rows of the generated data (default: ${DEFAULT-VALUE}).")
   int rows;
 
@@ -96,15 +104,19 @@ public final class AsyncScalingBench implements Callable<Integer> {
         }
       }
       for (int r = 1; r <= repeats; r++) {
-        System.gc();
-        ActorRun one = tandem.run(async1, events);
-        System.gc();
-        ActorRun two = tandem.run(async2, events);
-        System.gc();
-        ActorRun syncRun = tandem.run(sync, events);
-        System.gc();
-        double bareOne = bareExamplesPerSecond(syncPlan, 1);
-        double bareTwo = bareExamplesPerSecond(syncPlan, 2);
+        ActorRun one = settled(tandem, async1);
+        ActorRun two = settled(tandem, async2);
+        ActorRun syncRun = settled(tandem, sync);
+        double bareOne = 0;
+        double bareTwo = 0;
+        for (int run = 0; run <= settleRuns; run++) {
+          System.gc();
+          bareOne = bareExamplesPerSecond(syncPlan, 1);
+        }
+        for (int run = 0; run <= settleRuns; run++) {
+          System.gc();
+          bareTwo = bareExamplesPerSecond(syncPlan, 2);
+        }
         Repetition repetition = new Repetition(one, two, syncRun, bareOne, bareTwo);
         repetitions.add(repetition);
         progress("repetition %d/%d: async 1 worker %.0f ex/s, 2 workers %.0f ex/s (x%.2f);"
@@ -135,6 +147,7 @@ public final class AsyncScalingBench implements Callable<Integer> {
       result.addProperty("benchmark", "async");
       result.addProperty("steps", steps);
       result.addProperty("stepsInFlightPerWorker", inFlight);
+      result.addProperty("settleRuns", settleRuns);
       result.addProperty("events", events.name().toLowerCase(java.util.Locale.ROOT));
       result.addProperty("oneWorkerExamplesPerSecond", one);
       result.addProperty("twoWorkersExamplesPerSecond", two);
@@ -158,9 +171,9 @@ public final class AsyncScalingBench implements Callable<Integer> {
       result.add("machine", machine.toJson());
       out.println(new GsonBuilder().setPrettyPrinting().create().toJson(result));
     } else {
-      out.printf("async two-head: %d steps per run, %d in flight per worker, %d repetitions, events"
-          + " %s; %s%n", steps, inFlight, repeats, events.name().toLowerCase(java.util.Locale.ROOT),
-          machine.describe());
+      out.printf("async two-head: %d steps per run, %d in flight per worker, %d repetitions, %d"
+          + " settle runs before each run, events %s; %s%n", steps, inFlight, repeats, settleRuns,
+          events.name().toLowerCase(java.util.Locale.ROOT), machine.describe());
       out.printf("%-28s %12s%n", "run (median)", "examples/s");
       out.printf("%-28s %12.0f%n", "async, 1 worker", one);
       out.printf("%-28s %12.0f%n", "async, 2 workers", two);
@@ -175,6 +188,16 @@ public final class AsyncScalingBench implements Callable<Integer> {
           + " (target within 5%%)%n", steps, asyncLoss, syncLoss, 100 * lossGap);
     }
     return 0;
+  }
+
+  /** The last of {@code settleRuns + 1} runs of {@code spec}, each after a full GC. */
+  private ActorRun settled(EmbeddedTandem tandem, JobSpec spec) throws Exception {
+    ActorRun run = null;
+    for (int i = 0; i <= settleRuns; i++) {
+      System.gc();
+      run = tandem.run(spec, events);
+    }
+    return run;
   }
 
   private JobSpec async(JobSpec base, int workers) {
