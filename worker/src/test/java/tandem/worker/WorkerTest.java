@@ -55,10 +55,10 @@ class WorkerTest {
     final ActorRef<Worker.Command> worker = testKit.spawn(Worker.create(name), name);
     final TestProbe<Worker.SharedGradients> gradients = testKit.createTestProbe();
     final TestProbe<Worker.StepOutcome> outcomes = testKit.createTestProbe();
-    final Map<String, INDArray> initial = ModelParameters.initial(plan.graph(), plan.seed(),
-        DataType.FLOAT);
+    final Map<String, INDArray> initial;
     final TrunkSnapshot trunk;
     final Map<String, INDArray> trunkCopy = new HashMap<>();
+    final DirectTrunk direct;
     Worker.Assigned assigned;
 
     Fixture() {
@@ -67,18 +67,29 @@ class WorkerTest {
 
     /** {@code headOverrides} replace the initial parameters of those heads. */
     Fixture(Map<String, INDArray> headOverrides) {
+      this(plan, headOverrides, trunk -> null);
+    }
+
+    /**
+     * A job of {@code jobPlan}; {@code directFor} makes the assignment's {@link DirectTrunk}
+     * from the starting trunk (null: none).
+     */
+    Fixture(TrainingPlan jobPlan, Map<String, INDArray> headOverrides,
+        java.util.function.Function<TrunkSnapshot, DirectTrunk> directFor) {
+      initial = ModelParameters.initial(jobPlan.graph(), jobPlan.seed(), DataType.FLOAT);
       Map<String, INDArray> shared = new LinkedHashMap<>();
-      plan.graph().sharedModules().forEach(m -> {
+      jobPlan.graph().sharedModules().forEach(m -> {
         shared.put(m, initial.get(m));
         trunkCopy.put(m, initial.get(m).dup());
       });
       trunk = new TrunkSnapshot(0, shared);
+      direct = directFor.apply(trunk);
       Map<String, INDArray> heads = new LinkedHashMap<>();
-      OWNED.forEach(task -> plan.graph().heads(task)
+      OWNED.forEach(task -> jobPlan.graph().heads(task)
           .forEach(h -> heads.put(h, headOverrides.getOrDefault(h, initial.get(h).dup()))));
       TestProbe<Worker.Assigned> replies = testKit.createTestProbe();
-      worker.tell(new Worker.AssignTasks(new TaskAssignment(jobId, plan, OWNED, heads, trunk,
-          gradients.ref(), outcomes.ref()), replies.ref()));
+      worker.tell(new Worker.AssignTasks(new TaskAssignment(jobId, jobPlan, OWNED, heads, trunk,
+          gradients.ref(), outcomes.ref(), direct), replies.ref()));
       assigned = replies.expectMessageClass(Worker.Assigned.class, WAIT);
     }
 
@@ -432,60 +443,33 @@ class WorkerTest {
         .setConsistency(tandem.api.v1.ConsistencySpec.newBuilder().setMode("async")
             .setStepsInFlight(4))
         .build());
-    String jobId = "job-" + jobs.incrementAndGet();
-    ActorRef<Worker.Command> worker = testKit.spawn(Worker.create("async-" + jobId));
-    TestProbe<Worker.SharedGradients> gradients = testKit.createTestProbe();
-    TestProbe<Worker.StepOutcome> outcomes = testKit.createTestProbe();
-    Map<String, INDArray> initial = ModelParameters.initial(async.graph(), async.seed(),
-        DataType.FLOAT);
-    Map<String, INDArray> shared = new LinkedHashMap<>();
-    async.graph().sharedModules().forEach(m -> shared.put(m, initial.get(m)));
-    Map<String, INDArray> heads = new LinkedHashMap<>();
-    OWNED.forEach(task -> async.graph().heads(task).forEach(h -> heads.put(h, initial.get(h).dup())));
-    TestProbe<Worker.Assigned> replies = testKit.createTestProbe();
-    worker.tell(new Worker.AssignTasks(new TaskAssignment(jobId, async, OWNED, heads,
-        new TrunkSnapshot(0, shared), gradients.ref(), outcomes.ref()), replies.ref()));
-    replies.expectMessageClass(Worker.Assigned.class, WAIT);
+    Fixture f = new Fixture(async, Map.of(), trunk -> null);
     // One step, under the batch of two: told once the mailbox holds no more steps.
-    worker.tell(new Worker.RunStep(jobId, 1, "binary_times2", 0, System.nanoTime()));
-    assertEquals(1, outcomes.expectMessageClass(Worker.StepDone.class, WAIT).step());
+    f.runStep(1, "binary_times2", 0);
+    assertEquals(1, f.expectDone().step());
     // Three more at once: all told, in order, none twice.
     for (long step = 2; step <= 4; step++) {
-      worker.tell(new Worker.RunStep(jobId, step, "binary_times2", 0, System.nanoTime()));
+      f.runStep(step, "binary_times2", 0);
     }
     for (long step = 2; step <= 4; step++) {
-      assertEquals(step, outcomes.expectMessageClass(Worker.StepDone.class, WAIT).step());
+      assertEquals(step, f.expectDone().step());
     }
-    outcomes.expectNoMessage(QUIET);
+    f.outcomes.expectNoMessage(QUIET);
   }
 
   @Test
   void withADirectTrunkAStepReadsTheNewestVersionAppliesInPlaceAndReportsIt() throws Exception {
-    String jobId = "job-" + jobs.incrementAndGet();
-    ActorRef<Worker.Command> worker = testKit.spawn(Worker.create("direct-" + jobId));
-    TestProbe<Worker.SharedGradients> gradients = testKit.createTestProbe();
-    TestProbe<Worker.StepOutcome> outcomes = testKit.createTestProbe();
-    Map<String, INDArray> initial = ModelParameters.initial(plan.graph(), plan.seed(),
-        DataType.FLOAT);
-    Map<String, INDArray> shared = new LinkedHashMap<>();
-    plan.graph().sharedModules().forEach(m -> shared.put(m, initial.get(m)));
-    RecordingTrunk direct = new RecordingTrunk(new TrunkSnapshot(0, shared));
-    Map<String, INDArray> heads = new LinkedHashMap<>();
-    OWNED.forEach(task -> plan.graph().heads(task).forEach(h -> heads.put(h, initial.get(h).dup())));
-    TestProbe<Worker.Assigned> replies = testKit.createTestProbe();
-    worker.tell(new Worker.AssignTasks(new TaskAssignment(jobId, plan, OWNED, heads,
-        new TrunkSnapshot(0, shared), gradients.ref(), outcomes.ref(), direct), replies.ref()));
-    replies.expectMessageClass(Worker.Assigned.class, WAIT);
+    Fixture f = new Fixture(plan, Map.of(), RecordingTrunk::new);
+    RecordingTrunk direct = (RecordingTrunk) f.direct;
     // A newer version than the assignment's: the step must read it, with no message for it.
     Map<String, INDArray> newer = new LinkedHashMap<>();
-    shared.forEach((m, p) -> newer.put(m, p.add(0.25)));
+    f.trunk.parameters().forEach((m, p) -> newer.put(m, p.add(0.25)));
     direct.newest = new TrunkSnapshot(3, newer);
-    Map<String, INDArray> parameters = new HashMap<>(initial);
+    Map<String, INDArray> parameters = new HashMap<>(f.initial);
     parameters.putAll(newer);
 
-    worker.tell(new Worker.RunStep(jobId, 1, "binary_times2", 3, System.nanoTime()));
-    Worker.StepDone done = (Worker.StepDone) outcomes.expectMessageClass(Worker.StepOutcome.class,
-        WAIT);
+    f.runStep(1, "binary_times2", 3);
+    Worker.StepDone done = f.expectDone();
     assertEquals(3, done.trunkVersion());
     assertEquals(new DirectTrunk.Applied(4, 2, false), done.applied());
     Worker.SharedGradients applied = direct.applied.poll(10, java.util.concurrent.TimeUnit.SECONDS);
@@ -495,11 +479,11 @@ class WorkerTest {
     assertEquals(Set.of("binary_encoder", "binary_decoder"), applied.gradients().keySet());
     applied.gradients().forEach((module, gradient) -> assertArrayEquals(
         expected.get(module).toFloatVector(), gradient.toFloatVector(), 1e-6f, module));
-    gradients.expectNoMessage(QUIET);
+    f.gradients.expectNoMessage(QUIET);
 
     // Applied arrays are the worker's again at once: the next step computes into them.
-    worker.tell(new Worker.RunStep(jobId, 2, "binary_times2", 3, System.nanoTime()));
-    outcomes.expectMessageClass(Worker.StepOutcome.class, WAIT);
+    f.runStep(2, "binary_times2", 3);
+    f.expectDone();
     assertEquals(2, direct.gradientArrays.size());
     direct.gradientArrays.get(0).forEach((module, array) ->
         org.junit.jupiter.api.Assertions.assertSame(array, direct.gradientArrays.get(1).get(module),
