@@ -107,7 +107,21 @@ class ConsistencyModesTest {
     int bound = 1;
     JobSpec spec = twoTasks(300).setConsistency(ConsistencySpec.newBuilder().setMode("async")
         .setMaxStaleness(bound).setStepsInFlight(2)).build();
-    List<StepCompleted> steps = steps(run(spec));
+    // The workers update the trunk in place and read the newest version as a step starts, so a
+    // step is stale only if the other worker applied while it computed: both threads on a core
+    // at once, which a loaded 2-core machine does not always give within one short job. Up to
+    // five jobs; every one must keep the bound.
+    boolean reached = false;
+    for (int job = 0; job < 5 && !reached; job++) {
+      reached = boundedStalenessHolds(spec, bound);
+    }
+    assertTrue(reached, "two workers with a bound of 1 overlap at least once in five jobs");
+  }
+
+  /** Checks one job of {@code spec}; returns whether some step's staleness reached the bound. */
+  private static boolean boundedStalenessHolds(JobSpec spec, int bound) {
+    List<TrainingEvent> events = run(spec);
+    List<StepCompleted> steps = steps(events);
     assertEquals(300, steps.size());
     for (StepCompleted step : steps) {
       assertTrue(step.getStaleness() <= bound, "step " + step.getStep() + " staleness "
@@ -115,8 +129,6 @@ class ConsistencyModesTest {
       // The replica read plus the versions applied since is the version its update made.
       assertEquals(step.getAppliedVersion(), step.getTrunkVersion() + step.getStaleness() + 1);
     }
-    assertTrue(steps.stream().anyMatch(step -> step.getStaleness() == bound),
-        "two workers with a bound of 1 overlap at least once");
     // Replay: per task, the steps in step order read batches 0, 1, 2, ... of its batch order, and
     // the applied versions are exactly 1..N, one per step: the log tells which batch, which
     // replica and which update every step was.
@@ -128,26 +140,36 @@ class ConsistencyModesTest {
     assertEquals(java.util.stream.LongStream.rangeClosed(1, 300).boxed().toList(),
         steps.stream().map(StepCompleted::getAppliedVersion).sorted().toList());
     JobStatus status = stub().getJob(GetJobRequest.newBuilder()
-        .setJobId(running.server().jobs().all().get(0).jobId()).build());
+        .setJobId(events.get(0).getJobId()).build());
     assertEquals(300, status.getStalenessHistogramList().stream().mapToLong(Long::longValue).sum());
     assertTrue(status.getStalenessHistogramCount() <= bound + 1);
+    return steps.stream().anyMatch(step -> step.getStaleness() == bound);
   }
 
   @Test
   void unboundedAsyncDropsGradientsStalerThanTheLimit() {
+    // dropStaleness 0: any step the other worker applied during is dropped. As in the bounded
+    // test, whether two steps overlap depends on both threads getting a core at once: up to
+    // five jobs, each checked in full, until one drops a gradient.
     JobSpec spec = twoTasks(200).setConsistency(ConsistencySpec.newBuilder().setMode("async")
-        .setStepsInFlight(3).setStaleGradients("drop").setDropStaleness(1)).build();
-    List<StepCompleted> steps = steps(run(spec));
-    for (StepCompleted step : steps) {
-      assertEquals(step.getStaleness() > 1, step.getGradientDropped(), "step " + step.getStep());
+        .setStepsInFlight(3).setStaleGradients("drop").setDropStaleness(0)).build();
+    boolean dropped = false;
+    for (int job = 0; job < 5 && !dropped; job++) {
+      List<StepCompleted> steps = steps(run(spec));
+      assertEquals(200, steps.size());
+      for (StepCompleted step : steps) {
+        assertEquals(step.getStaleness() > 0, step.getGradientDropped(), "step " + step.getStep());
+      }
+      List<StepCompleted> kept = steps.stream().filter(step -> !step.getGradientDropped())
+          .toList();
+      dropped = kept.size() < steps.size();
+      // A dropped gradient makes no version: the kept ones made versions 1, 2, ... one each.
+      assertEquals(java.util.stream.LongStream.rangeClosed(1, kept.size()).boxed().toList(),
+          kept.stream().map(StepCompleted::getAppliedVersion).sorted().toList());
     }
-    // Three steps in flight per worker queue ahead of each new version: staleness 2 is reached.
-    List<StepCompleted> kept = steps.stream().filter(step -> !step.getGradientDropped()).toList();
-    assertTrue(kept.size() < steps.size(), "no gradient was dropped");
-    // A dropped gradient makes no version: the kept ones made versions 1, 2, ... one each.
-    assertEquals(java.util.stream.LongStream.rangeClosed(1, kept.size()).boxed().toList(),
-        kept.stream().map(StepCompleted::getAppliedVersion).sorted().toList());
+    assertTrue(dropped, "no gradient was dropped in five jobs");
   }
+
 
   private static TrainingServiceGrpc.TrainingServiceBlockingStub stub() {
     return running.blocking(3);
