@@ -143,16 +143,21 @@ class DirectUpdatesTest {
   @Test
   void aStoppedWorkerHoldsNoArrayBack() {
     Fixture f = new Fixture("apply", 0);
+    f.direct.newest(f.worker2.ref()); // worker 2 reads version 0 ...
     f.apply(1, 0, 1);
-    INDArray v1 = f.direct.newest(f.worker2.ref()).parameters().get("c");
-    f.worker2.stop();
-    testKit.createTestProbe().expectTerminated(f.worker2.ref(), WAIT);
-    f.parameters(); // the actor has seen the Terminated signal
-    f.direct.newest(f.worker1.ref());
+    INDArray v1 = f.direct.newest(f.worker1.ref()).parameters().get("c");
+    DirectUpdates updates = (DirectUpdates) f.direct;
+    assertEquals(0, updates.oldestRead());
+    f.worker2.stop(); // ... and stops: the actor, which watches it, forgets what it read
+    f.coordinator.awaitAssert(WAIT, () -> {
+      assertEquals(1, updates.oldestRead());
+      return null;
+    });
     f.apply(2, 1, 1);
     f.direct.newest(f.worker1.ref());
     f.apply(3, 2, 1);
-    assertSame(v1, f.direct.newest(f.worker1.ref()).parameters().get("c"));
+    assertSame(v1, f.direct.newest(f.worker1.ref()).parameters().get("c"),
+        "nobody reads version 1 any more: its array holds version 3");
   }
 
   @Test
