@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import tandem.api.v1.CheckpointSpec;
+import tandem.api.v1.ConsistencySpec;
 import tandem.api.v1.JobSpec;
 import tandem.api.v1.JobState;
 import tandem.api.v1.StopCondition;
@@ -30,7 +31,9 @@ import tandem.orchestrator.TestServers;
 /**
  * A job whose server stops after a checkpoint is resumed by the next server on the same job
  * directory and ends with exactly the parameters of a run that never stopped (sync mode is
- * deterministic, so any state the checkpoint missed would show).
+ * deterministic, so any state the checkpoint missed would show); the same for an async job with
+ * staleness bound 0 on two workers (deterministic too), whose workers update the shared modules
+ * in place.
  */
 class ResumeTest {
 
@@ -41,9 +44,20 @@ class ResumeTest {
 
   @Test
   void aResumedJobEndsWithTheParametersOfAnUninterruptedRun(@TempDir Path dirs) throws Exception {
+    resumedEqualsUninterrupted(SPEC, dirs);
+  }
+
+  @Test
+  void aResumedAsyncJobUpdatingInPlaceEndsWithTheParametersOfAnUninterruptedRun(
+      @TempDir Path dirs) throws Exception {
+    resumedEqualsUninterrupted(SPEC.toBuilder().setConsistency(ConsistencySpec.newBuilder()
+        .setMode("async").setMaxStaleness(0).setStepsInFlight(2)).build(), dirs);
+  }
+
+  private static void resumedEqualsUninterrupted(JobSpec spec, Path dirs) throws Exception {
     Map<String, INDArray> uninterrupted;
     try (TandemServer server = TestServers.start(2, dirs.resolve("reference"))) {
-      String jobId = submit(server);
+      String jobId = submit(server, spec);
       List<TrainingEvent> events = follow(server, jobId, false);
       assertEquals(JobState.JOB_STATE_SUCCEEDED, last(events).getJobFinished().getState());
       // Every 100 steps unless the previous one is still being written, and at the end.
@@ -56,7 +70,7 @@ class ResumeTest {
     Path jobDir = dirs.resolve("interrupted");
     String jobId;
     try (TandemServer first = TestServers.start(2, jobDir)) {
-      jobId = submit(first);
+      jobId = submit(first, spec);
       // Stops the server as soon as the first checkpoint is on disk.
       follow(first, jobId, true);
     }
@@ -80,11 +94,11 @@ class ResumeTest {
     }
   }
 
-  private static String submit(TandemServer server) {
+  private static String submit(TandemServer server, JobSpec spec) {
     ManagedChannel channel = TestServers.channel(server);
     try {
       return TrainingServiceGrpc.newBlockingStub(channel)
-          .submitJob(SubmitJobRequest.newBuilder().setSpec(SPEC).build()).getJobId();
+          .submitJob(SubmitJobRequest.newBuilder().setSpec(spec).build()).getJobId();
     } finally {
       channel.shutdownNow();
     }
