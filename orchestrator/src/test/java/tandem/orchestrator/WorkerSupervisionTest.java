@@ -196,6 +196,30 @@ class WorkerSupervisionTest {
   }
 
   @Test
+  void anAsyncJobUpdatingInPlaceLosesAWorkerMovesItsTasksAndTrainsEveryStepOnce()
+      throws Exception {
+    Server server = new Server();
+    server.expectWorkers(2);
+    JobSpec spec = Specs.example("arithmetic").toBuilder()
+        .setStop(StopCondition.newBuilder().setMaxSteps(200))
+        .setConsistency(tandem.api.v1.ConsistencySpec.newBuilder().setMode("async")
+            .setStepsInFlight(4))
+        .build();
+    server.fault.throwOn(Worker.RunStep.class);
+    List<TrainingEvent> events = server.finished(server.start(JobSpecCompiler.compile(spec)));
+
+    assertTrue(events.stream().anyMatch(e -> e.hasWorkerLost()
+        && e.getWorkerLost().getWorker().equals("worker-1")), "worker-1 lost");
+    assertTrue(events.stream().anyMatch(TrainingEvent::hasTasksMoved), "its tasks moved");
+    assertEquals(JobState.JOB_STATE_SUCCEEDED, last(events).getJobFinished().getState(),
+        last(events).toString());
+    List<Long> steps = events.stream().filter(TrainingEvent::hasStepCompleted)
+        .map(e -> e.getStepCompleted().getStep()).sorted().toList();
+    assertEquals(java.util.stream.LongStream.rangeClosed(1, 200).boxed().toList(), steps,
+        "every step completed once");
+  }
+
+  @Test
   void aWorkerThatThrowsTakingItsTasksFailsTheJobCleanlyAndTheNextJobTrains() throws Exception {
     Server server = new Server();
     server.expectWorkers(2);
