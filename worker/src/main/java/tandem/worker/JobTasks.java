@@ -19,8 +19,9 @@ import tandem.model.train.TaskProgram;
 /**
  * One job's share of a worker: the owned tasks' programs and {@link TaskBatches}, heads with
  * their optimizer state, the current trunk replica, the shared-gradient arrays it lends the
- * shared-parameter actor, and the commands and outcomes the worker holds for the job. Plain
- * class, confined to the worker actor.
+ * shared-parameter actor (or hands to its {@link DirectTrunk} for the length of an update), and
+ * the commands and outcomes the worker holds for the job. Plain class, confined to the worker
+ * actor.
  */
 final class JobTasks {
 

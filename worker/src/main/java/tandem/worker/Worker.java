@@ -24,7 +24,10 @@ import tandem.model.train.StepResult;
  * thread), applies head gradients itself, and sends shared gradients to the job's
  * shared-parameter actor and the outcome to the job's coordinator. A step that needs a newer
  * trunk than the replica waits in a queue until that version arrives ({@link OfferTrunkVersion}:
- * the worker says which version it holds, and gets the next one, the newest, only then).
+ * the worker says which version it holds, and gets the next one, the newest, only then). For an
+ * async job whose workers all share the shared-parameter actor's JVM, the worker instead reads
+ * the newest version before each step and applies its shared gradients itself, through the
+ * assignment's {@link DirectTrunk}.
  *
  * <p>An exception outside a step's computation stops the worker; its supervisor ({@link
  * WorkerSlots}) puts a fresh one in its place, and the coordinators of its jobs, which watch it,
