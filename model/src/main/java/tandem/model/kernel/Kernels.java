@@ -138,9 +138,8 @@ public final class Kernels {
     int m = c.rows();
     int n = c.columns();
     int k = transposeA ? a.rows() : a.columns();
-    int checkK = transposeB ? b.columns() : b.rows();
     if ((transposeA ? a.columns() : a.rows()) != m || (transposeB ? b.rows() : b.columns()) != n
-        || checkK != k) {
+        || (transposeB ? b.columns() : b.rows()) != k) {
       throw new IllegalArgumentException("gemm: shapes do not match: a " + a.rows() + "x"
           + a.columns() + (transposeA ? "^T" : "") + ", b " + b.rows() + "x" + b.columns()
           + (transposeB ? "^T" : "") + ", c " + m + "x" + n);

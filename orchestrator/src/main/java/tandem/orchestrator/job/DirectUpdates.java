@@ -51,16 +51,18 @@ final class DirectUpdates implements DirectTrunk {
       // under the lock, so that no update picks arrays in between.
       lock();
       try {
-        TrunkSnapshot current = master.current();
-        reading.merge(reader, current.version(), Math::max);
-        return current;
+        return record(reader, master.current());
       } finally {
         lock.unlock();
       }
     }
-    TrunkSnapshot current = published;
-    reading.merge(reader, current.version(), Math::max);
-    return current;
+    return record(reader, published);
+  }
+
+  /** Records that {@code reader} reads {@code version} from now on; returns it. */
+  private TrunkSnapshot record(ActorRef<Worker.Command> reader, TrunkSnapshot version) {
+    reading.merge(reader, version.version(), Math::max);
+    return version;
   }
 
   @Override

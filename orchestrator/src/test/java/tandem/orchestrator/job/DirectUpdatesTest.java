@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -18,7 +17,6 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 import tandem.model.spec.TrainingPlan;
 import tandem.worker.DirectTrunk;
 import tandem.worker.TrunkSnapshot;
@@ -51,13 +49,8 @@ class DirectUpdatesTest {
     final DirectTrunk direct;
 
     Fixture(String staleGradients, int dropStaleness) {
-      TrainingPlan plan = asyncPlan(staleGradients, dropStaleness);
-      Map<String, INDArray> modules = new LinkedHashMap<>();
-      modules.put("a", vector(1, 2, 3));
-      modules.put("b", vector(0.5f, -0.5f));
-      modules.put("c", vector(10));
-      modules.put("d", vector(7, 7));
-      initial = new TrunkSnapshot(0, modules);
+      TrainingPlan plan = TinyJobs.asyncPlan(staleGradients, dropStaleness);
+      initial = new TrunkSnapshot(0, TinyJobs.handMadeModules());
       List<ActorRef<Worker.Command>> workers = List.of(worker1.ref(), worker2.ref());
       assertEquals(true, SharedParameters.directFor(plan, workers), "local workers, async");
       actor = testKit.spawn(SharedParameters.create(JOB, plan, initial, Map.of(), workers,
@@ -69,7 +62,7 @@ class DirectUpdatesTest {
     /** Step {@code step}'s gradient {@code c = [gradient]}, computed on version {@code read}. */
     DirectTrunk.Applied apply(long step, long read, float gradient) {
       return direct.apply(new Worker.SharedGradients(JOB, step, "t1", read, 0.0,
-          Map.of("c", vector(gradient)), worker1.ref()));
+          Map.of("c", TinyJobs.vector(gradient)), worker1.ref()));
     }
 
     SharedParameters.Parameters parameters() {
@@ -77,15 +70,6 @@ class DirectUpdatesTest {
       actor.tell(new SharedParameters.GetParameters(replies.ref()));
       return replies.receiveMessage(WAIT);
     }
-  }
-
-  private static TrainingPlan asyncPlan(String staleGradients, int dropStaleness) {
-    return TinyJobs.plan(TinyJobs.spec()
-        .setStop(tandem.api.v1.StopCondition.newBuilder().setMaxSteps(100))
-        .setConsistency(tandem.api.v1.ConsistencySpec.newBuilder().setMode("async")
-            .setStepsInFlight(1).setStaleGradients(staleGradients)
-            .setDropStaleness(dropStaleness))
-        .build());
   }
 
   @Test
@@ -166,17 +150,12 @@ class DirectUpdatesTest {
     List<ActorRef<Worker.Command>> workers = List.of(testKit.<Worker.Command>createTestProbe().ref());
     assertEquals(false, SharedParameters.directFor(sync, workers));
     assertThrows(IllegalArgumentException.class, () -> SharedParameters.create(JOB, sync,
-        new TrunkSnapshot(0, Map.of("c", vector(1))), Map.of(), workers,
+        new TrunkSnapshot(0, Map.of("c", TinyJobs.vector(1))), Map.of(), workers,
         testKit.<SharedParameters.Report>createTestProbe().ref(), true));
     // Without in-place updates, Ready carries none.
     TestProbe<SharedParameters.Report> coordinator = testKit.createTestProbe();
-    testKit.spawn(SharedParameters.create(JOB, asyncPlan("apply", 0),
-        new TrunkSnapshot(0, Map.of("a", vector(1, 2, 3), "b", vector(0.5f, -0.5f),
-            "c", vector(10), "d", vector(7, 7))), workers, coordinator.ref()));
+    testKit.spawn(SharedParameters.create(JOB, TinyJobs.asyncPlan("apply", 0),
+        new TrunkSnapshot(0, TinyJobs.handMadeModules()), workers, coordinator.ref()));
     assertNull(coordinator.expectMessageClass(SharedParameters.Ready.class, WAIT).direct());
-  }
-
-  private static INDArray vector(float... values) {
-    return Nd4j.createFromArray(values);
   }
 }

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -16,7 +15,6 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 import tandem.model.spec.TrainingPlan;
 import tandem.worker.TrunkSnapshot;
 import tandem.worker.Worker;
@@ -53,11 +51,7 @@ class SharedParametersTest {
     }
 
     Fixture(TrainingPlan plan) {
-      Map<String, INDArray> modules = new LinkedHashMap<>();
-      modules.put("a", vector(1, 2, 3));
-      modules.put("b", vector(0.5f, -0.5f));
-      modules.put("c", vector(10));
-      modules.put("d", vector(7, 7));
+      Map<String, INDArray> modules = TinyJobs.handMadeModules();
       modules.forEach((m, p) -> initialCopy.put(m, p.dup()));
       initial = new TrunkSnapshot(0, modules);
       actor = testKit.spawn(SharedParameters.create(JOB, plan, initial,
@@ -68,9 +62,9 @@ class SharedParametersTest {
     void sendRoundZero() {
       // Arrival order is not step order; the result must not depend on it.
       gradients.tell(new Worker.SharedGradients(JOB, 2, "t2", 0, 0.0,
-          Map.of("b", vector(3, -1), "c", vector(4)), testKit.system().ignoreRef()));
+          Map.of("b", TinyJobs.vector(3, -1), "c", TinyJobs.vector(4)), testKit.system().ignoreRef()));
       gradients.tell(new Worker.SharedGradients(JOB, 1, "t1", 0, 0.0,
-          Map.of("a", vector(2, 4, 6), "b", vector(1, 1)), testKit.system().ignoreRef()));
+          Map.of("a", TinyJobs.vector(2, 4, 6), "b", TinyJobs.vector(1, 1)), testKit.system().ignoreRef()));
     }
 
     /**
@@ -161,7 +155,7 @@ class SharedParametersTest {
     f.actor.tell(new SharedParameters.ExpectRound(0, 3));
     f.sendRoundZero();
     f.expectNothingPublished();
-    f.gradients.tell(new Worker.SharedGradients(JOB, 3, "t1", 0, 0.0, Map.of("d", vector(2, -2)),
+    f.gradients.tell(new Worker.SharedGradients(JOB, 3, "t1", 0, 0.0, Map.of("d", TinyJobs.vector(2, -2)),
         testKit.system().ignoreRef()));
     TrunkSnapshot next = f.expectPublished(1);
     assertArrayEquals(new float[] {6, 8}, floats(next, "d"), TOLERANCE); // 7 - 0.5*[2, -2]
@@ -178,9 +172,9 @@ class SharedParametersTest {
     f.sendRoundZero();
     // Step 2 re-run after its worker was lost: the round must still wait for step 3.
     f.gradients.tell(new Worker.SharedGradients(JOB, 2, "t2", 0, 0.0,
-        Map.of("b", vector(100, 100), "c", vector(100)), testKit.system().ignoreRef()));
+        Map.of("b", TinyJobs.vector(100, 100), "c", TinyJobs.vector(100)), testKit.system().ignoreRef()));
     f.expectNothingPublished();
-    f.gradients.tell(new Worker.SharedGradients(JOB, 3, "t1", 0, 0.0, Map.of("d", vector(2, -2)),
+    f.gradients.tell(new Worker.SharedGradients(JOB, 3, "t1", 0, 0.0, Map.of("d", TinyJobs.vector(2, -2)),
         testKit.system().ignoreRef()));
     TrunkSnapshot next = f.expectPublished(1);
     assertArrayEquals(new float[] {6, 8}, floats(next, "d"), TOLERANCE);
@@ -197,7 +191,7 @@ class SharedParametersTest {
     f.coordinator.expectMessageClass(SharedParameters.VersionApplied.class, WAIT);
 
     f.actor.tell(new SharedParameters.ExpectRound(1, 1));
-    f.gradients.tell(new Worker.SharedGradients(JOB, 3, "t1", 1, 0.0, Map.of("c", vector(-2)),
+    f.gradients.tell(new Worker.SharedGradients(JOB, 3, "t1", 1, 0.0, Map.of("c", TinyJobs.vector(-2)),
         testKit.system().ignoreRef()));
     TrunkSnapshot second = f.expectPublished(2);
     assertArrayEquals(new float[] {9}, floats(second, "c"), TOLERANCE); // 8 + 0.5*2
@@ -226,7 +220,7 @@ class SharedParametersTest {
   @Test
   void syncHoldsItsReportsWhileRoundsAreAnnouncedAheadAndSendsThemTogetherInOrder() {
     Fixture f = roundZeroAppliedWithTwoRoundsAhead(1);
-    f.gradients.tell(new Worker.SharedGradients(JOB, 3, "t1", 1, 0.0, Map.of("c", vector(-2)),
+    f.gradients.tell(new Worker.SharedGradients(JOB, 3, "t1", 1, 0.0, Map.of("c", TinyJobs.vector(-2)),
         testKit.system().ignoreRef()));
     f.expectPublished(2);
     // Only round 2 is left to apply: the coordinator must hear of both versions now.
@@ -277,20 +271,11 @@ class SharedParametersTest {
     return snapshot.parameters().get(module).toFloatVector();
   }
 
-  private static TrainingPlan asyncPlan(String staleGradients, int dropStaleness) {
-    return TinyJobs.plan(TinyJobs.spec()
-        .setStop(tandem.api.v1.StopCondition.newBuilder().setMaxSteps(100))
-        .setConsistency(tandem.api.v1.ConsistencySpec.newBuilder().setMode("async")
-            .setStepsInFlight(1).setStaleGradients(staleGradients)
-            .setDropStaleness(dropStaleness))
-        .build());
-  }
-
   /** A gradient {@code c = [gradient]} of step {@code step} computed on version {@code read}. */
   private static SharedParameters.VersionApplied asyncGradient(Fixture f, long step, long read,
       float gradient) {
     f.gradients.tell(new Worker.SharedGradients(JOB, step, "t1", read, 0.0,
-        Map.of("c", vector(gradient)), testKit.system().ignoreRef()));
+        Map.of("c", TinyJobs.vector(gradient)), testKit.system().ignoreRef()));
     return f.coordinator.expectMessageClass(SharedParameters.VersionApplied.class, WAIT);
   }
 
@@ -308,7 +293,7 @@ class SharedParametersTest {
 
   @Test
   void asyncAppliesEachGradientOnArrivalAndReportsItsStaleness() {
-    Fixture f = new Fixture(asyncPlan("apply", 0));
+    Fixture f = new Fixture(TinyJobs.asyncPlan("apply", 0));
     assertEquals(new SharedParameters.VersionApplied(1,
         List.of(new SharedParameters.AppliedStep(1, 0, false))), asyncGradient(f, 1, 0, 1));
     assertArrayEquals(new float[] {9.5f}, floats(f.expectPublished(1), "c"), TOLERANCE);
@@ -320,7 +305,7 @@ class SharedParametersTest {
 
   @Test
   void asyncDropsAGradientStalerThanTheLimitAndMakesNoVersionForIt() {
-    Fixture f = new Fixture(asyncPlan("drop", 1));
+    Fixture f = new Fixture(TinyJobs.asyncPlan("drop", 1));
     asyncGradient(f, 1, 0, 1);
     f.expectPublished(1);
     // Staleness 1, the limit: applied.
@@ -341,7 +326,7 @@ class SharedParametersTest {
 
   @Test
   void asyncScalesAStaleGradientByOneOverOnePlusItsStaleness() {
-    Fixture f = new Fixture(asyncPlan("scale", 0));
+    Fixture f = new Fixture(TinyJobs.asyncPlan("scale", 0));
     asyncGradient(f, 1, 0, 1);
     f.expectPublished(1); // c = 9.5
     assertEquals(new SharedParameters.AppliedStep(2, 1, false),
@@ -355,7 +340,7 @@ class SharedParametersTest {
 
   @Test
   void aSlowWorkerHasAtMostOneVersionOnItsWayAndThenGetsOnlyTheNewest() {
-    Fixture f = new Fixture(asyncPlan("apply", 0));
+    Fixture f = new Fixture(TinyJobs.asyncPlan("apply", 0));
     for (long step = 1; step <= 10; step++) {
       asyncGradient(f, step, step - 1, 1);
       f.hold(f.worker1, offer(f.worker1, step));
@@ -370,7 +355,7 @@ class SharedParametersTest {
 
   @Test
   void asyncReusesAVersionsArrayOnlyOnceEveryWorkerHoldsANewerOne() {
-    Fixture f = new Fixture(asyncPlan("apply", 0));
+    Fixture f = new Fixture(TinyJobs.asyncPlan("apply", 0));
     asyncGradient(f, 1, 0, 1);
     Worker.OfferTrunkVersion v1 = offer(f.worker1, 1);
     Worker.OfferTrunkVersion v1second = offer(f.worker2, 1);
@@ -400,7 +385,7 @@ class SharedParametersTest {
 
   @Test
   void aStoppedWorkerHoldsNoVersionBack() {
-    Fixture f = new Fixture(asyncPlan("apply", 0));
+    Fixture f = new Fixture(TinyJobs.asyncPlan("apply", 0));
     f.worker2.stop();
     testKit.createTestProbe().expectTerminated(f.worker2.ref(), WAIT);
     asyncGradient(f, 1, 0, 1);
@@ -418,7 +403,7 @@ class SharedParametersTest {
     Fixture f = new Fixture("mean");
     f.actor.tell(new SharedParameters.ExpectRound(0, 2));
     f.gradients.tell(new Worker.SharedGradients(JOB, 1, "t1", 0, 0.0,
-        Map.of("a", vector(2, 4, 6), "b", vector(1, 1)), testKit.system().ignoreRef()));
+        Map.of("a", TinyJobs.vector(2, 4, 6), "b", TinyJobs.vector(1, 1)), testKit.system().ignoreRef()));
     // Worker 2 stops with step 2 in flight: its gradient never comes.
     f.worker2.stop();
     TestProbe<SharedParameters.State> states = testKit.createTestProbe();
@@ -426,7 +411,7 @@ class SharedParametersTest {
     assertEquals(0, states.receiveMessage(WAIT).version(), "answers while the round is open");
     // The coordinator moved step 2 to worker 1, which ran it again.
     f.gradients.tell(new Worker.SharedGradients(JOB, 2, "t2", 0, 0.0,
-        Map.of("b", vector(3, -1), "c", vector(4)), testKit.system().ignoreRef()));
+        Map.of("b", TinyJobs.vector(3, -1), "c", TinyJobs.vector(4)), testKit.system().ignoreRef()));
     assertArrayEquals(new float[] {-0.5f, -0.5f},
         floats(offer(f.worker1, 1).snapshot(), "b"), TOLERANCE);
     assertEquals(1, f.coordinator.expectMessageClass(SharedParameters.VersionApplied.class, WAIT)
@@ -449,13 +434,9 @@ class SharedParametersTest {
 
   @Test
   void aGradientOfAModuleThatIsNotSharedStopsTheActorForItsCoordinatorToSee() {
-    Fixture f = new Fixture(asyncPlan("apply", 0));
+    Fixture f = new Fixture(TinyJobs.asyncPlan("apply", 0));
     f.gradients.tell(new Worker.SharedGradients(JOB, 1, "t1", 0, 0.0,
-        Map.of("no-such-module", vector(1)), testKit.system().ignoreRef()));
+        Map.of("no-such-module", TinyJobs.vector(1)), testKit.system().ignoreRef()));
     testKit.createTestProbe().expectTerminated(f.actor, WAIT);
-  }
-
-  private static INDArray vector(float... values) {
-    return Nd4j.createFromArray(values);
   }
 }

@@ -1,6 +1,10 @@
 package tandem.orchestrator.job;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 import tandem.api.v1.AggregationSpec;
 import tandem.api.v1.BuiltinData;
 import tandem.api.v1.ConsistencySpec;
@@ -61,6 +65,33 @@ final class TinyJobs {
         .setConsistency(ConsistencySpec.newBuilder().setMode("sync")
             .setStepsInFlight(stepsInFlight))
         .build());
+  }
+
+  /**
+   * The shared-parameter actor tests' hand-made modules, version 0: a = [1, 2, 3],
+   * b = [0.5, -0.5], c = [10], d = [7, 7] (fresh arrays on each call).
+   */
+  static Map<String, INDArray> handMadeModules() {
+    Map<String, INDArray> modules = new LinkedHashMap<>();
+    modules.put("a", vector(1, 2, 3));
+    modules.put("b", vector(0.5f, -0.5f));
+    modules.put("c", vector(10));
+    modules.put("d", vector(7, 7));
+    return modules;
+  }
+
+  /** The tiny job in async mode, one step in flight, with this stale-gradient policy. */
+  static TrainingPlan asyncPlan(String staleGradients, int dropStaleness) {
+    return plan(spec()
+        .setStop(StopCondition.newBuilder().setMaxSteps(100))
+        .setConsistency(ConsistencySpec.newBuilder().setMode("async")
+            .setStepsInFlight(1).setStaleGradients(staleGradients)
+            .setDropStaleness(dropStaleness))
+        .build());
+  }
+
+  static INDArray vector(float... values) {
+    return Nd4j.createFromArray(values);
   }
 
   private static ModuleSpec dense(String name, int in, int out, String activation) {
