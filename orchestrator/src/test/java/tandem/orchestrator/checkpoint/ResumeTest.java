@@ -37,8 +37,14 @@ import tandem.orchestrator.TestServers;
  */
 class ResumeTest {
 
+  /**
+   * Long enough that the first server is stopped well before the job ends: closing it takes a
+   * few hundred steps of this small job after the first checkpoint, more on a slow machine.
+   */
+  private static final int STEPS = 3000;
+
   private static final JobSpec SPEC = Specs.example("arithmetic").toBuilder()
-      .setStop(StopCondition.newBuilder().setMaxSteps(600))
+      .setStop(StopCondition.newBuilder().setMaxSteps(STEPS))
       .setCheckpoint(CheckpointSpec.newBuilder().setEverySteps(100))
       .build();
 
@@ -64,7 +70,7 @@ class ResumeTest {
       List<TrainingEvent> checkpoints =
           events.stream().filter(TrainingEvent::hasCheckpointWritten).toList();
       assertTrue(checkpoints.size() >= 2, checkpoints.toString());
-      assertEquals(600, checkpoints.get(checkpoints.size() - 1).getCheckpointWritten().getStep());
+      assertEquals(STEPS, checkpoints.get(checkpoints.size() - 1).getCheckpointWritten().getStep());
       uninterrupted = server.jobs().find(jobId).orElseThrow().trainedParameters();
     }
     Path jobDir = dirs.resolve("interrupted");
@@ -75,6 +81,8 @@ class ResumeTest {
       follow(first, jobId, true);
     }
     assertTrue(Files.exists(jobDir.resolve(jobId).resolve("LATEST")));
+    assertTrue(!new JobDirectory(jobDir, jobId).finished(),
+        "the first server ended the job before it stopped; nothing is left to resume");
     try (TandemServer second = TestServers.start(2, jobDir)) {
       List<TrainingEvent> events = follow(second, jobId, false);
       TrainingEvent resumed = events.stream().filter(TrainingEvent::hasJobResumed).findFirst()
@@ -85,7 +93,7 @@ class ResumeTest {
       }
       assertEquals(JobState.JOB_STATE_SUCCEEDED, last(events).getJobFinished().getState(),
           last(events).toString());
-      assertEquals(600, second.jobs().find(jobId).orElseThrow().events().status().getStepsDone());
+      assertEquals(STEPS, second.jobs().find(jobId).orElseThrow().events().status().getStepsDone());
       Map<String, INDArray> resumedParameters =
           second.jobs().find(jobId).orElseThrow().trainedParameters();
       assertEquals(uninterrupted.keySet(), resumedParameters.keySet());
