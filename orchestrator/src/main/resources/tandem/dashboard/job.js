@@ -1,20 +1,23 @@
-// A job, live. The page reads the job's history once (/series, /overview), then follows its
-// events (Server-Sent Events from the same log as gRPC StreamEvents). A task's chart exists only
-// while its card is on screen; the heat map shows every task. Exposed as window.tandem for tests.
+// A job, live. The page reads the job's history once (/series, /overview), then follows the
+// server's live summaries of its events (/live: Server-Sent Events from the same log as gRPC
+// StreamEvents, a few a second whatever the step rate; LiveWindow.java says what one holds). A
+// task's chart exists only while its card is on screen; the heat map shows every task. Exposed
+// as window.tandem for tests.
 'use strict';
 
 const jobId = new URLSearchParams(location.search).get('id');
 const api = '/api/jobs/' + encodeURIComponent(jobId);
-const REPLAY = 50000;      // step events kept to bring newly loaded curves up to date
-const TIMELINE = 2000;     // step events the worker timeline draws from
+const REPLAY = 240;        // live summaries kept to bring newly loaded curves up to date (~1 min)
+const TIMELINE_MS = 5000;  // what the worker timeline shows
+const SLOT_MS = 20;        // its slots, as LiveWindow.SLOT_MILLIS
 const REFETCH_POINTS = 4000; // a live curve longer than this is fetched again, downsampled
 
 const T = window.tandem = {
   jobId, taskNames: [], state: '', startedAt: 0, halfLife: 0,
   series: new Map(), cards: new Map(), charts: 0,
   lastSeq: 0, eventsReceived: 0, gaps: 0, reconnects: 0, lagMs: null, maxLagMs: null,
-  lagSamples: [],
-  recent: [], overview: null, overviewRows: [], firstPaintMs: null, overviewUpdateMs: null,
+  lagSamples: [], windowsReceived: 0,
+  windows: [], slots: new Map(), overview: null, overviewRows: [], firstPaintMs: null, overviewUpdateMs: null,
   source: null, evaluations: 0, overviewUpdates: 0,
 };
 
@@ -237,8 +240,8 @@ async function fetchSeries(tasks) {
     };
     T.series.set(task, series);
     // Steps that arrived live while the history was being read.
-    for (const event of T.recent) {
-      if (event.task === task && event.seq > series.loadedSeq) addPoint(series, event);
+    for (const w of T.windows) {
+      if (w.last > series.loadedSeq && w.tasks[task]) addWindow(series, w, w.tasks[task]);
     }
     const card = T.cards.get(task);
     if (card && isOnScreen(card)) makeChart(task);
@@ -250,17 +253,36 @@ function isOnScreen(element) {
   return box.bottom > -200 && box.top < innerHeight + 200;
 }
 
-function addPoint(series, event) {
-  series.emaValue = ema(series.emaStep, series.emaValue, event.step, event.loss, series.halfLife);
-  series.emaStep = event.step;
-  series.step.push(event.step);
-  series.time.push(event.time);
-  series.loss.push(event.loss);
-  series.smooth.push(series.emaValue);
-  series.staleness.push(event.staleness);
-  series.loadedSeq = event.seq;
-  series.steps++;
-  series.dirty = true;
+/**
+ * Adds a task's points of live summary w (entry: [seq, step, time, loss, staleness, w] each,
+ * with its first step s1 and loss y1) to its series. The server smoothed the window's steps
+ * afresh from its first one; with the average v0 at the series' last step s0, the average over
+ * every step at step s is w + 2^(-(s - s0) / halfLife) * (v0 - y1), exactly. Where the series'
+ * history already holds part of the window, or was smoothed with another half-life, the newer
+ * points are smoothed one by one instead (close, not exact).
+ */
+function addWindow(series, w, entry) {
+  const exact = w.first > series.loadedSeq && w.halfLife === series.halfLife;
+  const s0 = series.emaStep, v0 = series.emaValue;
+  const continues = v0 !== null && v0 !== undefined && !Number.isNaN(v0);
+  let added = 0;
+  for (const [seq, step, time, loss, staleness, fresh] of entry.points) {
+    if (seq <= series.loadedSeq) continue;
+    const smooth = !exact ? ema(series.emaStep, series.emaValue, step, loss, series.halfLife)
+        : continues ? fresh + Math.pow(2, -(step - s0) / series.halfLife) * (v0 - entry.y1)
+        : fresh;
+    series.emaStep = step;
+    series.emaValue = smooth;
+    series.step.push(step);
+    series.time.push(time);
+    series.loss.push(loss);
+    series.smooth.push(smooth);
+    series.staleness.push(staleness);
+    series.loadedSeq = seq;
+    added++;
+  }
+  series.steps += exact ? entry.n : added;
+  series.dirty = series.dirty || added > 0;
 }
 
 function chartData(series) {
@@ -335,12 +357,12 @@ function rebuildCharts() {
   }
 }
 
-// ---- live events ----
+// ---- live summaries ----
 function follow(afterSequence) {
-  const source = new EventSource(api + '/events?after=' + afterSequence);
+  const source = new EventSource(api + '/live?after=' + afterSequence + '&halfLife=' + T.halfLife);
   T.source = source;
-  // Each message is the events of one read of the log, as an array; its id is the last one's.
-  source.onmessage = message => JSON.parse(message.data).forEach(onEvent);
+  // Each message sums up the events after the previous one's; its id is the last one's number.
+  source.onmessage = message => onWindow(JSON.parse(message.data));
   source.onopen = () => { document.getElementById('live').textContent = '● live'; };
   source.onerror = () => {
     document.getElementById('live').textContent = '○ reconnecting';
@@ -359,26 +381,33 @@ T.reconnect = () => {
   follow(T.lastSeq);
 };
 
-function onEvent(event) {
-  if (T.lastSeq && event.seq !== T.lastSeq + 1 && event.kind !== 'eventsMissed') T.gaps++;
-  T.lastSeq = event.seq;
-  T.eventsReceived++;
-  T.lagMs = Date.now() - event.time;
+function onWindow(w) {
+  // A window starts right after the last one, unless it starts by saying events were missed
+  // (the page fell behind what the server keeps) or that the log was rewound (a resumed job).
+  const opening = w.others.length && w.others[0].seq === w.first ? w.others[0].kind : '';
+  if (T.lastSeq && w.first !== T.lastSeq + 1 && opening !== 'eventsMissed'
+      && opening !== 'logRewound') T.gaps++;
+  T.lastSeq = w.last;
+  T.eventsReceived += w.events;
+  T.windowsReceived++;
+  T.lagMs = Date.now() - w.time;
   // Once the page has loaded (events before may have waited for it): the live lag.
   if (T.firstPaintMs !== null) {
     T.maxLagMs = Math.max(T.maxLagMs || 0, T.lagMs);
     if (T.lagSamples.length < 100000) T.lagSamples.push(T.lagMs);
   }
+  T.windows.push(w);
+  if (T.windows.length > REPLAY * 1.25) T.windows = T.windows.slice(-REPLAY);
+  for (const task in w.tasks) {
+    const series = T.series.get(task);
+    if (series && w.last > series.loadedSeq) addWindow(series, w, w.tasks[task]);
+  }
+  addSlots(w.workers);
+  w.others.forEach(onEvent);
+}
+
+function onEvent(event) {
   switch (event.kind) {
-    case 'stepCompleted': {
-      T.recent.push(event);
-      // Trimmed in bulk: a shift per event would move the whole array at every step.
-      if (T.recent.length > REPLAY * 1.25) T.recent = T.recent.slice(-REPLAY);
-      T.timelineDirty = true;
-      const series = T.series.get(event.task);
-      if (series && event.seq > series.loadedSeq) addPoint(series, event);
-      break;
-    }
     case 'eventsMissed':
       note('missed events ' + event.body.firstMissed + '–' + event.body.lastMissed
           + ' (the server no longer had them)');
@@ -451,38 +480,69 @@ function taskColor(task) {
   return 'hsl(' + (Math.abs(hash) % 360) + ',60%,50%)';
 }
 
+/** Adds a summary's worker slots ({worker: [[start, computeMs, queueMs, task], ...]}). */
+function addSlots(workers) {
+  let newest = 0;
+  for (const worker in workers) {
+    let slots = T.slots.get(worker);
+    if (!slots) T.slots.set(worker, slots = new Map());
+    for (const [start, compute, queue, task] of workers[worker]) {
+      const slot = slots.get(start);
+      // A slot two windows share: its two parts add up.
+      if (slot) {
+        if (compute > slot[0] && task) slot[2] = task;
+        slot[0] += compute;
+        slot[1] += queue;
+      } else {
+        slots.set(start, [compute, queue, task]);
+      }
+      newest = Math.max(newest, start);
+    }
+  }
+  if (!newest) return;
+  T.timelineEnd = Math.max(T.timelineEnd || 0, newest + SLOT_MS);
+  for (const slots of T.slots.values()) {
+    for (const start of slots.keys()) {
+      if (start < T.timelineEnd - 2 * TIMELINE_MS) slots.delete(start);
+    }
+  }
+  T.timelineDirty = true;
+}
+
+/** Each worker's last 5 s, a column a slot: compute (coloured by task) and queue wait. */
 function drawTimeline() {
   if (!T.timelineDirty) return;
   T.timelineDirty = false;
   const canvas = document.getElementById('timeline');
   const g = canvas.getContext('2d');
-  const steps = T.recent.slice(-TIMELINE);
   g.clearRect(0, 0, canvas.width, canvas.height);
-  if (!steps.length) return;
-  const workers = [...new Set(steps.map(s => s.worker))].sort();
-  const end = steps[steps.length - 1].time;
-  const start = Math.max(steps[0].time - 1000 * (steps[0].compute + steps[0].queue), end - 5000);
+  const workers = [...T.slots.keys()].sort();
+  if (!workers.length) return;
+  const end = T.timelineEnd;
+  const start = end - TIMELINE_MS;
   const labelWidth = 90;
-  const scale = (canvas.width - labelWidth) / Math.max(1, end - start);
+  const scale = (canvas.width - labelWidth) / TIMELINE_MS;
   const rowHeight = Math.min(30, (canvas.height - 14) / workers.length);
+  const inner = rowHeight - 4;
   g.font = '11px system-ui';
   workers.forEach((worker, r) => {
     g.fillStyle = '#1d2330';
     g.fillText(worker, 2, r * rowHeight + rowHeight / 2 + 4, labelWidth - 4);
+    const bottom = r * rowHeight + 2 + inner;
+    for (const [slotStart, [compute, queue, task]] of T.slots.get(worker)) {
+      if (slotStart < start) continue;
+      const x = labelWidth + (slotStart - start) * scale;
+      const width = Math.max(0.5, SLOT_MS * scale - 0.5);
+      const computed = Math.min(1, compute / SLOT_MS) * inner;
+      const waited = Math.min(1 - computed / inner, queue / SLOT_MS) * inner;
+      g.fillStyle = taskColor(task);
+      g.fillRect(x, bottom - computed, width, computed);
+      g.fillStyle = '#c7ccd6';
+      g.fillRect(x, bottom - computed - waited, width, waited);
+    }
   });
-  for (const s of steps) {
-    const r = workers.indexOf(s.worker);
-    const computeStart = s.time - 1000 * s.compute;
-    const queueStart = computeStart - 1000 * s.queue;
-    if (s.time < start) continue;
-    const y = r * rowHeight + 2;
-    g.fillStyle = '#c7ccd6';
-    g.fillRect(labelWidth + (queueStart - start) * scale, y, Math.max(0.5, 1000 * s.queue * scale), rowHeight - 4);
-    g.fillStyle = taskColor(s.task);
-    g.fillRect(labelWidth + (computeStart - start) * scale, y, Math.max(0.5, 1000 * s.compute * scale), rowHeight - 4);
-  }
   g.fillStyle = '#5b6478';
-  g.fillText(((end - start) / 1000).toFixed(1) + ' s', canvas.width - 40, canvas.height - 2);
+  g.fillText((TIMELINE_MS / 1000).toFixed(1) + ' s', canvas.width - 40, canvas.height - 2);
 }
 
 // ---- actions ----
@@ -507,6 +567,13 @@ for (const id of ['filter', 'sort', 'descending']) {
 document.getElementById('xaxis').addEventListener('input', rebuildCharts);
 document.getElementById('logScale').addEventListener('input', rebuildCharts);
 document.getElementById('halfLife').addEventListener('change', () => {
+  // The live summaries smoothed with the new half-life from here on.
+  const chosen = Number(document.getElementById('halfLife').value);
+  T.halfLife = chosen > 0 ? chosen : T.autoHalfLife;
+  if (T.source && T.source.readyState !== EventSource.CLOSED) {
+    T.source.close();
+    follow(T.lastSeq);
+  }
   for (const task of [...T.series.keys()]) {
     const had = T.series.get(task).chart !== null;
     dropChart(task);
@@ -520,11 +587,10 @@ document.getElementById('halfLife').addEventListener('change', () => {
   await loadStatus();
   const history = await (await fetch(api + '/series?points=1&tasks=')).json();
   // Fixed for the page's life, so that every curve it loads is smoothed alike.
-  T.halfLife = history.halfLife;
+  T.halfLife = T.autoHalfLife = history.halfLife;
   document.getElementById('halfLife').placeholder = 'auto: ' + Math.round(T.halfLife);
   history.events.forEach(otherEvent);
-  T.recent = history.recentSteps;
-  T.timelineDirty = true;
+  addSlots(history.timeline);
   T.lastSeq = history.lastSequence;
   if (T.state === 'running' || T.state === 'pending') {
     follow(history.lastSequence);

@@ -165,7 +165,8 @@ class DashboardBrowserTest {
 
   @Test
   void theOverviewStaysUsableWithAThousandTasks() {
-    String jobId = submit(thousandHeads(), 3_000);
+    // Runs until cancelled below.
+    String jobId = submit(thousandHeads(), 10_000_000);
     long navigation = System.nanoTime();
     browser.get(url("/job?id=" + jobId));
     await(Duration.ofSeconds(90), "the heat map has a row per task", () ->
@@ -216,7 +217,7 @@ class DashboardBrowserTest {
     java.util.List<Double> lags = new java.util.ArrayList<>();
     for (String follower : new String[] {"none", "page", "client", "client", "page", "none"}) {
       browser.get("about:blank");
-      String jobId = submit(manyHeads, 4_000);
+      String jobId = submit(manyHeads, 12_000);
       if (follower.equals("page")) {
         browser.get(url("/job?id=" + jobId));
         awaitJobEnd(jobId);
@@ -235,13 +236,14 @@ class DashboardBrowserTest {
           .add(examplesPerSecond(jobId));
     }
     java.util.Collections.sort(lags);
-    assertTrue(lags.size() > 100, "live events measured: " + lags.size());
+    // One sample per live summary, a few a second.
+    assertTrue(lags.size() >= 4, "live summaries measured: " + lags.size());
     double median = lags.get(lags.size() / 2);
     double p95 = lags.get((int) (lags.size() * 0.95));
     double none = mean(rates.get("none"));
     System.out.printf(java.util.Locale.ROOT, "dashboard: 200-task job, examples/s with no "
         + "follower %s; page open here %s (%+.1f%%); page-like HTTP client %s (%+.1f%%); live "
-        + "update behind the events: median %.0f ms, p95 %.0f ms, max %.0f ms (%d events)%n",
+        + "update behind the events: median %.0f ms, p95 %.0f ms, max %.0f ms (%d summaries)%n",
         rounded(rates.get("none")), rounded(rates.get("page")),
         100 * (mean(rates.get("page")) / none - 1), rounded(rates.get("client")),
         100 * (mean(rates.get("client")) / none - 1), median, p95, lags.get(lags.size() - 1),
@@ -267,7 +269,7 @@ class DashboardBrowserTest {
     private final java.util.concurrent.CompletableFuture<?> events;
 
     PageLikeClient(String job) {
-      events = http.sendAsync(HttpRequest.newBuilder(URI.create(job + "/events?after=0")).build(),
+      events = http.sendAsync(HttpRequest.newBuilder(URI.create(job + "/live?after=0")).build(),
           HttpResponse.BodyHandlers.ofLines())
           .thenAccept(response -> response.body().forEach(line -> { }));
       polls.scheduleAtFixedRate(() -> {

@@ -67,7 +67,7 @@ final class PageLikeClient implements AutoCloseable {
       http.sendAsync(HttpRequest.newBuilder(URI.create(job)).build(),
           HttpResponse.BodyHandlers.discarding());
     }, 0, 2, TimeUnit.SECONDS);
-    long lines = http.send(HttpRequest.newBuilder(URI.create(job + "/events?after=0")).build(),
+    long lines = http.send(HttpRequest.newBuilder(URI.create(job + "/live?after=0")).build(),
         HttpResponse.BodyHandlers.ofLines()).body().count();
     System.out.println("event stream ended after " + lines + " lines");
     polls.shutdownNow();

@@ -20,7 +20,7 @@ import tandem.orchestrator.job.JobStore;
 /**
  * The dashboard's JSON documents, built from the {@link JobStore}: the jobs list, a job's status,
  * its per-task curves (downsampled by {@link MinMaxBuckets}, smoothed by
- * {@link StepWeightedEma}) and the many-task overview (a task × step grid of normalised loss).
+ * {@link StepWeightedEma}) with the workers' recent timeline, and the many-task overview (a task × step grid of normalised loss).
  * Reading a job's history is one pass over its event log (an overview's, once per job: later
  * refreshes read on from where the last one stopped); callers run it off the actor system's
  * dispatchers. Thread-safe.
@@ -123,9 +123,11 @@ final class DashboardData {
     ArrayNode others = out.putArray("events");
     history.others().forEach(e -> others.addRawValue(
         new RawValue(EventJson.write(e))));
-    ArrayNode recent = out.putArray("recentSteps");
-    history.recentSteps().forEach(e -> recent.addRawValue(
-        new RawValue(EventJson.write(e))));
+    // The workers' recent timeline, as the live summaries carry it on.
+    LiveWindow.Timeline timeline = new LiveWindow.Timeline();
+    history.recentSteps().forEach(e ->
+        timeline.add(e.getStepCompleted(), (long) JobHistory.millis(e)));
+    out.putRawValue("timeline", new RawValue(EventJson.json(1024, timeline::write)));
     return out.toString();
   }
 

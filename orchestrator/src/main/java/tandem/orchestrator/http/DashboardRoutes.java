@@ -42,7 +42,10 @@ import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.http.javadsl.model.sse.ServerSentEvent;
 import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.javadsl.Source;
 import tandem.api.v1.ScheduleSpec;
 import tandem.api.v1.TaskSpec;
 import tandem.model.spec.InvalidSpecException;
@@ -69,6 +72,8 @@ final class DashboardRoutes {
   private static final String UPLOT = "META-INF/resources/webjars/uplot/" + uplotVersion() + "/dist";
   private static final int MAX_POINTS = 5000;
   private static final int MAX_COLUMNS = 1000;
+  /** The shortest window of the page's live summaries a client may ask for. */
+  private static final Duration MIN_WINDOW = Duration.ofMillis(50);
 
   private final JobStore store;
   private final ActorSystem<?> system;
@@ -78,6 +83,7 @@ final class DashboardRoutes {
   private final ExecutorService dataExecutor;
   private final ScheduledExecutorService streamExecutor;
   private final Duration linger;
+  private final Duration liveWindow;
   private final Duration askTimeout;
   private final Materializer materializer;
   private final DashboardAccess access;
@@ -86,8 +92,8 @@ final class DashboardRoutes {
   /** @param token the bearer token every request must carry ({@link DashboardAccess}); empty: none */
   DashboardRoutes(JobStore store, ActorSystem<?> system, ActorRef<JobManager.Command> jobManager,
       TrainingMetrics metrics, ExecutorService dataExecutor,
-      ScheduledExecutorService streamExecutor, Duration linger, Duration askTimeout,
-      String token, int subscribersPerJob) {
+      ScheduledExecutorService streamExecutor, Duration linger, Duration liveWindow,
+      Duration askTimeout, String token, int subscribersPerJob) {
     this.access = new DashboardAccess(token);
     this.subscribersPerJob = subscribersPerJob;
     this.store = store;
@@ -98,6 +104,7 @@ final class DashboardRoutes {
     this.dataExecutor = dataExecutor;
     this.streamExecutor = streamExecutor;
     this.linger = linger;
+    this.liveWindow = liveWindow;
     this.askTimeout = askTimeout;
     this.materializer = Materializer.matFromSystem(system);
   }
@@ -139,19 +146,39 @@ final class DashboardRoutes {
         path("events", () -> get(() -> optionalHeaderValueByName("Last-Event-ID", lastId ->
             parameterOptional("after", after -> {
               long from = sequence(lastId.or(() -> after).orElse("0"));
-              if (record.events().listenerCount() >= subscribersPerJob) {
-                return complete(StatusCodes.TOO_MANY_REQUESTS, "job " + jobId + " has "
-                    + subscribersPerJob + " subscribers already (setting "
-                    + "tandem.orchestrator.limits.subscribers-per-job)");
-              }
-              return completeOKWithFuture(CompletableFuture.completedFuture(LiveEvents.after(
-                  record.events(), from, streamExecutor, linger, materializer)),
-                  EventStreamMarshalling.toEventStream());
+              return follow(record, () -> LiveEvents.after(record.events(), from,
+                  streamExecutor, linger, materializer));
             })))),
+        path("live", () -> get(() -> optionalHeaderValueByName("Last-Event-ID", lastId ->
+            parameterOptional("after", after -> parameterOptional("halfLife", halfLife ->
+                parameterOptional("window", window -> {
+                  long from = sequence(lastId.or(() -> after).orElse("0"));
+                  double h = positive(halfLife);
+                  Duration every = Duration.ofMillis(bounded(window,
+                      (int) liveWindow.toMillis(), 5000));
+                  return follow(record, () -> LiveEvents.summarised(record.events(), from,
+                      streamExecutor, linger, every.compareTo(MIN_WINDOW) < 0 ? MIN_WINDOW : every,
+                      h > 0 ? h : DashboardData.autoHalfLife(record), materializer));
+                })))))),
         path("cancel", () -> post(() -> jsonBody(body -> outcome(jobId, AskPattern.ask(
             jobManager, replyTo -> new JobManager.CancelJob(jobId, replyTo), askTimeout,
             system.scheduler()))))),
         path("schedule", () -> post(() -> jsonBody(body -> schedule(record, body)))));
+  }
+
+  /**
+   * Streams the events {@code stream} makes, unless the job has as many followers as the limit
+   * allows (then it is not called).
+   */
+  private Route follow(JobRecord record, java.util.function.Supplier<Source<ServerSentEvent,
+      NotUsed>> stream) {
+    if (record.events().listenerCount() >= subscribersPerJob) {
+      return complete(StatusCodes.TOO_MANY_REQUESTS, "job " + record.jobId() + " has "
+          + subscribersPerJob + " subscribers already (setting "
+          + "tandem.orchestrator.limits.subscribers-per-job)");
+    }
+    return completeOKWithFuture(CompletableFuture.completedFuture(stream.get()),
+        EventStreamMarshalling.toEventStream());
   }
 
   private Route schedule(JobRecord record, String body) {

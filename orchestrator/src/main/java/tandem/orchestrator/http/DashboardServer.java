@@ -61,7 +61,8 @@ public final class DashboardServer implements AutoCloseable {
       return thread;
     });
     DashboardRoutes routes = new DashboardRoutes(store, system, jobManager, metrics, dataExecutor,
-        streamExecutor, linger, askTimeout, token, settings.subscribersPerJob());
+        streamExecutor, linger, settings.liveWindow(), askTimeout, token,
+        settings.subscribersPerJob());
     try {
       ServerBinding binding = Http.get(system).newServerAt(settings.host(), settings.port())
           .bind(routes.route()).toCompletableFuture().get(askTimeout.toMillis(),

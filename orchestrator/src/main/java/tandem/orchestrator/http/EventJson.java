@@ -48,7 +48,7 @@ final class EventJson {
   }
 
   /** What a generator writes; its I/O errors cannot happen on a byte array. */
-  private interface Writing {
+  interface Writing {
     void to(JsonGenerator json) throws IOException;
   }
 
@@ -56,7 +56,7 @@ final class EventJson {
    * The JSON {@code writing} writes, as UTF-8 bytes (Jackson's fastest path, rather than a
    * {@link java.io.StringWriter}'s synchronized {@code StringBuffer}) made a string.
    */
-  private static String json(int sizeHint, Writing writing) {
+  static String json(int sizeHint, Writing writing) {
     ByteArrayOutputStream out = new ByteArrayOutputStream(sizeHint);
     try (JsonGenerator json = JSON.createGenerator(out, JsonEncoding.UTF8)) {
       writing.to(json);
@@ -66,7 +66,7 @@ final class EventJson {
     return out.toString(StandardCharsets.UTF_8);
   }
 
-  private static void writeEvent(JsonGenerator json, TrainingEvent event) throws IOException {
+  static void writeEvent(JsonGenerator json, TrainingEvent event) throws IOException {
     try {
       json.writeStartObject();
       json.writeNumberField("seq", event.getSequence());

@@ -9,15 +9,17 @@ import com.typesafe.config.Config;
  * @param host address to bind; loopback by default, like gRPC should be: the pages can cancel jobs
  * @param port port to bind; 0 picks a free one; negative: no HTTP endpoint
  * @param metricsTaskLabels tasks per job with their own {@code task} label in {@code /metrics}
+ * @param liveWindow how often a job page's live summary goes out ({@code /api/jobs/ID/live})
  * @param subscribersPerJob live followers of one job, gRPC and pages together
  *     ({@code tandem.orchestrator.limits.subscribers-per-job})
  */
-public record HttpSettings(String host, int port, int metricsTaskLabels, int subscribersPerJob) {
+public record HttpSettings(String host, int port, int metricsTaskLabels,
+    java.time.Duration liveWindow, int subscribersPerJob) {
 
   public static HttpSettings create(Config config) {
     Config c = config.getConfig("tandem.orchestrator.http");
     return new HttpSettings(c.getString("host"), c.getInt("port"),
-        c.getInt("metrics-task-labels"),
+        c.getInt("metrics-task-labels"), c.getDuration("live-window"),
         config.getInt("tandem.orchestrator.limits.subscribers-per-job"));
   }
 
@@ -26,10 +28,10 @@ public record HttpSettings(String host, int port, int metricsTaskLabels, int sub
   }
 
   public HttpSettings withPort(int newPort) {
-    return new HttpSettings(host, newPort, metricsTaskLabels, subscribersPerJob);
+    return new HttpSettings(host, newPort, metricsTaskLabels, liveWindow, subscribersPerJob);
   }
 
   public HttpSettings withHost(String newHost) {
-    return new HttpSettings(newHost, port, metricsTaskLabels, subscribersPerJob);
+    return new HttpSettings(newHost, port, metricsTaskLabels, liveWindow, subscribersPerJob);
   }
 }
