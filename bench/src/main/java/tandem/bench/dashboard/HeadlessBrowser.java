@@ -7,9 +7,11 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A headless Chromium showing one page until closed, started under {@code nice} so that it takes
- * the cores training leaves idle (a browser on the training machine itself; a user's browser
- * usually runs elsewhere).
+ * A headless Chromium until closed, started under {@code nice} so that it takes the cores
+ * training leaves idle (a browser on the training machine itself; a user's browser usually runs
+ * elsewhere). The bench starts it on {@code about:blank} before a run, waits for its start-up
+ * work to end ({@link #awaitQuiet}: several CPU seconds, which a user's browser has behind it)
+ * and opens the job's page when the job starts ({@link PageMetrics#navigate}).
  */
 final class HeadlessBrowser implements AutoCloseable {
 
@@ -30,6 +32,25 @@ final class HeadlessBrowser implements AutoCloseable {
         "--user-data-dir=" + profile, url))
         .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
     return new HeadlessBrowser(process, profile);
+  }
+
+  /**
+   * Waits until the browser's processes use under 5% of a core (half a second at a time), at
+   * most {@code maxSeconds}; returns the seconds waited.
+   */
+  double awaitQuiet(int maxSeconds) throws InterruptedException {
+    long start = System.nanoTime();
+    long deadline = start + TimeUnit.SECONDS.toNanos(maxSeconds);
+    java.time.Duration before = cpuTime();
+    while (System.nanoTime() < deadline) {
+      Thread.sleep(500);
+      java.time.Duration now = cpuTime();
+      if (now.minus(before).toMillis() < 25) {
+        break;
+      }
+      before = now;
+    }
+    return (System.nanoTime() - start) / 1e9;
   }
 
   /** A DevTools session on the page (null, with the reason on stderr, if it cannot attach). */

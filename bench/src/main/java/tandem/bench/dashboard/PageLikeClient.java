@@ -16,21 +16,24 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * What an open job page asks of the server, without a browser: the job's event stream (read to
- * its end) and, every 2 s, the overview and the status, as the page does. It runs in a JVM of its
- * own under {@code nice} ({@link #open}), as a page on another machine would cost the server
- * its share and nothing more: the client's own reading and parsing are not the server's.
+ * What an open job page asks of the server, without a browser: the job's live summaries (read
+ * to the job's end) and, every 2 s, the overview and the status, as the page does. It runs in a
+ * JVM of its own under {@code nice} ({@link #open}), as a page on another machine would cost the
+ * server its share and nothing more: the client's own reading and parsing are not the server's.
+ * The JVM is started before the job and told the job's address when it starts ({@link
+ * #follow}), so that its start-up is not part of the run.
  */
 final class PageLikeClient implements AutoCloseable {
 
   private final Process process;
+  private java.time.Duration before = java.time.Duration.ZERO;
 
   private PageLikeClient(Process process) {
     this.process = process;
   }
 
-  /** Starts a client of {@code job} ({@code http://host:port/api/jobs/ID}) at {@code nice}. */
-  static PageLikeClient open(String job, int nice, Path log) throws IOException {
+  /** Starts a client at {@code nice}, waiting for the job to follow. */
+  static PageLikeClient open(int nice, Path log) throws IOException {
     List<String> command = new ArrayList<>();
     if (Files.isExecutable(Path.of("/usr/bin/nice"))) {
       command.addAll(List.of("/usr/bin/nice", "-n", Integer.toString(nice)));
@@ -38,13 +41,24 @@ final class PageLikeClient implements AutoCloseable {
     command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(List.of("-Xmx128m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
     command.addAll(List.of("-cp", ManagementFactory.getRuntimeMXBean().getClassPath(),
-        PageLikeClient.class.getName(), job));
+        PageLikeClient.class.getName()));
     return new PageLikeClient(new ProcessBuilder(command).redirectErrorStream(true)
         .redirectOutput(log.toFile()).start());
   }
 
-  /** CPU time the client's process used so far. */
+  /** Follows {@code job} ({@code http://host:port/api/jobs/ID}) from now on. */
+  void follow(String job) throws IOException {
+    before = totalCpu();
+    process.getOutputStream().write((job + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    process.getOutputStream().flush();
+  }
+
+  /** CPU time the client's process used since it was told the job. */
   java.time.Duration cpuTime() {
+    return totalCpu().minus(before);
+  }
+
+  private java.time.Duration totalCpu() {
     return process.toHandle().info().totalCpuDuration().orElse(java.time.Duration.ZERO);
   }
 
@@ -56,10 +70,14 @@ final class PageLikeClient implements AutoCloseable {
     }
   }
 
-  /** Follows the job named by {@code args[0]} until the event stream ends or the JVM is stopped. */
+  /**
+   * Follows the job named by the first line of standard input until the event stream ends or
+   * the JVM is stopped.
+   */
   public static void main(String[] args) throws Exception {
-    String job = args[0];
     HttpClient http = HttpClient.newHttpClient();
+    String job = new java.io.BufferedReader(new java.io.InputStreamReader(System.in,
+        java.nio.charset.StandardCharsets.UTF_8)).readLine();
     ScheduledExecutorService polls = Executors.newSingleThreadScheduledExecutor();
     polls.scheduleAtFixedRate(() -> {
       http.sendAsync(HttpRequest.newBuilder(URI.create(job + "/overview?columns=120")).build(),

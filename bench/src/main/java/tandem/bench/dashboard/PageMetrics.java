@@ -52,8 +52,7 @@ final class PageMetrics implements AutoCloseable {
               + "/json/list")).build(), HttpResponse.BodyHandlers.ofString()).body();
           for (JsonElement page : JsonParser.parseString(pages).getAsJsonArray()) {
             JsonObject target = page.getAsJsonObject();
-            if ("page".equals(target.get("type").getAsString())
-                && target.get("url").getAsString().startsWith("http")) {
+            if ("page".equals(target.get("type").getAsString())) {
               PageMetrics metrics = new PageMetrics();
               metrics.socket = http.newWebSocketBuilder().buildAsync(
                   URI.create(target.get("webSocketDebuggerUrl").getAsString()),
@@ -97,13 +96,27 @@ final class PageMetrics implements AutoCloseable {
     };
   }
 
+  /** Opens {@code url} in the page (its {@code Performance} metrics go on adding up). */
+  void navigate(String url) throws InterruptedException {
+    JsonObject params = new JsonObject();
+    params.addProperty("url", url);
+    call("Page.navigate", params);
+  }
+
   private JsonObject call(String method) throws InterruptedException {
+    return call(method, new JsonObject());
+  }
+
+  private JsonObject call(String method, JsonObject params) throws InterruptedException {
     int id = ids.incrementAndGet();
     CompletableFuture<JsonObject> reply = new CompletableFuture<>();
     replies.put(id, reply);
+    JsonObject message = new JsonObject();
+    message.addProperty("id", id);
+    message.addProperty("method", method);
+    message.add("params", params);
     try {
-      socket.sendText("{\"id\":" + id + ",\"method\":\"" + method + "\"}", true)
-          .get(10, TimeUnit.SECONDS);
+      socket.sendText(message.toString(), true).get(10, TimeUnit.SECONDS);
       return reply.get(10, TimeUnit.SECONDS);
     } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
       throw new IllegalStateException(method + " got no answer", e);
