@@ -19,8 +19,12 @@ import tandem.worker.OptimizerSnapshot;
  * @param headOptimizers heads' optimizer states by module
  * @param batchesDrawn per task, batches its sampler handed out
  * @param scheduleChanges the schedule at start (after step 0) and every later change
- * @param events the job's events up to the checkpoint; in a checkpoint read back from disk,
- *     every event of the job up to it
+ * @param events the job's events up to the checkpoint that its log still held (the newest
+ *     {@code tandem.orchestrator.retained-events}); in a format 1 or 2 checkpoint read back from
+ *     disk, every event of the job up to it
+ * @param logState what the job's log had folded from all its events, as of the last of
+ *     {@code events} ({@link tandem.orchestrator.job.EventLog#retainedWithState}); null in a
+ *     format 1 or 2 checkpoint, whose events are the whole history instead
  */
 public record Checkpoint(
     String jobId,
@@ -33,7 +37,8 @@ public record Checkpoint(
     Map<String, OptimizerSnapshot> headOptimizers,
     Map<String, Long> batchesDrawn,
     List<ScheduleChange> scheduleChanges,
-    List<TrainingEvent> events) {
+    List<TrainingEvent> events,
+    tandem.api.v1.EventLogState logState) {
 
   public Checkpoint {
     parameters = Map.copyOf(parameters);
@@ -46,6 +51,9 @@ public record Checkpoint(
 
   /** Sequence number of the last event it holds; 0 if none. */
   public long eventSequence() {
+    if (logState != null) {
+      return logState.getLastSequence();
+    }
     return events.isEmpty() ? 0 : events.get(events.size() - 1).getSequence();
   }
 }

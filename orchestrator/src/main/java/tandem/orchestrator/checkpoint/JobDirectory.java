@@ -53,7 +53,7 @@ public final class JobDirectory {
   /** Prefix of a checkpoint directory while it is written. */
   private static final String WRITING = ".writing-";
   /** The manifest format written: 2 adds a CRC32C per tensor; 1 is still read. */
-  static final int FORMAT = 2;
+  static final int FORMAT = 3;
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(JobDirectory.class);
 
   private final Path dir;
@@ -191,18 +191,13 @@ public final class JobDirectory {
     }
     checkpoint.batchesDrawn().forEach((task, drawn) -> manifest.addSamplers(
         SamplerPosition.newBuilder().setTask(task).setBatchesDrawn(drawn)));
-    List<TrainingEvent> events = new ArrayList<>();
-    long first = checkpoint.events().isEmpty() ? Long.MAX_VALUE
-        : checkpoint.events().get(0).getSequence();
-    if (first > 1 && previous != null) {
-      for (TrainingEvent event : readEvents(previous.resolve(EVENTS))) {
-        if (event.getSequence() < first) {
-          events.add(event);
-        }
-      }
+    // The retained events and the log's state (format 3); a checkpoint of a format 1 or 2
+    // job read back (no state) keeps its whole history, as it was written.
+    List<TrainingEvent> events = checkpoint.events();
+    if (checkpoint.logState() != null) {
+      manifest.setLogState(checkpoint.logState());
     }
-    events.addAll(checkpoint.events());
-    manifest.setEventSequence(events.isEmpty() ? 0 : events.get(events.size() - 1).getSequence());
+    manifest.setEventSequence(checkpoint.eventSequence());
     try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(temp.resolve(EVENTS)))) {
       for (TrainingEvent event : events) {
         event.writeDelimitedTo(out);
@@ -335,11 +330,18 @@ public final class JobDirectory {
       throw new IOException("events.pb ends at event " + last + ", the manifest says "
           + manifest.getEventSequence());
     }
+    tandem.api.v1.EventLogState logState = null;
+    if (manifest.getFormat() >= 3) {
+      if (!manifest.hasLogState() || manifest.getLogState().getLastSequence() != last) {
+        throw new IOException("the manifest's log state does not end at event " + last);
+      }
+      logState = manifest.getLogState();
+    }
     Map<String, Long> drawn = new LinkedHashMap<>();
     manifest.getSamplersList().forEach(s -> drawn.put(s.getTask(), s.getBatchesDrawn()));
     return new Checkpoint(manifest.getJobId(), manifest.getSpec(), manifest.getStep(),
         manifest.getTrunkVersion(), manifest.getExamples(), parameters, shared, heads, drawn,
-        manifest.getScheduleChangesList(), events);
+        manifest.getScheduleChangesList(), events, logState);
   }
 
   private Optional<Path> latestDirectory() throws IOException {

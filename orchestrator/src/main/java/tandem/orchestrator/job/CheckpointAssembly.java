@@ -58,10 +58,10 @@ final class CheckpointAssembly {
   }
 
   Checkpoint build(String jobId, JobSpec spec, long step, long examples,
-      List<ScheduleChange> scheduleChanges, List<TrainingEvent> events) {
+      List<ScheduleChange> scheduleChanges, EventLog.Retained log) {
     Map<String, INDArray> all = new LinkedHashMap<>(shared.parameters());
     all.putAll(parameters);
     return new Checkpoint(jobId, spec, step, shared.version(), examples, all, shared.optimizers(),
-        headOptimizers, batchesDrawn, scheduleChanges, events);
+        headOptimizers, batchesDrawn, scheduleChanges, log.events(), log.state());
   }
 }

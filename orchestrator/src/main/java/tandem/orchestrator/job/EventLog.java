@@ -47,7 +47,9 @@ public final class EventLog {
   /** Each ring slot's event serialized, once a subscriber asked for it; null until then. */
   private byte[][] wire;
   private LogIncarnations incarnations = new LogIncarnations();
-  private final JobProgress progress;
+  private JobProgress progress;
+  /** The oldest event this log ever held: 1, or a resumed log's first retained event. */
+  private long firstSequence = 1;
   private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
   private long lastSequence;
   private boolean complete;
@@ -88,6 +90,65 @@ public final class EventLog {
     return log;
   }
 
+  /**
+   * A log that goes on from a checkpoint's: {@code state}, what the earlier run's log had folded
+   * from all its events ({@link #retainedWithState}), and {@code events}, those it still held,
+   * consecutive and ending at the state's last one. Older events are gone: a subscriber asking
+   * for them is told they were missed. New events follow, stamped with a new incarnation.
+   *
+   * @throws IllegalArgumentException if the events have a gap, do not end where the state says,
+   *     or include the job's end
+   */
+  public static EventLog resumed(String jobId, String jobName, int retained,
+      tandem.api.v1.EventLogState state, List<TrainingEvent> events) {
+    Instant submitted = Instant.ofEpochSecond(state.getSubmittedAt().getSeconds(),
+        state.getSubmittedAt().getNanos());
+    EventLog log = new EventLog(jobId, jobName, retained, submitted);
+    synchronized (log) {
+      long first = events.isEmpty() ? state.getLastSequence() + 1 : events.get(0).getSequence();
+      if (first < 1) {
+        throw new IllegalArgumentException("expected events from 1 on, found " + first);
+      }
+      log.firstSequence = first;
+      log.lastSequence = first - 1;
+      for (TrainingEvent event : events) {
+        if (event.getSequence() != log.lastSequence + 1 || event.hasJobFinished()) {
+          throw new IllegalArgumentException("expected event " + (log.lastSequence + 1)
+              + " of an unfinished job, found event " + event.getSequence() + " ("
+              + event.getKindCase() + ")");
+        }
+        log.store(event);
+      }
+      if (log.lastSequence != state.getLastSequence()) {
+        throw new IllegalArgumentException("the events end at " + log.lastSequence
+            + ", the log's state at " + state.getLastSequence());
+      }
+      log.progress = JobProgress.restore(jobId, jobName, submitted, state.getProgress());
+      log.incarnations = LogIncarnations.resumed(state.getSegmentsList(), log.lastSequence);
+    }
+    return log;
+  }
+
+  /** The events a log still holds and what it folded from all of them, taken together. */
+  public record Retained(List<TrainingEvent> events, tandem.api.v1.EventLogState state) {}
+
+  /**
+   * What a checkpoint keeps of this log: the events it still holds (at most {@code retained})
+   * and its state as of the last of them ({@link #resumed(String, String, int,
+   * tandem.api.v1.EventLogState, List)}), read under one lock so that the two agree.
+   */
+  public synchronized Retained retainedWithState() {
+    List<TrainingEvent> events = read(0, Integer.MAX_VALUE).events();
+    return new Retained(events, tandem.api.v1.EventLogState.newBuilder()
+        .setSubmittedAt(com.google.protobuf.Timestamp.newBuilder()
+            .setSeconds(progress.submittedAt().getEpochSecond())
+            .setNanos(progress.submittedAt().getNano()))
+        .setLastSequence(lastSequence)
+        .addAllSegments(incarnations.segments())
+        .setProgress(progress.snapshot())
+        .build());
+  }
+
   /** Numbers, stamps, stores and publishes an event; returns it as stored. */
   public TrainingEvent append(TrainingEvent.Builder event) {
     TrainingEvent stored;
@@ -114,7 +175,7 @@ public final class EventLog {
       // Nothing after it yet; and afterSequence + 1 must not overflow near Long.MAX_VALUE.
       return new Slice(List.of(), 0, -1, complete);
     }
-    long firstRetained = Math.max(1, lastSequence - retained + 1);
+    long firstRetained = Math.max(firstSequence, lastSequence - retained + 1);
     long firstMissed = 0;
     long lastMissed = -1;
     long from = afterSequence + 1;

@@ -223,7 +223,12 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
         history.get(0).getTime().getSeconds(), history.get(0).getTime().getNanos());
     EventLog log;
     try {
-      log = EventLog.resumed(jobId, spec.getName(), retainedEvents, submitted, history);
+      // A format 3 checkpoint: the log's state and its retained events; older ones: the whole
+      // history, folded again.
+      log = checkpoint != null && checkpoint.logState() != null
+          ? EventLog.resumed(jobId, spec.getName(), retainedEvents, checkpoint.logState(),
+              history)
+          : EventLog.resumed(jobId, spec.getName(), retainedEvents, submitted, history);
     } catch (RuntimeException e) {
       // A gapped or damaged history (or one whose start the event ring had dropped before the
       // first checkpoint): this one job fails, with the reason; the manager goes on.

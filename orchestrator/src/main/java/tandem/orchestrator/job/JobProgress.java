@@ -111,6 +111,10 @@ final class JobProgress {
         .setWorker(placement.getWorker());
   }
 
+  Instant submittedAt() {
+    return submittedAt;
+  }
+
   /** The job's state as of the latest event. */
   JobState state() {
     return state;
@@ -152,6 +156,58 @@ final class JobProgress {
           : task.clone().clearLossCurve().addAllLossCurve(curve.points()).build());
     });
     return status.build();
+  }
+
+  /** Everything this progress folded so far, as a checkpoint keeps it ({@link #restore}). */
+  tandem.api.v1.JobProgressState snapshot() {
+    tandem.api.v1.JobProgressState.Builder state = tandem.api.v1.JobProgressState.newBuilder()
+        .setSchedule(schedule).setState(this.state).setStepsDone(stepsDone)
+        .setMaxSteps(maxSteps).setExamples(examples).setElapsed(duration(elapsed))
+        .addAllEvaluations(evaluations).setError(error);
+    tasks.values().forEach(task -> state.addTasks(task.build()));
+    curves.forEach((task, curve) -> state.addCurves(curve.snapshot(task)));
+    for (int i = 0; i <= largestStaleness; i++) {
+      state.addStaleness(staleness[i]);
+    }
+    if (startedAt != null) {
+      state.setStartedAt(Timestamp.newBuilder().setSeconds(startedAt.getEpochSecond())
+          .setNanos(startedAt.getNano()));
+    }
+    if (forgetting != null) {
+      state.setForgetting(forgetting);
+    }
+    return state.build();
+  }
+
+  /** The progress {@link #snapshot} kept, going on from there. */
+  static JobProgress restore(String jobId, String name, Instant submittedAt,
+      tandem.api.v1.JobProgressState state) {
+    JobProgress progress = new JobProgress(jobId, name, submittedAt);
+    state.getTasksList().forEach(task -> progress.tasks.put(task.getTask(), task.toBuilder()));
+    state.getCurvesList().forEach(curve ->
+        progress.curves.put(curve.getTask(), LossCurve.restore(curve)));
+    for (int i = 0; i < state.getStalenessCount() && i <= STALENESS_BUCKETS; i++) {
+      progress.staleness[i] = state.getStaleness(i);
+      progress.largestStaleness = i;
+    }
+    progress.schedule = state.getSchedule();
+    progress.state = state.getState();
+    progress.stepsDone = state.getStepsDone();
+    progress.maxSteps = state.getMaxSteps();
+    progress.examples = state.getExamples();
+    progress.startedAt = state.hasStartedAt() ? Instant.ofEpochSecond(
+        state.getStartedAt().getSeconds(), state.getStartedAt().getNanos()) : null;
+    progress.elapsed = Duration.ofSeconds(state.getElapsed().getSeconds(),
+        state.getElapsed().getNanos());
+    progress.evaluations = List.copyOf(state.getEvaluationsList());
+    progress.forgetting = state.hasForgetting() ? state.getForgetting() : null;
+    progress.error = state.getError();
+    return progress;
+  }
+
+  private static com.google.protobuf.Duration duration(Duration duration) {
+    return com.google.protobuf.Duration.newBuilder().setSeconds(duration.getSeconds())
+        .setNanos(duration.getNano()).build();
   }
 
   private Duration elapsedAt(Instant now) {

@@ -67,6 +67,29 @@ final class LogIncarnations {
     return new LogIncarnations(history);
   }
 
+  /**
+   * A resumed run's from the segments a checkpoint kept ({@link #segments}) of a log whose last
+   * event is {@code lastSequence}: those segments, then a new incarnation after it.
+   */
+  static LogIncarnations resumed(List<tandem.api.v1.LogSegment> kept, long lastSequence) {
+    LogIncarnations incarnations = new LogIncarnations();
+    incarnations.segments.clear();
+    long maxSeen = 0;
+    for (tandem.api.v1.LogSegment segment : kept) {
+      incarnations.segments.add(new long[] {segment.getIncarnation(),
+          segment.getFirstSequence()});
+      maxSeen = Math.max(maxSeen, segment.getIncarnation());
+    }
+    incarnations.segments.add(new long[] {issue(maxSeen), lastSequence + 1});
+    return incarnations;
+  }
+
+  /** The segments, oldest first, for a checkpoint. */
+  List<tandem.api.v1.LogSegment> segments() {
+    return segments.stream().map(s -> tandem.api.v1.LogSegment.newBuilder()
+        .setIncarnation(s[0]).setFirstSequence(s[1]).build()).toList();
+  }
+
   private static long issue(long atLeastAbove) {
     return LAST_ISSUED.updateAndGet(last ->
         Math.max(System.currentTimeMillis(), Math.max(last, atLeastAbove) + 1));

@@ -46,6 +46,31 @@ final class LossCurve {
     return out;
   }
 
+  /** The curve as a checkpoint keeps it. */
+  tandem.api.v1.LossCurveState snapshot(String task) {
+    tandem.api.v1.LossCurveState.Builder state = tandem.api.v1.LossCurveState.newBuilder()
+        .setTask(task).setBucketSize(bucketSize).setPendingSum(pendingSum)
+        .setPendingCount(pendingCount).setPendingStep(pendingStep);
+    for (double[] point : points) {
+      state.addBuckets(point[0]).addBuckets(point[1]).addBuckets(point[2]);
+    }
+    return state.build();
+  }
+
+  /** The curve {@link #snapshot} kept. */
+  static LossCurve restore(tandem.api.v1.LossCurveState state) {
+    LossCurve curve = new LossCurve();
+    for (int i = 0; i + 2 < state.getBucketsCount(); i += 3) {
+      curve.points.add(new double[] {state.getBuckets(i), state.getBuckets(i + 1),
+          state.getBuckets(i + 2)});
+    }
+    curve.bucketSize = Math.max(1, state.getBucketSize());
+    curve.pendingSum = state.getPendingSum();
+    curve.pendingCount = state.getPendingCount();
+    curve.pendingStep = state.getPendingStep();
+    return curve;
+  }
+
   private void merge() {
     List<double[]> merged = new ArrayList<>(MAX_POINTS / 2);
     for (int i = 0; i + 1 < points.size(); i += 2) {

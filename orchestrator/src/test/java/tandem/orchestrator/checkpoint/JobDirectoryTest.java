@@ -134,7 +134,8 @@ class JobDirectoryTest {
         Map.of("trunk", Nd4j.createFromArray(new float[] {value, value, value}),
             "head", Nd4j.createFromArray(new float[] {value})),
         Map.of(), Map.of("head", new OptimizerSnapshot(3, new float[] {value, value})),
-        Map.of("t", step), List.of(), events);
+        Map.of("t", step), List.of(), events,
+        tandem.api.v1.EventLogState.newBuilder().setLastSequence(2).build());
   }
 
   private static TrainingEvent event(long sequence) {
