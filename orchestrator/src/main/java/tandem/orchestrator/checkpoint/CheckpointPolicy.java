@@ -13,13 +13,14 @@ public final class CheckpointPolicy {
   private final boolean enabled;
   private final long everySteps;
   private final long everyNanos;
+  private final int events;
   private long lastStep;
   private long lastNanos;
 
   /** A policy that never takes a checkpoint (a job without a directory). */
   public static CheckpointPolicy never() {
     return new CheckpointPolicy(CheckpointSpec.newBuilder().setDisabled(true).build(),
-        new CheckpointSettings(null, Long.MAX_VALUE, Duration.ZERO, false), 0, 0);
+        new CheckpointSettings(null, Long.MAX_VALUE, Duration.ZERO, false, 0), 0, 0);
   }
 
   public CheckpointPolicy(CheckpointSpec spec, CheckpointSettings defaults, long step,
@@ -32,6 +33,12 @@ public final class CheckpointPolicy {
     this.everyNanos = every.isZero() || every.isNegative() ? Long.MAX_VALUE : every.toNanos();
     this.lastStep = step;
     this.lastNanos = nowNanos;
+    this.events = defaults.events();
+  }
+
+  /** The newest events a checkpoint keeps ({@link CheckpointSettings#events()}). */
+  public int events() {
+    return events;
   }
 
   public boolean enabled() {

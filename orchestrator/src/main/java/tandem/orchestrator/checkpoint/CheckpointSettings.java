@@ -12,9 +12,11 @@ import java.time.Duration;
  * @param everySteps default steps between checkpoints
  * @param every default time between checkpoints
  * @param resumeOnStart whether the server resumes the unfinished jobs it finds at start
+ * @param events the newest events a checkpoint keeps, for subscribers that come back after a
+ *     resume (older ones read as missed then); the job's status needs none of them
  */
 public record CheckpointSettings(Path jobDir, long everySteps, Duration every,
-    boolean resumeOnStart) {
+    boolean resumeOnStart, int events) {
 
   public static CheckpointSettings create(Config config) {
     Config c = config.getConfig("tandem.orchestrator");
@@ -23,7 +25,8 @@ public record CheckpointSettings(Path jobDir, long everySteps, Duration every,
         dir.isBlank() ? null : Path.of(dir),
         c.getLong("checkpoint.every-steps"),
         c.getDuration("checkpoint.every"),
-        c.getBoolean("checkpoint.resume-on-start"));
+        c.getBoolean("checkpoint.resume-on-start"),
+        c.getInt("checkpoint.events"));
   }
 
   /** Whether jobs have directories (and so checkpoints and resume). */
@@ -32,6 +35,6 @@ public record CheckpointSettings(Path jobDir, long everySteps, Duration every,
   }
 
   public CheckpointSettings withJobDir(Path dir) {
-    return new CheckpointSettings(dir, everySteps, every, resumeOnStart);
+    return new CheckpointSettings(dir, everySteps, every, resumeOnStart, events);
   }
 }

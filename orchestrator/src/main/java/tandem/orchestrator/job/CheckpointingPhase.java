@@ -90,7 +90,7 @@ final class CheckpointingPhase extends PhaseBehavior {
       return this;
     }
     Checkpoint checkpoint = assembly.build(run.jobId(), run.plan.spec(), run.completed,
-        run.examples, run.scheduleChanges, run.log.retainedWithState());
+        run.examples, run.scheduleChanges, run.log.retainedWithState(run.checkpoints.events()));
     run.latest = checkpoint;
     long pauseStarted = assembly.startedAtNanos();
     run.checkpoints.taken(run.completed, System.nanoTime());

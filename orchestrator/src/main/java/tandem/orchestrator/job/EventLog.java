@@ -133,12 +133,13 @@ public final class EventLog {
   public record Retained(List<TrainingEvent> events, tandem.api.v1.EventLogState state) {}
 
   /**
-   * What a checkpoint keeps of this log: the events it still holds (at most {@code retained})
-   * and its state as of the last of them ({@link #resumed(String, String, int,
-   * tandem.api.v1.EventLogState, List)}), read under one lock so that the two agree.
+   * What a checkpoint keeps of this log: the newest {@code max} events it holds and its state as
+   * of the last of them ({@link #resumed(String, String, int, tandem.api.v1.EventLogState,
+   * List)}), read under one lock so that the two agree.
    */
-  public synchronized Retained retainedWithState() {
-    List<TrainingEvent> events = read(0, Integer.MAX_VALUE).events();
+  public synchronized Retained retainedWithState(int max) {
+    List<TrainingEvent> events = max <= 0 ? List.of()
+        : read(Math.max(0, lastSequence - max), max).events();
     return new Retained(events, tandem.api.v1.EventLogState.newBuilder()
         .setSubmittedAt(com.google.protobuf.Timestamp.newBuilder()
             .setSeconds(progress.submittedAt().getEpochSecond())

@@ -32,8 +32,11 @@ class EventLogStateTest {
   void aLogResumedFromItsStateGoesOnAsTheLogThatFoldedEveryEvent() {
     EventLog original = new EventLog("job-1", "n", RETAINED, Instant.ofEpochSecond(1000));
     append(original, 1, 5000);
-    EventLog.Retained kept = original.retainedWithState();
-    assertEquals(RETAINED, kept.events().size(), "only the retained events, not all 5,000");
+    assertEquals(RETAINED, original.retainedWithState(Integer.MAX_VALUE).events().size(),
+        "at most the retained events, not all 5,000");
+    EventLog.Retained kept = original.retainedWithState(120);
+    assertEquals(120, kept.events().size(), "the newest 120, as asked");
+    assertEquals(5000, kept.events().get(119).getSequence());
     EventLog resumed = EventLog.resumed("job-1", "n", RETAINED, kept.state(), kept.events());
     assertEquals(comparable(original.status()), comparable(resumed.status()));
 
@@ -52,7 +55,7 @@ class EventLogStateTest {
   void aSubscriberOfTheEarlierRunPastTheCheckpointIsToldOfTheRewind() {
     EventLog original = new EventLog("job-1", "n", RETAINED, Instant.EPOCH);
     append(original, 1, 1000);
-    EventLog.Retained kept = original.retainedWithState();
+    EventLog.Retained kept = original.retainedWithState(Integer.MAX_VALUE);
     long checkpointed = original.lastSequence();
     // The earlier run went on after its checkpoint; a subscriber saw those events.
     append(original, 1001, 1050);
@@ -63,7 +66,7 @@ class EventLogStateTest {
     assertEquals(checkpointed + 1, next.getSequence());
     assertTrue(next.getIncarnation() > 0, "a new incarnation stamps the resumed run's events");
     // Resumed again from the resumed log: both runs' segments survive.
-    EventLog.Retained again = resumed.retainedWithState();
+    EventLog.Retained again = resumed.retainedWithState(Integer.MAX_VALUE);
     EventLog third = EventLog.resumed("job-1", "n", RETAINED, again.state(), again.events());
     assertEquals(checkpointed, third.rewoundTo(1050, 0));
     assertEquals(LogIncarnations.NOT_REWOUND, third.rewoundTo(next.getSequence(),
@@ -74,7 +77,7 @@ class EventLogStateTest {
   void eventsThatDoNotEndWhereTheStateSaysAreRefused() {
     EventLog original = new EventLog("job-1", "n", RETAINED, Instant.EPOCH);
     append(original, 1, 400);
-    EventLog.Retained kept = original.retainedWithState();
+    EventLog.Retained kept = original.retainedWithState(Integer.MAX_VALUE);
     List<TrainingEvent> short1 = kept.events().subList(0, kept.events().size() - 1);
     assertThrows(IllegalArgumentException.class,
         () -> EventLog.resumed("job-1", "n", RETAINED, kept.state(), short1));

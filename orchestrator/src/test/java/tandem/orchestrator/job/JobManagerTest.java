@@ -252,6 +252,6 @@ class JobManagerTest {
   }
 
   private static CheckpointSettings settings(Path jobDir) {
-    return new CheckpointSettings(jobDir, 1_000_000, Duration.ZERO, false);
+    return new CheckpointSettings(jobDir, 1_000_000, Duration.ZERO, false, 10_000);
   }
 }
