@@ -6,7 +6,7 @@
 #   bench/run.sh soak [--rounds 3] [--jobs 20] [--subscribers 100] [--slow 5] [--max-steps N] [--stream batches|events] [--subscriber-priority idle|nice] [--json]
 #     (starts its own server JVM and a nice'd subscriber JVM; smoke: --rounds 1 --jobs 2 --subscribers 4 --max-steps 40)
 #   bench/run.sh memory [--rounds 3] [--examples a,b,...] [--max-steps N] [--json]   (its own server JVM)
-#   bench/run.sh dashboard [--steps 60000] [--repeats 3] [--followers none,http,browser] [--json]
+#   bench/run.sh dashboard [--steps 60000] [--repeats 3] [--followers none,http,browser] [--follower-priority nice|idle] [--json]
 #   bench/run.sh peers [--repeats 5] [--workloads two-head,conll] [--json]   (PyTorch side: bench/peers.py;
 #     needs `apt-get install python3-torch libopenblas0-serial`, skipped with a message without them)
 # Builds the project (offline, tests skipped) when the bench classes or its classpath are missing

@@ -65,6 +65,13 @@ public final class DashboardBench implements Callable<Integer> {
           + "${DEFAULT-VALUE}).")
   int browserNice;
 
+  @Option(names = "--follower-priority", defaultValue = "nice",
+      description = "How the browser and the page-like client run beside training: nice (at "
+          + "--browser-nice) or idle (Linux's SCHED_IDLE through chrt: they run only on a core "
+          + "training leaves idle, as a page on another machine costs the training machine "
+          + "nothing but the server's share) (default: ${DEFAULT-VALUE}).")
+  String followerPriority;
+
   @Option(names = "--example", defaultValue = "examples/many-heads.json",
       description = "The job (default: ${DEFAULT-VALUE}).")
   Path example;
@@ -130,6 +137,18 @@ public final class DashboardBench implements Callable<Integer> {
     return 0;
   }
 
+  /** The command that starts a follower's process at its priority. */
+  private List<String> priority() {
+    if ("idle".equals(followerPriority) && Files.isExecutable(Path.of("/usr/bin/chrt"))) {
+      return List.of("/usr/bin/chrt", "--idle", "0");
+    }
+    if (!"nice".equals(followerPriority)) {
+      System.err.println("follower priority " + followerPriority + " not available; nice");
+    }
+    return Files.isExecutable(Path.of("/usr/bin/nice"))
+        ? List.of("/usr/bin/nice", "-n", Integer.toString(browserNice)) : List.of();
+  }
+
   /** CPU nanoseconds of this JVM's live threads, by name with digits dropped. */
   private static Map<String, Long> cpuByThreadGroup() {
     java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory
@@ -165,7 +184,7 @@ public final class DashboardBench implements Callable<Integer> {
       if (follower == Follower.BROWSER) {
         // Started and settled before the job: what is measured is the page, not the browser's
         // start-up (several CPU seconds, which a user's open browser has behind it).
-        browser = HeadlessBrowser.open(chromium, browserNice, "about:blank");
+        browser = HeadlessBrowser.open(chromium, priority(), "about:blank");
         opened.add(browser);
         double settled = browser.awaitQuiet(30);
         page = browser.attachMetrics();
@@ -177,7 +196,7 @@ public final class DashboardBench implements Callable<Integer> {
       }
       PageLikeClient client = null;
       if (follower == Follower.HTTP) {
-        client = PageLikeClient.open(browserNice,
+        client = PageLikeClient.open(priority(),
             Files.createTempFile("tandem-bench-page-like", ".log"));
         opened.add(client);
       }

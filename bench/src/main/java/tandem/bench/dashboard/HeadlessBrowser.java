@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A headless Chromium until closed, started under {@code nice} so that it takes the cores
+ * A headless Chromium until closed, started under {@code nice} or SCHED_IDLE so that it takes the cores
  * training leaves idle (a browser on the training machine itself; a user's browser usually runs
  * elsewhere). The bench starts it on {@code about:blank} before a run, waits for its start-up
  * work to end ({@link #awaitQuiet}: several CPU seconds, which a user's browser has behind it)
@@ -23,13 +23,16 @@ final class HeadlessBrowser implements AutoCloseable {
     this.profile = profile;
   }
 
-  static HeadlessBrowser open(Path chromium, int nice, String url) throws IOException {
+  /** Starts the browser on {@code url} behind {@code priority} (e.g. {@code nice -n 19}). */
+  static HeadlessBrowser open(Path chromium, List<String> priority, String url)
+      throws IOException {
     Path profile = Files.createTempDirectory("tandem-bench-chromium");
     // --remote-debugging-port keeps a headless browser open on its page instead of exiting.
-    Process process = new ProcessBuilder(List.of("nice", "-n", Integer.toString(nice),
-        chromium.toString(), "--headless=new", "--no-sandbox", "--disable-gpu",
+    List<String> command = new java.util.ArrayList<>(priority);
+    command.addAll(List.of(chromium.toString(), "--headless=new", "--no-sandbox", "--disable-gpu",
         "--disable-dev-shm-usage", "--window-size=1400,1100", "--remote-debugging-port=0",
-        "--user-data-dir=" + profile, url))
+        "--user-data-dir=" + profile, url));
+    Process process = new ProcessBuilder(command)
         .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
     return new HeadlessBrowser(process, profile);
   }

@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * What an open job page asks of the server, without a browser: the job's live summaries (read
  * to the job's end) and, every 2 s, the overview and the status, as the page does. It runs in a
- * JVM of its own under {@code nice} ({@link #open}), as a page on another machine would cost the
+ * JVM of its own under {@code nice} or SCHED_IDLE ({@link #open}), as a page on another machine would cost the
  * server its share and nothing more: the client's own reading and parsing are not the server's.
  * The JVM is started before the job and told the job's address when it starts ({@link
  * #follow}), so that its start-up is not part of the run.
@@ -32,12 +32,9 @@ final class PageLikeClient implements AutoCloseable {
     this.process = process;
   }
 
-  /** Starts a client at {@code nice}, waiting for the job to follow. */
-  static PageLikeClient open(int nice, Path log) throws IOException {
-    List<String> command = new ArrayList<>();
-    if (Files.isExecutable(Path.of("/usr/bin/nice"))) {
-      command.addAll(List.of("/usr/bin/nice", "-n", Integer.toString(nice)));
-    }
+  /** Starts a client behind {@code priority} (e.g. {@code nice -n 19}), waiting for its job. */
+  static PageLikeClient open(List<String> priority, Path log) throws IOException {
+    List<String> command = new ArrayList<>(priority);
     command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(List.of("-Xmx128m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
     command.addAll(List.of("-cp", ManagementFactory.getRuntimeMXBean().getClassPath(),
