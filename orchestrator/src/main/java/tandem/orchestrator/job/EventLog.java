@@ -75,16 +75,7 @@ public final class EventLog {
       List<TrainingEvent> history) {
     EventLog log = new EventLog(jobId, jobName, retained, submittedAt);
     synchronized (log) {
-      for (TrainingEvent event : history) {
-        if (event.getSequence() != log.lastSequence + 1 || event.hasJobFinished()) {
-          throw new IllegalArgumentException("expected event " + (log.lastSequence + 1)
-              + " of an unfinished job, found event " + event.getSequence() + " ("
-              + event.getKindCase() + ")");
-        }
-        log.store(event);
-        log.progress.apply(event, Instant.ofEpochSecond(event.getTime().getSeconds(),
-            event.getTime().getNanos()));
-      }
+      log.storeEarlier(history, true);
       log.incarnations = LogIncarnations.resumed(history);
     }
     return log;
@@ -111,14 +102,7 @@ public final class EventLog {
       }
       log.firstSequence = first;
       log.lastSequence = first - 1;
-      for (TrainingEvent event : events) {
-        if (event.getSequence() != log.lastSequence + 1 || event.hasJobFinished()) {
-          throw new IllegalArgumentException("expected event " + (log.lastSequence + 1)
-              + " of an unfinished job, found event " + event.getSequence() + " ("
-              + event.getKindCase() + ")");
-        }
-        log.store(event);
-      }
+      log.storeEarlier(events, false);
       if (log.lastSequence != state.getLastSequence()) {
         throw new IllegalArgumentException("the events end at " + log.lastSequence
             + ", the log's state at " + state.getLastSequence());
@@ -127,6 +111,25 @@ public final class EventLog {
       log.incarnations = LogIncarnations.resumed(state.getSegmentsList(), log.lastSequence);
     }
     return log;
+  }
+
+  /**
+   * Stores an earlier run's {@code events}, which must follow the last one stored without a gap
+   * and not include the job's end, folding each into the status when {@code fold}.
+   */
+  private void storeEarlier(List<TrainingEvent> events, boolean fold) {
+    for (TrainingEvent event : events) {
+      if (event.getSequence() != lastSequence + 1 || event.hasJobFinished()) {
+        throw new IllegalArgumentException("expected event " + (lastSequence + 1)
+            + " of an unfinished job, found event " + event.getSequence() + " ("
+            + event.getKindCase() + ")");
+      }
+      store(event);
+      if (fold) {
+        progress.apply(event, Instant.ofEpochSecond(event.getTime().getSeconds(),
+            event.getTime().getNanos()));
+      }
+    }
   }
 
   /** The events a log still holds and what it folded from all of them, taken together. */

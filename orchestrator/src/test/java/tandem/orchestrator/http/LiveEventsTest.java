@@ -3,6 +3,7 @@ package tandem.orchestrator.http;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.time.Duration;
 import java.time.Instant;
@@ -24,7 +25,10 @@ import tandem.api.v1.TrainingEvent;
 import tandem.orchestrator.grpc.EventStream;
 import tandem.orchestrator.job.EventLog;
 
-/** The dashboard's event stream: flow control through its bounded queue, and cancellation. */
+/**
+ * The dashboard's event streams: flow control through their bounded queue, cancellation, and the
+ * live summaries covering every event once in a few messages, on time.
+ */
 class LiveEventsTest {
 
   private static final ActorTestKit KIT = ActorTestKit.create();
@@ -79,6 +83,53 @@ class LiveEventsTest {
       Thread.onSpinWait();
     }
     assertEquals(0, log.listenerCount(), "the log no longer wakes a stream nobody reads");
+  }
+
+  @Test
+  void theSummariesCoverEveryEventOnceInAFewMessages() throws Exception {
+    int steps = 5000;
+    EventLog log = new EventLog("job-1", "live", steps + 10, Instant.now());
+    for (int i = 1; i <= steps; i++) {
+      log.append(LiveWindowTest.step(i, "t" + (i % 4), 1.0 / i, "w" + (i % 2), 0.0001, 0, 0)
+          .toBuilder());
+    }
+    log.append(TrainingEvent.newBuilder().setJobFinished(JobFinished.newBuilder()
+        .setState(JobState.JOB_STATE_SUCCEEDED)));
+    List<ServerSentEvent> messages = LiveEvents.summarised(log, 5, EXECUTOR, Duration.ZERO,
+        Duration.ofSeconds(10), 50, MATERIALIZER)
+        .runWith(Sink.seq(), MATERIALIZER).toCompletableFuture().get(30, TimeUnit.SECONDS);
+    // The first read goes out at once, the rest waits for the window or the job's end.
+    assertTrue(messages.size() <= 3, messages.size() + " messages");
+    long next = 6;
+    int events = 0;
+    for (ServerSentEvent message : messages) {
+      JsonNode json = new ObjectMapper().readTree(message.getData());
+      assertEquals(next, json.get("first").asLong(), "no gap, no overlap");
+      next = json.get("last").asLong() + 1;
+      events += json.get("events").asInt();
+      assertEquals(json.get("last").asText(), message.getId().orElseThrow());
+    }
+    assertEquals(steps + 2, next, "to the job's final event");
+    assertEquals(steps + 1 - 5, events);
+    JsonNode last = new ObjectMapper().readTree(messages.get(messages.size() - 1).getData());
+    assertEquals("jobFinished", last.get("others").get(0).get("kind").asText());
+    assertEquals(0, log.listenerCount(), "done with the log");
+  }
+
+  @Test
+  void aWindowGoesOutWhenItsTimeComesWithoutFurtherEvents() throws Exception {
+    EventLog log = new EventLog("job-2", "live", 1000, Instant.now());
+    log.append(LiveWindowTest.step(1, "t", 1, "w", 0.001, 0, 0).toBuilder());
+    java.util.concurrent.CompletableFuture<List<ServerSentEvent>> messages =
+        LiveEvents.summarised(log, 0, EXECUTOR, Duration.ZERO, Duration.ofMillis(200), 10,
+            MATERIALIZER)
+        .takeWhile(m -> !m.getId().orElse("").equals("3"), true)
+        .runWith(Sink.seq(), MATERIALIZER).toCompletableFuture();
+    log.append(LiveWindowTest.step(2, "t", 1, "w", 0.001, 0, 0).toBuilder());
+    log.append(LiveWindowTest.step(3, "t", 1, "w", 0.001, 0, 0).toBuilder());
+    // Nothing more is appended: the second window goes out by its timer.
+    List<ServerSentEvent> got = messages.get(30, TimeUnit.SECONDS);
+    assertEquals("3", got.get(got.size() - 1).getId().orElseThrow());
   }
 
   /** The sequence numbers of the events in one message (a JSON array of events). */

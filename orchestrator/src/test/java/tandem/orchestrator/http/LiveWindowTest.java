@@ -7,47 +7,24 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.util.Durations;
 import com.google.protobuf.util.Timestamps;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.apache.pekko.http.javadsl.model.sse.ServerSentEvent;
-import org.apache.pekko.stream.Materializer;
-import org.apache.pekko.stream.javadsl.Sink;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import tandem.api.v1.CheckpointWritten;
-import tandem.api.v1.JobFinished;
-import tandem.api.v1.JobState;
 import tandem.api.v1.StepCompleted;
 import tandem.api.v1.TrainingEvent;
-import tandem.orchestrator.job.EventLog;
 
 /**
- * The job page's live summaries: smoothing carried on across windows gives the step-by-step
- * average, spikes are kept, the worker timeline adds up, and the stream covers every event once
- * in a few messages.
+ * A window of the job page's live summaries: smoothing carried on across windows gives the
+ * step-by-step average, spikes are kept, the worker timeline adds up. The stream of them is in
+ * {@link LiveEventsTest}.
  */
 class LiveWindowTest {
 
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final ActorTestKit KIT = ActorTestKit.create();
-  private static final Materializer MATERIALIZER = Materializer.matFromSystem(KIT.system());
-  private static final ScheduledExecutorService EXECUTOR =
-      Executors.newSingleThreadScheduledExecutor();
-
-  @AfterAll
-  static void stop() {
-    EXECUTOR.shutdownNow();
-    KIT.shutdownTestKit();
-  }
 
   @Test
   void smoothingCarriedOnAcrossWindowsIsTheStepByStepAverage() throws Exception {
@@ -131,53 +108,7 @@ class LiveWindowTest {
     assertEquals(1, workers.get("w1").size());
   }
 
-  @Test
-  void theSummariesCoverEveryEventOnceInAFewMessages() throws Exception {
-    int steps = 5000;
-    EventLog log = new EventLog("job-1", "live", steps + 10, Instant.now());
-    for (int i = 1; i <= steps; i++) {
-      log.append(step(i, "t" + (i % 4), 1.0 / i, "w" + (i % 2), 0.0001, 0, 0).toBuilder());
-    }
-    log.append(TrainingEvent.newBuilder().setJobFinished(JobFinished.newBuilder()
-        .setState(JobState.JOB_STATE_SUCCEEDED)));
-    List<ServerSentEvent> messages = LiveEvents.summarised(log, 5, EXECUTOR, Duration.ZERO,
-        Duration.ofSeconds(10), 50, MATERIALIZER)
-        .runWith(Sink.seq(), MATERIALIZER).toCompletableFuture().get(30, TimeUnit.SECONDS);
-    // The first read goes out at once, the rest waits for the window or the job's end.
-    assertTrue(messages.size() <= 3, messages.size() + " messages");
-    long next = 6;
-    int events = 0;
-    for (ServerSentEvent message : messages) {
-      JsonNode json = JSON.readTree(message.getData());
-      assertEquals(next, json.get("first").asLong(), "no gap, no overlap");
-      next = json.get("last").asLong() + 1;
-      events += json.get("events").asInt();
-      assertEquals(json.get("last").asText(), message.getId().orElseThrow());
-    }
-    assertEquals(steps + 2, next, "to the job's final event");
-    assertEquals(steps + 1 - 5, events);
-    JsonNode last = JSON.readTree(messages.get(messages.size() - 1).getData());
-    assertEquals("jobFinished", last.get("others").get(0).get("kind").asText());
-    assertEquals(0, log.listenerCount(), "done with the log");
-  }
-
-  @Test
-  void aWindowGoesOutWhenItsTimeComesWithoutFurtherEvents() throws Exception {
-    EventLog log = new EventLog("job-2", "live", 1000, Instant.now());
-    log.append(step(1, "t", 1, "w", 0.001, 0, 0).toBuilder());
-    java.util.concurrent.CompletableFuture<List<ServerSentEvent>> messages =
-        LiveEvents.summarised(log, 0, EXECUTOR, Duration.ZERO, Duration.ofMillis(200), 10,
-            MATERIALIZER)
-        .takeWhile(m -> !m.getId().orElse("").equals("3"), true)
-        .runWith(Sink.seq(), MATERIALIZER).toCompletableFuture();
-    log.append(step(2, "t", 1, "w", 0.001, 0, 0).toBuilder());
-    log.append(step(3, "t", 1, "w", 0.001, 0, 0).toBuilder());
-    // Nothing more is appended: the second window goes out by its timer.
-    List<ServerSentEvent> got = messages.get(30, TimeUnit.SECONDS);
-    assertEquals("3", got.get(got.size() - 1).getId().orElseThrow());
-  }
-
-  private static TrainingEvent step(long step, String task, double loss, String worker,
+  static TrainingEvent step(long step, String task, double loss, String worker,
       double computeSeconds, double queueSeconds, long millis) {
     return TrainingEvent.newBuilder().setSequence(step).setTime(Timestamps.fromMillis(millis))
         .setStepCompleted(StepCompleted.newBuilder().setStep(step).setTask(task).setLoss(loss)
