@@ -223,8 +223,7 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
         history.get(0).getTime().getSeconds(), history.get(0).getTime().getNanos());
     EventLog log;
     try {
-      // A format 3 checkpoint: the log's state and its retained events; older ones: the whole
-      // history, folded again.
+      // Format 3: the log's state and newest events; formats 1, 2: the whole history, folded.
       log = checkpoint != null && checkpoint.logState() != null
           ? EventLog.resumed(jobId, spec.getName(), retainedEvents, checkpoint.logState(),
               history)
