@@ -60,6 +60,42 @@ class ResumeTest {
         .setMode("async").setMaxStaleness(0).setStepsInFlight(2)).build(), dirs);
   }
 
+  /**
+   * Checkpoints that keep only the newest 200 events still resume the job's whole status (steps,
+   * per-task counts, loss curves), and a client reading from the start is told which events
+   * the resumed log no longer has, then gets the rest without a gap.
+   */
+  @Test
+  void aCheckpointKeepingFewEventsResumesTheWholeStatusAndSaysWhichEventsAreGone(
+      @TempDir Path jobDir) throws Exception {
+    com.typesafe.config.Config fewEvents = com.typesafe.config.ConfigFactory.parseMap(
+        Map.of("tandem.orchestrator.checkpoint.events", 200));
+    String jobId;
+    try (TandemServer first = TestServers.start(2, jobDir, fewEvents)) {
+      jobId = submit(first, SPEC);
+      follow(first, jobId, true);
+    }
+    Checkpoint latest = new JobDirectory(jobDir, jobId).readLatest().orElseThrow();
+    assertTrue(latest.events().size() <= 200, latest.events().size() + " events kept");
+    assertTrue(latest.eventSequence() > 200, "the job had more events than the checkpoint keeps");
+    try (TandemServer second = TestServers.start(2, jobDir, fewEvents)) {
+      List<TrainingEvent> events = follow(second, jobId, false);
+      assertTrue(events.get(0).hasEventsMissed(), events.get(0).toString());
+      assertEquals(1, events.get(0).getEventsMissed().getFirstMissed());
+      for (int i = 1; i < events.size(); i++) {
+        assertEquals(events.get(i - 1).getSequence() + 1, events.get(i).getSequence(),
+            "no gap after the missed ones");
+      }
+      assertEquals(JobState.JOB_STATE_SUCCEEDED, last(events).getJobFinished().getState());
+      var status = second.jobs().find(jobId).orElseThrow().events().status();
+      assertEquals(STEPS, status.getStepsDone());
+      assertEquals(STEPS, status.getTasksList().stream()
+          .mapToLong(tandem.api.v1.TaskProgress::getSteps).sum(), "every task's steps, all runs");
+      assertTrue(status.getTasksList().stream().allMatch(t -> t.getLossCurveCount() > 10),
+          "the loss curves from the job's start");
+    }
+  }
+
   private static void resumedEqualsUninterrupted(JobSpec spec, Path dirs) throws Exception {
     Map<String, INDArray> uninterrupted;
     try (TandemServer server = TestServers.start(2, dirs.resolve("reference"))) {
