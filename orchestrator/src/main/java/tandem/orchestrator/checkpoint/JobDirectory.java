@@ -30,6 +30,7 @@ import tandem.api.v1.OptimizerEntry;
 import tandem.api.v1.SamplerPosition;
 import tandem.api.v1.CheckpointTensor;
 import tandem.api.v1.TrainingEvent;
+import tandem.orchestrator.job.EventLog;
 import tandem.worker.OptimizerSnapshot;
 
 /**
@@ -324,18 +325,24 @@ public final class JobDirectory {
         }
       }
     }
-    List<TrainingEvent> events = readEvents(from.resolve(EVENTS));
+    List<TrainingEvent> events;
+    tandem.api.v1.EventLogState logState;
+    if (manifest.getFormat() >= 3) {
+      events = CheckpointEvents.read(from.resolve(EVENTS));
+      logState = manifest.getLogState();
+    } else {
+      // Every event since the job began: folded as it is read into what format 3 keeps.
+      EventLog.Retained folded = CheckpointEvents.fold(from.resolve(EVENTS), manifest);
+      events = folded.events();
+      logState = folded.state();
+    }
     long last = events.isEmpty() ? 0 : events.get(events.size() - 1).getSequence();
     if (last != manifest.getEventSequence()) {
       throw new IOException("events.pb ends at event " + last + ", the manifest says "
           + manifest.getEventSequence());
     }
-    tandem.api.v1.EventLogState logState = null;
-    if (manifest.getFormat() >= 3) {
-      if (!manifest.hasLogState() || manifest.getLogState().getLastSequence() != last) {
-        throw new IOException("the manifest's log state does not end at event " + last);
-      }
-      logState = manifest.getLogState();
+    if (logState.getLastSequence() != last) {
+      throw new IOException("the manifest's log state does not end at event " + last);
     }
     Map<String, Long> drawn = new LinkedHashMap<>();
     manifest.getSamplersList().forEach(s -> drawn.put(s.getTask(), s.getBatchesDrawn()));
@@ -355,19 +362,6 @@ public final class JobDirectory {
     } catch (NoSuchFileException e) {
       return Optional.empty();
     }
-  }
-
-  private static List<TrainingEvent> readEvents(Path file) throws IOException {
-    List<TrainingEvent> events = new ArrayList<>();
-    try (InputStream in = new BufferedInputStream(Files.newInputStream(file))) {
-      TrainingEvent event;
-      while ((event = TrainingEvent.parseDelimitedFrom(in)) != null) {
-        events.add(event);
-      }
-    } catch (NoSuchFileException e) {
-      return List.of();
-    }
-    return events;
   }
 
   private static Timestamp timestamp(Instant instant) {

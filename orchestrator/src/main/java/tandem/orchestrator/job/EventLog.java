@@ -114,22 +114,70 @@ public final class EventLog {
   }
 
   /**
+   * What a format 3 checkpoint keeps of an earlier run's whole history (the events of a format 1
+   * or 2 checkpoint, read one at a time, so that a long job's history need not fit in memory at
+   * once): its newest {@code keep} events and the state folded from all of them, which {@link
+   * #resumed(String, String, int, tandem.api.v1.EventLogState, List)} goes on from.
+   *
+   * @param history the events in order, one per call, then null
+   * @throws IllegalArgumentException if the history has a gap or includes the job's end
+   * @throws java.io.IOException if reading the history fails
+   */
+  public static Retained fold(String jobId, String jobName, History history, int keep)
+      throws java.io.IOException {
+    EventLog log = null;
+    List<tandem.api.v1.LogSegment> segments = new ArrayList<>();
+    for (TrainingEvent event = history.next(); event != null; event = history.next()) {
+      if (log == null) {
+        log = new EventLog(jobId, jobName, Math.max(1, keep), Instant.ofEpochSecond(
+            event.getTime().getSeconds(), event.getTime().getNanos()));
+      }
+      synchronized (log) {
+        log.storeEarlier(event, true);
+      }
+      if (segments.isEmpty()
+          || segments.get(segments.size() - 1).getIncarnation() != event.getIncarnation()) {
+        segments.add(tandem.api.v1.LogSegment.newBuilder().setIncarnation(event.getIncarnation())
+            .setFirstSequence(event.getSequence()).build());
+      }
+    }
+    if (log == null) {
+      return new EventLog(jobId, jobName, Math.max(1, keep), Instant.now())
+          .retainedWithState(keep);
+    }
+    synchronized (log) {
+      log.incarnations = LogIncarnations.of(segments);
+      return log.retainedWithState(keep);
+    }
+  }
+
+  /**
    * Stores an earlier run's {@code events}, which must follow the last one stored without a gap
    * and not include the job's end, folding each into the status when {@code fold}.
    */
   private void storeEarlier(List<TrainingEvent> events, boolean fold) {
     for (TrainingEvent event : events) {
-      if (event.getSequence() != lastSequence + 1 || event.hasJobFinished()) {
-        throw new IllegalArgumentException("expected event " + (lastSequence + 1)
-            + " of an unfinished job, found event " + event.getSequence() + " ("
-            + event.getKindCase() + ")");
-      }
-      store(event);
-      if (fold) {
-        progress.apply(event, Instant.ofEpochSecond(event.getTime().getSeconds(),
-            event.getTime().getNanos()));
-      }
+      storeEarlier(event, fold);
     }
+  }
+
+  private void storeEarlier(TrainingEvent event, boolean fold) {
+    if (event.getSequence() != lastSequence + 1 || event.hasJobFinished()) {
+      throw new IllegalArgumentException("expected event " + (lastSequence + 1)
+          + " of an unfinished job, found event " + event.getSequence() + " ("
+          + event.getKindCase() + ")");
+    }
+    store(event);
+    if (fold) {
+      progress.apply(event, Instant.ofEpochSecond(event.getTime().getSeconds(),
+          event.getTime().getNanos()));
+    }
+  }
+
+  /** An earlier run's events, read one at a time ({@link #fold}). */
+  public interface History {
+    /** The next event; null after the last. */
+    TrainingEvent next() throws java.io.IOException;
   }
 
   /** The events a log still holds and what it folded from all of them, taken together. */

@@ -84,6 +84,17 @@ final class LogIncarnations {
     return incarnations;
   }
 
+  /** A log's segments as {@link #segments} gave them, without a new run after them. */
+  static LogIncarnations of(List<tandem.api.v1.LogSegment> kept) {
+    LogIncarnations incarnations = new LogIncarnations();
+    if (!kept.isEmpty()) {
+      incarnations.segments.clear();
+      kept.forEach(s -> incarnations.segments.add(new long[] {s.getIncarnation(),
+          s.getFirstSequence()}));
+    }
+    return incarnations;
+  }
+
   /** The segments, oldest first, for a checkpoint. */
   List<tandem.api.v1.LogSegment> segments() {
     return segments.stream().map(s -> tandem.api.v1.LogSegment.newBuilder()

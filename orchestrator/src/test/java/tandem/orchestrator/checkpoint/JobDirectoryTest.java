@@ -92,6 +92,43 @@ class JobDirectoryTest {
     assertEquals(3f, directory.readLatest().orElseThrow().parameters().get("trunk").getFloat(0));
   }
 
+  /**
+   * A format 2 checkpoint holds every event since the job began; read back, it is folded one
+   * event at a time into its newest events and the state of the log they make up.
+   */
+  @Test
+  void aFormatTwoCheckpointsWholeHistoryIsFoldedIntoItsNewestEventsAndTheLogsState(
+      @TempDir Path jobDir) throws IOException {
+    JobDirectory directory = new JobDirectory(jobDir, JOB);
+    Path written = directory.write(checkpoint(100, 3f));
+    int events = CheckpointEvents.LEGACY_EVENTS_KEPT + 2000;
+    try (var out = new java.io.BufferedOutputStream(
+        Files.newOutputStream(written.resolve("events.pb")))) {
+      event(1).writeDelimitedTo(out);
+      for (long sequence = 2; sequence <= events; sequence++) {
+        // A second run (incarnation 7) from event 5,001 on.
+        TrainingEvent.newBuilder().setSequence(sequence).setJobId(JOB)
+            .setIncarnation(sequence > 5000 ? 7 : 0)
+            .setStepCompleted(tandem.api.v1.StepCompleted.newBuilder().setStep(sequence - 1)
+                .setTask("t").setLoss(1.0 / sequence).setExamples(4))
+            .build().writeDelimitedTo(out);
+      }
+    }
+    Path manifestFile = written.resolve("manifest.pb");
+    CheckpointManifest manifest = CheckpointManifest.parseFrom(Files.readAllBytes(manifestFile));
+    Files.write(manifestFile, manifest.toBuilder().setFormat(2).clearLogState()
+        .setEventSequence(events).build().toByteArray());
+
+    Checkpoint read = directory.readLatest().orElseThrow();
+    assertEquals(CheckpointEvents.LEGACY_EVENTS_KEPT, read.events().size());
+    assertEquals(events, read.events().get(read.events().size() - 1).getSequence());
+    assertEquals(events, read.eventSequence());
+    assertEquals(events - 1, read.logState().getProgress().getStepsDone(), "every step folded");
+    assertEquals(List.of(0L, 7L), read.logState().getSegmentsList().stream()
+        .map(tandem.api.v1.LogSegment::getIncarnation).toList());
+    assertEquals(5001, read.logState().getSegments(1).getFirstSequence());
+  }
+
   @Test
   void aCheckpointWithNoIntactCopyReadsAsNone(@TempDir Path jobDir) throws IOException {
     JobDirectory directory = new JobDirectory(jobDir, JOB);
