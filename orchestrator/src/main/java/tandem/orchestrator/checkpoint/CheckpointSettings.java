@@ -11,12 +11,15 @@ import java.time.Duration;
  * @param jobDir parent of every job's directory; null: no checkpoints
  * @param everySteps default steps between checkpoints
  * @param every default time between checkpoints
+ * @param minInterval with the default steps (a spec without {@code every_steps}), the least time
+ *     between two checkpoints: a job of thousands of steps a second would otherwise checkpoint
+ *     several times a second, draining its steps in flight each time
  * @param resumeOnStart whether the server resumes the unfinished jobs it finds at start
  * @param events the newest events a checkpoint keeps, for subscribers that come back after a
  *     resume (older ones read as missed then); the job's status needs none of them
  */
 public record CheckpointSettings(Path jobDir, long everySteps, Duration every,
-    boolean resumeOnStart, int events) {
+    Duration minInterval, boolean resumeOnStart, int events) {
 
   public static CheckpointSettings create(Config config) {
     Config c = config.getConfig("tandem.orchestrator");
@@ -25,6 +28,7 @@ public record CheckpointSettings(Path jobDir, long everySteps, Duration every,
         dir.isBlank() ? null : Path.of(dir),
         c.getLong("checkpoint.every-steps"),
         c.getDuration("checkpoint.every"),
+        c.getDuration("checkpoint.min-interval"),
         c.getBoolean("checkpoint.resume-on-start"),
         c.getInt("checkpoint.events"));
   }
@@ -35,6 +39,6 @@ public record CheckpointSettings(Path jobDir, long everySteps, Duration every,
   }
 
   public CheckpointSettings withJobDir(Path dir) {
-    return new CheckpointSettings(dir, everySteps, every, resumeOnStart, events);
+    return new CheckpointSettings(dir, everySteps, every, minInterval, resumeOnStart, events);
   }
 }

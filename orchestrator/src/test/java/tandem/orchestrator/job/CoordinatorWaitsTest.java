@@ -67,7 +67,7 @@ class CoordinatorWaitsTest {
       coordinator = testKit.spawn(Coordinator.create(record, plan, List.of(a, b),
           List.of("a", "b"), directory, directory == null ? null
               : new CheckpointSettings(directory.path().getParent(), checkpointEvery,
-                  Duration.ZERO, false, 10_000), null), jobId);
+                  Duration.ZERO, Duration.ZERO, false, 10_000), null), jobId);
     }
 
     Job(TrainingPlan plan, Set<Class<?>> loseA, Set<Class<?>> loseB) {

@@ -252,6 +252,7 @@ class JobManagerTest {
   }
 
   private static CheckpointSettings settings(Path jobDir) {
-    return new CheckpointSettings(jobDir, 1_000_000, Duration.ZERO, false, 10_000);
+    return new CheckpointSettings(jobDir, 1_000_000, Duration.ZERO, Duration.ZERO, false,
+        10_000);
   }
 }

@@ -65,7 +65,8 @@ class SharedParameterWaitsTest {
       ActorRef<Worker.Command> b = testKit.spawn(StandInWorker.create("b", Set.of(), false, null));
       coordinator = testKit.spawn(Coordinator.create(record, plan, List.of(a, b),
           List.of("a", "b"), directory, directory == null ? null
-              : new CheckpointSettings(directory.path().getParent(), 1000, Duration.ZERO, false,
+              : new CheckpointSettings(directory.path().getParent(), 1000, Duration.ZERO,
+                  Duration.ZERO, false,
                   10_000),
           null, DispatcherSelector.defaultDispatcher(), actor), jobId);
     }
