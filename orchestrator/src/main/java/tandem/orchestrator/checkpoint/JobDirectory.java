@@ -336,13 +336,13 @@ public final class JobDirectory {
       events = folded.events();
       logState = folded.state();
     }
-    long last = events.isEmpty() ? 0 : events.get(events.size() - 1).getSequence();
-    if (last != manifest.getEventSequence()) {
+    // No events at all where the checkpoint keeps none (checkpoint.events = 0).
+    long last = events.isEmpty() ? logState.getLastSequence()
+        : events.get(events.size() - 1).getSequence();
+    if (last != manifest.getEventSequence() || logState.getLastSequence() != last) {
       throw new IOException("events.pb ends at event " + last + ", the manifest says "
-          + manifest.getEventSequence());
-    }
-    if (logState.getLastSequence() != last) {
-      throw new IOException("the manifest's log state does not end at event " + last);
+          + manifest.getEventSequence() + " and its log state "
+          + logState.getLastSequence());
     }
     Map<String, Long> drawn = new LinkedHashMap<>();
     manifest.getSamplersList().forEach(s -> drawn.put(s.getTask(), s.getBatchesDrawn()));

@@ -130,6 +130,19 @@ class JobDirectoryTest {
   }
 
   @Test
+  void aCheckpointKeepingNoEventsReadsBackWithItsLogState(@TempDir Path jobDir)
+      throws IOException {
+    JobDirectory directory = new JobDirectory(jobDir, JOB);
+    Checkpoint full = checkpoint(100, 1f);
+    directory.write(new Checkpoint(full.jobId(), full.spec(), full.step(), full.trunkVersion(),
+        full.examples(), full.parameters(), full.sharedOptimizers(), full.headOptimizers(),
+        full.batchesDrawn(), full.scheduleChanges(), List.of(), full.logState()));
+    Checkpoint read = directory.readLatest().orElseThrow();
+    assertTrue(read.events().isEmpty());
+    assertEquals(2, read.eventSequence());
+  }
+
+  @Test
   void aCheckpointWithNoIntactCopyReadsAsNone(@TempDir Path jobDir) throws IOException {
     JobDirectory directory = new JobDirectory(jobDir, JOB);
     Path only = directory.write(checkpoint(100, 1f));
