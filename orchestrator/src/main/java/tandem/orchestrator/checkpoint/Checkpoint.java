@@ -19,12 +19,11 @@ import tandem.worker.OptimizerSnapshot;
  * @param headOptimizers heads' optimizer states by module
  * @param batchesDrawn per task, batches its sampler handed out
  * @param scheduleChanges the schedule at start (after step 0) and every later change
- * @param events the job's events up to the checkpoint that its log still held (the newest
- *     {@code tandem.orchestrator.retained-events}); in a format 1 or 2 checkpoint read back from
- *     disk, every event of the job up to it
- * @param logState what the job's log had folded from all its events, as of the last of
- *     {@code events} ({@link tandem.orchestrator.job.EventLog#retainedWithState}); null in a
- *     format 1 or 2 checkpoint, whose events are the whole history instead
+ * @param events the newest of the job's events up to the checkpoint
+ *     ({@code tandem.orchestrator.checkpoint.events}; a format 1 or 2 checkpoint's whole history
+ *     is folded down to these as it is read)
+ * @param logState what the job's log had folded from all its events, as of the last one
+ *     ({@link tandem.orchestrator.job.EventLog#retainedWithState})
  */
 public record Checkpoint(
     String jobId,
@@ -47,13 +46,11 @@ public record Checkpoint(
     batchesDrawn = Map.copyOf(batchesDrawn);
     scheduleChanges = List.copyOf(scheduleChanges);
     events = List.copyOf(events);
+    java.util.Objects.requireNonNull(logState, "logState");
   }
 
-  /** Sequence number of the last event it holds; 0 if none. */
+  /** Sequence number of the job's last event at the checkpoint; 0 if none. */
   public long eventSequence() {
-    if (logState != null) {
-      return logState.getLastSequence();
-    }
-    return events.isEmpty() ? 0 : events.get(events.size() - 1).getSequence();
+    return logState.getLastSequence();
   }
 }

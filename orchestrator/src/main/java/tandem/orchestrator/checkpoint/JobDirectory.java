@@ -192,12 +192,9 @@ public final class JobDirectory {
     }
     checkpoint.batchesDrawn().forEach((task, drawn) -> manifest.addSamplers(
         SamplerPosition.newBuilder().setTask(task).setBatchesDrawn(drawn)));
-    // The retained events and the log's state (format 3); a checkpoint of a format 1 or 2
-    // job read back (no state) keeps its whole history, as it was written.
+    // The newest events and the log's state (format 3).
     List<TrainingEvent> events = checkpoint.events();
-    if (checkpoint.logState() != null) {
-      manifest.setLogState(checkpoint.logState());
-    }
+    manifest.setLogState(checkpoint.logState());
     manifest.setEventSequence(checkpoint.eventSequence());
     try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(temp.resolve(EVENTS)))) {
       for (TrainingEvent event : events) {

@@ -21,9 +21,10 @@ import tandem.worker.Worker;
  * update is complete, and a worker records the version it reads after reading it, so an update
  * that looks at the records meanwhile still sees the worker's previous, older version, which
  * protects the newer one too (an array is reused only when the version it last held is older
- * than every record); a worker's first read, with no record yet, takes the lock. Updates wait for each other spinning first: an update takes about 15 us,
- * and a worker that parked on the lock waited tens of microseconds more to be woken (bench/run.sh
- * async, two workers on the 2-core machine).
+ * than every record); a worker's first read, with no record yet, takes the lock. Updates wait
+ * for each other spinning first: an update takes about 15 us, and a worker that parked on the
+ * lock waited tens of microseconds more to be woken (bench/run.sh async, two workers on the
+ * 2-core machine).
  */
 final class DirectUpdates implements DirectTrunk {
 

@@ -223,8 +223,8 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
         history.get(0).getTime().getSeconds(), history.get(0).getTime().getNanos());
     EventLog log;
     try {
-      // Format 3: the log's state and newest events; formats 1, 2: the whole history, folded.
-      log = checkpoint != null && checkpoint.logState() != null
+      // From the checkpoint's log state and newest events; without one, a log of no events.
+      log = checkpoint != null
           ? EventLog.resumed(jobId, spec.getName(), retainedEvents, checkpoint.logState(),
               history)
           : EventLog.resumed(jobId, spec.getName(), retainedEvents, submitted, history);
