@@ -136,6 +136,36 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     }
   }
 
+  /**
+   * Several finished steps of one job, in step order, reported together: one message, so one
+   * wake-up of the coordinator's thread, however many steps it carries (see
+   * {@code reportIfLow}). A single outcome goes as a {@link StepDone} of its own.
+   */
+  public record StepsDone(List<StepDone> steps) implements StepOutcome {
+    public StepsDone {
+      steps = List.copyOf(steps);
+      if (steps.size() < 2) {
+        throw new IllegalArgumentException("a batch of outcomes holds two or more steps, got "
+            + steps.size());
+      }
+      String job = steps.get(0).jobId();
+      if (!steps.stream().allMatch(done -> done.jobId().equals(job))) {
+        throw new IllegalArgumentException("a batch of outcomes holds steps of one job");
+      }
+    }
+
+    @Override
+    public String jobId() {
+      return steps.get(0).jobId();
+    }
+
+    /** The last step of the batch. */
+    @Override
+    public long step() {
+      return steps.get(steps.size() - 1).step();
+    }
+  }
+
   /** A step that threw (non-finite loss, a bug); the job cannot go on. */
   public record StepFailed(String jobId, long step, String task, String worker, String reason)
       implements StepOutcome {}
@@ -284,13 +314,15 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     return this;
   }
 
-  /** Tells the coordinator every outcome held back, in step order. */
+  /** Tells the coordinator every outcome held back, in step order, in one message. */
   private void report(JobTasks job) {
     List<StepDone> outcomes = job.unreported();
-    if (!outcomes.isEmpty()) {
-      outcomes.forEach(job.coordinator()::tell);
-      outcomes.clear();
+    if (outcomes.size() == 1) {
+      job.coordinator().tell(outcomes.get(0));
+    } else if (outcomes.size() > 1) {
+      job.coordinator().tell(new StepsDone(outcomes));
     }
+    outcomes.clear();
   }
 
   private void runStep(JobTasks job, RunStep command) {

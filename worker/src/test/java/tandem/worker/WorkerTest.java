@@ -59,6 +59,8 @@ class WorkerTest {
     final TrunkSnapshot trunk;
     final Map<String, INDArray> trunkCopy = new HashMap<>();
     final DirectTrunk direct;
+    /** Outcomes of a batch not taken by {@link #expectDone()} yet. */
+    final java.util.ArrayDeque<Worker.StepDone> batched = new java.util.ArrayDeque<>();
     Worker.Assigned assigned;
 
     Fixture() {
@@ -97,10 +99,18 @@ class WorkerTest {
       worker.tell(new Worker.RunStep(jobId, step, task, minTrunkVersion, System.nanoTime()));
     }
 
+    /** The next step outcome, one at a time out of a batch ({@link Worker.StepsDone}). */
     Worker.StepDone expectDone() {
+      if (!batched.isEmpty()) {
+        return batched.poll();
+      }
       Worker.StepOutcome outcome = outcomes.expectMessageClass(Worker.StepOutcome.class, WAIT);
       if (outcome instanceof Worker.StepFailed failed) {
         throw new AssertionError("expected StepDone, got " + failed);
+      }
+      if (outcome instanceof Worker.StepsDone batch) {
+        batched.addAll(batch.steps());
+        return batched.poll();
       }
       return (Worker.StepDone) outcome;
     }

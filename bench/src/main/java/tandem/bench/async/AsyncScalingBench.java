@@ -33,15 +33,15 @@ import tandem.bench.twohead.TwoHeadJob;
     description = "Async examples/s with 1 and 2 workers, and async vs sync final loss.")
 public final class AsyncScalingBench implements Callable<Integer> {
 
-  @Option(names = "--steps", defaultValue = "3000", description = "Steps per run (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--steps", defaultValue = "10000", description = "Steps per run (default: ${DEFAULT-VALUE}).")
   long steps;
 
   @Option(names = "--repeats", defaultValue = "5", description = "Measured repetitions (default: ${DEFAULT-VALUE}).")
   int repeats;
 
-  @Option(names = "--in-flight", defaultValue = "4",
-      description = "Async steps in flight per worker (default: ${DEFAULT-VALUE}: outcomes go"
-          + " to the coordinator two at a time, and a worker has steps queued meanwhile).")
+  @Option(names = "--in-flight", defaultValue = "0",
+      description = "Async steps in flight per worker (default: ${DEFAULT-VALUE}, the job"
+          + " default of async jobs, 16: outcomes go to the coordinator 8 at a time).")
   int inFlight;
 
   // A run straight after another path's run is often slower for its whole length (see the
@@ -51,6 +51,16 @@ public final class AsyncScalingBench implements Callable<Integer> {
       description = "Unmeasured runs before each measured one, of the same kind (default:"
           + " ${DEFAULT-VALUE}).")
   int settleRuns;
+
+  @Option(names = "--max-warmup-turns", defaultValue = "8",
+      description = "Warm-up turns at most (default: ${DEFAULT-VALUE}); they stop once a turn"
+          + " spends under --quiet-compile-share of its time compiling.")
+  int maxWarmupTurns;
+
+  @Option(names = "--quiet-compile-share", defaultValue = "0.01",
+      description = "JIT compile time per wall time below which warm-up ends (default:"
+          + " ${DEFAULT-VALUE}).")
+  double quietCompileShare;
 
   @Option(names = "--rows", defaultValue = "8192", description = "Rows of the generated data (default: ${DEFAULT-VALUE}).")
   int rows;
@@ -92,15 +102,29 @@ public final class AsyncScalingBench implements Callable<Integer> {
     tandem.model.spec.TrainingPlan syncPlan = tandem.model.spec.JobSpecCompiler.compile(sync);
     List<Repetition> repetitions = new ArrayList<>();
     try (EmbeddedTandem tandem = EmbeddedTandem.start(2)) {
-      progress("warm-up");
-      // Three turns, with a full GC before each job as in the measured runs: after one short
-      // turn without, the first measured runs were still compiling and inherited a backlog of
-      // ND4J deallocations (see the two-head benchmark).
-      for (int turn = 0; turn < 3; turn++) {
+      // Turns of every kind of run the repetitions make, each after a full GC as there, until
+      // a turn leaves the JIT compilers nearly idle: after a fixed three short turns the C2
+      // compiler still took a tenth of a core during the measured two-worker runs, and the
+      // one-worker runs grew 60% faster from the first repetition to the last.
+      java.lang.management.CompilationMXBean jit =
+          java.lang.management.ManagementFactory.getCompilationMXBean();
+      for (int turn = 1; turn <= maxWarmupTurns; turn++) {
+        long compiledBefore = jit.getTotalCompilationTime();
+        long turnStart = System.nanoTime();
         for (JobSpec spec : List.of(async1, async2, sync)) {
           System.gc();
-          tandem.run(spec.toBuilder().setStop(spec.getStop().toBuilder().setMaxSteps(2000))
-              .build(), events);
+          tandem.run(spec, events);
+        }
+        System.gc();
+        bareExamplesPerSecond(syncPlan, 1);
+        System.gc();
+        bareExamplesPerSecond(syncPlan, 2);
+        long compileMillis = jit.getTotalCompilationTime() - compiledBefore;
+        double share = compileMillis / ((System.nanoTime() - turnStart) / 1e6);
+        progress("warm-up turn %d: %d ms compiling, %.1f%% of the turn", turn, compileMillis,
+            100 * share);
+        if (share < quietCompileShare) {
+          break;
         }
       }
       for (int r = 1; r <= repeats; r++) {

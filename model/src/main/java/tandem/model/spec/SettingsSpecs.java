@@ -46,7 +46,9 @@ public final class SettingsSpecs {
     int stepsInFlight = spec.getStepsInFlight();
     if (stepsInFlight < 0) {
       throw new InvalidSpecException("consistency.stepsInFlight",
-          "expected steps in flight >= 0 (0 means 1), found " + stepsInFlight);
+          "expected steps in flight >= 0 (0: the default, 1 in sync mode and "
+              + ConsistencySettings.ASYNC_STEPS_IN_FLIGHT + " in async mode), found "
+              + stepsInFlight);
     }
     Integer maxStaleness = null;
     if (spec.hasMaxStaleness()) {
@@ -66,7 +68,10 @@ public final class SettingsSpecs {
       throw new InvalidSpecException("consistency.dropStaleness",
           "expected a staleness >= 0, found " + spec.getDropStaleness());
     }
-    return new ConsistencySettings(mode, Math.max(stepsInFlight, 1), maxStaleness, stale,
+    if (stepsInFlight == 0) {
+      stepsInFlight = mode.equals("async") ? ConsistencySettings.ASYNC_STEPS_IN_FLIGHT : 1;
+    }
+    return new ConsistencySettings(mode, stepsInFlight, maxStaleness, stale,
         spec.getDropStaleness());
   }
 

@@ -47,7 +47,16 @@ final class TrainingPhase extends PhaseBehavior {
       return run.fail("step " + failed.step() + " of task '" + failed.task() + "' failed on "
           + failed.worker() + ": " + failed.reason());
     }
-    Worker.StepDone done = (Worker.StepDone) message.outcome();
+    if (message.outcome() instanceof Worker.StepsDone batch) {
+      // Every step of the batch first, then one dispatch for the credits they gave back.
+      batch.steps().forEach(this::onStepDone);
+    } else {
+      onStepDone((Worker.StepDone) message.outcome());
+    }
+    return advance();
+  }
+
+  private void onStepDone(Worker.StepDone done) {
     StepDispatch.PendingStep step = run.dispatch.outcome(done);
     if (step != null) {
       run.progressNanos = System.nanoTime();
@@ -59,7 +68,6 @@ final class TrainingPhase extends PhaseBehavior {
       }
       run.completeIfReady(done.step(), step);
     }
-    return advance();
   }
 
   private Behavior<Command> onFromParameters(FromParameters message) {

@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import java.io.NotSerializableException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -55,7 +56,8 @@ public final class WorkerProtocolSerializer extends SerializerWithStringManifest
       Map.entry(Worker.GetHeads.class, "H"), Map.entry(Worker.ReturnGradients.class, "G"),
       Map.entry(Worker.ReleaseJob.class, "X"), Map.entry(Worker.GetTaskState.class, "S"),
       Map.entry(Worker.RestoreTasks.class, "O"), Map.entry(Worker.Assigned.class, "a"),
-      Map.entry(Worker.StepDone.class, "d"), Map.entry(Worker.StepFailed.class, "f"),
+      Map.entry(Worker.StepDone.class, "d"), Map.entry(Worker.StepsDone.class, "D"),
+      Map.entry(Worker.StepFailed.class, "f"),
       Map.entry(Worker.SharedGradients.class, "g"), Map.entry(Worker.EvaluationDone.class, "e"),
       Map.entry(Worker.Heads.class, "h"), Map.entry(Worker.TaskState.class, "s"),
       Map.entry(Worker.OfferTrunkVersion.class, "V"),
@@ -125,15 +127,10 @@ public final class WorkerProtocolSerializer extends SerializerWithStringManifest
     } else if (message instanceof Worker.Assigned m) {
       out.putString(m.jobId()).putString(m.worker()).putStrings(m.tasks());
     } else if (message instanceof Worker.StepDone m) {
-      if (m.applied() != null) {
-        throw new IllegalArgumentException("job " + m.jobId() + ": a step applied in place"
-            + " (DirectTrunk) cannot be reported to another node");
-      }
-      out.putString(m.jobId()).putLong(m.step()).putString(m.task())
-          .putDouble(m.result().loss()).putInt(m.result().examples());
-      putValues(out, m.result().outputLosses());
-      out.putLong(m.trunkVersion()).putString(m.worker()).putLong(m.batch())
-          .putLong(m.queueTime().toNanos()).putLong(m.computeTime().toNanos());
+      putStepDone(out, m);
+    } else if (message instanceof Worker.StepsDone m) {
+      out.putInt(m.steps().size());
+      m.steps().forEach(done -> putStepDone(out, done));
     } else if (message instanceof Worker.StepFailed m) {
       out.putString(m.jobId()).putLong(m.step()).putString(m.task()).putString(m.worker())
           .putString(m.reason());
@@ -235,15 +232,15 @@ public final class WorkerProtocolSerializer extends SerializerWithStringManifest
         return new Worker.RestoreTasks(in.getString(), getOptimizers(in), getCounts(in));
       case "a":
         return new Worker.Assigned(in.getString(), in.getString(), in.getStrings());
-      case "d": {
-        String jobId = in.getString();
-        long step = in.getLong();
-        String task = in.getString();
-        double loss = in.getDouble();
-        int examples = in.getInt();
-        StepResult result = new StepResult(loss, getValues(in), examples);
-        return new Worker.StepDone(jobId, step, task, result, in.getLong(), in.getString(),
-            in.getLong(), Duration.ofNanos(in.getLong()), Duration.ofNanos(in.getLong()));
+      case "d":
+        return getStepDone(in);
+      case "D": {
+        int count = in.getCount("steps", Long.BYTES);
+        List<Worker.StepDone> steps = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+          steps.add(getStepDone(in));
+        }
+        return new Worker.StepsDone(steps);
       }
       case "f":
         return new Worker.StepFailed(in.getString(), in.getLong(), in.getString(), in.getString(),
@@ -291,6 +288,29 @@ public final class WorkerProtocolSerializer extends SerializerWithStringManifest
       failure.initCause(e);
       throw failure;
     }
+  }
+
+  private static void putStepDone(WireWriter out, Worker.StepDone m) {
+    if (m.applied() != null) {
+      throw new IllegalArgumentException("job " + m.jobId() + ": a step applied in place"
+          + " (DirectTrunk) cannot be reported to another node");
+    }
+    out.putString(m.jobId()).putLong(m.step()).putString(m.task())
+        .putDouble(m.result().loss()).putInt(m.result().examples());
+    putValues(out, m.result().outputLosses());
+    out.putLong(m.trunkVersion()).putString(m.worker()).putLong(m.batch())
+        .putLong(m.queueTime().toNanos()).putLong(m.computeTime().toNanos());
+  }
+
+  private static Worker.StepDone getStepDone(WireReader in) {
+    String jobId = in.getString();
+    long step = in.getLong();
+    String task = in.getString();
+    double loss = in.getDouble();
+    int examples = in.getInt();
+    StepResult result = new StepResult(loss, getValues(in), examples);
+    return new Worker.StepDone(jobId, step, task, result, in.getLong(), in.getString(),
+        in.getLong(), Duration.ofNanos(in.getLong()), Duration.ofNanos(in.getLong()));
   }
 
   private static void putValues(WireWriter out, Map<String, Double> values) {

@@ -68,6 +68,14 @@ class WorkerProtocolSerializerTest {
         Duration.ofMillis(2)));
     assertEquals(0.25, done.result().outputLosses().get("out"));
     assertEquals(Duration.ofMillis(2), done.computeTime());
+    Worker.StepsDone batch = trip(new Worker.StepsDone(List.of(done,
+        new Worker.StepDone("job", 4, "other", new StepResult(0.75, Map.of(), 8), 3, "w", 1,
+            Duration.ofMillis(3), Duration.ofMillis(4)))));
+    assertEquals(List.of(3L, 4L), batch.steps().stream().map(Worker.StepDone::step).toList());
+    assertEquals(List.of("task", "other"),
+        batch.steps().stream().map(Worker.StepDone::task).toList());
+    assertEquals(Duration.ofMillis(4), batch.steps().get(1).computeTime());
+    assertEquals(4, batch.step());
     Worker.SharedGradients gradients = trip(new Worker.SharedGradients("job", 3, "task", 2, 0.5,
         Map.of("trunk", Nd4j.createFromArray(1f, 2f)), worker.ref()));
     assertEquals(worker.ref(), gradients.worker());
