@@ -74,7 +74,7 @@ public final class AsyncScalingBench implements Callable<Integer> {
   boolean json;
 
   private record Repetition(ActorRun oneWorker, ActorRun twoWorkers, ActorRun sync,
-      double bareOneThread, double bareTwoThreads) {
+      double bareOneThread, double bareTwoThreads, double sharingCost) {
     double speedup() {
       return twoWorkers.examplesPerSecond() / oneWorker.examplesPerSecond();
     }
@@ -134,25 +134,27 @@ public final class AsyncScalingBench implements Callable<Integer> {
         double bareOne = 0;
         double bareTwo = 0;
         for (int run = 0; run <= settleRuns; run++) {
-          System.gc();
+          quiet();
           bareOne = bareExamplesPerSecond(syncPlan, 1);
         }
         for (int run = 0; run <= settleRuns; run++) {
-          System.gc();
+          quiet();
           bareTwo = bareExamplesPerSecond(syncPlan, 2);
         }
-        Repetition repetition = new Repetition(one, two, syncRun, bareOne, bareTwo);
+        double sharingCost = CrossCoreProbe.sharingCost(20_000);
+        Repetition repetition = new Repetition(one, two, syncRun, bareOne, bareTwo, sharingCost);
         repetitions.add(repetition);
         progress("repetition %d/%d: async 1 worker %.0f ex/s, 2 workers %.0f ex/s (x%.2f);"
             + " final loss async %.4f, sync %.4f; compute per step %d / %d us; queue per step"
-            + " %d / %d us; bare loops on 1 and 2 threads x%.2f; %.2f of the ceiling", r, repeats,
+            + " %d / %d us; bare loops on 1 and 2 threads x%.2f; %.2f of the ceiling; state"
+            + " shared across the cores x%.2f", r, repeats,
             one.examplesPerSecond(), two.examplesPerSecond(), repetition.speedup(),
             finalLoss(two.losses()), finalLoss(syncRun.losses()),
             one.computeTime().dividedBy(one.steps()).toNanos() / 1000,
             two.computeTime().dividedBy(two.steps()).toNanos() / 1000,
             one.queueTime().dividedBy(one.steps()).toNanos() / 1000,
             two.queueTime().dividedBy(two.steps()).toNanos() / 1000, repetition.bareSpeedup(),
-            repetition.ofCeiling());
+            repetition.ofCeiling(), sharingCost);
       }
     } finally {
       Files.deleteIfExists(data);
@@ -165,6 +167,7 @@ public final class AsyncScalingBench implements Callable<Integer> {
     double lossGap = (asyncLoss - syncLoss) / syncLoss;
     double bareSpeedup = median(repetitions.stream().map(Repetition::bareSpeedup).toList());
     double ofCeiling = median(repetitions.stream().map(Repetition::ofCeiling).toList());
+    double sharing = median(repetitions.stream().map(Repetition::sharingCost).toList());
     MachineInfo machine = MachineInfo.current();
     if (json) {
       JsonObject result = new JsonObject();
@@ -178,6 +181,7 @@ public final class AsyncScalingBench implements Callable<Integer> {
       result.addProperty("speedup", two / one);
       result.addProperty("bareTwoThreadSpeedup", bareSpeedup);
       result.addProperty("ofCeilingMedian", ofCeiling);
+      result.addProperty("crossCoreSharingCost", sharing);
       result.addProperty("asyncFinalLoss", asyncLoss);
       result.addProperty("syncFinalLoss", syncLoss);
       result.addProperty("finalLossRelativeGap", lossGap);
@@ -187,6 +191,8 @@ public final class AsyncScalingBench implements Callable<Integer> {
         run.addProperty("oneWorker", r.oneWorker().examplesPerSecond());
         run.addProperty("twoWorkers", r.twoWorkers().examplesPerSecond());
         run.addProperty("sync", r.sync().examplesPerSecond());
+        run.addProperty("ofCeiling", r.ofCeiling());
+        run.addProperty("crossCoreSharingCost", r.sharingCost());
         run.addProperty("asyncFinalLoss", finalLoss(r.twoWorkers().losses()));
         run.addProperty("syncFinalLoss", finalLoss(r.sync().losses()));
         runs.add(run);
@@ -208,6 +214,9 @@ public final class AsyncScalingBench implements Callable<Integer> {
           + " same steps, no actors, no messages)%n", bareSpeedup);
       out.printf("speedup / ceiling: %.2f of medians; median of the repetitions' own %.2f"
           + " (target >= 0.95)%n", two / one / bareSpeedup, ofCeiling);
+      out.printf("state shared across the cores: an update taken in turns by two threads costs"
+          + " x%.2f of one on a state of its own (median; 1.0 when the two CPUs share their"
+          + " caches, see CrossCoreProbe)%n", sharing);
       out.printf("final loss after %d steps: async (2 workers) %.4f, sync %.4f, gap %+.1f%%"
           + " (target within 5%%)%n", steps, asyncLoss, syncLoss, 100 * lossGap);
     }
@@ -218,10 +227,30 @@ public final class AsyncScalingBench implements Callable<Integer> {
   private ActorRun settled(EmbeddedTandem tandem, JobSpec spec) throws Exception {
     ActorRun run = null;
     for (int i = 0; i <= settleRuns; i++) {
-      System.gc();
+      quiet();
       run = tandem.run(spec, events);
     }
     return run;
+  }
+
+  /**
+   * Before a run: a full GC, then until the JIT compilers have been idle for 200 ms (5 s at
+   * most). Compilations queued by the previous run (reading its events, another path's code)
+   * otherwise ran on the cores the next run measures: a tenth of a core during two-worker runs.
+   */
+  private static void quiet() throws InterruptedException {
+    System.gc();
+    java.lang.management.CompilationMXBean jit =
+        java.lang.management.ManagementFactory.getCompilationMXBean();
+    long deadline = System.nanoTime() + 5_000_000_000L;
+    long compiled = jit.getTotalCompilationTime();
+    int idlePolls = 0;
+    while (idlePolls < 4 && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+      long now = jit.getTotalCompilationTime();
+      idlePolls = now == compiled ? idlePolls + 1 : 0;
+      compiled = now;
+    }
   }
 
   private JobSpec async(JobSpec base, int workers) {
