@@ -145,6 +145,13 @@ public final class TandemServer implements AutoCloseable {
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           return;
+        } catch (OutOfMemoryError e) {
+          // Its checkpoint, events or data do not fit in this server's memory. The server starts
+          // without it, and the job stays unfinished: it resumes at the next start, once the
+          // server has more memory (-Xmx, or JavaCPP's maxPhysicalBytes for tensors).
+          LOG.error("cannot resume job {} from {}: out of memory ({}); the server starts without"
+              + " it, and it is resumed at the next start, e.g. with more memory", jobId, jobDir,
+              e.getMessage());
         } catch (Exception e) {
           // Marked failed: a job that cannot start now would fail again at every start.
           LOG.warn("cannot resume job {} from {}; marked failed", jobId, jobDir, e);

@@ -133,6 +133,29 @@ final class ServerJvm implements AutoCloseable {
     return groups;
   }
 
+  /**
+   * Waits until the server's JIT compiler threads have used no CPU for 200 ms (10 s at most):
+   * compilations queued by the previous run otherwise run during the next one, on the cores it
+   * measures (a second of C2 in a 6-second soak run).
+   */
+  void awaitQuietJit() throws IOException, InterruptedException {
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    Duration compiled = compilerCpu();
+    int idlePolls = 0;
+    while (idlePolls < 4 && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+      Duration now = compilerCpu();
+      idlePolls = now.equals(compiled) ? idlePolls + 1 : 0;
+      compiled = now;
+    }
+  }
+
+  private Duration compilerCpu() throws IOException {
+    return cpuByThreadGroup().entrySet().stream()
+        .filter(group -> group.getKey().contains("CompilerThre"))
+        .map(java.util.Map.Entry::getValue).reduce(Duration.ZERO, Duration::plus);
+  }
+
   /** USER_HZ: 100 on every Linux this runs on. */
   private static final long CLOCK_TICKS = 100;
 

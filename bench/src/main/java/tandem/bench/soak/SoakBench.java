@@ -105,9 +105,10 @@ public final class SoakBench implements Callable<Integer> {
       description = "An extra option of the subscribers' JVM (repeatable).")
   List<String> subscriberJvmOptions = new ArrayList<>();
 
-  @Option(names = "--no-warmup",
-      description = "Skip the unmeasured warm-up round (the jobs without, then with subscribers).")
-  boolean noWarmup;
+  @Option(names = "--warmup-rounds", defaultValue = "2",
+      description = "Unmeasured warm-up rounds, the jobs without and then with subscribers"
+          + " (default: ${DEFAULT-VALUE}).")
+  int warmupRounds;
 
   @Option(names = "--json", description = "Print one JSON object instead of a table.")
   boolean json;
@@ -145,12 +146,14 @@ public final class SoakBench implements Callable<Integer> {
         ServerJvm.Rss idle = server.rssAfterGc();
         report.addProperty("rssIdleBytes", idle.bytes());
         report.addProperty("rssAfterGc", idle.gc());
-        if (!noWarmup) {
-          // Both kinds of run, so that the JIT compiles the streaming path before the rounds
-          // (unwarmed, the compiler threads were most of the extra CPU of a first round).
-          runJobs(stub, spec, null, 0, failures);
-          runJobs(stub, spec, followers, 0, failures);
-          SubscriberJvm.Outcome warm = followers.awaitRound(0);
+        // Both kinds of run, so that the JIT compiles the streaming path before the rounds
+        // (unwarmed, the compiler threads were most of the extra CPU of a first round; after one
+        // warm-up round, they still took up to a second of a 6-second run).
+        for (int warmup = 1; warmup <= warmupRounds; warmup++) {
+          int round = -warmup;
+          runJobs(stub, spec, null, round, failures);
+          runJobs(stub, spec, followers, round, failures);
+          SubscriberJvm.Outcome warm = followers.awaitRound(round);
           if (warm.failures() > 0) {
             failures.add("warm-up: " + warm.failures() + " subscribers failed, e.g. "
                 + warm.firstFailure());
@@ -178,6 +181,7 @@ public final class SoakBench implements Callable<Integer> {
           java.util.Map<String, Duration> threadsWithout = java.util.Map.of();
           for (int turn = 0; turn < 2; turn++) {
             server.rssAfterGc();
+            server.awaitQuietJit();
             Duration before = server.cpuTime();
             java.util.Map<String, Duration> threadsBefore = server.cpuByThreadGroup();
             if ((turn == 0) == withFirst) {

@@ -23,7 +23,7 @@ class SoakBenchTest {
     CommandLine command = BenchMain.commandLine();
     command.setOut(new PrintWriter(out));
     int exitCode = command.execute("soak", "--rounds", "1", "--jobs", "2", "--subscribers", "4",
-        "--slow", "1", "--slow-delay", "200us", "--max-steps", "40", "--no-warmup",
+        "--slow", "1", "--slow-delay", "200us", "--max-steps", "40", "--warmup-rounds", "0",
         "--server-heap", "512m", "--json");
     assertEquals(0, exitCode, out.toString());
     JsonObject report = JsonParser.parseString(out.toString()).getAsJsonObject();
