@@ -18,6 +18,7 @@ import tandem.bench.BareLoop;
 import tandem.bench.EmbeddedTandem;
 import tandem.bench.LossTrace;
 import tandem.bench.MachineInfo;
+import tandem.bench.Settle;
 import tandem.bench.twohead.TwoHeadData;
 import tandem.bench.twohead.TwoHeadJob;
 
@@ -134,11 +135,11 @@ public final class AsyncScalingBench implements Callable<Integer> {
         double bareOne = 0;
         double bareTwo = 0;
         for (int run = 0; run <= settleRuns; run++) {
-          quiet();
+          Settle.gcAndQuietJit();
           bareOne = bareExamplesPerSecond(syncPlan, 1);
         }
         for (int run = 0; run <= settleRuns; run++) {
-          quiet();
+          Settle.gcAndQuietJit();
           bareTwo = bareExamplesPerSecond(syncPlan, 2);
         }
         double sharingCost = CrossCoreProbe.sharingCost(20_000);
@@ -227,30 +228,10 @@ public final class AsyncScalingBench implements Callable<Integer> {
   private ActorRun settled(EmbeddedTandem tandem, JobSpec spec) throws Exception {
     ActorRun run = null;
     for (int i = 0; i <= settleRuns; i++) {
-      quiet();
+      Settle.gcAndQuietJit();
       run = tandem.run(spec, events);
     }
     return run;
-  }
-
-  /**
-   * Before a run: a full GC, then until the JIT compilers have been idle for 200 ms (5 s at
-   * most). Compilations queued by the previous run (reading its events, another path's code)
-   * otherwise ran on the cores the next run measures: a tenth of a core during two-worker runs.
-   */
-  private static void quiet() throws InterruptedException {
-    System.gc();
-    java.lang.management.CompilationMXBean jit =
-        java.lang.management.ManagementFactory.getCompilationMXBean();
-    long deadline = System.nanoTime() + 5_000_000_000L;
-    long compiled = jit.getTotalCompilationTime();
-    int idlePolls = 0;
-    while (idlePolls < 4 && System.nanoTime() < deadline) {
-      Thread.sleep(50);
-      long now = jit.getTotalCompilationTime();
-      idlePolls = now == compiled ? idlePolls + 1 : 0;
-      compiled = now;
-    }
   }
 
   private JobSpec async(JobSpec base, int workers) {

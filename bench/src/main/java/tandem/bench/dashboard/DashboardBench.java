@@ -20,6 +20,7 @@ import tandem.api.v1.StopCondition;
 import tandem.bench.ActorRun;
 import tandem.bench.EmbeddedTandem;
 import tandem.bench.MachineInfo;
+import tandem.bench.Settle;
 import tandem.bench.Median;
 
 /**
@@ -102,11 +103,18 @@ public final class DashboardBench implements Callable<Integer> {
     try (EmbeddedTandem tandem = EmbeddedTandem.start(workers, true)) {
       String base = "http://127.0.0.1:" + tandem.httpPort();
       System.err.println("warm-up");
-      tandem.run(spec.toBuilder().setStop(StopCondition.newBuilder()
-          .setMaxSteps(Math.max(1, steps / 4))).build(), EmbeddedTandem.EventReading.AFTER);
+      // A shorter run with each follower, so that the JIT has compiled every follower's path
+      // on the server before the measured runs.
+      JobSpec warmup = spec.toBuilder().setStop(StopCondition.newBuilder()
+          .setMaxSteps(Math.max(1, steps / 4))).build();
+      for (Follower follower : compared) {
+        Settle.gcAndQuietJit();
+        run(tandem, warmup, follower, base);
+      }
       for (int r = 0; r < repeats; r++) {
         for (int i = 0; i < compared.size(); i++) {
           Follower follower = compared.get((i + r) % compared.size());
+          Settle.gcAndQuietJit();
           long cpuBefore = processCpuNanos();
           Map<String, Long> threadsBefore = cpuByThreadGroup();
           Followed followed = run(tandem, spec, follower, base);
