@@ -74,9 +74,9 @@ final class DashboardData {
     job.put("submittedAt", status.getSubmittedAt().getSeconds() * 1000
         + status.getSubmittedAt().getNanos() / 1_000_000);
     job.put("elapsedSeconds", EventJson.seconds(status.getElapsed()));
-    List<TrainingEvent> first = log.read(0, 1).events();
-    if (!first.isEmpty()) {
-      job.put("startedAt", (long) JobHistory.millis(first.get(0)));
+    if (status.hasStartedAt()) {
+      job.put("startedAt", status.getStartedAt().getSeconds() * 1000
+          + status.getStartedAt().getNanos() / 1_000_000);
     }
     if (log.complete()) {
       List<TrainingEvent> last = log.read(log.lastSequence() - 1, 1).events();

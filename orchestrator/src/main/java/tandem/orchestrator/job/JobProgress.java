@@ -40,7 +40,10 @@ final class JobProgress {
   private long stepsDone;
   private long maxSteps;
   private long examples;
+  /** When the current run started (null while not running). */
   private Instant startedAt;
+  /** When the job first started, whatever resumes came after. */
+  private Instant firstStartedAt;
   private Duration elapsed = Duration.ZERO;
   private List<Evaluation> evaluations = List.of();
   private tandem.api.v1.ForgettingReport forgetting;
@@ -57,6 +60,9 @@ final class JobProgress {
       case JOB_STARTED -> {
         state = JobState.JOB_STATE_RUNNING;
         startedAt = now;
+        if (firstStartedAt == null) {
+          firstStartedAt = now;
+        }
         maxSteps = event.getJobStarted().getMaxSteps();
         schedule = event.getJobStarted().getSchedule();
         for (TaskPlacement placement : event.getJobStarted().getPlacementsList()) {
@@ -147,6 +153,9 @@ final class JobProgress {
     if (forgetting != null) {
       status.setForgetting(forgetting);
     }
+    if (firstStartedAt != null) {
+      status.setStartedAt(timestamp(firstStartedAt));
+    }
     for (int i = 0; i <= largestStaleness; i++) {
       status.addStalenessHistogram(staleness[i]);
     }
@@ -170,8 +179,10 @@ final class JobProgress {
       state.addStaleness(staleness[i]);
     }
     if (startedAt != null) {
-      state.setStartedAt(Timestamp.newBuilder().setSeconds(startedAt.getEpochSecond())
-          .setNanos(startedAt.getNano()));
+      state.setStartedAt(timestamp(startedAt));
+    }
+    if (firstStartedAt != null) {
+      state.setFirstStartedAt(timestamp(firstStartedAt));
     }
     if (forgetting != null) {
       state.setForgetting(forgetting);
@@ -195,14 +206,24 @@ final class JobProgress {
     progress.stepsDone = state.getStepsDone();
     progress.maxSteps = state.getMaxSteps();
     progress.examples = state.getExamples();
-    progress.startedAt = state.hasStartedAt() ? Instant.ofEpochSecond(
-        state.getStartedAt().getSeconds(), state.getStartedAt().getNanos()) : null;
+    progress.startedAt = state.hasStartedAt() ? instant(state.getStartedAt()) : null;
+    progress.firstStartedAt = state.hasFirstStartedAt() ? instant(state.getFirstStartedAt())
+        : null;
     progress.elapsed = Duration.ofSeconds(state.getElapsed().getSeconds(),
         state.getElapsed().getNanos());
     progress.evaluations = List.copyOf(state.getEvaluationsList());
     progress.forgetting = state.hasForgetting() ? state.getForgetting() : null;
     progress.error = state.getError();
     return progress;
+  }
+
+  private static Timestamp timestamp(Instant instant) {
+    return Timestamp.newBuilder().setSeconds(instant.getEpochSecond())
+        .setNanos(instant.getNano()).build();
+  }
+
+  private static Instant instant(Timestamp timestamp) {
+    return Instant.ofEpochSecond(timestamp.getSeconds(), timestamp.getNanos());
   }
 
   private static com.google.protobuf.Duration duration(Duration duration) {

@@ -39,6 +39,9 @@ class EventLogStateTest {
     assertEquals(5000, kept.events().get(119).getSequence());
     EventLog resumed = EventLog.resumed("job-1", "n", RETAINED, kept.state(), kept.events());
     assertEquals(comparable(original.status()), comparable(resumed.status()));
+    // When the job started, though the job_started event is no longer among the events kept.
+    assertTrue(original.status().hasStartedAt());
+    assertEquals(original.status().getStartedAt(), resumed.status().getStartedAt());
 
     // Both go on with the same events: the loss curves (merged buckets) and counts still agree.
     append(original, 5001, 9000);
