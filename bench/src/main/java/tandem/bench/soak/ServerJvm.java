@@ -139,15 +139,7 @@ final class ServerJvm implements AutoCloseable {
    * measures (a second of C2 in a 6-second soak run).
    */
   void awaitQuietJit() throws IOException, InterruptedException {
-    long deadline = System.nanoTime() + 10_000_000_000L;
-    Duration compiled = compilerCpu();
-    int idlePolls = 0;
-    while (idlePolls < 4 && System.nanoTime() < deadline) {
-      Thread.sleep(50);
-      Duration now = compilerCpu();
-      idlePolls = now.equals(compiled) ? idlePolls + 1 : 0;
-      compiled = now;
-    }
+    tandem.bench.Settle.untilIdle(() -> compilerCpu().toMillis(), Duration.ofSeconds(10));
   }
 
   private Duration compilerCpu() throws IOException {
