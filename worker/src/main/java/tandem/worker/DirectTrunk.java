@@ -30,6 +30,15 @@ public interface DirectTrunk {
   Applied apply(Worker.SharedGradients gradients);
 
   /**
+   * Applies several steps' shared gradients in order, one after the other with no update of
+   * another worker in between, as {@link #apply} does each: the shared state stays in this
+   * thread's caches from one to the next.
+   */
+  default java.util.List<Applied> applyAll(java.util.List<Worker.SharedGradients> gradients) {
+    return gradients.stream().map(this::apply).toList();
+  }
+
+  /**
    * What {@link #apply} did: the version current afterwards, the step's staleness (versions
    * applied between the one it read and its own update) and whether it was dropped.
    */

@@ -29,6 +29,13 @@ final class JobTasks {
   record Computed(StepResult result, Map<String, INDArray> sharedGradients, long trunkVersion,
       long batch) {}
 
+  /**
+   * With a {@link DirectTrunk}: a step computed whose shared gradients are not applied yet (see
+   * {@code Worker.applyHeld}), with what its outcome will say.
+   */
+  record UnappliedStep(Worker.SharedGradients gradients, StepResult result, long batch,
+      java.time.Duration queueTime, java.time.Duration computeTime) {}
+
   private static final DataType DATA_TYPE = DataType.FLOAT;
 
   private final TrainingPlan plan;
@@ -49,6 +56,8 @@ final class JobTasks {
   private final ArrayDeque<Worker.Command> waiting = new ArrayDeque<>();
   /** Outcomes of finished steps not yet told to the coordinator, in step order. */
   private final List<Worker.StepDone> unreported = new ArrayList<>();
+  /** With a {@link DirectTrunk}: computed steps whose shared gradients wait, in step order. */
+  private final List<UnappliedStep> unapplied = new ArrayList<>();
   /** Async: a FlushOutcomes is on its way to the worker. */
   private boolean flushPending;
   private TrunkSnapshot trunk;
@@ -254,6 +263,11 @@ final class JobTasks {
   /** Outcomes held back (see {@code Worker.reportIfLow}). */
   List<Worker.StepDone> unreported() {
     return unreported;
+  }
+
+  /** Steps computed whose shared gradients wait to be applied with the next one's. */
+  List<UnappliedStep> unapplied() {
+    return unapplied;
   }
 
   boolean flushPending() {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -445,6 +446,70 @@ class WorkerTest {
           gradients.worker()));
       return new Applied(newest.version() + 1, 2, false);
     }
+  }
+
+  /**
+   * A {@link RecordingTrunk} that records how many gradients each apply call took, and whose
+   * reads wait for {@link #release} while {@code holdReads} is set.
+   */
+  private static final class GroupingTrunk implements DirectTrunk {
+    final RecordingTrunk recording;
+    final List<Integer> groups = java.util.Collections.synchronizedList(new ArrayList<>());
+    final java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    final java.util.concurrent.CountDownLatch reading = new java.util.concurrent.CountDownLatch(1);
+
+    GroupingTrunk(TrunkSnapshot start) {
+      recording = new RecordingTrunk(start);
+    }
+
+    @Override
+    public TrunkSnapshot newest(ActorRef<Worker.Command> reader) {
+      reading.countDown();
+      try {
+        release.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return recording.newest(reader);
+    }
+
+    @Override
+    public Applied apply(Worker.SharedGradients gradients) {
+      return applyAll(List.of(gradients)).get(0);
+    }
+
+    @Override
+    public List<Applied> applyAll(List<Worker.SharedGradients> gradients) {
+      groups.add(gradients.size());
+      return gradients.stream().map(recording::apply).toList();
+    }
+  }
+
+  @Test
+  void asyncDirectStepsApplyTheirGradientsInPairsAndALoneStepAlone() throws Exception {
+    TrainingPlan async = tandem.model.spec.JobSpecCompiler.compile(TinyPlans.spec().toBuilder()
+        .setConsistency(tandem.api.v1.ConsistencySpec.newBuilder().setMode("async")
+            .setStepsInFlight(8))
+        .build());
+    Fixture f = new Fixture(async, Map.of(), GroupingTrunk::new);
+    GroupingTrunk direct = (GroupingTrunk) f.direct;
+    // Three steps queued while the worker is inside the first one's read: two go together,
+    // the third alone once no more steps are queued.
+    f.runStep(1, "binary_times2", 0);
+    assertTrue(direct.reading.await(10, java.util.concurrent.TimeUnit.SECONDS));
+    f.runStep(2, "decimal_plus1", 0);
+    f.runStep(3, "binary_times2", 0);
+    direct.release.countDown();
+    for (long step = 1; step <= 3; step++) {
+      Worker.StepDone done = f.expectDone();
+      assertEquals(step, done.step());
+      assertTrue(done.applied() != null, "applied in place");
+    }
+    assertEquals(List.of(2, 1), direct.groups);
+    List<Long> applied = new ArrayList<>();
+    direct.recording.applied.forEach(g -> applied.add(g.step()));
+    assertEquals(List.of(1L, 2L, 3L), applied, "in step order");
+    f.outcomes.expectNoMessage(QUIET);
   }
 
   @Test

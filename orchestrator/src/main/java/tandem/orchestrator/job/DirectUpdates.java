@@ -68,21 +68,34 @@ final class DirectUpdates implements DirectTrunk {
 
   @Override
   public Applied apply(Worker.SharedGradients gradients) {
+    return applyAll(List.of(gradients)).get(0);
+  }
+
+  @Override
+  public List<Applied> applyAll(List<Worker.SharedGradients> gradients) {
     lock();
     try {
-      long current = master.current().version();
-      if (!arrived.firstArrival(gradients.step())) {
-        // A step re-run after its worker was lost, whose first gradient was applied: it
-        // counts once.
-        return new Applied(current, current - gradients.trunkVersion(), true);
+      List<Applied> applied = new java.util.ArrayList<>(gradients.size());
+      for (Worker.SharedGradients step : gradients) {
+        applied.add(applyLocked(step));
       }
-      MasterCopy.Applied applied = master.apply(List.of(gradients), oldestRead());
-      published = applied.version();
-      SharedParameters.AppliedStep step = applied.steps().get(0);
-      return new Applied(applied.version().version(), step.staleness(), step.dropped());
+      return applied;
     } finally {
       lock.unlock();
     }
+  }
+
+  private Applied applyLocked(Worker.SharedGradients gradients) {
+    long current = master.current().version();
+    if (!arrived.firstArrival(gradients.step())) {
+      // A step re-run after its worker was lost, whose first gradient was applied: it counts
+      // once.
+      return new Applied(current, current - gradients.trunkVersion(), true);
+    }
+    MasterCopy.Applied applied = master.apply(List.of(gradients), oldestRead());
+    published = applied.version();
+    SharedParameters.AppliedStep step = applied.steps().get(0);
+    return new Applied(applied.version().version(), step.staleness(), step.dropped());
   }
 
   /** The oldest version a worker reads (the current one when none does). */
