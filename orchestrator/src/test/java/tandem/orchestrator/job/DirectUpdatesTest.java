@@ -92,6 +92,26 @@ class DirectUpdatesTest {
   }
 
   @Test
+  void stepsAppliedTogetherAreEachAppliedInOrderAsIfOneByOne() {
+    Fixture together = new Fixture("drop", 1);
+    Fixture oneByOne = new Fixture("drop", 1);
+    together.apply(1, 0, 1);
+    oneByOne.apply(1, 0, 1);
+    // Steps 2 and 3 computed on version 0: step 2 is 1 version stale, step 3 then 2, dropped.
+    List<DirectTrunk.Applied> applied = together.direct.applyAll(List.of(
+        new Worker.SharedGradients(JOB, 2, "t1", 0, 0.0, Map.of("c", TinyJobs.vector(2)),
+            together.worker1.ref()),
+        new Worker.SharedGradients(JOB, 3, "t1", 0, 0.0, Map.of("c", TinyJobs.vector(100)),
+            together.worker1.ref())));
+    assertEquals(List.of(oneByOne.apply(2, 0, 2), oneByOne.apply(3, 0, 100)), applied);
+    assertEquals(List.of(new DirectTrunk.Applied(2, 1, false), new DirectTrunk.Applied(2, 2, true)),
+        applied);
+    assertArrayEquals(oneByOne.parameters().parameters().get("c").toFloatVector(),
+        together.parameters().parameters().get("c").toFloatVector(), 0f);
+    assertEquals(2, together.direct.newest(together.worker2.ref()).version());
+  }
+
+  @Test
   void theStaleGradientPolicyAppliesAndAReRunCountsOnce() {
     Fixture f = new Fixture("drop", 1);
     f.apply(1, 0, 1);
