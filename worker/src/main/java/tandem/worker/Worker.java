@@ -347,13 +347,8 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
       applied = job.direct().applyAll(steps.stream().map(JobTasks.UnappliedStep::gradients)
           .toList());
     } catch (RuntimeException e) {
-      JobTasks.UnappliedStep first = steps.get(0);
-      getContext().getLog().warn("worker {}: applying the shared gradients of step {} of job {}"
-          + " failed", name, first.gradients().step(), first.gradients().jobId(), e);
-      report(job);
-      job.coordinator().tell(new StepFailed(first.gradients().jobId(), first.gradients().step(),
-          first.gradients().task(), name,
-          e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
+      SharedGradients first = steps.get(0).gradients();
+      stepFailed(job, first.jobId(), first.step(), first.task(), e);
       return;
     }
     for (int i = 0; i < steps.size(); i++) {
@@ -407,12 +402,20 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
       job.unreported().add(new StepDone(command.jobId(), command.step(), command.task(),
           computed.result(), computed.trunkVersion(), name, computed.batch(), queued, compute));
     } catch (RuntimeException e) {
-      getContext().getLog().warn("worker {}: step {} of task {} in job {} failed", name,
-          command.step(), command.task(), command.jobId(), e);
-      reportAll(job);
-      job.coordinator().tell(new StepFailed(command.jobId(), command.step(), command.task(), name,
-          e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
+      applyHeld(job);
+      stepFailed(job, command.jobId(), command.step(), command.task(), e);
     }
+  }
+
+  /**
+   * Step {@code step} failed with {@code e}: the outcomes held back go first, then the failure.
+   */
+  private void stepFailed(JobTasks job, String jobId, long step, String task, RuntimeException e) {
+    getContext().getLog().warn("worker {}: step {} of task {} in job {} failed", name, step, task,
+        jobId, e);
+    report(job);
+    job.coordinator().tell(new StepFailed(jobId, step, task, name,
+        e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
   }
 
   private Behavior<Command> onNewTrunkVersion(NewTrunkVersion command) {

@@ -485,12 +485,17 @@ class WorkerTest {
     }
   }
 
+  /** {@link TinyPlans}' job in async mode with {@code stepsInFlight} per worker. */
+  private static TrainingPlan asyncPlan(int stepsInFlight) throws Exception {
+    return tandem.model.spec.JobSpecCompiler.compile(TinyPlans.spec().toBuilder()
+        .setConsistency(tandem.api.v1.ConsistencySpec.newBuilder().setMode("async")
+            .setStepsInFlight(stepsInFlight))
+        .build());
+  }
+
   @Test
   void asyncDirectStepsApplyTheirGradientsInPairsAndALoneStepAlone() throws Exception {
-    TrainingPlan async = tandem.model.spec.JobSpecCompiler.compile(TinyPlans.spec().toBuilder()
-        .setConsistency(tandem.api.v1.ConsistencySpec.newBuilder().setMode("async")
-            .setStepsInFlight(8))
-        .build());
+    TrainingPlan async = asyncPlan(8);
     Fixture f = new Fixture(async, Map.of(), GroupingTrunk::new);
     GroupingTrunk direct = (GroupingTrunk) f.direct;
     // Three steps queued while the worker is inside the first one's read: two go together,
@@ -514,10 +519,7 @@ class WorkerTest {
 
   @Test
   void asyncOutcomesGoInBatchesOfHalfTheCreditsAndALoneStepIsStillReported() throws Exception {
-    TrainingPlan async = tandem.model.spec.JobSpecCompiler.compile(TinyPlans.spec().toBuilder()
-        .setConsistency(tandem.api.v1.ConsistencySpec.newBuilder().setMode("async")
-            .setStepsInFlight(4))
-        .build());
+    TrainingPlan async = asyncPlan(4);
     Fixture f = new Fixture(async, Map.of(), trunk -> null);
     // One step, under the batch of two: told once the mailbox holds no more steps.
     f.runStep(1, "binary_times2", 0);

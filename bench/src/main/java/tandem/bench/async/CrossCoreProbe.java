@@ -10,9 +10,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * their caches and grows when every turn moves the arrays from one CPU's cache to the other's.
  *
  * <p>On the project's 2-core virtual machine the ratio moved between 1.05 and 6.7 within an
- * evening, with the same code: the host places the two vCPUs differently over time. Two-worker async
- * runs slow down with it (their workers share the trunk and its optimizer state) while two bare
- * loops, which share nothing, do not; so the async benchmark prints it beside each repetition.
+ * evening, with the same code: the host places the two vCPUs differently over time. Two-worker
+ * async runs slow down with it (their workers share the trunk and its optimizer state) while two
+ * bare loops, which share nothing, do not; so the async benchmark prints it beside each
+ * repetition.
  */
 final class CrossCoreProbe {
 

@@ -1,10 +1,7 @@
 package tandem.orchestrator.checkpoint;
 
-import com.google.protobuf.Timestamp;
-import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -31,6 +28,7 @@ import tandem.api.v1.SamplerPosition;
 import tandem.api.v1.CheckpointTensor;
 import tandem.api.v1.TrainingEvent;
 import tandem.orchestrator.job.EventLog;
+import tandem.orchestrator.job.ProtoTime;
 import tandem.worker.OptimizerSnapshot;
 
 /**
@@ -135,8 +133,7 @@ public final class JobDirectory {
   }
 
   /**
-   * Writes {@code checkpoint} and makes it the latest; returns its directory. Events older than
-   * the checkpoint's first one are carried over from the previous checkpoint. The previous
+   * Writes {@code checkpoint} and makes it the latest; returns its directory. The previous
    * checkpoint stays until this one is durable (its files, its directory's rename and
    * {@code LATEST} synced), and then stays as the fallback; older ones are deleted.
    */
@@ -159,7 +156,7 @@ public final class JobDirectory {
         .setFormat(FORMAT)
         .setJobId(checkpoint.jobId())
         .setSpec(checkpoint.spec())
-        .setWrittenAt(timestamp(Instant.now()))
+        .setWrittenAt(ProtoTime.timestamp(Instant.now()))
         .setStep(checkpoint.step())
         .setTrunkVersion(checkpoint.trunkVersion())
         .setExamples(checkpoint.examples())
@@ -361,8 +358,4 @@ public final class JobDirectory {
     }
   }
 
-  private static Timestamp timestamp(Instant instant) {
-    return Timestamp.newBuilder().setSeconds(instant.getEpochSecond()).setNanos(instant.getNano())
-        .build();
-  }
 }

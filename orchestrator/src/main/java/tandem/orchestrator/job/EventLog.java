@@ -1,6 +1,5 @@
 package tandem.orchestrator.job;
 
-import com.google.protobuf.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -92,8 +91,7 @@ public final class EventLog {
    */
   public static EventLog resumed(String jobId, String jobName, int retained,
       tandem.api.v1.EventLogState state, List<TrainingEvent> events) {
-    Instant submitted = Instant.ofEpochSecond(state.getSubmittedAt().getSeconds(),
-        state.getSubmittedAt().getNanos());
+    Instant submitted = ProtoTime.instant(state.getSubmittedAt());
     EventLog log = new EventLog(jobId, jobName, retained, submitted);
     synchronized (log) {
       long first = events.isEmpty() ? state.getLastSequence() + 1 : events.get(0).getSequence();
@@ -129,8 +127,8 @@ public final class EventLog {
     List<tandem.api.v1.LogSegment> segments = new ArrayList<>();
     for (TrainingEvent event = history.next(); event != null; event = history.next()) {
       if (log == null) {
-        log = new EventLog(jobId, jobName, Math.max(1, keep), Instant.ofEpochSecond(
-            event.getTime().getSeconds(), event.getTime().getNanos()));
+        log = new EventLog(jobId, jobName, Math.max(1, keep),
+            ProtoTime.instant(event.getTime()));
       }
       synchronized (log) {
         log.storeEarlier(event, true);
@@ -169,8 +167,7 @@ public final class EventLog {
     }
     store(event);
     if (fold) {
-      progress.apply(event, Instant.ofEpochSecond(event.getTime().getSeconds(),
-          event.getTime().getNanos()));
+      progress.apply(event, ProtoTime.instant(event.getTime()));
     }
   }
 
@@ -192,9 +189,7 @@ public final class EventLog {
     List<TrainingEvent> events = max <= 0 ? List.of()
         : read(Math.max(0, lastSequence - max), max).events();
     return new Retained(events, tandem.api.v1.EventLogState.newBuilder()
-        .setSubmittedAt(com.google.protobuf.Timestamp.newBuilder()
-            .setSeconds(progress.submittedAt().getEpochSecond())
-            .setNanos(progress.submittedAt().getNano()))
+        .setSubmittedAt(ProtoTime.timestamp(progress.submittedAt()))
         .setLastSequence(lastSequence)
         .addAllSegments(incarnations.segments())
         .setProgress(progress.snapshot())
@@ -211,7 +206,7 @@ public final class EventLog {
       Instant now = Instant.now();
       stored = event.setSequence(lastSequence + 1).setJobId(jobId)
           .setIncarnation(incarnations.current())
-          .setTime(Timestamp.newBuilder().setSeconds(now.getEpochSecond()).setNanos(now.getNano()))
+          .setTime(ProtoTime.timestamp(now))
           .build();
       store(stored);
       progress.apply(stored, now);

@@ -219,8 +219,8 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
     JobSpec spec = command.plan().spec();
     List<TrainingEvent> history =
         checkpoint == null ? List.of() : checkpoint.events();
-    Instant submitted = history.isEmpty() ? Instant.now() : Instant.ofEpochSecond(
-        history.get(0).getTime().getSeconds(), history.get(0).getTime().getNanos());
+    Instant submitted = checkpoint == null ? Instant.now()
+        : ProtoTime.instant(checkpoint.logState().getSubmittedAt());
     EventLog log;
     try {
       // From the checkpoint's log state and newest events; without one, a log of no events.

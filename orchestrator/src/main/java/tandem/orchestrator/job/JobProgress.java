@@ -1,6 +1,8 @@
 package tandem.orchestrator.job;
 
-import com.google.protobuf.Timestamp;
+import static tandem.orchestrator.job.ProtoTime.instant;
+import static tandem.orchestrator.job.ProtoTime.timestamp;
+
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -142,8 +144,7 @@ final class JobProgress {
         .setMaxSteps(maxSteps)
         .addAllEvaluations(evaluations)
         .setError(error)
-        .setSubmittedAt(Timestamp.newBuilder().setSeconds(submittedAt.getEpochSecond())
-            .setNanos(submittedAt.getNano()))
+        .setSubmittedAt(timestamp(submittedAt))
         .setElapsed(com.google.protobuf.Duration.newBuilder().setSeconds(running.getSeconds())
             .setNanos(running.getNano()))
         .setLastSequence(lastSequence)
@@ -215,15 +216,6 @@ final class JobProgress {
     progress.forgetting = state.hasForgetting() ? state.getForgetting() : null;
     progress.error = state.getError();
     return progress;
-  }
-
-  private static Timestamp timestamp(Instant instant) {
-    return Timestamp.newBuilder().setSeconds(instant.getEpochSecond())
-        .setNanos(instant.getNano()).build();
-  }
-
-  private static Instant instant(Timestamp timestamp) {
-    return Instant.ofEpochSecond(timestamp.getSeconds(), timestamp.getNanos());
   }
 
   private static com.google.protobuf.Duration duration(Duration duration) {

@@ -1,0 +1,22 @@
+package tandem.orchestrator.job;
+
+import com.google.protobuf.Timestamp;
+import java.time.Instant;
+
+/**
+ * Protobuf {@link Timestamp}s to and from {@link Instant}s, to the nanosecond (protobuf's
+ * {@code Timestamps} converts only through milliseconds).
+ */
+public final class ProtoTime {
+
+  private ProtoTime() {}
+
+  public static Timestamp timestamp(Instant instant) {
+    return Timestamp.newBuilder().setSeconds(instant.getEpochSecond())
+        .setNanos(instant.getNano()).build();
+  }
+
+  public static Instant instant(Timestamp timestamp) {
+    return Instant.ofEpochSecond(timestamp.getSeconds(), timestamp.getNanos());
+  }
+}
