@@ -23,6 +23,7 @@ import tandem.orchestrator.admission.JobAdmission;
 import tandem.orchestrator.admission.LimitSettings;
 import tandem.orchestrator.checkpoint.Resumable;
 import tandem.worker.node.ClusterSettings;
+import tandem.orchestrator.grpc.EventPacing;
 import tandem.orchestrator.grpc.InferenceService;
 import tandem.orchestrator.grpc.MalformedRequests;
 import tandem.orchestrator.grpc.ModelService;
@@ -94,7 +95,9 @@ public final class TandemServer implements AutoCloseable {
         .maxInboundMessageSize(admission.limits().requestBytes())
         .addService(MalformedRequests.guard(new TrainingService(jobs, system, system.scheduler(),
             compileExecutor, streamExecutor,
-            config.getDuration("tandem.orchestrator.event-stream-linger"),
+            EventPacing.shared(config.getDuration("tandem.orchestrator.event-stream-linger"),
+                config.getDuration("tandem.orchestrator.event-stream-linger-max"),
+                config.getDouble("tandem.orchestrator.event-stream-sends-per-second")),
             settings.askTimeout(), settings.checkpoints().jobDir(),
             new TaskAdditions(models, Path.of("").toAbsolutePath()), admission)))
         .addService(MalformedRequests.guard(new InferenceService(models, predictions,

@@ -100,7 +100,9 @@ public final class DashboardBench implements Callable<Integer> {
     compared.forEach(f -> rates.put(f, new ArrayList<>()));
     compared.forEach(f -> later.put(f, new ArrayList<>()));
     compared.forEach(f -> cpu.put(f, new ArrayList<>()));
-    try (EmbeddedTandem tandem = EmbeddedTandem.start(workers, true)) {
+    try (EmbeddedTandem tandem = EmbeddedTandem.start(workers, true);
+        PageLikeClient client = compared.contains(Follower.HTTP) ? PageLikeClient.open(
+            priority(), Files.createTempFile("tandem-bench-page-like", ".log")) : null) {
       String base = "http://127.0.0.1:" + tandem.httpPort();
       System.err.println("warm-up");
       // A shorter run with each follower, so that the JIT has compiled every follower's path
@@ -109,7 +111,7 @@ public final class DashboardBench implements Callable<Integer> {
           .setMaxSteps(Math.max(1, steps / 4))).build();
       for (Follower follower : compared) {
         Settle.gcAndQuietJit();
-        run(tandem, warmup, follower, base);
+        run(tandem, warmup, follower, base, client);
       }
       for (int r = 0; r < repeats; r++) {
         for (int i = 0; i < compared.size(); i++) {
@@ -117,7 +119,7 @@ public final class DashboardBench implements Callable<Integer> {
           Settle.gcAndQuietJit();
           long cpuBefore = processCpuNanos();
           Map<String, Long> threadsBefore = cpuByThreadGroup();
-          Followed followed = run(tandem, spec, follower, base);
+          Followed followed = run(tandem, spec, follower, base, client);
           ActorRun run = followed.run();
           double followerMillisPerStep = followed.followerCpuSeconds() * 1e3 / steps;
           double cpuMillisPerStep = (processCpuNanos() - cpuBefore) / 1e6 / steps;
@@ -182,8 +184,8 @@ public final class DashboardBench implements Callable<Integer> {
   /** A run's figures and the CPU seconds its follower's processes took. */
   private record Followed(ActorRun run, double followerCpuSeconds) {}
 
-  private Followed run(EmbeddedTandem tandem, JobSpec spec, Follower follower, String base)
-      throws Exception {
+  private Followed run(EmbeddedTandem tandem, JobSpec spec, Follower follower, String base,
+      PageLikeClient client) throws Exception {
     List<AutoCloseable> opened = new ArrayList<>();
     java.time.Duration[] browserBefore = {java.time.Duration.ZERO};
     try {
@@ -202,19 +204,12 @@ public final class DashboardBench implements Callable<Integer> {
         opened.add(page);
         System.err.printf(Locale.ROOT, "browser settled after %.1f s%n", settled);
       }
-      PageLikeClient client = null;
-      if (follower == Follower.HTTP) {
-        client = PageLikeClient.open(priority(),
-            Files.createTempFile("tandem-bench-page-like", ".log"));
-        opened.add(client);
-      }
       HeadlessBrowser openBrowser = browser;
       PageMetrics openPage = page;
-      PageLikeClient openClient = client;
       ActorRun run = tandem.run(spec, EmbeddedTandem.EventReading.AFTER, jobId -> {
         try {
           switch (follower) {
-            case HTTP -> openClient.follow(base + "/api/jobs/" + jobId);
+            case HTTP -> client.follow(base + "/api/jobs/" + jobId);
             case BROWSER -> {
               browserBefore[0] = openBrowser.cpuTime();
               openPage.navigate(base + "/job?id=" + jobId);
@@ -229,12 +224,16 @@ public final class DashboardBench implements Callable<Integer> {
         }
       });
       double followerSeconds = 0;
+      if (follower == Follower.HTTP) {
+        client.awaitEnd();
+        followerSeconds += client.cpuTime().toNanos() / 1e9;
+      }
       for (AutoCloseable closeable : opened) {
         if (closeable instanceof PageMetrics metrics) {
           System.err.println("the page's main thread over the run (s): " + metrics.read());
         }
-        java.time.Duration used = closeable instanceof PageLikeClient pageLike ? pageLike.cpuTime()
-            : closeable instanceof HeadlessBrowser open ? open.cpuTime().minus(browserBefore[0])
+        java.time.Duration used = closeable instanceof HeadlessBrowser open
+            ? open.cpuTime().minus(browserBefore[0])
             : java.time.Duration.ZERO;
         followerSeconds += used.toNanos() / 1e9;
       }
@@ -264,6 +263,7 @@ public final class DashboardBench implements Callable<Integer> {
         entry.addProperty("median", median(values));
         if (none > 0) {
           entry.addProperty("ratioToNone", median(values) / none);
+          entry.addProperty("pairedRatioToNone", pairedRatio(values, rates.get(Follower.NONE)));
         }
         com.google.gson.JsonArray secondHalf = new com.google.gson.JsonArray();
         later.get(follower).forEach(secondHalf::add);
@@ -271,6 +271,8 @@ public final class DashboardBench implements Callable<Integer> {
         entry.addProperty("secondHalfMedian", median(later.get(follower)));
         if (laterNone > 0) {
           entry.addProperty("secondHalfRatioToNone", median(later.get(follower)) / laterNone);
+          entry.addProperty("secondHalfPairedRatioToNone",
+              pairedRatio(later.get(follower), later.get(Follower.NONE)));
         }
         entry.addProperty("cpuMillisPerStep", median(cpu.get(follower)));
         entry.addProperty("followerCpuMillisPerStep", median(followerCpu.get(follower)));
@@ -285,17 +287,32 @@ public final class DashboardBench implements Callable<Integer> {
     out.printf(Locale.ROOT, "over the whole run and over its second half (once the page loaded), and "
         + "the server process's CPU per step%n(server and workers; not the page-like client's "
         + "process nor the browser)%n");
-    out.printf(Locale.ROOT, "%-8s %10s %9s %12s %9s %12s %12s   %s%n", "follower", "median",
-        "vs none", "2nd half", "vs none", "CPU ms/step", "follower's", "runs (whole / second half)");
+    out.printf(Locale.ROOT, "'paired': the median over repetitions of each repetition's own "
+        + "ratio to its run with no follower (runs next to each other, so drift cancels)%n");
+    out.printf(Locale.ROOT, "%-8s %10s %9s %9s %12s %9s %9s %12s %12s   %s%n", "follower",
+        "median", "vs none", "paired", "2nd half", "vs none", "paired", "CPU ms/step",
+        "follower's", "runs (whole / second half)");
     rates.forEach((follower, values) -> out.printf(Locale.ROOT,
-        "%-8s %10.0f %+8.1f%% %12.0f %+8.1f%% %12.3f %12.3f   %s / %s%n",
+        "%-8s %10.0f %+8.1f%% %+8.1f%% %12.0f %+8.1f%% %+8.1f%% %12.3f %12.3f   %s / %s%n",
         follower.name().toLowerCase(Locale.ROOT), median(values),
         none > 0 ? 100 * (median(values) / none - 1) : Double.NaN,
+        none > 0 ? 100 * (pairedRatio(values, rates.get(Follower.NONE)) - 1) : Double.NaN,
         median(later.get(follower)),
         laterNone > 0 ? 100 * (median(later.get(follower)) / laterNone - 1) : Double.NaN,
+        laterNone > 0
+            ? 100 * (pairedRatio(later.get(follower), later.get(Follower.NONE)) - 1) : Double.NaN,
         median(cpu.get(follower)), median(followerCpu.get(follower)),
         values.stream().map(v -> String.format(Locale.ROOT, "%.0f", v)).toList(),
         later.get(follower).stream().map(v -> String.format(Locale.ROOT, "%.0f", v)).toList()));
+  }
+
+  /** The median over repetitions of {@code values[r] / none[r]}. */
+  private static double pairedRatio(List<Double> values, List<Double> none) {
+    double[] ratios = new double[Math.min(values.size(), none.size())];
+    for (int r = 0; r < ratios.length; r++) {
+      ratios[r] = values.get(r) / none.get(r);
+    }
+    return Median.of(ratios);
   }
 
   private static double median(List<Double> values) {

@@ -1,14 +1,17 @@
 package tandem.bench.dashboard;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.lang.management.ManagementFactory;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executors;
@@ -18,45 +21,68 @@ import java.util.concurrent.TimeUnit;
 /**
  * What an open job page asks of the server, without a browser: the job's live summaries (read
  * to the job's end) and, every 2 s, the overview and the status, as the page does. It runs in a
- * JVM of its own under {@code nice} or SCHED_IDLE ({@link #open}), as a page on another machine would cost the
- * server its share and nothing more: the client's own reading and parsing are not the server's.
- * The JVM is started before the job and told the job's address when it starts ({@link
- * #follow}), so that its start-up is not part of the run.
+ * JVM of its own under {@code nice} or SCHED_IDLE ({@link #open}), as a page on another machine
+ * would cost the server its share and nothing more: the client's own reading and parsing are
+ * not the server's. One JVM serves every run of a bench: it is told each job's address when the
+ * job starts ({@link #follow}) and answers once it read the job's stream to its end ({@link
+ * #awaitEnd}), so that neither its start-up nor its first requests' class loading and
+ * compiling (about a second of CPU in a fresh JVM, which a browser that has the page open
+ * has behind it) fall inside a measured run. Not thread-safe.
  */
 final class PageLikeClient implements AutoCloseable {
 
   private final Process process;
-  private java.time.Duration before = java.time.Duration.ZERO;
+  private final BufferedReader answers;
+  private Duration before = Duration.ZERO;
+  private Duration used = Duration.ZERO;
 
   private PageLikeClient(Process process) {
     this.process = process;
+    this.answers = new BufferedReader(new InputStreamReader(
+        process.getInputStream(), StandardCharsets.UTF_8));
   }
 
-  /** Starts a client behind {@code priority} (e.g. {@code nice -n 19}), waiting for its job. */
+  /** Starts a client behind {@code priority} (e.g. {@code nice -n 19}), waiting for jobs. */
   static PageLikeClient open(List<String> priority, Path log) throws IOException {
     List<String> command = new ArrayList<>(priority);
     command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(List.of("-Xmx128m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
     command.addAll(List.of("-cp", ManagementFactory.getRuntimeMXBean().getClassPath(),
         PageLikeClient.class.getName()));
-    return new PageLikeClient(new ProcessBuilder(command).redirectErrorStream(true)
-        .redirectOutput(log.toFile()).start());
+    return new PageLikeClient(new ProcessBuilder(command).redirectError(log.toFile()).start());
   }
 
   /** Follows {@code job} ({@code http://host:port/api/jobs/ID}) from now on. */
   void follow(String job) throws IOException {
     before = totalCpu();
-    process.getOutputStream().write((job + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    process.getOutputStream().write((job + "\n").getBytes(StandardCharsets.UTF_8));
     process.getOutputStream().flush();
   }
 
-  /** CPU time the client's process used since it was told the job. */
-  java.time.Duration cpuTime() {
-    return totalCpu().minus(before);
+  /**
+   * Waits until the client read the followed job's stream to its end; its line ("ended N
+   * lines"). The CPU its process used from {@link #follow} to here is then {@link #cpuTime()}.
+   */
+  String awaitEnd() throws IOException {
+    String line = answers.readLine();
+    used = totalCpu().minus(before);
+    if (line == null) {
+      throw new IOException("the page-like client stopped (exit " + exitCode() + ")");
+    }
+    return line;
   }
 
-  private java.time.Duration totalCpu() {
-    return process.toHandle().info().totalCpuDuration().orElse(java.time.Duration.ZERO);
+  private String exitCode() {
+    return process.isAlive() ? "none yet" : Integer.toString(process.exitValue());
+  }
+
+  /** CPU time the client's process used over the last followed job. */
+  Duration cpuTime() {
+    return used;
+  }
+
+  private Duration totalCpu() {
+    return process.toHandle().info().totalCpuDuration().orElse(Duration.ZERO);
   }
 
   @Override
@@ -68,25 +94,29 @@ final class PageLikeClient implements AutoCloseable {
   }
 
   /**
-   * Follows the job named by the first line of standard input until the event stream ends or
-   * the JVM is stopped.
+   * For each job address read from standard input, one per line: follows the job until its
+   * event stream ends (the overview and status polled meanwhile), then prints "ended N lines".
    */
   public static void main(String[] args) throws Exception {
     HttpClient http = HttpClient.newHttpClient();
-    String job = new java.io.BufferedReader(new java.io.InputStreamReader(System.in,
-        java.nio.charset.StandardCharsets.UTF_8)).readLine();
+    BufferedReader in = new BufferedReader(new InputStreamReader(
+        System.in, StandardCharsets.UTF_8));
     ScheduledExecutorService polls = Executors.newSingleThreadScheduledExecutor();
-    polls.scheduleAtFixedRate(() -> {
-      http.sendAsync(HttpRequest.newBuilder(URI.create(job + "/overview?columns=120")).build(),
-          HttpResponse.BodyHandlers.discarding());
-      http.sendAsync(HttpRequest.newBuilder(URI.create(job)).build(),
-          HttpResponse.BodyHandlers.discarding());
-    }, 0, 2, TimeUnit.SECONDS);
-    long lines = http.send(HttpRequest.newBuilder(URI.create(job + "/live?after=0")).build(),
-        HttpResponse.BodyHandlers.ofLines()).body().count();
-    System.out.println("event stream ended after " + lines + " lines");
+    String job;
+    while ((job = in.readLine()) != null) {
+      String followed = job;
+      var polling = polls.scheduleAtFixedRate(() -> {
+        http.sendAsync(HttpRequest.newBuilder(URI.create(followed + "/overview?columns=120"))
+            .build(), HttpResponse.BodyHandlers.discarding());
+        http.sendAsync(HttpRequest.newBuilder(URI.create(followed)).build(),
+            HttpResponse.BodyHandlers.discarding());
+      }, 0, 2, TimeUnit.SECONDS);
+      long lines = http.send(HttpRequest.newBuilder(URI.create(job + "/live?after=0")).build(),
+          HttpResponse.BodyHandlers.ofLines()).body().count();
+      polling.cancel(false);
+      System.out.println("ended " + lines + " lines");
+      System.out.flush();
+    }
     polls.shutdownNow();
-    // Kept alive until the bench stops it, so that it can read this process's CPU time.
-    new java.util.concurrent.CountDownLatch(1).await();
   }
 }

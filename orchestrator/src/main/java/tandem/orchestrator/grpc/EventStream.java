@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import tandem.api.v1.EventsMissed;
 import tandem.api.v1.LogRewound;
@@ -25,10 +26,10 @@ import tandem.orchestrator.job.EventLog;
  * when the client cancels. A subscriber whose events past some number are no longer the log's
  * (the job resumed from a checkpoint since it read them: {@link EventLog#rewoundTo}) first gets a
  * {@code log_rewound} event naming the number the log was rewound to, then the log from the
- * next one. Live events linger a moment ({@code linger}) before they go out, so
- * that the events of many steps travel together: one wake-up of this stream's thread, one write
- * and one flush per batch instead of per step, which on a 2-core machine took CPU from the steps
- * themselves.
+ * next one. Live events linger a moment before they go out ({@link EventPacing}: fixed, or
+ * longer while many streams are open), so that the events of many steps travel together: one
+ * wake-up of this stream's thread, one write and one flush per batch instead of per step, which
+ * on a 2-core machine took CPU from the steps themselves.
  *
  * <p>The gRPC call is one kind of {@link Subscriber}; the dashboard's Server-Sent Events
  * ({@code tandem.orchestrator.http}) are another, so both read the log the same way.
@@ -68,7 +69,8 @@ public final class EventStream {
   private final EventLog log;
   private final Subscriber call;
   private final ScheduledExecutorService executor;
-  private final long lingerNanos;
+  private final EventPacing pacing;
+  private final AtomicBoolean ended = new AtomicBoolean();
   private final AtomicInteger wip = new AtomicInteger();
   private final Runnable wake = this::wake;
   private final Runnable appended = this::appended;
@@ -79,8 +81,8 @@ public final class EventStream {
 
   EventStream(EventLog log, long afterSequence, long afterIncarnation,
       ServerCallStreamObserver<TrainingEvent> call, ScheduledExecutorService executor,
-      Duration linger) {
-    this(log, afterSequence, afterIncarnation, grpcCall(call, event -> event), executor, linger);
+      EventPacing pacing) {
+    this(log, afterSequence, afterIncarnation, grpcCall(call, event -> event), executor, pacing);
   }
 
   /**
@@ -88,32 +90,37 @@ public final class EventStream {
    * the log goes out as the bytes {@link EventLog#serialized} keeps for all its subscribers.
    */
   static EventStream serialized(EventLog log, long afterSequence, long afterIncarnation,
-      ServerCallStreamObserver<byte[]> call, ScheduledExecutorService executor, Duration linger) {
+      ServerCallStreamObserver<byte[]> call, ScheduledExecutorService executor,
+      EventPacing pacing) {
     return new EventStream(log, afterSequence, afterIncarnation,
-        grpcCall(call, log::serialized), executor, linger);
+        grpcCall(call, log::serialized), executor, pacing);
   }
 
   /**
    * A stream of {@code log}'s events after {@code afterSequence} to {@code subscriber}, which got
    * that event from a log of incarnation {@code afterIncarnation} (0: the job's first run, or not
-   * known); nothing is sent before {@link #start()}.
+   * known), live events lingering {@code linger}; nothing is sent before {@link #start()}.
    */
   public EventStream(EventLog log, long afterSequence, long afterIncarnation,
       Subscriber subscriber, ScheduledExecutorService executor, Duration linger) {
+    this(log, afterSequence, afterIncarnation, subscriber, executor, EventPacing.fixed(linger));
+  }
+
+  /** As above, live events lingering as long as {@code pacing} says when each batch starts. */
+  public EventStream(EventLog log, long afterSequence, long afterIncarnation,
+      Subscriber subscriber, ScheduledExecutorService executor, EventPacing pacing) {
     this.log = log;
     this.position = afterSequence;
     this.afterIncarnation = afterIncarnation;
     this.call = subscriber;
     this.executor = executor;
-    this.lingerNanos = linger.toNanos();
+    this.pacing = pacing;
   }
 
   /** Registers the callbacks and sends what is there; call on the gRPC call's own thread. */
   public void start() {
-    call.setOnCancelHandler(() -> {
-      finished = true;
-      log.removeListener(appended);
-    });
+    pacing.opened();
+    call.setOnCancelHandler(this::end);
     call.setOnReadyHandler(wake);
     log.addListener(appended);
     wake();
@@ -126,7 +133,16 @@ public final class EventStream {
 
   /** A new event in the log: sent after the linger, with the events appended meanwhile. */
   private void appended() {
-    sendAfter(lingerNanos);
+    sendAfter(pacing.lingerNanos());
+  }
+
+  /** Sends nothing more: finished, cancelled, or the server is stopping. */
+  private void end() {
+    finished = true;
+    if (ended.compareAndSet(false, true)) {
+      log.removeListener(appended);
+      pacing.closed();
+    }
   }
 
   /** Schedules a drain in {@code delayNanos}, unless one is scheduled or running. */
@@ -140,8 +156,7 @@ public final class EventStream {
         }
       } catch (RejectedExecutionException e) {
         // The server is shutting down and its calls are being cancelled: nobody to send to.
-        finished = true;
-        log.removeListener(appended);
+        end();
       }
     }
   }
@@ -189,8 +204,7 @@ public final class EventStream {
       }
       call.flush();
       if (slice.complete()) {
-        finished = true;
-        log.removeListener(appended);
+        end();
         call.complete();
         return;
       }
@@ -208,9 +222,10 @@ public final class EventStream {
    * size, so a batch of a hundred events costs about what one event did.
    */
   static EventStream batched(EventLog log, long afterSequence, long afterIncarnation,
-      ServerCallStreamObserver<byte[]> call, ScheduledExecutorService executor, Duration linger) {
+      ServerCallStreamObserver<byte[]> call, ScheduledExecutorService executor,
+      EventPacing pacing) {
     return new EventStream(log, afterSequence, afterIncarnation, new BatchingCall(log, call),
-        executor, linger);
+        executor, pacing);
   }
 
   /** Events gathered until a flush, then sent as one serialized {@code TrainingEventBatch}. */

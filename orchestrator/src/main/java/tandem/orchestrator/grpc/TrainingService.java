@@ -56,7 +56,7 @@ public final class TrainingService implements TrainingServiceGrpc.AsyncService,
   private final Scheduler scheduler;
   private final Executor compileExecutor;
   private final java.util.concurrent.ScheduledExecutorService streamExecutor;
-  private final Duration eventLinger;
+  private final EventPacing eventPacing;
   private final Duration askTimeout;
   private final java.nio.file.Path jobDir;
   private final TaskAdditions additions;
@@ -65,14 +65,14 @@ public final class TrainingService implements TrainingServiceGrpc.AsyncService,
   /**
    * @param compileExecutor runs spec compilation (reads data files), never a gRPC thread
    * @param streamExecutor delivers events to subscribers
-   * @param eventLinger how long a new event waits for others to go out with it to a subscriber
+   * @param eventPacing how long a new event waits for others to go out with it to a subscriber
    * @param jobDir where jobs keep their checkpoints; null: ResumeJob finds none
    * @param additions plans AddTask jobs
    * @param admission what a spec must pass before it is compiled: limits, names, data roots
    */
   public TrainingService(JobStore store, ActorRef<JobManager.Command> jobManager,
       Scheduler scheduler, Executor compileExecutor,
-      java.util.concurrent.ScheduledExecutorService streamExecutor, Duration eventLinger,
+      java.util.concurrent.ScheduledExecutorService streamExecutor, EventPacing eventPacing,
       Duration askTimeout, java.nio.file.Path jobDir, TaskAdditions additions,
       JobAdmission admission) {
     this.admission = admission;
@@ -82,7 +82,7 @@ public final class TrainingService implements TrainingServiceGrpc.AsyncService,
     this.scheduler = scheduler;
     this.compileExecutor = compileExecutor;
     this.streamExecutor = streamExecutor;
-    this.eventLinger = eventLinger;
+    this.eventPacing = eventPacing;
     this.askTimeout = askTimeout;
     this.additions = additions;
   }
@@ -289,18 +289,18 @@ public final class TrainingService implements TrainingServiceGrpc.AsyncService,
         io.grpc.stub.ServerCalls.asyncServerStreamingCall((request, response) ->
             streamEvents(request, response, (log, observer) -> EventStream.serialized(log,
                 request.getAfterSequence(), request.getIncarnation(), observer, streamExecutor,
-                eventLinger))),
+                eventPacing))),
         io.grpc.stub.ServerCalls.asyncServerStreamingCall((request, response) ->
             streamEvents(request, response, (log, observer) -> EventStream.batched(log,
                 request.getAfterSequence(), request.getIncarnation(), observer, streamExecutor,
-                eventLinger))));
+                eventPacing))));
   }
 
   @Override
   public void streamEvents(StreamEventsRequest request, StreamObserver<TrainingEvent> response) {
     streamEvents(request, response, (log, observer) -> new EventStream(log,
         request.getAfterSequence(), request.getIncarnation(), observer, streamExecutor,
-        eventLinger));
+        eventPacing));
   }
 
   /** Checks the request and the subscriber limit, then streams the job's log to {@code response}. */

@@ -40,7 +40,7 @@ class EventStreamLingerTest {
   @Test
   void eventsAppendedDuringTheLingerGoOutTogetherAfterIt() {
     step(1);
-    new EventStream(log, 0, 0, call, executor, Duration.ofMillis(20)).start();
+    new EventStream(log, 0, 0, call, executor, EventPacing.fixed(Duration.ofMillis(20))).start();
     assertEquals(List.of(1L), call.sequences(), "what is there at the start goes out at once");
 
     for (long s = 2; s <= 6; s++) {
@@ -62,7 +62,7 @@ class EventStreamLingerTest {
 
   @Test
   void withoutALingerEachEventGoesOutAtOnce() {
-    new EventStream(log, 0, 0, call, executor, Duration.ZERO).start();
+    new EventStream(log, 0, 0, call, executor, EventPacing.fixed(Duration.ZERO)).start();
     step(1);
     step(2);
     assertEquals(List.of(1L, 2L), call.sequences());
@@ -72,7 +72,7 @@ class EventStreamLingerTest {
   @Test
   void aClientReadyAgainGetsWhatWaitedAtOnce() {
     call.ready = false;
-    new EventStream(log, 0, 0, call, executor, Duration.ofMillis(20)).start();
+    new EventStream(log, 0, 0, call, executor, EventPacing.fixed(Duration.ofMillis(20))).start();
     step(1);
     step(2);
     executor.runDelayed();
@@ -80,6 +80,43 @@ class EventStreamLingerTest {
     call.ready = true;
     call.onReady.run();
     assertEquals(List.of(1L, 2L), call.sequences());
+  }
+
+  @Test
+  void aPacedLingerGrowsWithTheOpenStreamsAndEachStreamsEndGivesItsShareBack() {
+    // 100 sends a second together: up to 2 streams keep the 20 ms linger, 5 get 50 ms.
+    EventPacing pacing = EventPacing.shared(Duration.ofMillis(20), Duration.ofMillis(40), 100);
+    List<RecordingCall> calls = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      RecordingCall follower = new RecordingCall();
+      calls.add(follower);
+      new EventStream(log, 0, 0, follower, executor, pacing).start();
+      if (i == 1) {
+        assertEquals(Duration.ofMillis(20), pacing.linger(), "2 streams: 20 sends a second");
+      }
+    }
+    assertEquals(5, pacing.openStreams());
+    assertEquals(Duration.ofMillis(40), pacing.linger(), "5 streams would want 50 ms: at most 40");
+
+    step(1);
+    assertEquals(java.util.Collections.nCopies(5, TimeUnit.MILLISECONDS.toNanos(40)),
+        executor.delays, "each stream's batch lingers the paced time");
+    calls.get(0).onCancel.run();
+    calls.get(0).onCancel.run();
+    assertEquals(4, pacing.openStreams(), "a cancelled stream counts once, however often told");
+    assertEquals(Duration.ofMillis(40), pacing.linger());
+    calls.get(1).onCancel.run();
+    calls.get(2).onCancel.run();
+    assertEquals(Duration.ofMillis(20), pacing.linger(), "2 streams: the least again");
+
+    executor.runDelayed();
+    log.append(TrainingEvent.newBuilder().setJobFinished(JobFinished.newBuilder()
+        .setState(JobState.JOB_STATE_SUCCEEDED)));
+    executor.runDelayed();
+    assertTrue(calls.get(3).completed && calls.get(4).completed);
+    assertEquals(0, pacing.openStreams(), "streams that sent the job's end are closed");
+    assertEquals(List.of(1L, 2L), calls.get(3).sequences());
+    assertEquals(List.of(), calls.get(1).sequences(), "a cancelled stream gets nothing more");
   }
 
   private void step(long step) {
@@ -121,6 +158,7 @@ class EventStreamLingerTest {
     volatile boolean ready = true;
     boolean completed;
     Runnable onReady = () -> { };
+    Runnable onCancel = () -> { };
 
     List<Long> sequences() {
       return sent.stream().map(TrainingEvent::getSequence).toList();
@@ -142,7 +180,9 @@ class EventStreamLingerTest {
     }
 
     @Override
-    public void setOnCancelHandler(Runnable handler) {}
+    public void setOnCancelHandler(Runnable handler) {
+      onCancel = handler;
+    }
 
     @Override
     public void setCompression(String compression) {}
