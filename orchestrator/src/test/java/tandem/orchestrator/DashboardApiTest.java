@@ -1,6 +1,7 @@
 package tandem.orchestrator;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -90,6 +91,18 @@ class DashboardApiTest {
     for (JsonNode row : overview.get("tasks")) {
       assertEquals(30, row.get("cells").asText().length());
     }
+    // The job's status rides along (the page refreshes with this one request), without the
+    // per-task statuses that are most of a many-task job's.
+    JsonNode riding = overview.get("job");
+    assertEquals(finishedJob, riding.get("id").asText());
+    assertEquals("succeeded", riding.get("state").asText());
+    assertEquals(300, riding.get("stepsDone").asLong());
+    assertTrue(riding.get("status").has("stalenessHistogram"), riding.toString());
+    assertFalse(riding.get("status").has("tasks"), "no per-task statuses");
+    assertFalse(riding.has("taskNames"));
+    JsonNode status = JSON.readTree(get("/api/jobs/" + finishedJob).body());
+    assertEquals(finished.getTasksCount(), status.get("status").get("tasks").size(),
+        "the status itself keeps them");
   }
 
   @Test

@@ -20,14 +20,14 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * What an open job page asks of the server, without a browser: the job's live summaries (read
- * to the job's end) and, every 2 s, the overview and the status, as the page does. It runs in a
- * JVM of its own under {@code nice} or SCHED_IDLE ({@link #open}), as a page on another machine
- * would cost the server its share and nothing more: the client's own reading and parsing are
- * not the server's. One JVM serves every run of a bench: it is told each job's address when the
- * job starts ({@link #follow}) and answers once it read the job's stream to its end ({@link
- * #awaitEnd}), so that neither its start-up nor its first requests' class loading and
- * compiling (about a second of CPU in a fresh JVM, which a browser that has the page open
- * has behind it) fall inside a measured run. Not thread-safe.
+ * to the job's end) and, every 4 s, the overview (with the job's status), as the page does. It
+ * runs in a JVM of its own under {@code nice} or SCHED_IDLE ({@link #open}), as a page on
+ * another machine would cost the server its share and nothing more: the client's own reading
+ * and parsing are not the server's. One JVM serves every run of a bench: it is told each job's
+ * address when the job starts ({@link #follow}) and answers once it read the job's stream to
+ * its end ({@link #awaitEnd}), so that neither its start-up nor its first requests' class
+ * loading and compiling (about a second of CPU in a fresh JVM, which a browser that has the
+ * page open has behind it) fall inside a measured run. Not thread-safe.
  */
 final class PageLikeClient implements AutoCloseable {
 
@@ -95,7 +95,7 @@ final class PageLikeClient implements AutoCloseable {
 
   /**
    * For each job address read from standard input, one per line: follows the job until its
-   * event stream ends (the overview and status polled meanwhile), then prints "ended N lines".
+   * event stream ends (the overview polled meanwhile), then prints "ended N lines".
    */
   public static void main(String[] args) throws Exception {
     HttpClient http = HttpClient.newHttpClient();
@@ -105,12 +105,9 @@ final class PageLikeClient implements AutoCloseable {
     String job;
     while ((job = in.readLine()) != null) {
       String followed = job;
-      var polling = polls.scheduleAtFixedRate(() -> {
-        http.sendAsync(HttpRequest.newBuilder(URI.create(followed + "/overview?columns=120"))
-            .build(), HttpResponse.BodyHandlers.discarding());
-        http.sendAsync(HttpRequest.newBuilder(URI.create(followed)).build(),
-            HttpResponse.BodyHandlers.discarding());
-      }, 0, 2, TimeUnit.SECONDS);
+      var polling = polls.scheduleAtFixedRate(() -> http.sendAsync(
+          HttpRequest.newBuilder(URI.create(followed + "/overview?columns=120")).build(),
+          HttpResponse.BodyHandlers.discarding()), 0, 4, TimeUnit.SECONDS);
       long lines = http.send(HttpRequest.newBuilder(URI.create(job + "/live?after=0")).build(),
           HttpResponse.BodyHandlers.ofLines()).body().count();
       polling.cancel(false);

@@ -90,15 +90,26 @@ final class DashboardData {
 
   /** A job's status without its coarse loss curves (the page draws its own). */
   String status(JobRecord record) {
+    return status(record, true).toString();
+  }
+
+  /**
+   * A job's status without its coarse loss curves; {@code withTasks}: with each task's status
+   * and the task names, which are most of a 200-task job's status and which the page's
+   * periodic refresh does not need.
+   */
+  private ObjectNode status(JobRecord record, boolean withTasks) {
     JobStatus status = record.events().statusWithoutCurves();
     ObjectNode job = summary(record);
     job.putRawValue("status", new RawValue(
-        EventJson.print(status)));
-    ArrayNode tasks = job.putArray("taskNames");
-    record.spec().getTasksList().forEach(task -> tasks.add(task.getName()));
+        EventJson.print(withTasks ? status : status.toBuilder().clearTasks().build())));
+    if (withTasks) {
+      ArrayNode tasks = job.putArray("taskNames");
+      record.spec().getTasksList().forEach(task -> tasks.add(task.getName()));
+    }
     job.putRawValue("schedule", new RawValue(
         EventJson.print(status.getSchedule())));
-    return job.toString();
+    return job;
   }
 
   /**
@@ -168,7 +179,7 @@ final class DashboardData {
    * mean loss of the task's steps there, scaled to the task's own range (one of
    * {@link #LEVELS}); a range without a step of the task repeats the one before (with 200 tasks,
    * a task steps once every 200 job steps), and '.' before its first step. Plus the figures the
-   * page sorts by.
+   * page sorts by, and the job's status without its tasks' ({@code job}).
    */
   String overview(JobRecord record, int columns) {
     JobHistory history;
@@ -197,6 +208,8 @@ final class DashboardData {
     for (JobHistory.TaskSeries series : history.tasks().values()) {
       rows.add(overviewRow(series, columns, maxSteps, halfLife));
     }
+    // The job's state and progress too, so that an open page refreshes with one request.
+    out.set("job", status(record, false));
     return out.toString();
   }
 
