@@ -10,11 +10,18 @@ import org.nd4j.linalg.factory.Nd4j;
  * DESIGN.md). The kernels: {@code OPENBLAS_CORETYPE} when set (some workplaces set it, e.g. to
  * Haswell), else OpenBLAS's own choice for the CPU; on the AMD EPYC machines here the step's
  * matrix products take half as long with its own choice (AVX-512) as with Haswell's (AVX2).
- * Immutable.
+ * And what a kernel entry costs a thread ({@link KernelEntryProbe}, measured once per JVM):
+ * where it is several times a bare-metal machine's, anything that wakes beside training costs
+ * training more than its own CPU. Immutable.
  */
 public record MachineInfo(int cores, String javaVersion, String javaVm, String os,
     String nd4jBackend, String blasVendor, String blasKernels, String ompNumThreads,
-    long maxHeapBytes) {
+    long maxHeapBytes, KernelEntryProbe.Cost kernelEntry) {
+
+  /** Measured on first use, so that a bench's report shows the same figure throughout. */
+  private static final class Probe {
+    static final KernelEntryProbe.Cost COST = KernelEntryProbe.measure();
+  }
 
   /** This JVM's machine; initialises ND4J if nothing did yet. */
   public static MachineInfo current() {
@@ -31,7 +38,8 @@ public record MachineInfo(int cores, String javaVersion, String javaVm, String o
         String.valueOf(environment.getOrDefault("blas.vendor", "unknown")),
         core == null || core.isBlank() ? "OpenBLAS's own choice" : core + " (OPENBLAS_CORETYPE)",
         omp == null ? "unset" : omp,
-        Runtime.getRuntime().maxMemory());
+        Runtime.getRuntime().maxMemory(),
+        Probe.COST);
   }
 
   public JsonObject toJson() {
@@ -45,12 +53,15 @@ public record MachineInfo(int cores, String javaVersion, String javaVm, String o
     json.addProperty("blasKernels", blasKernels);
     json.addProperty("ompNumThreads", ompNumThreads);
     json.addProperty("maxHeapBytes", maxHeapBytes);
+    json.addProperty("kernelEntryMicros", kernelEntry.callMicros());
+    json.addProperty("refillAfterKernelEntryMicros", kernelEntry.refillMicros());
     return json;
   }
 
   /** One line for the human report. */
   public String describe() {
     return cores + " cores, Java " + javaVersion + ", " + nd4jBackend.replaceAll(".*\\.", "")
-        + " (" + blasVendor + ", kernels: " + blasKernels + "), OMP_NUM_THREADS=" + ompNumThreads;
+        + " (" + blasVendor + ", kernels: " + blasKernels + "), OMP_NUM_THREADS=" + ompNumThreads
+        + "; " + kernelEntry.describe();
   }
 }

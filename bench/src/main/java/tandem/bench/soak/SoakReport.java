@@ -18,6 +18,11 @@ final class SoakReport {
         report.get("stepsPerJob").getAsLong(), report.get("subscribers").getAsInt(),
         report.get("slowSubscribers").getAsInt(), report.get("subscriberPriority").getAsString(),
         report.get("stream").getAsString(), report.get("retainedJobs").getAsInt());
+    JsonObject machine = report.getAsJsonObject("machine");
+    out.printf(Locale.ROOT, "machine: a kernel entry %.2f us, and %.2f us more to touch 1,024 "
+            + "pages right after one (KernelEntryProbe)%n",
+        machine.get("kernelEntryMicros").getAsDouble(),
+        machine.get("refillAfterKernelEntryMicros").getAsDouble());
     out.printf(Locale.ROOT, "%-6s %10s %10s %7s %10s %10s %10s %11s %9s %9s%n", "round",
         "wall w/o", "wall with", "ratio", "cpu w/o", "cpu with", "subs cpu", "delivered",
         "us/event", "rss MB");
