@@ -57,6 +57,13 @@ final class CheckpointFiles {
       throw new IOException("tensor " + entry.getName() + " has an impossible length "
           + entry.getLength() + " or offset " + entry.getOffset());
     }
+    // Before allocating: a damaged manifest must not make the server allocate gigabytes.
+    long end = entry.getOffset() + entry.getLength() * Float.BYTES;
+    if (end > channel.size()) {
+      throw new IOException("tensor " + entry.getName() + " is cut short in tensors.bin: it "
+          + "needs bytes " + entry.getOffset() + " to " + end + ", the file holds "
+          + channel.size());
+    }
     float[] values = new float[(int) entry.getLength()];
     CRC32C crc = new CRC32C();
     ByteBuffer buffer = ByteBuffer.allocate(Math.min(values.length, CHUNK_FLOATS) * Float.BYTES)

@@ -50,6 +50,31 @@ class JobDirectoryTest {
   }
 
   @Test
+  void aManifestClaimingMoreThanTheTensorFileHoldsIsRefusedBeforeAnythingIsAllocated(
+      @TempDir Path jobDir) throws IOException {
+    JobDirectory directory = new JobDirectory(jobDir, JOB);
+    directory.write(checkpoint(100, 1f));
+    Path latest = directory.write(checkpoint(200, 2f));
+    // 2 billion floats (8 GB): allocated before the file was read, more than this JVM's heap.
+    setFirstParameterLength(latest, 2_000_000_000L);
+
+    JobDirectory.Loaded loaded = directory.readNewestIntact();
+    assertEquals(100, loaded.checkpoint().orElseThrow().step());
+    String reason = loaded.refused().get(0);
+    assertTrue(reason.contains("step-000000000200") && reason.contains("cut short")
+        && reason.contains("8000000000"), reason);
+  }
+
+  /** Rewrites the manifest of the checkpoint in {@code at}: its first parameter's length. */
+  static void setFirstParameterLength(Path at, long length) throws IOException {
+    Path manifest = at.resolve("manifest.pb");
+    tandem.api.v1.CheckpointManifest.Builder builder =
+        tandem.api.v1.CheckpointManifest.parseFrom(Files.readAllBytes(manifest)).toBuilder();
+    builder.getParametersBuilder(0).setLength(length);
+    Files.write(manifest, builder.build().toByteArray());
+  }
+
+  @Test
   void onlyTheLatestAndThePreviousCheckpointsAreKept(@TempDir Path jobDir) throws IOException {
     JobDirectory directory = new JobDirectory(jobDir, JOB);
     Files.createDirectories(jobDir.resolve(JOB).resolve(".writing-step-000000000050-123"));

@@ -18,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import tandem.api.v1.CheckpointManifest;
 import tandem.api.v1.CheckpointSpec;
 import tandem.api.v1.InferenceServiceGrpc;
 import tandem.api.v1.JobSpec;
@@ -31,10 +32,12 @@ import tandem.api.v1.TrainingEvent;
 import tandem.api.v1.TrainingServiceGrpc;
 import tandem.orchestrator.TandemServer;
 import tandem.orchestrator.TestServers;
+import tandem.orchestrator.checkpoint.Resumable;
 
 /**
  * What the job directory keeps across a server restart: a succeeded job's model (served again
- * from its final checkpoint), and a job's previous checkpoint when the latest one is damaged.
+ * from its final checkpoint), a job's previous checkpoint when the latest one is damaged, and a
+ * job whose checkpoint does not fit this server's memory (left for the next start).
  */
 class DurableModelsTest {
 
@@ -84,28 +87,7 @@ class DurableModelsTest {
   @Test
   void aCorruptedLatestCheckpointIsRefusedAndTheJobResumesFromThePreviousOne(
       @TempDir Path jobDir) throws Exception {
-    // Runs until cancelled: the server is closed while it trains.
-    JobSpec spec = ServingSpecs.trunkWithHeads(2, 100_000_000).toBuilder()
-        .setCheckpoint(CheckpointSpec.newBuilder().setEverySteps(100)).build();
-    String jobId;
-    try (TandemServer server = TestServers.start(1, jobDir)) {
-      ManagedChannel channel = TestServers.channel(server);
-      try {
-        var training = TrainingServiceGrpc.newBlockingStub(channel);
-        jobId = training.submitJob(SubmitJobRequest.newBuilder().setSpec(spec).build())
-            .getJobId();
-        Iterator<TrainingEvent> events = training.withDeadlineAfter(2, TimeUnit.MINUTES)
-            .streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId).build());
-        int checkpoints = 0;
-        while (checkpoints < 2) {
-          TrainingEvent event = events.next();
-          assertTrue(!event.hasJobFinished(), event.toString());
-          checkpoints += event.hasCheckpointWritten() ? 1 : 0;
-        }
-      } finally {
-        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-      }
-    } // stops the job; it stays resumable
+    String jobId = trainUntilCheckpoints(jobDir, 2);
     Path job = jobDir.resolve(jobId);
     String latest = Files.readString(job.resolve("LATEST"), StandardCharsets.UTF_8).trim();
     List<String> kept;
@@ -143,6 +125,102 @@ class DurableModelsTest {
       } finally {
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       }
+    }
+  }
+
+  @Test
+  void aCheckpointTooLargeForThisServersMemoryLeavesTheJobUnfinishedAndTheServerStarts(
+      @TempDir Path jobDir) throws Exception {
+    String jobId = trainUntilCheckpoints(jobDir, 1);
+    Path job = jobDir.resolve(jobId);
+    Path latest = job.resolve(Files.readString(job.resolve("LATEST"), StandardCharsets.UTF_8)
+        .trim());
+    Path manifest = latest.resolve("manifest.pb");
+    Path tensors = latest.resolve("tensors.bin");
+    byte[] intact = Files.readAllBytes(manifest);
+    long intactBytes = Files.size(tensors);
+    // Every checkpoint of the job now holds a parameter of a billion floats (4 GB: twice this
+    // JVM's heap), its bytes there (a sparse file: no disk used), as a job trained on a server
+    // with more memory would.
+    CheckpointManifest.Builder large = CheckpointManifest.parseFrom(intact).toBuilder();
+    large.getParametersBuilder(0).setOffset(intactBytes).setLength(1_000_000_000L);
+    try (Stream<Path> entries = Files.list(job)) {
+      for (Path checkpoint : entries.filter(p -> p.getFileName().toString().startsWith("step-"))
+          .toList()) {
+        Files.write(checkpoint.resolve("manifest.pb"), large.build().toByteArray());
+        resize(checkpoint.resolve("tensors.bin"), intactBytes + 4_000_000_000L);
+      }
+    }
+
+    try (TandemServer restarted = TestServers.start(1, jobDir)) {
+      assertTrue(restarted.jobs().find(jobId).isEmpty(), "not resumed here");
+      assertEquals(List.of(jobId), Resumable.unfinished(jobDir),
+          "left unfinished, not marked failed: the next start tries again");
+      ManagedChannel channel = TestServers.channel(restarted);
+      try {
+        // The server serves all the same.
+        var training = TrainingServiceGrpc.newBlockingStub(channel);
+        String other = training.submitJob(SubmitJobRequest.newBuilder()
+            .setSpec(ServingSpecs.trunkWithHeads(2, 30)).build()).getJobId();
+        assertEquals(JobState.JOB_STATE_SUCCEEDED,
+            ServingSpecs.await(training, other, new ArrayList<>()));
+      } finally {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+    }
+
+    // Given the memory (here: its checkpoint as it was), the next start resumes it.
+    Files.write(manifest, intact);
+    resize(tensors, intactBytes);
+    try (TandemServer again = TestServers.start(1, jobDir)) {
+      ManagedChannel channel = TestServers.channel(again);
+      try {
+        var training = TrainingServiceGrpc.newBlockingStub(channel);
+        Iterator<TrainingEvent> stream = training.withDeadlineAfter(2, TimeUnit.MINUTES)
+            .streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId).build());
+        TrainingEvent event;
+        do {
+          event = stream.next();
+        } while (!event.hasJobResumed());
+        training.cancelJob(tandem.api.v1.CancelJobRequest.newBuilder().setJobId(jobId).build());
+        stream.forEachRemaining(e -> { });
+      } finally {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  /**
+   * Submits a job that checkpoints every 100 steps and runs until cancelled, and closes the
+   * server (which stops the job, resumable) once it wrote {@code checkpoints} checkpoints.
+   */
+  private static String trainUntilCheckpoints(Path jobDir, int checkpoints) throws Exception {
+    JobSpec spec = ServingSpecs.trunkWithHeads(2, 100_000_000).toBuilder()
+        .setCheckpoint(CheckpointSpec.newBuilder().setEverySteps(100)).build();
+    try (TandemServer server = TestServers.start(1, jobDir)) {
+      ManagedChannel channel = TestServers.channel(server);
+      try {
+        var training = TrainingServiceGrpc.newBlockingStub(channel);
+        String jobId = training.submitJob(SubmitJobRequest.newBuilder().setSpec(spec).build())
+            .getJobId();
+        Iterator<TrainingEvent> events = training.withDeadlineAfter(2, TimeUnit.MINUTES)
+            .streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId).build());
+        int written = 0;
+        while (written < checkpoints) {
+          TrainingEvent event = events.next();
+          assertTrue(!event.hasJobFinished(), event.toString());
+          written += event.hasCheckpointWritten() ? 1 : 0;
+        }
+        return jobId;
+      } finally {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  private static void resize(Path file, long bytes) throws Exception {
+    try (java.io.RandomAccessFile open = new java.io.RandomAccessFile(file.toFile(), "rw")) {
+      open.setLength(bytes);
     }
   }
 
