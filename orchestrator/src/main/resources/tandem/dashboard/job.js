@@ -260,19 +260,20 @@ function isOnScreen(element) {
 }
 
 /**
- * Adds a task's points of live summary w (entry: [seq, step, time, loss, staleness, w] each,
- * with its first step s1 and loss y1) to its series. The server smoothed the window's steps
- * afresh from its first one; with the average v0 at the series' last step s0, the average over
- * every step at step s is w + 2^(-(s - s0) / halfLife) * (v0 - y1), exactly. Where the series'
- * history already holds part of the window, or was smoothed with another half-life, the newer
- * points are smoothed one by one instead (close, not exact).
+ * Adds a task's points of live summary w (entry: [seq, step, ms before w.time, loss, staleness,
+ * w] each, with its first step s1 and loss y1) to its series. The server smoothed the window's
+ * steps afresh from its first one; with the average v0 at the series' last step s0, the average over
+ * every step at step s is w + 2^(-(s - s0) / halfLife) * (v0 - y1), to a float's precision.
+ * Where the series' history already holds part of the window, or was smoothed with another
+ * half-life, the newer points are smoothed one by one instead (close, not exact).
  */
 function addWindow(series, w, entry) {
   const exact = w.first > series.loadedSeq && w.halfLife === series.halfLife;
   const s0 = series.emaStep, v0 = series.emaValue;
   const continues = v0 !== null && v0 !== undefined && !Number.isNaN(v0);
   let added = 0;
-  for (const [seq, step, time, loss, staleness, fresh] of entry.points) {
+  for (const [seq, step, before, loss, staleness, fresh] of entry.points) {
+    const time = w.time - before;
     if (seq <= series.loadedSeq) continue;
     const smooth = !exact ? ema(series.emaStep, series.emaValue, step, loss, series.halfLife)
         : continues ? fresh + Math.pow(2, -(step - s0) / series.halfLife) * (v0 - entry.y1)

@@ -22,14 +22,17 @@ import tandem.api.v1.TrainingEvent;
  * started afresh at the window's first step ({@code w}). The page holds the average {@code v0}
  * at the task's previous step {@code s0}; the average over every step at a point of step
  * {@code s} is then {@code w + 2^(-(s - s0) / halfLife) * (v0 - y1)}, with {@code y1} the
- * window's first loss: exactly what the step-by-step average gives, since each step keeps the
- * same share of everything before it. So the curve is smoothed alike however the steps were cut
- * into windows.
+ * window's first loss: what the step-by-step average gives (to a float's precision), since
+ * each step keeps the same share of everything before it. So the curve is smoothed alike
+ * however the steps were cut into windows.
  *
  * <p>As JSON: {@code {"first", "last", "events", "time", "halfLife", "tasks": {name: {"n",
- * "s1", "y1", "points": [[seq, step, time, loss, staleness, w], ...]}}, "workers": {name:
+ * "s1", "y1", "points": [[seq, step, before, loss, staleness, w], ...]}}, "workers": {name:
  * [[slotStart, computeMs, queueMs, task], ...]}, "others": [event, ...]}}; times in epoch
- * milliseconds, points in step order. Not thread-safe.
+ * milliseconds, a point's as the milliseconds {@code before} the window's time (its last
+ * event's), points in step order; losses and their averages to a float's precision (as the
+ * steps compute them): a double's 17 digits made the messages half again as long, and reading
+ * them is most of what an open page costs its browser. Not thread-safe.
  */
 final class LiveWindow {
 
@@ -99,7 +102,7 @@ final class LiveWindow {
     json.writeObjectFieldStart("tasks");
     for (Map.Entry<String, TaskWindow> task : tasks.entrySet()) {
       json.writeFieldName(task.getKey());
-      task.getValue().write(json);
+      task.getValue().write(json, time);
     }
     json.writeEndObject();
     json.writeFieldName("workers");
@@ -145,11 +148,12 @@ final class LiveWindow {
       }
     }
 
-    void write(JsonGenerator json) throws IOException {
+    /** As JSON, each point's time as milliseconds before {@code windowTime}. */
+    void write(JsonGenerator json, long windowTime) throws IOException {
       json.writeStartObject();
       json.writeNumberField("n", n);
       json.writeNumberField("s1", firstStep);
-      json.writeNumberField("y1", firstLoss);
+      json.writeNumberField("y1", (float) firstLoss);
       json.writeArrayFieldStart("points");
       // In step order, each once: the lowest and highest may be the latest.
       List<Point> points = new ArrayList<>(3);
@@ -163,10 +167,10 @@ final class LiveWindow {
         json.writeStartArray();
         json.writeNumber(p.sequence);
         json.writeNumber(p.step);
-        json.writeNumber(p.time);
-        json.writeNumber(p.loss);
+        json.writeNumber(windowTime - p.time);
+        json.writeNumber((float) p.loss);
         json.writeNumber(p.staleness);
-        json.writeNumber(p.smooth);
+        json.writeNumber((float) p.smooth);
         json.writeEndArray();
       }
       json.writeEndArray();

@@ -56,7 +56,8 @@ class LiveWindowTest {
         }
         for (var held : page.entrySet()) {
           if (json.get("tasks").has(held.getKey())) {
-            assertEquals(reference.get(held.getKey()).value(), held.getValue()[1], 1e-9,
+            // The window sends losses and averages to a float's precision.
+            assertEquals(reference.get(held.getKey()).value(), held.getValue()[1], 1e-6,
                 held.getKey() + " at step " + step);
           }
         }
@@ -83,6 +84,11 @@ class LiveWindowTest {
     List<Double> kept = new ArrayList<>();
     task.get("points").forEach(p -> kept.add(p.get(3).asDouble()));
     assertEquals(List.of(9.0, 0.1, 0.3), kept, "the spike, the lowest and the last, by step");
+    // Times: the window's is its last event's; a point's, the milliseconds before it.
+    assertEquals(1007, json.get("time").asLong());
+    List<Long> before = new ArrayList<>();
+    task.get("points").forEach(p -> before.add(p.get(2).asLong()));
+    assertEquals(List.of(5L, 3L, 2L), before, "steps at 1002, 1004 and 1005 ms");
     assertEquals(1, json.get("first").asLong());
     assertEquals(7, json.get("last").asLong());
     assertEquals(7, json.get("events").asInt());
