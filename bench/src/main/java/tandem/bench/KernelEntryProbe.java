@@ -12,11 +12,10 @@ import java.util.Locale;
  * beyond the CPU the other work itself takes.
  *
  * <p>On the project's 2-core machine (a PVM guest, {@code pti=on}, no {@code pcid} flag): a
- * call about 1 µs, against about 0.1 µs on bare metal, and touching the 1,024 pages about 2 µs
- * slower after one. That is why a process that wakes often beside training (event
- * subscribers, a browser) costs training more than its own CPU time: each of its wake-ups on a
- * core interrupts the worker there, and each switch between the two processes costs the
- * worker its TLB.
+ * call 1.4-1.8 µs, against about 0.1 µs on bare metal, and touching the 1,024 pages from 0 to
+ * 1.9 µs slower after one, differing from run to run. That is part of why a process that wakes
+ * often beside training (event subscribers, a browser) costs training more than its own CPU
+ * time: each of its wake-ups on a core interrupts the worker there.
  */
 public final class KernelEntryProbe {
 
@@ -31,7 +30,7 @@ public final class KernelEntryProbe {
     /** One line for a report. */
     public String describe() {
       return String.format(Locale.ROOT, "a kernel entry (sched_yield) %.2f us; touching 1,024 "
-          + "pages %.2f us, %.2f us right after one (+%.2f us: the TLB refilled)", callMicros,
+          + "pages %.2f us, %.2f us right after one (%+.2f us)", callMicros,
           touchMicros, touchAfterCallMicros, refillMicros());
     }
   }
