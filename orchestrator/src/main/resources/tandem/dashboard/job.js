@@ -15,7 +15,7 @@ const OVERVIEW_MS = 4000;  // how often a running job's overview and status are 
 
 const T = window.tandem = {
   jobId, taskNames: [], state: '', startedAt: 0, halfLife: 0,
-  series: new Map(), cards: new Map(), charts: 0,
+  series: new Map(), cards: new Map(), charts: 0, liveTasks: new Set(), refollows: 0,
   lastSeq: 0, eventsReceived: 0, gaps: 0, reconnects: 0, lagMs: null, maxLagMs: null,
   lagSamples: [], windowsReceived: 0,
   windows: [], slots: new Map(), overview: null, overviewRows: [], firstPaintMs: null, overviewUpdateMs: null,
@@ -180,7 +180,7 @@ function drawHeatmap() {
 const visible = new IntersectionObserver(entries => {
   for (const entry of entries) {
     const task = entry.target.dataset.task;
-    if (entry.isIntersecting) want(task); else dropChart(task);
+    if (entry.isIntersecting) want(task); else forget(task);
   }
 }, {rootMargin: '200px'});
 
@@ -191,7 +191,7 @@ function layoutCards() {
   for (const [task, card] of T.cards) {
     if (!keep.has(task)) {
       visible.unobserve(card);
-      dropChart(task);
+      forget(task);
       card.remove();
       T.cards.delete(task);
     }
@@ -224,6 +224,12 @@ async function fetchWanted() {
   wantTimer = null;
   const tasks = [...wanted];
   wanted = new Set();
+  // The live summaries carry the points of the tasks on screen only: follow these too from
+  // here on, before their history is read, so that the history (read up to the log's end)
+  // reaches past every window the stream sent without them.
+  const added = tasks.filter(task => !T.liveTasks.has(task));
+  added.forEach(task => T.liveTasks.add(task));
+  if (added.length) refollow();
   for (let i = 0; i < tasks.length; i += 40) {
     await fetchSeries(tasks.slice(i, i + 40));
   }
@@ -321,6 +327,14 @@ function makeChart(task) {
   updateCardTitle(task, series);
 }
 
+/** A task off screen: its chart and curve go, and the live summaries leave it out from the next
+ * time the page follows them on; it is read again when it comes back. */
+function forget(task) {
+  dropChart(task);
+  T.series.delete(task);
+  T.liveTasks.delete(task);
+}
+
 function dropChart(task) {
   const series = T.series.get(task);
   if (series && series.chart) {
@@ -366,7 +380,10 @@ function rebuildCharts() {
 
 // ---- live summaries ----
 function follow(afterSequence) {
-  const source = new EventSource(api + '/live?after=' + afterSequence + '&halfLife=' + T.halfLife);
+  // The points of the tasks on screen only: a 200-task job's windows were otherwise about
+  // 50 KB each, and reading them was most of what the open page cost its browser.
+  const source = new EventSource(api + '/live?after=' + afterSequence + '&halfLife=' + T.halfLife
+      + '&tasks=' + encodeURIComponent([...T.liveTasks].join(',')));
   T.source = source;
   // Each message sums up the events after the previous one's; its id is the last one's number.
   source.onmessage = message => onWindow(JSON.parse(message.data));
@@ -382,6 +399,15 @@ function follow(afterSequence) {
 }
 
 /** Drops the connection and opens a new one after the last event received. */
+/** Follows the live summaries on from the last window, for the tasks on screen now. */
+function refollow() {
+  if (T.source && T.source.readyState !== EventSource.CLOSED) {
+    T.refollows++;
+    T.source.close();
+    follow(T.lastSeq);
+  }
+}
+
 T.reconnect = () => {
   if (T.source) T.source.close();
   T.reconnects++;

@@ -152,6 +152,9 @@ class DashboardBrowserTest {
         number("return window.tandem.charts") > 0);
     long charts = number("return window.tandem.charts");
     assertTrue(charts < 60, "charts only for what is on screen, not all 200: " + charts);
+    // The page follows the live summaries anew when tasks come on screen, not over and over.
+    long refollows = number("return window.tandem.refollows");
+    assertTrue(refollows <= 3, "followed anew " + refollows + " times");
     System.out.printf("dashboard: 200-task overview first painted %.0f ms after navigation, "
         + "overview update %.0f ms, %d charts drawn%n",
         ((Number) browser.executeScript("return window.tandem.firstPaintMs")).doubleValue(),
@@ -184,6 +187,14 @@ class DashboardBrowserTest {
         + "(%.0f ms in the test), one update (fetch + draw) %.0f ms%n", firstPaint,
         (System.nanoTime() - navigation) / 1e6, update);
     assertTrue(update < 2000, "an overview update (fetch + draw) under 2 s: " + update + " ms");
+
+    // A task that was not on screen, filtered to: its curve is read, then grows live (the live
+    // summaries carry the points of the tasks on screen only, so the page follows it from then).
+    browser.findElement(By.id("filter")).sendKeys("f0777");
+    String points = "const s = window.tandem.series.get('f0777'); return s ? s.step.length : -1";
+    await(Duration.ofSeconds(30), "f0777's curve read", () -> number(points) >= 0);
+    long read = number(points);
+    await(Duration.ofSeconds(60), "f0777's curve grows live", () -> number(points) > read + 3);
     stub().cancelJob(tandem.api.v1.CancelJobRequest.newBuilder().setJobId(jobId).build());
     awaitJobEnd(jobId);
   }

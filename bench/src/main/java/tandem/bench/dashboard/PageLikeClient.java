@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.lang.management.ManagementFactory;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -19,17 +20,21 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * What an open job page asks of the server, without a browser: the job's live summaries (read
- * to the job's end) and, every 4 s, the overview (with the job's status), as the page does. It
- * runs in a JVM of its own under {@code nice} or SCHED_IDLE ({@link #open}), as a page on
- * another machine would cost the server its share and nothing more: the client's own reading
- * and parsing are not the server's. One JVM serves every run of a bench: it is told each job's
- * address when the job starts ({@link #follow}) and answers once it read the job's stream to
- * its end ({@link #awaitEnd}), so that neither its start-up nor its first requests' class
- * loading and compiling (about a second of CPU in a fresh JVM, which a browser that has the
- * page open has behind it) fall inside a measured run. Not thread-safe.
+ * What an open job page asks of the server, without a browser: the job's live summaries of the
+ * first {@link #SHOWN_TASKS} tasks (read to the job's end) and, every 4 s, the overview (with
+ * the job's status), as the page does. It runs in a JVM of its own under {@code nice} or
+ * SCHED_IDLE ({@link #open}), as a page on another machine would cost the server its share and
+ * nothing more: the client's own reading and parsing are not the server's. One JVM serves
+ * every run of a bench: it is told each job's address when the job starts ({@link #follow})
+ * and answers once it read the job's stream to its end ({@link #awaitEnd}), so that neither
+ * its start-up nor its first requests' class loading and compiling (about a second of CPU in a
+ * fresh JVM, which a browser that has the page open has behind it) fall inside a measured run.
+ * Not thread-safe.
  */
 final class PageLikeClient implements AutoCloseable {
+
+  /** Cards a page shows at once (1400 x 1100 pixels): the tasks its live summaries carry. */
+  static final int SHOWN_TASKS = 12;
 
   private final Process process;
   private final BufferedReader answers;
@@ -108,7 +113,18 @@ final class PageLikeClient implements AutoCloseable {
       var polling = polls.scheduleAtFixedRate(() -> http.sendAsync(
           HttpRequest.newBuilder(URI.create(followed + "/overview?columns=120")).build(),
           HttpResponse.BodyHandlers.discarding()), 0, 4, TimeUnit.SECONDS);
-      long lines = http.send(HttpRequest.newBuilder(URI.create(job + "/live?after=0")).build(),
+      // The page's live summaries carry the tasks on its screen: about a dozen cards.
+      String status = http.send(HttpRequest.newBuilder(URI.create(job)).build(),
+          HttpResponse.BodyHandlers.ofString()).body();
+      List<String> shown = new ArrayList<>();
+      com.google.gson.JsonParser.parseString(status).getAsJsonObject().getAsJsonArray("taskNames")
+          .forEach(name -> {
+            if (shown.size() < SHOWN_TASKS) {
+              shown.add(URLEncoder.encode(name.getAsString(), StandardCharsets.UTF_8));
+            }
+          });
+      long lines = http.send(HttpRequest.newBuilder(URI.create(job + "/live?after=0&tasks="
+              + String.join(",", shown))).build(),
           HttpResponse.BodyHandlers.ofLines()).body().count();
       polling.cancel(false);
       System.out.println("ended " + lines + " lines");

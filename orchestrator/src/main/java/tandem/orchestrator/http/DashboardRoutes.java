@@ -151,15 +151,17 @@ final class DashboardRoutes {
             })))),
         path("live", () -> get(() -> optionalHeaderValueByName("Last-Event-ID", lastId ->
             parameterOptional("after", after -> parameterOptional("halfLife", halfLife ->
-                parameterOptional("window", window -> {
+                parameterOptional("window", window -> parameterOptional("tasks", tasks -> {
                   long from = sequence(lastId.or(() -> after).orElse("0"));
                   double h = positive(halfLife);
                   Duration every = Duration.ofMillis(bounded(window,
                       (int) liveWindow.toMillis(), 5000));
                   return follow(record, () -> LiveEvents.summarised(record.events(), from,
                       streamExecutor, linger, every.compareTo(MIN_WINDOW) < 0 ? MIN_WINDOW : every,
-                      h > 0 ? h : DashboardData.autoHalfLife(record), materializer));
-                })))))),
+                      h > 0 ? h : DashboardData.autoHalfLife(record),
+                      tasks.map(DashboardRoutes::names).orElse(null),
+                      materializer));
+                }))))))),
         path("cancel", () -> post(() -> jsonBody(body -> outcome(jobId, AskPattern.ask(
             jobManager, replyTo -> new JobManager.CancelJob(jobId, replyTo), askTimeout,
             system.scheduler()))))),

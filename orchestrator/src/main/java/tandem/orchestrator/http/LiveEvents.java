@@ -34,7 +34,8 @@ import tandem.orchestrator.job.EventLog;
  *       encoding per step.
  *   <li>{@link #summarised}: what the job page draws, at most one message per {@code window}
  *       ({@link LiveWindow}: per task the lowest, highest and last loss with the smoothed one,
- *       per worker its timeline, the other events whole). The page's cost no longer grows with
+ *       of the tasks the page shows when it asks for some, per worker its timeline, the other
+ *       events whole). The page's cost no longer grows with
  *       the job's step rate: parsing and keeping every step event took a browser on the
  *       training machine about 40% of a core at 5,000 steps a second.
  * </ul>
@@ -62,13 +63,14 @@ final class LiveEvents {
 
   /**
    * The events after {@code afterSequence} summarised by windows of {@code window}, the
-   * losses smoothed with {@code halfLife} (job steps).
+   * losses smoothed with {@code halfLife} (job steps), with the points of {@code tasks} only
+   * (null: every task's).
    */
   static Source<ServerSentEvent, NotUsed> summarised(EventLog log, long afterSequence,
       ScheduledExecutorService executor, Duration linger, Duration window, double halfLife,
-      Materializer materializer) {
+      java.util.Set<String> tasks, Materializer materializer) {
     return stream(log, afterSequence, executor, linger, materializer,
-        queue -> new Windows(queue, executor, window, halfLife));
+        queue -> new Windows(queue, executor, window, halfLife, tasks));
   }
 
   private static Source<ServerSentEvent, NotUsed> stream(EventLog log, long afterSequence,
@@ -199,18 +201,20 @@ final class LiveEvents {
     private final ScheduledExecutorService executor;
     private final long windowNanos;
     private final double halfLife;
+    private final java.util.Set<String> tasks;
     private LiveWindow current;
     private long sentAt = System.nanoTime() - Long.MAX_VALUE / 4;
     private boolean timerSet;
     private boolean completed;
 
     Windows(BoundedSourceQueue<ServerSentEvent> queue, ScheduledExecutorService executor,
-        Duration window, double halfLife) {
+        Duration window, double halfLife, java.util.Set<String> tasks) {
       super(queue);
       this.executor = executor;
       this.windowNanos = window.toNanos();
       this.halfLife = halfLife;
-      this.current = new LiveWindow(halfLife);
+      this.tasks = tasks;
+      this.current = new LiveWindow(halfLife, tasks);
     }
 
     @Override
@@ -246,7 +250,7 @@ final class LiveEvents {
 
     private void sendWindow() {
       LiveWindow window = current;
-      current = new LiveWindow(halfLife);
+      current = new LiveWindow(halfLife, tasks);
       sentAt = System.nanoTime();
       offer(message(window.json(), window.last()), window.first(), window.last());
     }

@@ -43,6 +43,8 @@ final class LiveWindow {
   private static final int MAX_SLOTS_PER_STEP = 500;
 
   private final double halfLife;
+  /** The tasks whose points the window keeps; null: every task's. */
+  private final java.util.Set<String> shown;
   private final Map<String, TaskWindow> tasks = new LinkedHashMap<>();
   private final Timeline timeline = new Timeline();
   private final List<TrainingEvent> others = new ArrayList<>();
@@ -53,7 +55,17 @@ final class LiveWindow {
 
   /** @param halfLife the smoothing's half-life in job steps, as the page's */
   LiveWindow(double halfLife) {
+    this(halfLife, null);
+  }
+
+  /**
+   * A window keeping the points of {@code shown} only (null: every task's): a page draws the
+   * curves of the dozen tasks on its screen, and the points of all 200 of a 200-task job were
+   * most of each message it read. Its workers' timeline still counts every step.
+   */
+  LiveWindow(double halfLife, java.util.Set<String> shown) {
     this.halfLife = halfLife;
+    this.shown = shown;
   }
 
   void add(TrainingEvent event) {
@@ -65,8 +77,10 @@ final class LiveWindow {
     events++;
     if (event.hasStepCompleted()) {
       StepCompleted step = event.getStepCompleted();
-      tasks.computeIfAbsent(step.getTask(), task -> new TaskWindow(halfLife))
-          .add(event.getSequence(), step, time);
+      if (shown == null || shown.contains(step.getTask())) {
+        tasks.computeIfAbsent(step.getTask(), task -> new TaskWindow(halfLife))
+            .add(event.getSequence(), step, time);
+      }
       timeline.add(step, time);
     } else {
       others.add(event);

@@ -95,8 +95,9 @@ class LiveEventsTest {
     }
     log.append(TrainingEvent.newBuilder().setJobFinished(JobFinished.newBuilder()
         .setState(JobState.JOB_STATE_SUCCEEDED)));
+    // The page asks for the points of the tasks it shows: here two of the four.
     List<ServerSentEvent> messages = LiveEvents.summarised(log, 5, EXECUTOR, Duration.ZERO,
-        Duration.ofSeconds(10), 50, MATERIALIZER)
+        Duration.ofSeconds(10), 50, java.util.Set.of("t1", "t3"), MATERIALIZER)
         .runWith(Sink.seq(), MATERIALIZER).toCompletableFuture().get(30, TimeUnit.SECONDS);
     // The first read goes out at once, the rest waits for the window or the job's end.
     assertTrue(messages.size() <= 3, messages.size() + " messages");
@@ -108,6 +109,13 @@ class LiveEventsTest {
       next = json.get("last").asLong() + 1;
       events += json.get("events").asInt();
       assertEquals(json.get("last").asText(), message.getId().orElseThrow());
+      List<String> tasks = new java.util.ArrayList<>();
+      json.get("tasks").fieldNames().forEachRemaining(tasks::add);
+      assertTrue(List.of("t1", "t3").containsAll(tasks), "only the tasks asked for: " + tasks);
+      if (json.get("events").asInt() > 100) {
+        assertEquals(2, tasks.size(), tasks.toString());
+        assertEquals(2, json.get("workers").size(), "the timeline counts every step");
+      }
     }
     assertEquals(steps + 2, next, "to the job's final event");
     assertEquals(steps + 1 - 5, events);
@@ -122,7 +130,7 @@ class LiveEventsTest {
     log.append(LiveWindowTest.step(1, "t", 1, "w", 0.001, 0, 0).toBuilder());
     java.util.concurrent.CompletableFuture<List<ServerSentEvent>> messages =
         LiveEvents.summarised(log, 0, EXECUTOR, Duration.ZERO, Duration.ofMillis(200), 10,
-            MATERIALIZER)
+            null, MATERIALIZER)
         .takeWhile(m -> !m.getId().orElse("").equals("3"), true)
         .runWith(Sink.seq(), MATERIALIZER).toCompletableFuture();
     log.append(LiveWindowTest.step(2, "t", 1, "w", 0.001, 0, 0).toBuilder());
