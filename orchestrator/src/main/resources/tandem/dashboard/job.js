@@ -256,7 +256,8 @@ async function fetchSeries(tasks) {
       if (w.last > series.loadedSeq && w.tasks[task]) addWindow(series, w, w.tasks[task]);
     }
     const card = T.cards.get(task);
-    if (card && isOnScreen(card)) makeChart(task);
+    // Off screen by now (scrolled past while its history was read): not followed on.
+    if (card && isOnScreen(card)) makeChart(task); else forget(task);
   }
 }
 
