@@ -32,16 +32,17 @@ final class DashboardData {
       "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz+/";
   private static final int RECENT_STEPS = 2000;
 
-  /** Jobs whose overview histories are kept to read on from (the pages open at once, roughly). */
+  /** Jobs whose histories are kept to read on from (the pages open at once, roughly). */
   static final int OVERVIEW_HISTORIES = 16;
 
   private final JobStore store;
   private final ObjectMapper json = JsonMapper.builder()
       .enable(StreamWriteFeature.USE_FAST_DOUBLE_WRITER).build();
   /**
-   * Per job's log (by identity: a resumed job has a new log), the history its overview was last
-   * built from; each refresh reads only the events appended since. Guarded by itself; each
-   * history by itself while it is read on and used.
+   * Per job's log (by identity: a resumed job has a new log), the history its overview and
+   * curves were last built from; each refresh, and each page's request for the curves of the
+   * tasks that came on its screen, reads only the events appended since. Guarded by itself;
+   * each history by itself while it is read on and used.
    */
   private final LruCache<EventLog, JobHistory> overviewHistories =
       new LruCache<>(OVERVIEW_HISTORIES);
@@ -119,7 +120,11 @@ final class DashboardData {
    * @param halfLife the smoothing's half-life in job steps; 0: {@link #autoHalfLife}
    */
   String series(JobRecord record, Collection<String> tasks, int points, double halfLife) {
-    JobHistory history = JobHistory.read(record.events(), taskNames(record), RECENT_STEPS);
+    return withHistory(record, history -> series(record, history, tasks, points, halfLife));
+  }
+
+  private String series(JobRecord record, JobHistory history, Collection<String> tasks,
+      int points, double halfLife) {
     double h = halfLife > 0 ? halfLife : autoHalfLife(record);
     ObjectNode out = json.createObjectNode();
     out.put("lastSequence", history.lastSequence());
@@ -182,16 +187,22 @@ final class DashboardData {
    * page sorts by, and the job's status without its tasks' ({@code job}).
    */
   String overview(JobRecord record, int columns) {
+    return withHistory(record, history -> overview(record, history, columns));
+  }
+
+  /** {@code use} of the job's history, read on to the log's end first, under its lock. */
+  private String withHistory(JobRecord record,
+      java.util.function.Function<JobHistory, String> use) {
     JobHistory history;
     synchronized (overviewHistories) {
       // Empty here: the first read of a long log happens under the history's lock below, not
-      // under the cache's, which every job's overview takes.
+      // under the cache's, which every job's requests take.
       history = overviewHistories.computeIfAbsent(record.events(),
-          log -> JobHistory.empty(taskNames(record), 0));
+          log -> JobHistory.empty(taskNames(record), RECENT_STEPS));
     }
     synchronized (history) {
       history.readOn(record.events());
-      return overview(record, history, columns);
+      return use.apply(history);
     }
   }
 

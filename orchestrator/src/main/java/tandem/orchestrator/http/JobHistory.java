@@ -71,18 +71,11 @@ final class JobHistory {
   }
 
   /**
-   * Reads {@code log} from its start.
+   * A history of nothing yet, to {@link #readOn} a log from its start.
    *
    * @param taskOrder the job's tasks, in spec order (tasks without steps get empty series)
    * @param recent how many of the latest step events to keep whole (the worker timeline)
    */
-  static JobHistory read(EventLog log, List<String> taskOrder, int recent) {
-    JobHistory history = empty(taskOrder, recent);
-    history.readOn(log);
-    return history;
-  }
-
-  /** A history of nothing yet, to {@link #readOn} a log from its start. */
   static JobHistory empty(List<String> taskOrder, int recent) {
     return new JobHistory(taskOrder, recent);
   }

@@ -14,8 +14,8 @@ import tandem.orchestrator.job.JobRecord;
 import tandem.orchestrator.job.JobStore;
 
 /**
- * The overview reads on from where its last refresh stopped: each refresh of a growing log gives
- * what a first read of the same log gives, and a resumed job (a new log) starts over.
+ * The overview and the curves read on from where the last request stopped: each of a growing
+ * log gives what a first read of the same log gives, and a resumed job (a new log) starts over.
  */
 class OverviewTest {
 
@@ -39,6 +39,11 @@ class OverviewTest {
       assertNotEquals(before, after, "the refresh shows the new steps");
       assertEquals(new DashboardData(new JobStore(10)).overview(record, 12), after,
           "round " + round);
+      // The curves a page asks for come from the same history, read on alike.
+      assertEquals(new DashboardData(new JobStore(10)).series(record, null, 300, 0),
+          refreshed.series(record, null, 300, 0), "curves, round " + round);
+      assertEquals(new DashboardData(new JobStore(10)).series(record, java.util.List.of("b"), 5,
+          7), refreshed.series(record, java.util.List.of("b"), 5, 7), "b's, round " + round);
     }
 
     EventLog resumed = new EventLog("job-1", "overview", 10_000, Instant.now());
