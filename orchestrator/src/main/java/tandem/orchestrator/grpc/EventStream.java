@@ -128,12 +128,12 @@ public final class EventStream {
 
   /** Sends what there is now (start, or the client can take more). */
   private void wake() {
-    sendAfter(0);
+    send(false);
   }
 
   /** A new event in the log: sent after the linger, with the events appended meanwhile. */
   private void appended() {
-    sendAfter(pacing.lingerNanos());
+    send(true);
   }
 
   /** Sends nothing more: finished, cancelled, or the server is stopping. */
@@ -145,10 +145,14 @@ public final class EventStream {
     }
   }
 
-  /** Schedules a drain in {@code delayNanos}, unless one is scheduled or running. */
-  private void sendAfter(long delayNanos) {
+  /**
+   * Schedules a drain, after the linger or at once, unless one is scheduled or running (the
+   * linger is read only then: this runs on the coordinator's thread for every event).
+   */
+  private void send(boolean linger) {
     if (!finished && wip.getAndIncrement() == 0) {
       try {
+        long delayNanos = linger ? pacing.lingerNanos() : 0;
         if (delayNanos <= 0) {
           executor.execute(this::drain);
         } else {
