@@ -269,8 +269,8 @@ function isOnScreen(element) {
 /**
  * Adds a task's points of live summary w (entry: [seq, step, ms before w.time, loss, staleness,
  * w] each, with its first step s1 and loss y1) to its series. The server smoothed the window's
- * steps afresh from its first one; with the average v0 at the series' last step s0, the average over
- * every step at step s is w + 2^(-(s - s0) / halfLife) * (v0 - y1), to a float's precision.
+ * steps afresh from its first one; with the average v0 at the series' last step s0, the average
+ * over every step at step s is w + 2^(-(s - s0) / halfLife) * (v0 - y1), to a float's precision.
  * Where the series' history already holds part of the window, or was smoothed with another
  * half-life, the newer points are smoothed one by one instead (close, not exact).
  */
@@ -328,8 +328,10 @@ function makeChart(task) {
   updateCardTitle(task, series);
 }
 
-/** A task off screen: its chart and curve go, and the live summaries leave it out from the next
- * time the page follows them on; it is read again when it comes back. */
+/**
+ * A task off screen: its chart and curve go, and the live summaries leave it out from the next
+ * time the page follows them on; it is read again when it comes back.
+ */
 function forget(task) {
   dropChart(task);
   T.series.delete(task);
@@ -399,7 +401,6 @@ function follow(afterSequence) {
   };
 }
 
-/** Drops the connection and opens a new one after the last event received. */
 /** Follows the live summaries on from the last window, for the tasks on screen now. */
 function refollow() {
   if (T.source && T.source.readyState !== EventSource.CLOSED) {
@@ -409,6 +410,7 @@ function refollow() {
   }
 }
 
+/** Drops the connection and opens a new one after the last event received. */
 T.reconnect = () => {
   if (T.source) T.source.close();
   T.reconnects++;

@@ -25,13 +25,13 @@ import tandem.bench.Median;
 
 /**
  * What following a job costs its training: the 200-task {@code many-heads} example trained with
- * nobody following it, with a page-like HTTP client following it (the job page's event stream
- * and its overview polls, which carry the status: the server's share of a page open on another
- * machine), and with its dashboard page open in a headless Chromium at low priority (the whole page, rendering
- * included, on the training machine's own cores; the browser is started and settled before the
- * run, and the page opened when the job starts). Training examples/s (steps only) per run, in
- * rotating order so warm-up and drift weigh on each alike; medians and their ratio to the runs
- * with no follower. The issue's target: within 3%.
+ * nobody following it, with a page-like HTTP client following it (the job page's live
+ * summaries and its overview polls, which carry the status: the server's share of a page open
+ * on another machine), and with its dashboard page open in a headless Chromium at low priority
+ * (the whole page, rendering included, on the training machine's own cores; the browser is
+ * started and settled before the run, and the page opened when the job starts). Training
+ * examples/s (steps only) per run, in rotating order so warm-up and drift weigh on each alike;
+ * medians and their ratio to the runs with no follower. The issue's target: within 3%.
  */
 @Command(name = "dashboard", mixinStandardHelpOptions = true,
     description = "Training examples/s of many-heads with no follower, a page-like HTTP client, "

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.util.RawValue;
+import com.google.protobuf.util.Timestamps;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
@@ -55,14 +56,14 @@ final class DashboardData {
   String jobs() {
     ArrayNode jobs = json.createArrayNode();
     for (JobRecord record : store.all()) {
-      jobs.add(summary(record));
+      jobs.add(summary(record, record.events().statusWithoutCurves()));
     }
     return jobs.toString();
   }
 
-  private ObjectNode summary(JobRecord record) {
+  /** What the jobs page lists of a job, from its {@code status}. */
+  private ObjectNode summary(JobRecord record, JobStatus status) {
     EventLog log = record.events();
-    JobStatus status = log.statusWithoutCurves();
     ObjectNode job = json.createObjectNode();
     job.put("id", status.getJobId());
     job.put("name", status.getName());
@@ -72,12 +73,10 @@ final class DashboardData {
     job.put("examplesPerSecond", status.getExamplesPerSecond());
     job.put("stepsPerSecond", status.getStepsPerSecond());
     job.put("tasks", record.spec().getTasksCount());
-    job.put("submittedAt", status.getSubmittedAt().getSeconds() * 1000
-        + status.getSubmittedAt().getNanos() / 1_000_000);
+    job.put("submittedAt", Timestamps.toMillis(status.getSubmittedAt()));
     job.put("elapsedSeconds", EventJson.seconds(status.getElapsed()));
     if (status.hasStartedAt()) {
-      job.put("startedAt", status.getStartedAt().getSeconds() * 1000
-          + status.getStartedAt().getNanos() / 1_000_000);
+      job.put("startedAt", Timestamps.toMillis(status.getStartedAt()));
     }
     if (log.complete()) {
       List<TrainingEvent> last = log.read(log.lastSequence() - 1, 1).events();
@@ -101,7 +100,7 @@ final class DashboardData {
    */
   private ObjectNode status(JobRecord record, boolean withTasks) {
     JobStatus status = record.events().statusWithoutCurves();
-    ObjectNode job = summary(record);
+    ObjectNode job = summary(record, status);
     job.putRawValue("status", new RawValue(
         EventJson.print(withTasks ? status : status.toBuilder().clearTasks().build())));
     if (withTasks) {

@@ -4,8 +4,8 @@ import com.google.protobuf.Timestamp;
 import java.time.Instant;
 
 /**
- * Protobuf {@link Timestamp}s to and from {@link Instant}s, to the nanosecond (protobuf's
- * {@code Timestamps} converts only through milliseconds).
+ * Protobuf {@link Timestamp}s to and from {@link Instant}s, to the nanosecond (protobuf-java-util's
+ * {@code Timestamps} has no conversion to or from {@code Instant}).
  */
 public final class ProtoTime {
 

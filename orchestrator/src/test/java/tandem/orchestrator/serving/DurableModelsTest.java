@@ -109,10 +109,7 @@ class DurableModelsTest {
         var training = TrainingServiceGrpc.newBlockingStub(channel);
         Iterator<TrainingEvent> stream = training.withDeadlineAfter(2, TimeUnit.MINUTES)
             .streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId).build());
-        List<TrainingEvent> events = new ArrayList<>();
-        do {
-          events.add(stream.next());
-        } while (!events.get(events.size() - 1).hasJobResumed());
+        List<TrainingEvent> events = untilResumed(stream);
         TrainingEvent resumed = events.get(events.size() - 1);
         assertEquals(previousStep, resumed.getJobResumed().getFromStep(), resumed.toString());
         for (int i = 0; i < events.size(); i++) {
@@ -178,10 +175,7 @@ class DurableModelsTest {
         var training = TrainingServiceGrpc.newBlockingStub(channel);
         Iterator<TrainingEvent> stream = training.withDeadlineAfter(2, TimeUnit.MINUTES)
             .streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId).build());
-        TrainingEvent event;
-        do {
-          event = stream.next();
-        } while (!event.hasJobResumed());
+        untilResumed(stream);
         training.cancelJob(tandem.api.v1.CancelJobRequest.newBuilder().setJobId(jobId).build());
         stream.forEachRemaining(e -> { });
       } finally {
@@ -216,6 +210,15 @@ class DurableModelsTest {
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       }
     }
+  }
+
+  /** A job's events from its first to its job_resumed, read from {@code stream}. */
+  private static List<TrainingEvent> untilResumed(Iterator<TrainingEvent> stream) {
+    List<TrainingEvent> events = new ArrayList<>();
+    do {
+      events.add(stream.next());
+    } while (!events.get(events.size() - 1).hasJobResumed());
+    return events;
   }
 
   private static void resize(Path file, long bytes) throws Exception {
