@@ -188,22 +188,20 @@ public final class DenseStack implements Module {
   private INDArray forwardFused(long parameters, INDArray input, DenseBuffers work) {
     int rows = work.batchSize;
     work.ensureHeap();
-    INDArray x = input;
+    Kernels.Matrix x = Kernels.Matrix.of(input);
     for (int i = 0; i < layers.size(); i++) {
       int width = layers.get(i).size();
-      work.inputs[i] = x;
-      INDArray z = work.preActivations[i];
-      Kernels.gemm(Kernels.Matrix.of(x), false, weights(parameters, i), false,
-          Kernels.Matrix.of(z), 1f, 0f);
-      Kernels.read(z, work.heapPre[i]);
+      work.inputMatrices[i] = x;
+      Kernels.Matrix z = work.preMatrices[i];
+      Kernels.gemm(x, false, weights(parameters, i), false, z, 1f, 0f);
+      Kernels.read(z.address(), work.heapPre[i], 0, rows * width);
       Kernels.read(bias(parameters, i), work.heapBias, 0, width);
       fusedActivations[i].forward(work.heapPre[i], work.heapBias, work.heapActivations[i], rows,
           width);
-      INDArray a = work.activations[i];
-      Kernels.write(work.heapActivations[i], a);
-      x = a;
+      x = work.activationMatrices[i];
+      Kernels.write(work.heapActivations[i], 0, rows * width, x.address());
     }
-    return x;
+    return work.activations[layers.size() - 1];
   }
 
   private INDArray backwardFused(long parameters, long gradient, INDArray outputGradient,
@@ -228,21 +226,18 @@ public final class DenseStack implements Module {
         biasGradient[j] = sum;
       }
       Kernels.addInto(biasGradient, 0, bias(gradient, i), width, work.heapScratch);
-      INDArray deltaArray = work.deltas[i];
-      Kernels.write(delta, deltaArray);
-      Kernels.Matrix deltaMatrix = Kernels.Matrix.of(deltaArray);
-      Kernels.gemm(Kernels.Matrix.of(work.inputs[i]), true, deltaMatrix, false,
-          weights(gradient, i), 1f, 1f);
+      Kernels.Matrix deltaMatrix = work.deltaMatrices[i];
+      Kernels.write(delta, 0, length, deltaMatrix.address());
+      Kernels.gemm(work.inputMatrices[i], true, deltaMatrix, false, weights(gradient, i), 1f, 1f);
       if (i == 0 && !inputGradientNeeded) {
         return null;
       }
-      INDArray inputGradient = work.inputGradients[i];
-      Kernels.gemm(deltaMatrix, false, weights(parameters, i), true,
-          Kernels.Matrix.of(inputGradient), 1f, 0f);
+      Kernels.Matrix inputGradient = work.inputGradientMatrices[i];
+      Kernels.gemm(deltaMatrix, false, weights(parameters, i), true, inputGradient, 1f, 0f);
       if (i == 0) {
-        return inputGradient;
+        return work.inputGradients[i];
       }
-      Kernels.read(inputGradient, epsilon);
+      Kernels.read(inputGradient.address(), epsilon, 0, rows * inputGradient.columns());
     }
     throw new AssertionError("unreachable");
   }
@@ -340,6 +335,15 @@ public final class DenseStack implements Module {
     private float[] heapDelta;
     private float[] heapScratch;
     private INDArray[] deltas;
+    /**
+     * The fused path's operands, made once: an ND4J array's shape and address lookups cost
+     * about a microsecond each, a dozen a layer and step. The inputs' are the last pass's.
+     */
+    private Kernels.Matrix[] inputMatrices;
+    private Kernels.Matrix[] preMatrices;
+    private Kernels.Matrix[] activationMatrices;
+    private Kernels.Matrix[] deltaMatrices;
+    private Kernels.Matrix[] inputGradientMatrices;
 
     DenseBuffers(int batchSize, DataType dataType) {
       this.dataType = dataType;
@@ -369,12 +373,21 @@ public final class DenseStack implements Module {
       heapPre = new float[count][];
       heapActivations = new float[count][];
       deltas = new INDArray[count];
+      inputMatrices = new Kernels.Matrix[count];
+      preMatrices = new Kernels.Matrix[count];
+      activationMatrices = new Kernels.Matrix[count];
+      deltaMatrices = new Kernels.Matrix[count];
+      inputGradientMatrices = new Kernels.Matrix[count];
       for (int i = 0; i < count; i++) {
         int width = layers.get(i).size();
         widest = Math.max(widest, width);
         heapPre[i] = new float[batchSize * width];
         heapActivations[i] = new float[batchSize * width];
         deltas[i] = Nd4j.createUninitialized(dataType, new long[] {batchSize, width}, 'f');
+        preMatrices[i] = Kernels.Matrix.of(preActivations[i]);
+        activationMatrices[i] = Kernels.Matrix.of(activations[i]);
+        deltaMatrices[i] = Kernels.Matrix.of(deltas[i]);
+        inputGradientMatrices[i] = Kernels.Matrix.of(inputGradients[i]);
       }
       heapBias = new float[widest];
       heapEpsilon = new float[batchSize * widest];

@@ -1,5 +1,6 @@
 package tandem.model.kernel;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -66,6 +67,38 @@ class FusedPathTest {
         }
       }
     }
+  }
+
+  @Test
+  void inPlaceAddMultiplyAndDivideEqualNd4jBitForBitAcrossChunksAndOnOffsetViews() {
+    Nd4j.getRandom().setSeed(3);
+    for (int length : new int[] {1, 7, 8191, 8192, 8193, 20_000}) {
+      // A row of a matrix: an array that starts at an offset into its buffer.
+      INDArray target = Nd4j.rand(DataType.FLOAT, 3, length).getRow(1);
+      INDArray source = Nd4j.rand(DataType.FLOAT, 2, length).getRow(1).subi(0.5f);
+      assertTrue(Kernels.fused(target, source));
+      INDArray expected = target.dup();
+      expected.addi(source).muli(0.3).divi(3);
+      INDArray actual = target.dup();
+      Kernels.addInPlace(actual, source);
+      Kernels.multiplyInPlace(actual, 0.3);
+      Kernels.divideInPlace(actual, 3);
+      assertArrayEquals(expected.toFloatVector(), actual.toFloatVector(), "length " + length);
+      assertArrayEquals(target.dup().addi(source).toFloatVector(), Kernels.using(Kernels.Path.ND4J, () -> {
+        INDArray viaNd4j = target.dup();
+        Kernels.addInPlace(viaNd4j, source);
+        return viaNd4j;
+      }).toFloatVector());
+    }
+    // A strided column: not contiguous, so ND4J's ops, with the same result.
+    INDArray matrix = Nd4j.rand(DataType.FLOAT, 4, 3);
+    INDArray column = matrix.getColumn(1);
+    assertFalse(Kernels.fused(column));
+    INDArray expected = column.dup().addi(column).divi(2);
+    Kernels.addInPlace(column, column.dup());
+    Kernels.divideInPlace(column, 2);
+    assertArrayEquals(expected.toFloatVector(), column.toFloatVector());
+    assertArrayEquals(expected.toFloatVector(), matrix.getColumn(1).toFloatVector());
   }
 
   @Test
