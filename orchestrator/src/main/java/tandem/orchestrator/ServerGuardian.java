@@ -35,7 +35,7 @@ final class ServerGuardian {
           settings.minWorkers()), "jobs");
       context.watch(jobManager);
       context.spawn(WorkerDirectory.create(settings.localWorkers(), settings.clusterPort() > 0,
-          jobManager), "workers");
+          jobManager, store), "workers");
       return Behaviors.<JobManager.Command>receive((ctx, command) -> {
         jobManager.tell(command);
         return Behaviors.same();

@@ -13,6 +13,7 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import tandem.orchestrator.job.JobManager;
+import tandem.orchestrator.job.JobStore;
 import tandem.worker.DeviceBinding;
 import tandem.worker.Worker;
 import tandem.worker.WorkerSlots;
@@ -23,7 +24,8 @@ import tandem.worker.node.WorkerNode;
  * each on a thread of its own, see {@link WorkerThreads}), follows in a cluster the workers that
  * worker nodes register with the receptionist, and tells the job manager every worker that is
  * ready, the embedded ones first, then the remote ones by address, whenever that changes (the
- * first time once every embedded worker has started).
+ * first time once every embedded worker has started). Their names go to the {@link JobStore} too,
+ * for the metrics.
  *
  * <p>A worker that stops (an exception outside a step's computation) is out of the list at once;
  * the coordinators of its jobs watch it and move its tasks. An embedded one is replaced by a
@@ -45,11 +47,11 @@ final class WorkerDirectory extends AbstractBehavior<WorkerDirectory.Command> {
    * @param cluster whether to follow the workers of worker nodes too
    */
   static Behavior<Command> create(int localWorkers, boolean cluster,
-      ActorRef<JobManager.Command> jobManager) {
+      ActorRef<JobManager.Command> jobManager, JobStore store) {
     return Behaviors.setup(context -> {
       List<Integer> devices =
           context.getSystem().settings().config().getIntList("tandem.worker.devices");
-      return new WorkerDirectory(context, localWorkers, cluster, jobManager,
+      return new WorkerDirectory(context, localWorkers, cluster, jobManager, store,
           (i, name, readyTo) -> Worker.create(WorkerSlots.actorName(i),
               DeviceBinding.deviceFor(i, devices), readyTo));
     });
@@ -57,20 +59,22 @@ final class WorkerDirectory extends AbstractBehavior<WorkerDirectory.Command> {
 
   /** As above, with the embedded workers' behaviours from {@code workers} (tests). */
   static Behavior<Command> create(int localWorkers, boolean cluster,
-      ActorRef<JobManager.Command> jobManager, WorkerSlots.Factory workers) {
+      ActorRef<JobManager.Command> jobManager, JobStore store, WorkerSlots.Factory workers) {
     return Behaviors.setup(context ->
-        new WorkerDirectory(context, localWorkers, cluster, jobManager, workers));
+        new WorkerDirectory(context, localWorkers, cluster, jobManager, store, workers));
   }
 
   private final ActorRef<JobManager.Command> jobManager;
+  private final JobStore store;
   private final WorkerSlots local;
   private List<ActorRef<Worker.Command>> remote = List.of();
   private List<JobManager.WorkerHandle> announced;
 
   private WorkerDirectory(ActorContext<Command> context, int localWorkers, boolean cluster,
-      ActorRef<JobManager.Command> jobManager, WorkerSlots.Factory workers) {
+      ActorRef<JobManager.Command> jobManager, JobStore store, WorkerSlots.Factory workers) {
     super(context);
     this.jobManager = jobManager;
+    this.store = store;
     this.local = new WorkerSlots(context, localWorkers, workers,
         i -> DispatcherSelector.fromConfig(WorkerThreads.dispatcher(i)),
         context.messageAdapter(Worker.WorkerReady.class, Ready::new));
@@ -124,6 +128,7 @@ final class WorkerDirectory extends AbstractBehavior<WorkerDirectory.Command> {
       announced = all;
       getContext().getLog().info("{} workers ready: {}", all.size(),
           all.stream().map(JobManager.WorkerHandle::name).toList());
+      store.readyWorkers(all.stream().map(JobManager.WorkerHandle::name).toList());
       jobManager.tell(new JobManager.WorkersChanged(all));
     }
   }

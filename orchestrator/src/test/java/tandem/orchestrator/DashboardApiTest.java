@@ -155,6 +155,13 @@ class DashboardApiTest {
     assertTrue(scrape.body().contains("tandem_jobs{state=\"succeeded\"}"));
     assertTrue(scrape.body().contains("tandem_javacpp_bytes{kind=\"physical\"}"));
     assertTrue(scrape.body().contains("jvm_memory_used_bytes"));
+    // Both embedded workers, idle or training whatever the other tests run.
+    double localWorkers = scrape.body().lines()
+        .filter(line -> line.startsWith("tandem_workers{node=\"local\",state=\"idle\"}")
+            || line.startsWith("tandem_workers{node=\"local\",state=\"training\"}"))
+        .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)))
+        .sum();
+    assertEquals(2, localWorkers, scrape.body());
   }
 
   @Test

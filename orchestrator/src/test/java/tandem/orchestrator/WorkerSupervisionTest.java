@@ -116,7 +116,7 @@ class WorkerSupervisionTest {
             Worker.create(WorkerSlots.actorName(i), OptionalInt.empty(), readyTo);
         return i == 1 ? Behaviors.intercept(() -> new Injecting(fault), worker) : worker;
       };
-      testKit.spawn(WorkerDirectory.create(2, false, jobManager, workers),
+      testKit.spawn(WorkerDirectory.create(2, false, jobManager, store, workers),
           "workers-" + directories.incrementAndGet());
     }
 

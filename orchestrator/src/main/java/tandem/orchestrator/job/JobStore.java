@@ -8,14 +8,16 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * Every job this server runs or ran, by id, in submission order. The job manager adds records;
- * the gRPC services read them. Thread-safe.
+ * Every job this server runs or ran, by id, in submission order, and the names of the workers
+ * ready for jobs now. The job manager adds records and the worker directory sets the workers;
+ * the gRPC services and the metrics read them. Thread-safe.
  */
 public final class JobStore {
 
   private final ConcurrentHashMap<String, JobRecord> byId = new ConcurrentHashMap<>();
   private final List<JobRecord> inOrder = new CopyOnWriteArrayList<>();
   private final int retained;
+  private volatile List<String> readyWorkers = List.of();
 
   /** A store that keeps every job. */
   public JobStore() {
@@ -63,6 +65,16 @@ public final class JobStore {
 
   public Optional<JobRecord> find(String jobId) {
     return Optional.ofNullable(byId.get(jobId));
+  }
+
+  /** The workers ready for jobs now (embedded ones first, then remote ones), by name. */
+  public List<String> readyWorkers() {
+    return readyWorkers;
+  }
+
+  /** Called by the worker directory whenever the ready workers change. */
+  public void readyWorkers(List<String> names) {
+    readyWorkers = List.copyOf(names);
   }
 
   /** Newest first. */

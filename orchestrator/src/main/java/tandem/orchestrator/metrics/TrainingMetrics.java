@@ -141,11 +141,17 @@ public final class TrainingMetrics {
         })).register(registry);
     GaugeWithCallback.builder().name("tandem_workers")
         .help("Workers by node (host:port, or local) and state: training (holding tasks of a "
-            + "running job) or lost (stopped while it did); workers no job uses are not counted")
+            + "running job), idle (ready, holding none) or lost (stopped while it held tasks, "
+            + "and not ready since)")
         .labelNames("node", "state").callback(callback -> {
           Map<String, String> byWorker = new HashMap<>();
           cursors.values().forEach(cursor -> cursor.workers.forEach((worker, state) ->
-              byWorker.merge(worker, state, (a, b) -> a.equals("lost") ? a : b)));
+              byWorker.merge(worker, state, (a, b) -> a.equals("training") ? a : b)));
+          List<String> ready = store.readyWorkers();
+          // Ready now: not lost any more, whatever a job recorded before.
+          byWorker.replaceAll((worker, state) ->
+              state.equals("lost") && ready.contains(worker) ? "idle" : state);
+          ready.forEach(worker -> byWorker.putIfAbsent(worker, "idle"));
           Map<List<String>, Integer> counts = new HashMap<>();
           byWorker.forEach((worker, state) -> counts.merge(
               List.of(node(worker), state), 1, Integer::sum));

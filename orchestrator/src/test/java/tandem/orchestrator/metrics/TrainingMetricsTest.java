@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.Duration;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.time.Instant;
 import org.junit.jupiter.api.Test;
 import tandem.api.v1.JobFinished;
@@ -68,11 +69,25 @@ class TrainingMetricsTest {
     assertTrue(text.contains("tandem_failed_steps_total{job=\"job-1\"} 2.0"));
     assertTrue(text.contains("tandem_workers{node=\"local\",state=\"training\"} 1"), text);
     assertTrue(text.contains("tandem_workers{node=\"10.0.0.2:25520\",state=\"lost\"} 1"), text);
+    // Ready workers the job does not use are idle; the lost one stays lost while not ready.
+    store.readyWorkers(List.of("worker-0", "worker-1"));
+    String withIdle = scrape(metrics);
+    assertTrue(withIdle.contains("tandem_workers{node=\"local\",state=\"training\"} 1"),
+        withIdle);
+    assertTrue(withIdle.contains("tandem_workers{node=\"local\",state=\"idle\"} 1"), withIdle);
+    assertTrue(withIdle.contains("tandem_workers{node=\"10.0.0.2:25520\",state=\"lost\"} 1"),
+        withIdle);
     log.append(TrainingEvent.newBuilder().setJobFinished(JobFinished.newBuilder()
         .setState(JobState.JOB_STATE_SUCCEEDED)));
+    // The lost worker's node brought it back.
+    store.readyWorkers(List.of("worker-0", "worker-1", "10.0.0.2:25520/worker-1"));
     String after = scrape(metrics);
     assertTrue(after.contains("tandem_jobs{state=\"succeeded\"} 1"));
     assertFalse(after.contains("state=\"training\""), "a finished job holds no workers");
+    assertFalse(after.contains("state=\"lost\""), "a worker ready again is not lost");
+    assertTrue(after.contains("tandem_workers{node=\"local\",state=\"idle\"} 2"), after);
+    assertTrue(after.contains("tandem_workers{node=\"10.0.0.2:25520\",state=\"idle\"} 1"),
+        after);
   }
 
   @Test
