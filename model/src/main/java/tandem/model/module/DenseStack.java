@@ -335,10 +335,7 @@ public final class DenseStack implements Module {
     private float[] heapDelta;
     private float[] heapScratch;
     private INDArray[] deltas;
-    /**
-     * The fused path's operands, made once: an ND4J array's shape and address lookups cost
-     * about a microsecond each, a dozen a layer and step. The inputs' are the last pass's.
-     */
+    /** The fused path's operands, made once (ND4J's shape and address lookups are not free). */
     private Kernels.Matrix[] inputMatrices;
     private Kernels.Matrix[] preMatrices;
     private Kernels.Matrix[] activationMatrices;
