@@ -152,6 +152,11 @@ public enum Loss {
    * {@code exact_match}. Divide by the examples seen for the mean.
    */
   public double metricSum(INDArray labels, INDArray logits) {
+    if (this != SEQUENCE_SOFTMAX_CROSS_ENTROPY && logits.rank() == 2
+        && java.util.Arrays.equals(labels.shape(), logits.shape())
+        && Kernels.fused(labels, logits)) {
+      return fusedMetricSum(labels, logits);
+    }
     int rows = (int) logits.size(0);
     switch (this) {
       case SOFTMAX_CROSS_ENTROPY -> {
@@ -180,5 +185,54 @@ public enum Loss {
       }
       default -> throw new AssertionError(this);
     }
+  }
+  /**
+   * {@link #metricSum} on heap copies, with the ND4J path's rules (the first largest logit is
+   * the prediction; a sigmoid unit is on when its logit is above 0 and its label above 0.5): the
+   * ND4J ops cost 0.1 ms (MSE) to 17 ms (sigmoid, two ops a row) for a batch of 256 rows of 10,
+   * most of an evaluation's time. The squared errors are summed in double.
+   */
+  private double fusedMetricSum(INDArray labels, INDArray logits) {
+    int rows = (int) logits.size(0);
+    int columns = (int) logits.size(1);
+    float[] y = new float[rows * columns];
+    float[] z = new float[rows * columns];
+    float[] scratch = new float[rows * columns];
+    Kernels.readRowMajor(labels, y, scratch);
+    Kernels.readRowMajor(logits, z, scratch);
+    double sum = 0;
+    for (int r = 0; r < rows; r++) {
+      int base = r * columns;
+      switch (this) {
+        case SOFTMAX_CROSS_ENTROPY -> sum += argMax(z, base, columns) == argMax(y, base, columns)
+            ? 1 : 0;
+        case SIGMOID_CROSS_ENTROPY -> {
+          boolean right = true;
+          for (int c = base; c < base + columns && right; c++) {
+            right = (z[c] > 0f) == (y[c] > 0.5f);
+          }
+          sum += right ? 1 : 0;
+        }
+        case MSE -> {
+          for (int c = base; c < base + columns; c++) {
+            double d = (double) z[c] - y[c];
+            sum += d * d;
+          }
+        }
+        default -> throw new AssertionError(this);
+      }
+    }
+    return this == MSE ? sum / columns : sum;
+  }
+
+  /** The index of the first largest of {@code length} values from {@code from}, relative to it. */
+  private static int argMax(float[] values, int from, int length) {
+    int best = 0;
+    for (int i = 1; i < length; i++) {
+      if (values[from + i] > values[from + best]) {
+        best = i;
+      }
+    }
+    return best;
   }
 }

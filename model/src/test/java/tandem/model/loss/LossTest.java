@@ -50,6 +50,43 @@ class LossTest {
   }
 
   @Test
+  void fusedMetricsEqualTheNd4jPathForEveryLossAndOrder() {
+    Nd4j.getRandom().setSeed(11);
+    int rows = 300;
+    int columns = 7;
+    INDArray oneHot = Nd4j.zeros(DataType.FLOAT, rows, columns);
+    for (int r = 0; r < rows; r++) {
+      oneHot.putScalar(r, (r * 5) % columns, 1f);
+    }
+    INDArray bits = Nd4j.rand(DataType.FLOAT, rows, columns).gt(0.5).castTo(DataType.FLOAT);
+    // Three units of 0 and 1 per row, so that some rows are right on every unit.
+    INDArray fewBits = Nd4j.rand(DataType.FLOAT, rows, 3).gt(0.5).castTo(DataType.FLOAT);
+    for (char order : new char[] {'c', 'f'}) {
+      INDArray logits = Nd4j.rand(DataType.FLOAT, rows, columns).subi(0.5f).dup(order);
+      // Ties: the first largest logit is the prediction on both paths.
+      logits.putScalar(0, 0, 9f);
+      logits.putScalar(0, 4, 9f);
+      INDArray fewLogits = fewBits.mul(2).subi(1).addi(Nd4j.rand(DataType.FLOAT, rows, 3)
+          .subi(0.6f)).dup(order);
+      Object[][] cases = {{Loss.SOFTMAX_CROSS_ENTROPY, oneHot, logits},
+          {Loss.SIGMOID_CROSS_ENTROPY, bits, logits}, {Loss.SIGMOID_CROSS_ENTROPY, fewBits,
+          fewLogits}, {Loss.MSE, bits, logits}};
+      for (Object[] c : cases) {
+        Loss loss = (Loss) c[0];
+        INDArray labels = (INDArray) c[1];
+        INDArray z = (INDArray) c[2];
+        double fused = loss.metricSum(labels, z);
+        double nd4j = tandem.model.kernel.Kernels.using(tandem.model.kernel.Kernels.Path.ND4J,
+            () -> loss.metricSum(labels, z));
+        assertEquals(nd4j, fused, Math.abs(nd4j) * 1e-5, loss + " " + order);
+        if (loss != Loss.MSE) {
+          assertEquals(nd4j, Math.rint(fused), loss + " counts whole examples");
+        }
+      }
+    }
+  }
+
+  @Test
   void metricsCountCorrectExamples() {
     INDArray logits = Nd4j.createFromArray(new double[][] {{2, 1}, {0, 3}, {5, -1}});
     INDArray labels = Nd4j.createFromArray(new double[][] {{1, 0}, {1, 0}, {1, 0}});
