@@ -254,80 +254,28 @@ public final class Kernels {
   }
 
   /**
-   * {@code target += source}, element by element; both the same length. On the fused path a
-   * loop over the two buffers, else ND4J's {@code addi}: the shared-parameter actor adds and
-   * scales the gradients of every round, and for the small modules of most multi-task models an
-   * ND4J op call (tens of microseconds) cost far more than the arithmetic (2-worker sync training
-   * of {@code examples/arithmetic.json} spent a third of its worker threads' time in the two
-   * calls, JFR). The same IEEE float sums as ND4J's, so results do not change.
+   * A {@code [rows, columns]} matrix as heap rows, as ND4J's {@code toFloatMatrix} gives them,
+   * but with one bulk copy on the fused path and one ND4J copy otherwise: {@code toFloatMatrix}
+   * makes a view per row, 25 ms for 1,024 rows of 44, which was most of an evaluation's and of a
+   * large Predict request's time.
    */
-  public static void addInPlace(INDArray target, INDArray source) {
-    if (!fused(target, source) || target.length() != source.length()) {
-      target.addi(source);
-      return;
+  public static float[][] rows(INDArray matrix) {
+    if (matrix.rank() != 2) {
+      throw new IllegalArgumentException("expected a matrix, found rank " + matrix.rank());
     }
-    elementwise(address(target), address(source), target.length(), 0f, Elementwise.ADD);
-  }
-
-  /** {@code array *= factor} (as a float, as ND4J's {@code muli} takes it); see {@link #addInPlace}. */
-  public static void multiplyInPlace(INDArray array, double factor) {
-    if (!fused(array)) {
-      array.muli(factor);
-      return;
+    int rows = (int) matrix.size(0);
+    int columns = (int) matrix.size(1);
+    float[] flat = new float[rows * columns];
+    if (fused(matrix)) {
+      readRowMajor(matrix, flat, new float[flat.length]);
+    } else {
+      flat = matrix.castTo(DataType.FLOAT).dup('c').data().asFloat();
     }
-    elementwise(address(array), 0, array.length(), (float) factor, Elementwise.MULTIPLY);
-  }
-
-  /** {@code array /= divisor} (as a float, as ND4J's {@code divi} takes it); see {@link #addInPlace}. */
-  public static void divideInPlace(INDArray array, double divisor) {
-    if (!fused(array)) {
-      array.divi(divisor);
-      return;
+    float[][] out = new float[rows][];
+    for (int r = 0; r < rows; r++) {
+      out[r] = java.util.Arrays.copyOfRange(flat, r * columns, (r + 1) * columns);
     }
-    elementwise(address(array), 0, array.length(), (float) divisor, Elementwise.DIVIDE);
-  }
-
-  private enum Elementwise { ADD, MULTIPLY, DIVIDE }
-
-  /** Elements per pass of {@link #elementwise}: two 32 KiB heap arrays per thread. */
-  private static final int CHUNK = 8192;
-  private static final ThreadLocal<float[][]> CHUNKS =
-      ThreadLocal.withInitial(() -> new float[][] {new float[CHUNK], new float[CHUNK]});
-
-  /**
-   * The operation over {@code length} floats at {@code target} (and {@code source}, for ADD),
-   * chunk by chunk through heap arrays, where the loops vectorise (a loop of single-float
-   * native reads and writes does not).
-   */
-  private static void elementwise(long target, long source, long length, float scalar,
-      Elementwise op) {
-    float[][] chunks = CHUNKS.get();
-    float[] a = chunks[0];
-    float[] b = chunks[1];
-    for (long done = 0; done < length; done += CHUNK) {
-      int n = (int) Math.min(CHUNK, length - done);
-      long at = target + 4 * done;
-      read(at, a, 0, n);
-      switch (op) {
-        case ADD -> {
-          read(source + 4 * done, b, 0, n);
-          for (int i = 0; i < n; i++) {
-            a[i] += b[i];
-          }
-        }
-        case MULTIPLY -> {
-          for (int i = 0; i < n; i++) {
-            a[i] *= scalar;
-          }
-        }
-        case DIVIDE -> {
-          for (int i = 0; i < n; i++) {
-            a[i] /= scalar;
-          }
-        }
-      }
-      write(a, 0, n, at);
-    }
+    return out;
   }
 
   /** A heap array of at least {@code length} floats: {@code current} if it is long enough. */

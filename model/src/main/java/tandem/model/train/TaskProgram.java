@@ -231,7 +231,7 @@ public final class TaskProgram {
   private static float[] logSoftmaxInto(INDArray logits, float[] scores, int start, int rows) {
     int classes = (int) logits.size(1);
     float[] out = scores.length == 0 ? new float[rows * classes] : scores;
-    float[][] batch = logits.toFloatMatrix();
+    float[][] batch = Kernels.rows(logits);
     for (int i = 0; i < batch.length; i++) {
       float[] row = batch[i];
       double max = Double.NEGATIVE_INFINITY;

@@ -80,25 +80,48 @@ class FusedPathTest {
       INDArray expected = target.dup();
       expected.addi(source).muli(0.3).divi(3);
       INDArray actual = target.dup();
-      Kernels.addInPlace(actual, source);
-      Kernels.multiplyInPlace(actual, 0.3);
-      Kernels.divideInPlace(actual, 3);
+      InPlace.add(actual, source);
+      InPlace.multiply(actual, 0.3);
+      InPlace.divide(actual, 3);
       assertArrayEquals(expected.toFloatVector(), actual.toFloatVector(), "length " + length);
-      assertArrayEquals(target.dup().addi(source).toFloatVector(), Kernels.using(Kernels.Path.ND4J, () -> {
-        INDArray viaNd4j = target.dup();
-        Kernels.addInPlace(viaNd4j, source);
-        return viaNd4j;
-      }).toFloatVector());
+      INDArray viaNd4j = Kernels.using(Kernels.Path.ND4J, () -> {
+        INDArray sum = target.dup();
+        InPlace.add(sum, source);
+        return sum;
+      });
+      assertArrayEquals(target.dup().addi(source).toFloatVector(), viaNd4j.toFloatVector());
     }
     // A strided column: not contiguous, so ND4J's ops, with the same result.
     INDArray matrix = Nd4j.rand(DataType.FLOAT, 4, 3);
     INDArray column = matrix.getColumn(1);
     assertFalse(Kernels.fused(column));
     INDArray expected = column.dup().addi(column).divi(2);
-    Kernels.addInPlace(column, column.dup());
-    Kernels.divideInPlace(column, 2);
+    InPlace.add(column, column.dup());
+    InPlace.divide(column, 2);
     assertArrayEquals(expected.toFloatVector(), column.toFloatVector());
     assertArrayEquals(expected.toFloatVector(), matrix.getColumn(1).toFloatVector());
+  }
+
+  @Test
+  void rowsEqualNd4jsFloatMatrixInEveryOrderAndOnBothPaths() {
+    Nd4j.getRandom().setSeed(4);
+    for (char order : new char[] {'c', 'f'}) {
+      INDArray matrix = Nd4j.rand(DataType.FLOAT, 37, 5).dup(order);
+      float[][] expected = matrix.toFloatMatrix();
+      float[][] fused = Kernels.rows(matrix);
+      float[][] nd4j = Kernels.using(Kernels.Path.ND4J, () -> Kernels.rows(matrix));
+      float[][] fromDoubles = Kernels.rows(matrix.castTo(DataType.DOUBLE));
+      for (int r = 0; r < expected.length; r++) {
+        assertArrayEquals(expected[r], fused[r], order + " row " + r);
+        assertArrayEquals(expected[r], nd4j[r], order + " row " + r);
+        assertArrayEquals(expected[r], fromDoubles[r], order + " row " + r);
+      }
+      assertEquals(expected.length, fused.length);
+    }
+    // A row of a larger matrix, as a [1, n] view at an offset.
+    INDArray view = Nd4j.rand(DataType.FLOAT, 3, 6).get(NDArrayIndex.interval(1, 2),
+        NDArrayIndex.all());
+    assertArrayEquals(view.toFloatMatrix()[0], Kernels.rows(view)[0]);
   }
 
   @Test

@@ -4,7 +4,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import tandem.model.kernel.Kernels;
+import tandem.model.kernel.InPlace;
 
 /**
  * Fixed linear combinations: {@code sum} adds the gradients; {@code mean} adds them and divides
@@ -46,7 +46,7 @@ final class LinearAggregation implements Aggregation {
         gradients.forEach((module, gradient) -> {
           int count = users.get(module);
           if (count > 1) {
-            Kernels.divideInPlace(gradient, count);
+            InPlace.divide(gradient, count);
           }
         });
       }

@@ -4,7 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import tandem.model.kernel.Kernels;
+import tandem.model.kernel.InPlace;
 
 /** Sums of step gradients per task and module, the first step's arrays reused. Stateless. */
 final class TaskGradients {
@@ -21,7 +21,7 @@ final class TaskGradients {
         if (sum == null) {
           task.put(module, gradient);
         } else {
-          Kernels.addInPlace(sum, gradient);
+          InPlace.add(sum, gradient);
         }
       });
     }
@@ -45,7 +45,7 @@ final class TaskGradients {
   /** Multiplies every array in place, unless {@code factor} is 1 (kept bit-exact). */
   static void scaleInPlace(Map<String, INDArray> gradients, double factor) {
     if (factor != 1.0) {
-      gradients.values().forEach(gradient -> Kernels.multiplyInPlace(gradient, factor));
+      gradients.values().forEach(gradient -> InPlace.multiply(gradient, factor));
     }
   }
 }

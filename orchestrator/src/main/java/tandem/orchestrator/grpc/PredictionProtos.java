@@ -3,6 +3,7 @@ package tandem.orchestrator.grpc;
 import tandem.api.v1.OutputPrediction;
 import tandem.api.v1.Prediction;
 import tandem.model.bundle.TaskPredictor;
+import tandem.model.kernel.Kernels;
 import tandem.model.loss.Loss;
 
 /** Maps an output's scores to the API's predictions, with each loss's label. Stateless. */
@@ -13,7 +14,7 @@ final class PredictionProtos {
   static OutputPrediction output(TaskPredictor.OutputScores output) {
     OutputPrediction.Builder proto = OutputPrediction.newBuilder()
         .setOutput(output.output()).setLoss(output.loss().specName());
-    float[][] scores = output.scores().toFloatMatrix();
+    float[][] scores = Kernels.rows(output.scores());
     for (float[] row : scores) {
       Prediction.Builder prediction = Prediction.newBuilder();
       for (float score : row) {

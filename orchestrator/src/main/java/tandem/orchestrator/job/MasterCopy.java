@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import tandem.model.kernel.Kernels;
+import tandem.model.kernel.InPlace;
 import tandem.model.optim.OptimizerState;
 import tandem.model.spec.ConsistencySettings;
 import tandem.model.spec.TrainingPlan;
@@ -79,7 +79,7 @@ final class MasterCopy {
         continue;
       }
       if (factor != 1) {
-        step.gradients().values().forEach(g -> Kernels.multiplyInPlace(g, factor));
+        step.gradients().values().forEach(g -> InPlace.multiply(g, factor));
       }
       kept.add(new StepGradient(step.task(), step.step(), step.loss(), step.gradients()));
     }
@@ -121,7 +121,7 @@ final class MasterCopy {
       byTask.values().forEach(gradients -> gradients.forEach((module, gradient) -> {
         if (!frozen.contains(module)) {
           combined.merge(module, gradient, (sum, term) -> {
-            Kernels.addInPlace(sum, term);
+            InPlace.add(sum, term);
             return sum;
           });
         }
