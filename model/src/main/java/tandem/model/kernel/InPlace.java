@@ -30,22 +30,22 @@ public final class InPlace {
 
   /** {@code array *= factor} (as a float, as ND4J's {@code muli} takes it); see {@link #add}. */
   public static void multiply(INDArray array, double factor) {
-    if (!Kernels.fused(array)) {
-      array.muli(factor);
-      return;
-    }
-    elementwise(Kernels.addressOf(array), 0, array.length(), (float) factor,
-        Elementwise.MULTIPLY);
+    scalar(array, factor, Elementwise.MULTIPLY);
   }
 
   /** {@code array /= divisor} (as a float, as ND4J's {@code divi} takes it); see {@link #add}. */
   public static void divide(INDArray array, double divisor) {
-    if (!Kernels.fused(array)) {
-      array.divi(divisor);
-      return;
+    scalar(array, divisor, Elementwise.DIVIDE);
+  }
+
+  private static void scalar(INDArray array, double value, Elementwise op) {
+    if (Kernels.fused(array)) {
+      elementwise(Kernels.addressOf(array), 0, array.length(), (float) value, op);
+    } else if (op == Elementwise.MULTIPLY) {
+      array.muli(value);
+    } else {
+      array.divi(value);
     }
-    elementwise(Kernels.addressOf(array), 0, array.length(), (float) divisor,
-        Elementwise.DIVIDE);
   }
 
   private enum Elementwise { ADD, MULTIPLY, DIVIDE }
