@@ -265,10 +265,8 @@ public final class Kernels {
     }
     int rows = (int) matrix.size(0);
     int columns = (int) matrix.size(1);
-    float[] flat = new float[rows * columns];
-    if (fused(matrix)) {
-      readRowMajor(matrix, flat, new float[flat.length]);
-    } else {
+    float[] flat = rowMajorFloats(matrix);
+    if (flat == null) {
       flat = matrix.castTo(DataType.FLOAT).dup('c').data().asFloat();
     }
     float[][] out = new float[rows][];
@@ -276,6 +274,45 @@ public final class Kernels {
       out[r] = java.util.Arrays.copyOfRange(flat, r * columns, (r + 1) * columns);
     }
     return out;
+  }
+
+  /**
+   * Whether {@code array} is float data on the fused path laid out row-major with no gaps, of
+   * any rank, so that {@link #read(INDArray, float[])} and {@link #write(float[], INDArray)}
+   * move it in row-major order.
+   */
+  public static boolean isRowMajorFloats(INDArray array) {
+    if (path() != Path.FUSED || array.dataType() != DataType.FLOAT || array.isEmpty()) {
+      return false;
+    }
+    long[] shape = array.shape();
+    long[] stride = array.stride();
+    long expected = 1;
+    for (int d = shape.length - 1; d >= 0; d--) {
+      if (shape[d] != 1 && stride[d] != expected) {
+        return false;
+      }
+      expected *= shape[d];
+    }
+    return true;
+  }
+
+  /**
+   * The elements of {@code array} in row-major order, by one copy, when it is float data on the
+   * fused path that is row-major of any rank or contiguous of rank 1 or 2; otherwise null.
+   */
+  public static float[] rowMajorFloats(INDArray array) {
+    if (isRowMajorFloats(array)) {
+      float[] values = new float[(int) array.length()];
+      read(array, values);
+      return values;
+    }
+    if (fused(array)) {
+      float[] values = new float[(int) array.length()];
+      readRowMajor(array, values, new float[values.length]);
+      return values;
+    }
+    return null;
   }
 
   /** A heap array of at least {@code length} floats: {@code current} if it is long enough. */

@@ -3,6 +3,7 @@ package tandem.model.module;
 import org.bytedeco.openblas.global.openblas;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import tandem.model.kernel.Kernels;
 
 /**
  * {@link LstmLayerOp}'s layer on heap arrays, in double precision, with {@code cblas_dgemm} for
@@ -226,13 +227,34 @@ final class HeapLstm {
     return 1 / (1 + Math.exp(-v));
   }
 
-  /** The elements of {@code array} in row-major order. */
+  /**
+   * The elements of {@code array} in row-major order. Float arrays on the fused path are copied
+   * straight out of their buffer: the copy and conversion through ND4J, three ops for each of
+   * the dozen arrays of a pass, were a sixth of the worker's time training
+   * {@code examples/shared-decoder.json} (JFR).
+   */
   private static double[] doubles(INDArray array) {
-    return array.dup('c').data().asDouble();
+    float[] floats = Kernels.rowMajorFloats(array);
+    if (floats == null) {
+      return array.dup('c').data().asDouble();
+    }
+    double[] values = new double[floats.length];
+    for (int i = 0; i < values.length; i++) {
+      values[i] = floats[i];
+    }
+    return values;
   }
 
   /** {@code values} (row-major, {@code target}'s shape) into {@code target}. */
   private static void write(double[] values, INDArray target) {
+    if (Kernels.isRowMajorFloats(target)) {
+      float[] floats = new float[values.length];
+      for (int i = 0; i < floats.length; i++) {
+        floats[i] = (float) values[i];
+      }
+      Kernels.write(floats, target);
+      return;
+    }
     target.assign(Nd4j.create(values, target.shape(), 'c').castTo(target.dataType()));
   }
 }

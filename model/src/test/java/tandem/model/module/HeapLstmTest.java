@@ -98,6 +98,41 @@ class HeapLstmTest {
     }
   }
 
+  @Test
+  void floatArraysGiveTheSameBitsOnTheFusedAndNd4jPaths() {
+    Nd4j.getRandom().setSeed(5);
+    // Row-major x; column-major weights at an offset, as blocks of a flat parameter buffer are.
+    INDArray x = Nd4j.rand(DataType.FLOAT, BATCH, TIME, IN).subi(0.5f);
+    INDArray flat = Nd4j.rand(DataType.FLOAT, 1, 3 + IN * 4 * HIDDEN).subi(0.5f);
+    INDArray wx = flat.get(org.nd4j.linalg.indexing.NDArrayIndex.point(0),
+        org.nd4j.linalg.indexing.NDArrayIndex.interval(3, 3 + IN * 4 * HIDDEN))
+        .reshape('f', IN, 4 * HIDDEN);
+    INDArray wr = Nd4j.rand(DataType.FLOAT, HIDDEN, 4 * HIDDEN).subi(0.5f).dup('f');
+    INDArray b = Nd4j.rand(DataType.FLOAT, 4 * HIDDEN).subi(0.5f);
+    INDArray lengths = Nd4j.createFromArray(6f, 1f, 3f, 6f, 4f);
+    INDArray dh = Nd4j.rand(DataType.FLOAT, BATCH, TIME, HIDDEN).dup('f');
+    INDArray dLast = Nd4j.rand(DataType.FLOAT, BATCH, HIDDEN);
+    java.util.function.Supplier<List<INDArray>> run = () -> {
+      INDArray h = Nd4j.create(DataType.FLOAT, BATCH, TIME, HIDDEN);
+      INDArray last = Nd4j.create(DataType.FLOAT, new long[] {BATCH, HIDDEN}, 'f');
+      HeapLstm.forward(x, wx, wr, b, lengths, h, last);
+      INDArray dx = Nd4j.create(DataType.FLOAT, BATCH, TIME, IN);
+      INDArray dwx = Nd4j.create(DataType.FLOAT, new long[] {IN, 4 * HIDDEN}, 'f');
+      INDArray dwr = Nd4j.create(DataType.FLOAT, HIDDEN, 4 * HIDDEN);
+      INDArray db = Nd4j.create(DataType.FLOAT, 4 * HIDDEN);
+      HeapLstm.backward(x, wx, wr, b, lengths, dh, dLast, dx, dwx, dwr, db);
+      return List.of(h, last, dx, dwx, dwr, db);
+    };
+    List<INDArray> fused = run.get();
+    List<INDArray> nd4j = tandem.model.kernel.Kernels.using(
+        tandem.model.kernel.Kernels.Path.ND4J, run);
+    for (int k = 0; k < fused.size(); k++) {
+      org.junit.jupiter.api.Assertions.assertArrayEquals(nd4j.get(k).dup('c').data().asFloat(),
+          fused.get(k).dup('c').data().asFloat(), "output " + k);
+      assertTrue(fused.get(k).amaxNumber().doubleValue() > 0, "output " + k);
+    }
+  }
+
   private static INDArray[] outputs() {
     return new INDArray[] {Nd4j.create(DataType.DOUBLE, BATCH, TIME, IN),
         Nd4j.create(DataType.DOUBLE, IN, 4 * HIDDEN), Nd4j.create(DataType.DOUBLE, HIDDEN,
