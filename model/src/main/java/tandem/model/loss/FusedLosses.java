@@ -114,6 +114,68 @@ final class FusedLosses {
     return loss / width / rows;
   }
 
+  /**
+   * {@link SequenceCrossEntropy} in one pass: {@code labels [batch, steps]} token ids (0:
+   * padding), {@code logits [batch, steps x vocabulary]}, time-major within a row. Sum over the
+   * non-padding steps of {@code -log softmax(logits)[id]}, averaged over examples; {@code gradient}
+   * gets {@code weight * (softmax - onehot) / batch} on those steps and 0 on padding. On ND4J's
+   * ops each step built one-hot and mask arrays and ran {@code LossMCXENT}: about a tenth of
+   * {@code examples/shared-decoder.json}'s worker time (JFR).
+   */
+  static double sequenceCrossEntropy(INDArray labelArray, INDArray logitArray, float weight,
+      INDArray gradient) {
+    int batch = (int) labelArray.size(0);
+    int steps = (int) labelArray.size(1);
+    int vocabulary = (int) (logitArray.size(1) / steps);
+    int rows = batch * steps;
+    Scratch s = SCRATCH.get();
+    s.ensure((int) logitArray.length(), rows);
+    float[] z = s.logits;
+    float[] ids = s.labels;
+    Kernels.readRowMajor(logitArray, z, s.transposed);
+    Kernels.readRowMajor(labelArray, ids, s.transposed);
+    double loss = 0;
+    float scale = weight / batch;
+    for (int r = 0; r < rows; r++) {
+      int id = (int) ids[r];
+      if (id < 0 || id >= vocabulary) {
+        throw new IllegalArgumentException("example " + r / steps + ", step " + r % steps
+            + ": label id " + id + " outside the vocabulary [0, " + vocabulary + ")");
+      }
+      int base = r * vocabulary;
+      if (id == 0) {
+        java.util.Arrays.fill(z, base, base + vocabulary, 0f);
+        continue;
+      }
+      float max = Float.NEGATIVE_INFINITY;
+      for (int v = base; v < base + vocabulary; v++) {
+        max = Math.max(max, z[v]);
+      }
+      float sum = 0f;
+      for (int v = base; v < base + vocabulary; v++) {
+        float e = (float) Math.exp(z[v] - max);
+        z[v] = e;
+        sum += e;
+      }
+      for (int v = base; v < base + vocabulary; v++) {
+        float p = z[v] / sum;
+        if (v - base == id) {
+          loss -= Math.max(Math.log(p), LOG_CLIP);
+          p -= 1f;
+        }
+        z[v] = p * scale;
+      }
+    }
+    if (gradient.ordering() == 'c' || batch == 1) {
+      Kernels.write(z, gradient);
+    } else {
+      // Row-major [batch, width] is column-major [width, batch].
+      Kernels.transpose(z, batch, steps * vocabulary, s.transposed);
+      Kernels.write(s.transposed, gradient);
+    }
+    return loss / batch;
+  }
+
   /** ND4J's {@code LossBinaryXENT} clips sigmoid outputs to [eps, 1 - eps] before the log. */
   private static final float BINARY_CLIP = 1e-5f;
 

@@ -110,6 +110,11 @@ public enum Loss {
         default -> throw new AssertionError(this);
       };
     }
+    if (this == SEQUENCE_SOFTMAX_CROSS_ENTROPY && Kernels.fused(labels, logits, gradient)
+        && labels.size(0) == logits.size(0) && logits.size(1) % labels.size(1) == 0
+        && java.util.Arrays.equals(gradient.shape(), logits.shape())) {
+      return FusedLosses.sequenceCrossEntropy(labels, logits, (float) weight, gradient);
+    }
     double score = score(labels, logits);
     INDArray epsilon = gradient(labels, logits);
     if (weight != 1.0) {

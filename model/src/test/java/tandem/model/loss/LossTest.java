@@ -1,6 +1,7 @@
 package tandem.model.loss;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -46,6 +47,37 @@ class LossTest {
       INDArray gradient = loss.gradient(labels, logits);
       GradientCheck.assertGradient(loss.specName(), logits, gradient,
           () -> loss.score(labels, logits), 1e-5);
+    }
+  }
+
+  @Test
+  void fusedSequenceCrossEntropyMatchesTheNd4jPathWithPaddingAWeightAndBothOrders() {
+    Nd4j.getRandom().setSeed(13);
+    int batch = 4;
+    int steps = 5;
+    int vocabulary = 6;
+    // Ids 1..5 with padding (0) at the ends of some sequences; one example all padding.
+    float[][] ids = {{3, 1, 5, 0, 0}, {2, 2, 4, 1, 5}, {0, 0, 0, 0, 0}, {5, 4, 0, 0, 0}};
+    INDArray labels = Nd4j.createFromArray(ids);
+    for (char order : new char[] {'c', 'f'}) {
+      INDArray logits = Nd4j.rand(DataType.FLOAT, batch, steps * vocabulary).subi(0.5f).muli(6f)
+          .dup(order);
+      logits.putScalar(1, 0, 40f); // a vanishing probability elsewhere in that step: clipped
+      INDArray fusedGradient = Nd4j.create(DataType.FLOAT, new long[] {batch, steps * vocabulary},
+          order);
+      INDArray nd4jGradient = fusedGradient.dup();
+      Loss loss = Loss.SEQUENCE_SOFTMAX_CROSS_ENTROPY;
+      double fused = loss.scoreAndGradient(labels, logits, 0.7, fusedGradient);
+      double nd4j = tandem.model.kernel.Kernels.using(tandem.model.kernel.Kernels.Path.ND4J,
+          () -> loss.scoreAndGradient(labels, logits, 0.7, nd4jGradient));
+      assertEquals(nd4j, fused, Math.abs(nd4j) * 1e-5, "score, order " + order);
+      double worst = fusedGradient.sub(nd4jGradient).amaxNumber().doubleValue();
+      double scale = nd4jGradient.amaxNumber().doubleValue();
+      assertTrue(scale > 0 && worst <= scale * 1e-5, "gradient, order " + order + ": "
+          + worst + " of " + scale);
+      // Padding steps and the all-padding example take no gradient.
+      assertEquals(0.0, fusedGradient.getRow(2).amaxNumber().doubleValue());
+      assertEquals(0.0, fusedGradient.getDouble(0, 3 * vocabulary + 1));
     }
   }
 
