@@ -265,10 +265,7 @@ public final class Kernels {
     }
     int rows = (int) matrix.size(0);
     int columns = (int) matrix.size(1);
-    float[] flat = rowMajorFloats(matrix);
-    if (flat == null) {
-      flat = matrix.castTo(DataType.FLOAT).dup('c').data().asFloat();
-    }
+    float[] flat = rowMajor(matrix);
     float[][] out = new float[rows][];
     for (int r = 0; r < rows; r++) {
       out[r] = java.util.Arrays.copyOfRange(flat, r * columns, (r + 1) * columns);
@@ -313,6 +310,35 @@ public final class Kernels {
       return values;
     }
     return null;
+  }
+
+  /**
+   * {@code array}'s elements in row-major order as floats: {@link #rowMajorFloats} where it
+   * applies, otherwise one ND4J copy (never a view per row).
+   */
+  public static float[] rowMajor(INDArray array) {
+    float[] values = rowMajorFloats(array);
+    return values != null ? values : array.castTo(DataType.FLOAT).dup('c').data().asFloat();
+  }
+
+  /**
+   * For each of the {@code rows} rows of row-major {@code values}, the index of its first
+   * largest value (ND4J's argMax): a class prediction, a one-hot label's class.
+   */
+  public static int[] argMaxRows(float[] values, int rows) {
+    int columns = rows == 0 ? 0 : values.length / rows;
+    int[] classes = new int[rows];
+    for (int r = 0; r < rows; r++) {
+      int base = r * columns;
+      int best = 0;
+      for (int c = 1; c < columns; c++) {
+        if (values[base + c] > values[base + best]) {
+          best = c;
+        }
+      }
+      classes[r] = best;
+    }
+    return classes;
   }
 
   /** A heap array of at least {@code length} floats: {@code current} if it is long enough. */

@@ -191,6 +191,7 @@ public enum Loss {
       default -> throw new AssertionError(this);
     }
   }
+
   /**
    * {@link #metricSum} on heap copies, with the ND4J path's rules (the first largest logit is
    * the prediction; a sigmoid unit is on when its logit is above 0 and its label above 0.5): the
@@ -200,17 +201,21 @@ public enum Loss {
   private double fusedMetricSum(INDArray labels, INDArray logits) {
     int rows = (int) logits.size(0);
     int columns = (int) logits.size(1);
-    float[] y = new float[rows * columns];
-    float[] z = new float[rows * columns];
-    float[] scratch = new float[rows * columns];
-    Kernels.readRowMajor(labels, y, scratch);
-    Kernels.readRowMajor(logits, z, scratch);
+    float[] y = Kernels.rowMajor(labels);
+    float[] z = Kernels.rowMajor(logits);
+    if (this == SOFTMAX_CROSS_ENTROPY) {
+      int[] predicted = Kernels.argMaxRows(z, rows);
+      int[] expected = Kernels.argMaxRows(y, rows);
+      int correct = 0;
+      for (int r = 0; r < rows; r++) {
+        correct += predicted[r] == expected[r] ? 1 : 0;
+      }
+      return correct;
+    }
     double sum = 0;
     for (int r = 0; r < rows; r++) {
       int base = r * columns;
       switch (this) {
-        case SOFTMAX_CROSS_ENTROPY -> sum += argMax(z, base, columns) == argMax(y, base, columns)
-            ? 1 : 0;
         case SIGMOID_CROSS_ENTROPY -> {
           boolean right = true;
           for (int c = base; c < base + columns && right; c++) {
@@ -228,16 +233,5 @@ public enum Loss {
       }
     }
     return this == MSE ? sum / columns : sum;
-  }
-
-  /** The index of the first largest of {@code length} values from {@code from}, relative to it. */
-  private static int argMax(float[] values, int from, int length) {
-    int best = 0;
-    for (int i = 1; i < length; i++) {
-      if (values[from + i] > values[from + best]) {
-        best = i;
-      }
-    }
-    return best;
   }
 }

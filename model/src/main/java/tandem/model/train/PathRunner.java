@@ -315,16 +315,7 @@ final class PathRunner {
    * microseconds.
    */
   private static Routing route(INDArray field, int branches) {
-    float[][] rows = Kernels.rows(field);
-    int[] classes = new int[rows.length];
-    for (int r = 0; r < rows.length; r++) {
-      float[] row = rows[r];
-      for (int c = 1; c < row.length; c++) {
-        if (row[c] > row[classes[r]]) {
-          classes[r] = c;
-        }
-      }
-    }
+    int[] classes = Kernels.argMaxRows(Kernels.rowMajor(field), (int) field.size(0));
     int[] counts = new int[branches];
     for (int c : classes) {
       if (c >= branches) {

@@ -151,7 +151,7 @@ public final class TaskProgram {
 
   /** The class each example of {@code data} gets from output {@code outputName} (argmax). */
   public int[] predictClasses(Map<String, INDArray> parameters, DataSet data, String outputName) {
-    return argMax(logSoftmax(parameters, data, outputName), data.size());
+    return Kernels.argMaxRows(logSoftmax(parameters, data, outputName), data.size());
   }
 
   private float[] logSoftmax(Map<String, INDArray> parameters, DataSet data, String outputName) {
@@ -172,7 +172,7 @@ public final class TaskProgram {
     int[] starts = data.sentenceStarts();
     int[] predicted;
     if (decoding == ChunkDecoding.GREEDY) {
-      predicted = argMax(logProbabilities, data.size());
+      predicted = Kernels.argMaxRows(logProbabilities, data.size());
     } else {
       predicted = new int[data.size()];
       Iob2Decoder decoder = new Iob2Decoder(tags.tokens());
@@ -249,21 +249,6 @@ public final class TaskProgram {
       }
     }
     return out;
-  }
-
-  private static int[] argMax(float[] scores, int rows) {
-    int classes = scores.length / rows;
-    int[] classesOf = new int[rows];
-    for (int i = 0; i < rows; i++) {
-      int best = 0;
-      for (int k = 1; k < classes; k++) {
-        if (scores[i * classes + k] > scores[i * classes + best]) {
-          best = k;
-        }
-      }
-      classesOf[i] = best;
-    }
-    return classesOf;
   }
 
   /**

@@ -29,15 +29,7 @@ final class PredictionProtos {
   /** softmax: the argmax class; sigmoid: 0/1 per unit at 0.5; mse: the raw values. */
   static void addLabel(Loss loss, float[] scores, Prediction.Builder prediction) {
     switch (loss) {
-      case SOFTMAX_CROSS_ENTROPY -> {
-        int best = 0;
-        for (int j = 1; j < scores.length; j++) {
-          if (scores[j] > scores[best]) {
-            best = j;
-          }
-        }
-        prediction.addLabel(best);
-      }
+      case SOFTMAX_CROSS_ENTROPY -> prediction.addLabel(Kernels.argMaxRows(scores, 1)[0]);
       case SIGMOID_CROSS_ENTROPY -> {
         for (float score : scores) {
           prediction.addLabel(score >= 0.5f ? 1 : 0);

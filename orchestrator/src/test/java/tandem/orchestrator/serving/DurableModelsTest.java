@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -103,26 +104,14 @@ class DurableModelsTest {
     long previousStep = Long.parseLong(fallback.substring("step-".length()).split("-")[0]);
     flip(job.resolve(latest).resolve("tensors.bin"), 17);
 
-    try (TandemServer restarted = TestServers.start(1, jobDir)) {
-      ManagedChannel channel = TestServers.channel(restarted);
-      try {
-        var training = TrainingServiceGrpc.newBlockingStub(channel);
-        Iterator<TrainingEvent> stream = training.withDeadlineAfter(2, TimeUnit.MINUTES)
-            .streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId).build());
-        List<TrainingEvent> events = untilResumed(stream);
-        TrainingEvent resumed = events.get(events.size() - 1);
-        assertEquals(previousStep, resumed.getJobResumed().getFromStep(), resumed.toString());
-        for (int i = 0; i < events.size(); i++) {
-          assertEquals(i + 1, events.get(i).getSequence(), "sequence numbers without gaps");
-        }
-        training.cancelJob(tandem.api.v1.CancelJobRequest.newBuilder().setJobId(jobId).build());
-        stream.forEachRemaining(events::add);
-        assertEquals(JobState.JOB_STATE_CANCELLED,
-            events.get(events.size() - 1).getJobFinished().getState());
-      } finally {
-        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    TrainingEvent last = resumeThenCancel(jobDir, jobId, events -> {
+      TrainingEvent resumed = events.get(events.size() - 1);
+      assertEquals(previousStep, resumed.getJobResumed().getFromStep(), resumed.toString());
+      for (int i = 0; i < events.size(); i++) {
+        assertEquals(i + 1, events.get(i).getSequence(), "sequence numbers without gaps");
       }
-    }
+    });
+    assertEquals(JobState.JOB_STATE_CANCELLED, last.getJobFinished().getState());
   }
 
   @Test
@@ -169,19 +158,7 @@ class DurableModelsTest {
     // Given the memory (here: its checkpoint as it was), the next start resumes it.
     Files.write(manifest, intact);
     resize(tensors, intactBytes);
-    try (TandemServer again = TestServers.start(1, jobDir)) {
-      ManagedChannel channel = TestServers.channel(again);
-      try {
-        var training = TrainingServiceGrpc.newBlockingStub(channel);
-        Iterator<TrainingEvent> stream = training.withDeadlineAfter(2, TimeUnit.MINUTES)
-            .streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId).build());
-        untilResumed(stream);
-        training.cancelJob(tandem.api.v1.CancelJobRequest.newBuilder().setJobId(jobId).build());
-        stream.forEachRemaining(e -> { });
-      } finally {
-        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-      }
-    }
+    resumeThenCancel(jobDir, jobId, events -> { });
   }
 
   /**
@@ -212,13 +189,30 @@ class DurableModelsTest {
     }
   }
 
-  /** A job's events from its first to its job_resumed, read from {@code stream}. */
-  private static List<TrainingEvent> untilResumed(Iterator<TrainingEvent> stream) {
-    List<TrainingEvent> events = new ArrayList<>();
-    do {
-      events.add(stream.next());
-    } while (!events.get(events.size() - 1).hasJobResumed());
-    return events;
+  /**
+   * Starts a server on {@code jobDir}, hands {@code check} job {@code jobId}'s events from its
+   * first to its job_resumed, then cancels the job; its last event.
+   */
+  private static TrainingEvent resumeThenCancel(Path jobDir, String jobId,
+      Consumer<List<TrainingEvent>> check) throws Exception {
+    try (TandemServer server = TestServers.start(1, jobDir)) {
+      ManagedChannel channel = TestServers.channel(server);
+      try {
+        var training = TrainingServiceGrpc.newBlockingStub(channel);
+        Iterator<TrainingEvent> stream = training.withDeadlineAfter(2, TimeUnit.MINUTES)
+            .streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId).build());
+        List<TrainingEvent> events = new ArrayList<>();
+        do {
+          events.add(stream.next());
+        } while (!events.get(events.size() - 1).hasJobResumed());
+        check.accept(events);
+        training.cancelJob(tandem.api.v1.CancelJobRequest.newBuilder().setJobId(jobId).build());
+        stream.forEachRemaining(events::add);
+        return events.get(events.size() - 1);
+      } finally {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+    }
   }
 
   private static void resize(Path file, long bytes) throws Exception {
