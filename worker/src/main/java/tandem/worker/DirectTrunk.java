@@ -39,6 +39,16 @@ public interface DirectTrunk {
   }
 
   /**
+   * As {@link #applyAll}, unless another worker's update runs at the moment: then nothing is
+   * applied and the call returns empty at once, instead of waiting for it (the caller keeps the
+   * gradients and offers them again after its next step).
+   */
+  default java.util.Optional<java.util.List<Applied>> applyAllUnlessBusy(
+      java.util.List<Worker.SharedGradients> gradients) {
+    return java.util.Optional.of(applyAll(gradients));
+  }
+
+  /**
    * What {@link #apply} did: the version current afterwards, the step's staleness (versions
    * applied between the one it read and its own update) and whether it was dropped.
    */

@@ -6,6 +6,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalInt;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -228,6 +229,12 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   /** With a {@link DirectTrunk}: steps whose shared gradients are applied together at most. */
   static final int DIRECT_STEPS_APPLIED_TOGETHER = 2;
 
+  /**
+   * With a {@link DirectTrunk}: steps whose shared gradients are held at most while another
+   * worker's update runs (each held step is one more version of staleness for the next).
+   */
+  static final int DIRECT_STEPS_HELD_AT_MOST = 4;
+
   private final String name;
   private final Map<String, JobTasks> jobs = new HashMap<>();
 
@@ -336,21 +343,40 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
    * holds no more steps ({@link FlushOutcomes}), so with one step in flight nothing changes.
    */
   private void applyHeld(JobTasks job) {
+    applyHeld(job, false);
+  }
+
+  /**
+   * {@link #applyHeld}; with {@code unlessBusy}, only when no other worker's update runs at the
+   * moment ({@link DirectTrunk#applyAllUnlessBusy}): otherwise the gradients stay held for the
+   * next step, which computes meanwhile instead of waiting for the update to end.
+   */
+  private void applyHeld(JobTasks job, boolean unlessBusy) {
     List<JobTasks.UnappliedStep> held = job.unapplied();
     if (held.isEmpty()) {
       return;
     }
     List<JobTasks.UnappliedStep> steps = List.copyOf(held);
-    held.clear();
+    List<SharedGradients> offered = steps.stream().map(JobTasks.UnappliedStep::gradients)
+        .toList();
     List<DirectTrunk.Applied> applied;
     try {
-      applied = job.direct().applyAll(steps.stream().map(JobTasks.UnappliedStep::gradients)
-          .toList());
+      if (unlessBusy) {
+        Optional<List<DirectTrunk.Applied>> done = job.direct().applyAllUnlessBusy(offered);
+        if (done.isEmpty()) {
+          return;
+        }
+        applied = done.get();
+      } else {
+        applied = job.direct().applyAll(offered);
+      }
     } catch (RuntimeException e) {
+      held.clear();
       SharedGradients first = steps.get(0).gradients();
       stepFailed(job, first.jobId(), first.step(), first.task(), e);
       return;
     }
+    held.clear();
     for (int i = 0; i < steps.size(); i++) {
       JobTasks.UnappliedStep step = steps.get(i);
       SharedGradients gradients = step.gradients();
@@ -393,8 +419,10 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
       if (job.direct() != null) {
         job.unapplied().add(new JobTasks.UnappliedStep(gradients, computed.result(),
             computed.batch(), queued, compute));
-        if (!job.async() || job.unapplied().size() >= DIRECT_STEPS_APPLIED_TOGETHER) {
+        if (!job.async()) {
           applyHeld(job);
+        } else if (job.unapplied().size() >= DIRECT_STEPS_APPLIED_TOGETHER) {
+          applyHeld(job, job.unapplied().size() < DIRECT_STEPS_HELD_AT_MOST);
         }
         return;
       }

@@ -483,6 +483,22 @@ class WorkerTest {
       groups.add(gradients.size());
       return gradients.stream().map(recording::apply).toList();
     }
+
+    /** How many of the next {@link #applyAllUnlessBusy} calls find another update running. */
+    final java.util.concurrent.atomic.AtomicInteger busyFor =
+        new java.util.concurrent.atomic.AtomicInteger();
+    /** The sizes of the groups offered while busy, not applied. */
+    final List<Integer> refused = java.util.Collections.synchronizedList(new ArrayList<>());
+
+    @Override
+    public java.util.Optional<List<Applied>> applyAllUnlessBusy(
+        List<Worker.SharedGradients> gradients) {
+      if (busyFor.getAndDecrement() > 0) {
+        refused.add(gradients.size());
+        return java.util.Optional.empty();
+      }
+      return java.util.Optional.of(applyAll(gradients));
+    }
   }
 
   /** {@link TinyPlans}' job in async mode with {@code stepsInFlight} per worker. */
@@ -491,6 +507,47 @@ class WorkerTest {
         .setConsistency(tandem.api.v1.ConsistencySpec.newBuilder().setMode("async")
             .setStepsInFlight(stepsInFlight))
         .build());
+  }
+
+  /**
+   * Steps 1 to {@code steps} queued while the worker is inside step 1's read, with the direct
+   * trunk busy for the first {@code busyFor} offers: the groups applied, in step order.
+   */
+  private static GroupingTrunk runQueuedWhileBusy(int steps, int busyFor) throws Exception {
+    Fixture f = new Fixture(asyncPlan(8), Map.of(), GroupingTrunk::new);
+    GroupingTrunk direct = (GroupingTrunk) f.direct;
+    direct.busyFor.set(busyFor);
+    f.runStep(1, "binary_times2", 0);
+    assertTrue(direct.reading.await(10, java.util.concurrent.TimeUnit.SECONDS));
+    for (long step = 2; step <= steps; step++) {
+      f.runStep(step, step % 2 == 0 ? "decimal_plus1" : "binary_times2", 0);
+    }
+    direct.release.countDown();
+    for (long step = 1; step <= steps; step++) {
+      Worker.StepDone done = f.expectDone();
+      assertEquals(step, done.step());
+      assertTrue(done.applied() != null, "applied in place");
+    }
+    List<Long> applied = new ArrayList<>();
+    direct.recording.applied.forEach(g -> applied.add(g.step()));
+    assertEquals(java.util.stream.LongStream.rangeClosed(1, steps).boxed().toList(), applied,
+        "each once, in step order");
+    f.outcomes.expectNoMessage(QUIET);
+    return direct;
+  }
+
+  @Test
+  void whileAnotherWorkersUpdateRunsAStepsGradientsWaitForTheNextStepInsteadOfItsEnd()
+      throws Exception {
+    // Steps 1 and 2 are offered while busy and kept; step 3 brings them along; 4 and 5 pair.
+    GroupingTrunk once = runQueuedWhileBusy(5, 1);
+    assertEquals(List.of(2), once.refused);
+    assertEquals(List.of(3, 2), once.groups);
+    // Busy throughout: held up to DIRECT_STEPS_HELD_AT_MOST, which then waits for the update;
+    // the last step alone once no more steps are queued.
+    GroupingTrunk always = runQueuedWhileBusy(5, Integer.MAX_VALUE);
+    assertEquals(List.of(2, 3), always.refused);
+    assertEquals(List.of(Worker.DIRECT_STEPS_HELD_AT_MOST, 1), always.groups);
   }
 
   @Test

@@ -112,6 +112,34 @@ class DirectUpdatesTest {
   }
 
   @Test
+  void anUpdateUnlessBusyAppliesNothingWhileAnotherRunsAndAppliesOnceItEnded() throws Exception {
+    Fixture f = new Fixture("apply", 0);
+    java.util.concurrent.CountDownLatch inside = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    // The shared-parameter actor's reads take the same lock as updates (a checkpoint here).
+    Thread reader = new Thread(() -> ((DirectUpdates) f.direct).read(master -> {
+      inside.countDown();
+      try {
+        return release.await(10, java.util.concurrent.TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+    }));
+    reader.start();
+    assertEquals(true, inside.await(10, java.util.concurrent.TimeUnit.SECONDS));
+    List<Worker.SharedGradients> step1 = List.of(new Worker.SharedGradients(JOB, 1, "t1", 0, 0.0,
+        Map.of("c", TinyJobs.vector(1)), f.worker1.ref()));
+    assertEquals(java.util.Optional.empty(), f.direct.applyAllUnlessBusy(step1));
+    release.countDown();
+    reader.join(WAIT.toMillis());
+    // Nothing was applied: the same step now makes version 1, c = 10 - 0.5 * 1.
+    assertEquals(java.util.Optional.of(List.of(new DirectTrunk.Applied(1, 0, false))),
+        f.direct.applyAllUnlessBusy(step1));
+    assertArrayEquals(new float[] {9.5f}, f.parameters().parameters().get("c").toFloatVector(),
+        TOLERANCE);
+  }
+
+  @Test
   void theStaleGradientPolicyAppliesAndAReRunCountsOnce() {
     Fixture f = new Fixture("drop", 1);
     f.apply(1, 0, 1);
