@@ -237,6 +237,25 @@ class FusedPathTest {
   }
 
   @Test
+  void fusedSequenceCrossEntropyGradientIsNumericalWithPaddingInBothOrders() {
+    Nd4j.getRandom().setSeed(17);
+    int steps = 3;
+    int vocabulary = 4;
+    // Id 0 is padding: the end of example 0, all of example 2.
+    INDArray labels = Nd4j.createFromArray(new float[][] {{2, 1, 0}, {3, 3, 1}, {0, 0, 0}});
+    Loss loss = Loss.SEQUENCE_SOFTMAX_CROSS_ENTROPY;
+    for (char order : new char[] {'c', 'f'}) {
+      INDArray logits = Nd4j.rand(DataType.FLOAT, 3, steps * vocabulary).subi(0.5).muli(4)
+          .dup(order);
+      INDArray gradient = Nd4j.create(DataType.FLOAT, new long[] {3, steps * vocabulary}, order);
+      loss.scoreAndGradient(labels, logits, 0.5, gradient);
+      assertGradientFloat("sequence " + order, logits, gradient.mul(2),
+          () -> loss.scoreAndGradient(labels, logits, 1.0,
+              Nd4j.create(DataType.FLOAT, new long[] {3, steps * vocabulary}, order)));
+    }
+  }
+
+  @Test
   void sigmoidCrossEntropyClipsSaturatedUnitsLikeNd4j() {
     // Units at +-20: sigmoid within 2e-9 of 0 or 1, clipped to 1e-5 away, in loss and gradient.
     INDArray logits = Nd4j.createFromArray(new float[][] {{20, -20, 0.5f}, {-20, 20, -1}})
