@@ -82,7 +82,15 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
   public record AppliedStep(long step, long staleness, boolean dropped) {}
 
   /** Sent after each round (sync) or gradient (async), with the version now current. */
-  public record VersionApplied(long version, List<AppliedStep> steps) implements Report {}
+  public record VersionApplied(long version, List<AppliedStep> steps) implements Report {
+    /** This report alone, as {@link VersionsApplied#reports()} lists them. */
+    public List<VersionApplied> reports() {
+      return List.of(this);
+    }
+  }
+
+  /** Sync: several rounds' {@link VersionApplied} reports, in version order, in one message. */
+  public record VersionsApplied(List<VersionApplied> reports) implements Report {}
 
   private record GradientsArrived(Worker.SharedGradients gradients) implements Command {}
 
@@ -371,9 +379,17 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
     }
   }
 
-  /** Tells the coordinator every report held back, in version order. */
+  /**
+   * Tells the coordinator every report held back, in version order, in one message: a message
+   * each (about 30 at a time with the two-head job) took 130 us a flush on the worker's thread,
+   * each tell meeting the coordinator's thread at the mailbox from the other core.
+   */
   private void flushReports() {
-    heldReports.forEach(coordinator::tell);
+    if (heldReports.size() == 1) {
+      coordinator.tell(heldReports.get(0));
+    } else if (heldReports.size() > 1) {
+      coordinator.tell(new VersionsApplied(List.copyOf(heldReports)));
+    }
     heldReports.clear();
   }
 }

@@ -71,11 +71,18 @@ final class TrainingPhase extends PhaseBehavior {
   }
 
   private Behavior<Command> onFromParameters(FromParameters message) {
-    if (!(message.report() instanceof SharedParameters.VersionApplied applied)) {
+    List<SharedParameters.VersionApplied> reports;
+    if (message.report() instanceof SharedParameters.VersionApplied applied) {
+      reports = applied.reports();
+    } else if (message.report() instanceof SharedParameters.VersionsApplied applied) {
+      reports = applied.reports();
+    } else {
       return this;
     }
     run.progressNanos = System.nanoTime();
-    run.dispatch.applied(applied).forEach(run::completeIfReady);
+    for (SharedParameters.VersionApplied applied : reports) {
+      run.dispatch.applied(applied).forEach(run::completeIfReady);
+    }
     return advance();
   }
 

@@ -223,13 +223,16 @@ class SharedParametersTest {
     f.gradients.tell(new Worker.SharedGradients(JOB, 3, "t1", 1, 0.0, Map.of("c", TinyJobs.vector(-2)),
         testKit.system().ignoreRef()));
     f.expectPublished(2);
-    // Only round 2 is left to apply: the coordinator must hear of both versions now.
-    assertEquals(new SharedParameters.VersionApplied(1, List.of(
-        new SharedParameters.AppliedStep(1, 0, false), new SharedParameters.AppliedStep(2, 0,
-            false))), f.coordinator.expectMessageClass(SharedParameters.VersionApplied.class, WAIT));
-    assertEquals(new SharedParameters.VersionApplied(2, List.of(
-        new SharedParameters.AppliedStep(3, 0, false))),
-        f.coordinator.expectMessageClass(SharedParameters.VersionApplied.class, WAIT));
+    // Only round 2 is left to apply: the coordinator must hear of both versions now, in one
+    // message.
+    assertEquals(new SharedParameters.VersionsApplied(List.of(
+        new SharedParameters.VersionApplied(1, List.of(
+            new SharedParameters.AppliedStep(1, 0, false),
+            new SharedParameters.AppliedStep(2, 0, false))),
+        new SharedParameters.VersionApplied(2, List.of(
+            new SharedParameters.AppliedStep(3, 0, false))))),
+        f.coordinator.expectMessageClass(SharedParameters.VersionsApplied.class, WAIT));
+    f.coordinator.expectNoMessage(QUIET);
   }
 
   @Test
