@@ -356,8 +356,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     if (held.isEmpty()) {
       return;
     }
-    List<JobTasks.UnappliedStep> steps = List.copyOf(held);
-    List<SharedGradients> offered = steps.stream().map(JobTasks.UnappliedStep::gradients)
+    List<SharedGradients> offered = held.stream().map(JobTasks.UnappliedStep::gradients)
         .toList();
     List<DirectTrunk.Applied> applied;
     try {
@@ -372,19 +371,19 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
       }
     } catch (RuntimeException e) {
       held.clear();
-      SharedGradients first = steps.get(0).gradients();
+      SharedGradients first = offered.get(0);
       stepFailed(job, first.jobId(), first.step(), first.task(), e);
       return;
     }
-    held.clear();
-    for (int i = 0; i < steps.size(); i++) {
-      JobTasks.UnappliedStep step = steps.get(i);
+    for (int i = 0; i < held.size(); i++) {
+      JobTasks.UnappliedStep step = held.get(i);
       SharedGradients gradients = step.gradients();
       job.recycle(gradients.gradients());
       job.unreported().add(new StepDone(gradients.jobId(), gradients.step(), gradients.task(),
           step.result(), gradients.trunkVersion(), name, step.batch(), step.queueTime(),
           step.computeTime(), applied.get(i)));
     }
+    held.clear();
   }
 
   /** Applies the shared gradients that wait ({@link #applyHeld}), then reports every outcome. */

@@ -82,12 +82,7 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
   public record AppliedStep(long step, long staleness, boolean dropped) {}
 
   /** Sent after each round (sync) or gradient (async), with the version now current. */
-  public record VersionApplied(long version, List<AppliedStep> steps) implements Report {
-    /** This report alone, as {@link VersionsApplied#reports()} lists them. */
-    public List<VersionApplied> reports() {
-      return List.of(this);
-    }
-  }
+  public record VersionApplied(long version, List<AppliedStep> steps) implements Report {}
 
   /** Sync: several rounds' {@link VersionApplied} reports, in version order, in one message. */
   public record VersionsApplied(List<VersionApplied> reports) implements Report {}

@@ -73,7 +73,7 @@ final class TrainingPhase extends PhaseBehavior {
   private Behavior<Command> onFromParameters(FromParameters message) {
     List<SharedParameters.VersionApplied> reports;
     if (message.report() instanceof SharedParameters.VersionApplied applied) {
-      reports = applied.reports();
+      reports = List.of(applied);
     } else if (message.report() instanceof SharedParameters.VersionsApplied applied) {
       reports = applied.reports();
     } else {
