@@ -5,6 +5,11 @@ import com.typesafe.config.ConfigFactory;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import tandem.api.v1.TrainingEvent;
+import tandem.orchestrator.job.EventLog;
 
 /** Real servers on 127.0.0.1 port 0 for the end-to-end tests, and channels to them. */
 public final class TestServers {
@@ -51,5 +56,32 @@ public final class TestServers {
 
   public static ManagedChannel channel(TandemServer server) {
     return NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
+  }
+
+  /**
+   * Returns once the job's log on {@code server} has a checkpoint_written event: at once, where
+   * a gRPC follower hears of it a linger (100 ms) later, thousands of steps of a small job on a
+   * fast machine.
+   */
+  public static void awaitCheckpoint(TandemServer server, String jobId)
+      throws InterruptedException {
+    EventLog log = server.jobs().find(jobId).orElseThrow().events();
+    CountDownLatch written = new CountDownLatch(1);
+    AtomicLong checked = new AtomicLong();
+    Runnable listener = () -> {
+      EventLog.Slice slice = log.read(checked.get(), Integer.MAX_VALUE);
+      if (!slice.events().isEmpty()) {
+        checked.set(slice.events().get(slice.events().size() - 1).getSequence());
+      }
+      if (slice.events().stream().anyMatch(TrainingEvent::hasCheckpointWritten)) {
+        written.countDown();
+      }
+    };
+    log.addListener(listener);
+    listener.run();
+    if (!written.await(2, TimeUnit.MINUTES)) {
+      throw new AssertionError("no checkpoint of " + jobId + " within 2 minutes");
+    }
+    log.removeListener(listener);
   }
 }

@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -46,13 +45,10 @@ class OrchestratorRestartTest {
       try {
         var stub = TrainingServiceGrpc.newBlockingStub(channel);
         jobId = stub.submitJob(SubmitJobRequest.newBuilder().setSpec(spec).build()).getJobId();
-        Iterator<TrainingEvent> stream = stub.withDeadlineAfter(2, TimeUnit.MINUTES)
-            .streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId).build());
-        TrainingEvent event;
-        do {
-          event = stream.next();
-        } while (!event.hasCheckpointWritten());
-        checkpointStep = event.getCheckpointWritten().getStep();
+        // Killed as soon as the server logs its first checkpoint: a subscriber hears of it a
+        // linger (100 ms) later, and on a fast machine the job could end in that time.
+        checkpointStep = Long.parseLong(first.await(
+            "job " + jobId + ": checkpoint at step (\\d+)", START).group(1));
         first.kill();
       } finally {
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);

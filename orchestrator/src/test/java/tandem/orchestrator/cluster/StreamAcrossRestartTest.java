@@ -14,7 +14,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import tandem.api.v1.CancelJobRequest;
 import tandem.api.v1.CheckpointSpec;
+import tandem.api.v1.GetJobRequest;
 import tandem.api.v1.JobSpec;
 import tandem.api.v1.JobState;
 import tandem.api.v1.StreamEventsRequest;
@@ -27,24 +29,33 @@ import tandem.orchestrator.Specs;
  * A subscriber follows a job past its checkpoint; the server is killed with SIGKILL and a new
  * one resumes the job from the checkpoint, reusing the sequence numbers after it for other
  * events. The subscriber resumes with its last seen number and incarnation and is told first
- * that the log was rewound to the checkpoint, then gets consecutive events to job_finished.
+ * that the log was rewound to the checkpoint, then gets consecutive events, up to the job's end
+ * (the test cancels it).
  */
 class StreamAcrossRestartTest {
 
   private static final Duration START = Duration.ofSeconds(60);
-  /** Events read past the checkpoint before the kill; far fewer than the steps to the next. */
+  /** Events read past the checkpoint before the kill. */
   private static final int EVENTS_PAST_CHECKPOINT = 40;
+  /** Events read after the resume before the job is cancelled. */
+  private static final int EVENTS_AFTER_RESUME = 200;
+  /**
+   * Checkpoints by time only, this far apart: the subscriber, which joins the live log once the
+   * first one is written, reads its events and has the server killed long before the next. With
+   * checkpoints by steps, a fast machine wrote the next one before the kill (thousands of steps
+   * in a subscriber's 100 ms linger), and the server resumed past the subscriber with nothing to
+   * rewind.
+   */
+  private static final int CHECKPOINT_SECONDS = 3;
 
   @Test
   void aSubscriberResumingAfterAKillIsToldOfTheRewindFirst(@TempDir Path dir) throws Exception {
-    // One checkpoint, half-way: live events reach a subscriber a linger (100 ms) after they are
-    // appended, when this job trains thousands of steps a second, so with a checkpoint every
-    // 500 of 2,000 steps the server had sometimes written the next one before the kill, and
-    // resumed past the subscriber with nothing to rewind.
     JobSpec base = Specs.example("arithmetic");
     JobSpec spec = base.toBuilder()
-        .setStop(base.getStop().toBuilder().setMaxSteps(20_000))
-        .setCheckpoint(CheckpointSpec.newBuilder().setEverySteps(10_000)).build();
+        .setStop(base.getStop().toBuilder().setMaxSteps(1_000_000_000))
+        .setCheckpoint(CheckpointSpec.newBuilder().setEverySteps(Long.MAX_VALUE)
+            .setEvery(com.google.protobuf.Duration.newBuilder().setSeconds(CHECKPOINT_SECONDS)))
+        .build();
     Path jobDir = dir.resolve("jobs");
     String jobId;
     TrainingEvent lastSeen;
@@ -53,13 +64,16 @@ class StreamAcrossRestartTest {
       try {
         var stub = TrainingServiceGrpc.newBlockingStub(channel);
         jobId = stub.submitJob(SubmitJobRequest.newBuilder().setSpec(spec).build()).getJobId();
+        first.await("job " + jobId + ": checkpoint at step", START);
+        // From the live end of the log: a subscriber reading from its start falls behind a job
+        // this fast.
+        long live = stub.getJob(GetJobRequest.newBuilder().setJobId(jobId)
+            .setOmitLossCurves(true).build()).getLastSequence();
         Iterator<TrainingEvent> stream = stub.withDeadlineAfter(2, TimeUnit.MINUTES)
-            .streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId).build());
-        TrainingEvent event;
-        do {
-          event = stream.next();
-        } while (!event.hasCheckpointWritten());
-        for (int i = 0; i < EVENTS_PAST_CHECKPOINT || !event.hasStepCompleted(); i++) {
+            .streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId)
+                .setAfterSequence(live).build());
+        TrainingEvent event = stream.next();
+        for (int i = 1; i < EVENTS_PAST_CHECKPOINT || !event.hasStepCompleted(); i++) {
           event = stream.next();
         }
         lastSeen = event;
@@ -71,12 +85,17 @@ class StreamAcrossRestartTest {
     try (ChildJvm second = orchestrator(dir.resolve("second.log"), jobDir)) {
       ManagedChannel channel = channel(port(second));
       try {
+        var stub = TrainingServiceGrpc.newBlockingStub(channel);
         List<TrainingEvent> events = new ArrayList<>();
-        TrainingServiceGrpc.newBlockingStub(channel).withDeadlineAfter(2, TimeUnit.MINUTES)
+        Iterator<TrainingEvent> stream = stub.withDeadlineAfter(2, TimeUnit.MINUTES)
             .streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId)
                 .setAfterSequence(lastSeen.getSequence())
-                .setIncarnation(lastSeen.getIncarnation()).build())
-            .forEachRemaining(events::add);
+                .setIncarnation(lastSeen.getIncarnation()).build());
+        while (events.size() < EVENTS_AFTER_RESUME && stream.hasNext()) {
+          events.add(stream.next());
+        }
+        stub.cancelJob(CancelJobRequest.newBuilder().setJobId(jobId).build());
+        stream.forEachRemaining(events::add);
 
         TrainingEvent rewound = events.get(0);
         assertTrue(rewound.hasLogRewound(), "first event: " + rewound);
@@ -93,8 +112,9 @@ class StreamAcrossRestartTest {
         for (int i = 1; i < events.size(); i++) {
           assertEquals(rewoundTo + i, events.get(i).getSequence(), "consecutive from the rewind");
         }
+        assertTrue(events.size() > EVENTS_AFTER_RESUME, events.size() + " events");
         TrainingEvent last = events.get(events.size() - 1);
-        assertEquals(JobState.JOB_STATE_SUCCEEDED, last.getJobFinished().getState(),
+        assertEquals(JobState.JOB_STATE_CANCELLED, last.getJobFinished().getState(),
             last.toString());
       } finally {
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);

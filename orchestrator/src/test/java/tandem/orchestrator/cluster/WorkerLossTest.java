@@ -11,7 +11,6 @@ import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -65,19 +64,13 @@ class WorkerLossTest {
         var stub = TrainingServiceGrpc.newBlockingStub(channel);
         String jobId = stub.submitJob(SubmitJobRequest.newBuilder().setSpec(spec).build())
             .getJobId();
-        Iterator<TrainingEvent> stream = stub.withDeadlineAfter(3, TimeUnit.MINUTES)
-            .streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId).build());
+        // Killed as soon as the first checkpoint is on disk (seen in the server's own log).
+        TestServers.awaitCheckpoint(server, jobId);
+        first.kill();
         List<TrainingEvent> events = new ArrayList<>();
-        boolean killed = false;
-        while (stream.hasNext()) {
-          TrainingEvent event = stream.next();
-          events.add(event);
-          if (!killed && event.hasCheckpointWritten()) {
-            first.kill();
-            killed = true;
-          }
-        }
-        assertTrue(killed, "no checkpoint before the end");
+        stub.withDeadlineAfter(3, TimeUnit.MINUTES)
+            .streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId).build())
+            .forEachRemaining(events::add);
         TrainingEvent last = events.get(events.size() - 1);
         assertEquals(JobState.JOB_STATE_SUCCEEDED, last.getJobFinished().getState(),
             last.toString());
