@@ -6,8 +6,10 @@ import com.google.gson.JsonObject;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -19,6 +21,7 @@ import tandem.bench.EmbeddedTandem;
 import tandem.bench.LossTrace;
 import tandem.bench.MachineInfo;
 import tandem.bench.Settle;
+import tandem.bench.ThreadCpu;
 import tandem.bench.twohead.TwoHeadData;
 import tandem.bench.twohead.TwoHeadJob;
 
@@ -74,8 +77,12 @@ public final class AsyncScalingBench implements Callable<Integer> {
   @Option(names = "--json", description = "Print one JSON object instead of a table.")
   boolean json;
 
+  /** A run and the CPU each thread group of this JVM took during it. */
+  private record Measured(ActorRun run, Map<String, Duration> cpu) {}
+
   private record Repetition(ActorRun oneWorker, ActorRun twoWorkers, ActorRun sync,
-      double bareOneThread, double bareTwoThreads, double sharingCost) {
+      double bareOneThread, double bareTwoThreads, double sharingCost,
+      Map<String, Duration> oneWorkerCpu, Map<String, Duration> twoWorkersCpu) {
     double speedup() {
       return twoWorkers.examplesPerSecond() / oneWorker.examplesPerSecond();
     }
@@ -129,9 +136,11 @@ public final class AsyncScalingBench implements Callable<Integer> {
         }
       }
       for (int r = 1; r <= repeats; r++) {
-        ActorRun one = settled(tandem, async1);
-        ActorRun two = settled(tandem, async2);
-        ActorRun syncRun = settled(tandem, sync);
+        Measured oneMeasured = settled(tandem, async1);
+        Measured twoMeasured = settled(tandem, async2);
+        ActorRun one = oneMeasured.run();
+        ActorRun two = twoMeasured.run();
+        ActorRun syncRun = settled(tandem, sync).run();
         double bareOne = 0;
         double bareTwo = 0;
         for (int run = 0; run <= settleRuns; run++) {
@@ -143,7 +152,8 @@ public final class AsyncScalingBench implements Callable<Integer> {
           bareTwo = bareExamplesPerSecond(syncPlan, 2);
         }
         double sharingCost = CrossCoreProbe.sharingCost(20_000);
-        Repetition repetition = new Repetition(one, two, syncRun, bareOne, bareTwo, sharingCost);
+        Repetition repetition = new Repetition(one, two, syncRun, bareOne, bareTwo, sharingCost,
+            oneMeasured.cpu(), twoMeasured.cpu());
         repetitions.add(repetition);
         progress("repetition %d/%d: async 1 worker %.0f ex/s, 2 workers %.0f ex/s (x%.2f);"
             + " final loss async %.4f, sync %.4f; compute per step %d / %d us; queue per step"
@@ -156,6 +166,8 @@ public final class AsyncScalingBench implements Callable<Integer> {
             one.queueTime().dividedBy(one.steps()).toNanos() / 1000,
             two.queueTime().dividedBy(two.steps()).toNanos() / 1000, repetition.bareSpeedup(),
             repetition.ofCeiling(), sharingCost);
+        progress("  CPU per step by thread group, 1 worker: %s", perStep(oneMeasured));
+        progress("  CPU per step by thread group, 2 workers: %s", perStep(twoMeasured));
       }
     } finally {
       Files.deleteIfExists(data);
@@ -224,14 +236,28 @@ public final class AsyncScalingBench implements Callable<Integer> {
     return 0;
   }
 
-  /** The last of {@code settleRuns + 1} runs of {@code spec}, each after a full GC. */
-  private ActorRun settled(EmbeddedTandem tandem, JobSpec spec) throws Exception {
-    ActorRun run = null;
+  /**
+   * The last of {@code settleRuns + 1} runs of {@code spec}, each after a full GC, with the CPU
+   * this JVM's thread groups took during it.
+   */
+  private Measured settled(EmbeddedTandem tandem, JobSpec spec) throws Exception {
+    Measured measured = null;
     for (int i = 0; i <= settleRuns; i++) {
       Settle.gcAndQuietJit();
-      run = tandem.run(spec, events);
+      Map<String, Duration> before = ThreadCpu.byGroup();
+      ActorRun run = tandem.run(spec, events);
+      measured = new Measured(run, ThreadCpu.minus(ThreadCpu.byGroup(), before));
     }
-    return run;
+    return measured;
+  }
+
+  /** Microseconds of CPU per step of the run, per thread group that took any, largest first. */
+  private static String perStep(Measured measured) {
+    long steps = measured.run().steps();
+    return measured.cpu().entrySet().stream().filter(e -> !e.getValue().isZero())
+        .sorted(Map.Entry.<String, Duration>comparingByValue().reversed())
+        .map(e -> String.format("%s %.1f", e.getKey(), e.getValue().toNanos() / 1e3 / steps))
+        .collect(java.util.stream.Collectors.joining(", ")) + " us";
   }
 
   private JobSpec async(JobSpec base, int workers) {

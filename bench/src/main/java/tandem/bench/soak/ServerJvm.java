@@ -105,32 +105,9 @@ final class ServerJvm implements AutoCloseable {
         () -> new IllegalStateException("no CPU time for process " + process.pid()));
   }
 
-  /**
-   * CPU time so far per group of the server's threads: thread names as Linux keeps them (15
-   * characters) with digits dropped, so that {@code grpc-default-wo} or {@code tandem-event-st}
-   * add up their threads. Threads that ended are missing: compare groups of long-lived threads.
-   */
+  /** CPU time so far per group of the server's threads ({@link tandem.bench.ThreadCpu}). */
   java.util.Map<String, Duration> cpuByThreadGroup() throws IOException {
-    java.util.Map<String, Duration> groups = new java.util.TreeMap<>();
-    Path tasks = Path.of("/proc", Long.toString(process.pid()), "task");
-    try (var threads = Files.list(tasks)) {
-      for (Path thread : threads.toList()) {
-        String stat;
-        try {
-          stat = Files.readString(thread.resolve("stat"));
-        } catch (IOException e) {
-          continue; // the thread ended meanwhile
-        }
-        int open = stat.indexOf('(');
-        int close = stat.lastIndexOf(')');
-        String name = stat.substring(open + 1, close).replaceAll("\\d+", "N");
-        String[] fields = stat.substring(close + 2).split(" ");
-        // After the name: state(0) ... utime(11) stime(12), in clock ticks.
-        long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
-        groups.merge(name, Duration.ofMillis(ticks * 1000 / CLOCK_TICKS), Duration::plus);
-      }
-    }
-    return groups;
+    return tandem.bench.ThreadCpu.byGroup(process.pid());
   }
 
   /**
@@ -149,7 +126,6 @@ final class ServerJvm implements AutoCloseable {
   }
 
   /** USER_HZ: 100 on every Linux this runs on. */
-  private static final long CLOCK_TICKS = 100;
 
   /**
    * Resident memory (VmRSS) in bytes after a full GC of the server ({@code jcmd GC.run}; if jcmd

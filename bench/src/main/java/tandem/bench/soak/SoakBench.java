@@ -27,6 +27,7 @@ import tandem.api.v1.SubmitJobRequest;
 import tandem.api.v1.TrainingServiceGrpc;
 import tandem.bench.MachineInfo;
 import tandem.bench.Median;
+import tandem.bench.ThreadCpu;
 
 /**
  * Soak: one server in a JVM of its own trains {@code jobs} small jobs at once, first with no
@@ -190,11 +191,11 @@ public final class SoakBench implements Callable<Integer> {
               seen = followers.awaitRound(round);
               cpuWith = server.cpuTime().minus(before);
               subscriberCpu = followers.cpuTime().minus(subscribersBefore);
-              threadsWith = minus(server.cpuByThreadGroup(), threadsBefore);
+              threadsWith = ThreadCpu.minus(server.cpuByThreadGroup(), threadsBefore);
             } else {
               wallWithout = runJobs(stub, spec, null, round, failures);
               cpuWithout = server.cpuTime().minus(before);
-              threadsWithout = minus(server.cpuByThreadGroup(), threadsBefore);
+              threadsWithout = ThreadCpu.minus(server.cpuByThreadGroup(), threadsBefore);
             }
           }
           if (seen.failures() > 0) {
@@ -322,13 +323,6 @@ public final class SoakBench implements Callable<Integer> {
     return Long.parseLong(d);
   }
 
-  private static java.util.Map<String, Duration> minus(java.util.Map<String, Duration> after,
-      java.util.Map<String, Duration> before) {
-    java.util.Map<String, Duration> delta = new java.util.TreeMap<>();
-    after.forEach((group, cpu) -> delta.put(group, cpu.minus(before.getOrDefault(group,
-        Duration.ZERO))));
-    return delta;
-  }
 
   /** CPU of the run with subscribers beyond the run without, per thread group, largest first. */
   private static JsonObject extraByGroup(java.util.Map<String, Duration> with,
