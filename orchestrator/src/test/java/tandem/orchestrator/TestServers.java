@@ -65,6 +65,12 @@ public final class TestServers {
    */
   public static void awaitCheckpoint(TandemServer server, String jobId)
       throws InterruptedException {
+    awaitCheckpoint(server, jobId, 1);
+  }
+
+  /** The same, for a checkpoint of at least {@code step} steps. */
+  public static void awaitCheckpoint(TandemServer server, String jobId, long step)
+      throws InterruptedException {
     EventLog log = server.jobs().find(jobId).orElseThrow().events();
     CountDownLatch written = new CountDownLatch(1);
     AtomicLong checked = new AtomicLong();
@@ -73,14 +79,16 @@ public final class TestServers {
       if (!slice.events().isEmpty()) {
         checked.set(slice.events().get(slice.events().size() - 1).getSequence());
       }
-      if (slice.events().stream().anyMatch(TrainingEvent::hasCheckpointWritten)) {
+      if (slice.events().stream().anyMatch(event -> event.hasCheckpointWritten()
+          && event.getCheckpointWritten().getStep() >= step)) {
         written.countDown();
       }
     };
     log.addListener(listener);
     listener.run();
     if (!written.await(2, TimeUnit.MINUTES)) {
-      throw new AssertionError("no checkpoint of " + jobId + " within 2 minutes");
+      throw new AssertionError("no checkpoint of " + jobId + " at step " + step
+          + " or later within 2 minutes");
     }
     log.removeListener(listener);
   }

@@ -4,10 +4,11 @@ import org.apache.pekko.actor.typed.ActorRef;
 
 /**
  * The shared modules of an async job whose workers all run in the shared-parameter actor's JVM
- * (the embedded default): a worker reads the newest version here before each step and applies
- * its step's shared gradients here itself, on its own thread, as the job's shared-parameter
- * actor would (the job's stale-gradient policy, aggregation and optimizer). A step then costs
- * no message to the shared-parameter actor and no new version back: on a 2-core machine those
+ * (the embedded default), or of a sync job on one worker there: a worker reads the newest
+ * version here before each step and applies its step's shared gradients here itself, on its own
+ * thread, as the job's shared-parameter actor would (the job's stale-gradient policy,
+ * aggregation and optimizer; a sync round on one worker is that one step). A step then costs no
+ * message to the shared-parameter actor and no new version back: on a 2-core machine those
  * hand-offs, and the updates of both workers landing on one thread, cost two workers about half
  * of what two independent training loops reach (bench/run.sh async).
  *

@@ -224,6 +224,14 @@ final class JobTasks {
     trunk = snapshot;
   }
 
+  /**
+   * A sync job's round applied in place by this worker ({@link DirectTrunk}): the version the
+   * next round waits for is there from now on, as if it had arrived.
+   */
+  void roundApplied() {
+    trunkArrivedAtNanos = System.nanoTime();
+  }
+
   /** {@link System#nanoTime()} when the current trunk replica came (0: with the assignment). */
   long trunkArrivedAtNanos() {
     return trunkArrivedAtNanos;

@@ -10,8 +10,9 @@ import tandem.model.spec.TrainingPlan;
  * What a worker needs to train some of a job's tasks: the plan, the tasks it owns, their heads'
  * initial parameters (handed over: the worker owns them from then on), the first trunk version,
  * and where to send shared gradients and finished steps; for an async job whose workers all share
- * the shared-parameter actor's JVM, the {@link DirectTrunk} the worker reads and updates the
- * shared modules through instead (null otherwise: never sent to another node). Immutable.
+ * the shared-parameter actor's JVM, or a sync job on one worker there, the {@link DirectTrunk}
+ * the worker reads and updates the shared modules through instead (null otherwise: never sent
+ * to another node). Immutable.
  */
 public record TaskAssignment(
     String jobId,

@@ -226,6 +226,12 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
     });
   }
 
+  /**
+   * Sync jobs with a {@link DirectTrunk}: outcomes held back at most, half the rounds the
+   * coordinator keeps out by default ({@code tandem.orchestrator.sync-rounds-out}).
+   */
+  static final int SYNC_DIRECT_REPORT_EVERY = 16;
+
   /** With a {@link DirectTrunk}: steps whose shared gradients are applied together at most. */
   static final int DIRECT_STEPS_APPLIED_TOGETHER = 2;
 
@@ -298,27 +304,33 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
    * coordinator's thread per batch instead of per step (on the 2-core machine, a tell that woke
    * it cost the worker 11 to 30 us, more when the woken thread took the worker's core).
    *
-   * <p>Sync jobs: once at most one step is left waiting here; the coordinator, which sends
-   * rounds several ahead, refills the queue while the last step computes.
+   * <p>Sync jobs: once at most one step is left waiting here for its version; the coordinator,
+   * which sends rounds several ahead, refills the queue while the last step computes.
    *
    * <p>Async jobs: each outcome gives the worker credit for a next step, so they go once half
    * the worker's credits ({@code stepsInFlight}, at least one) have finished, and whatever is
    * held once the steps already in the mailbox have run ({@link FlushOutcomes}, sent to itself):
    * the worker has steps left to run while the coordinator answers.
+   *
+   * <p>Sync jobs on one worker with a {@link DirectTrunk}: each step applies its own round, so
+   * no step waits here and the rounds sent ahead wait in the mailbox instead: the outcomes go
+   * every {@link #SYNC_DIRECT_REPORT_EVERY} steps (the coordinator sends more rounds while the
+   * ones still queued compute) and, as in async jobs, once the mailbox's steps have run.
    */
   private void reportIfLow(String jobId, JobTasks job) {
-    if (!job.async()) {
+    if (!job.async() && job.direct() == null) {
       if (job.waiting().size() <= 1) {
         report(job);
       }
-    } else {
-      if (job.unreported().size() >= Math.max(1, job.stepsInFlight() / 2)) {
-        report(job);
-      }
-      if ((!job.unreported().isEmpty() || !job.unapplied().isEmpty()) && !job.flushPending()) {
-        job.flushPending(true);
-        getContext().getSelf().tell(new FlushOutcomes(jobId));
-      }
+      return;
+    }
+    int reportAt = job.async() ? Math.max(1, job.stepsInFlight() / 2) : SYNC_DIRECT_REPORT_EVERY;
+    if (job.unreported().size() >= reportAt) {
+      report(job);
+    }
+    if ((!job.unreported().isEmpty() || !job.unapplied().isEmpty()) && !job.flushPending()) {
+      job.flushPending(true);
+      getContext().getSelf().tell(new FlushOutcomes(jobId));
     }
   }
 
@@ -420,6 +432,7 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
             computed.batch(), queued, compute));
         if (!job.async()) {
           applyHeld(job);
+          job.roundApplied();
         } else if (job.unapplied().size() >= DIRECT_STEPS_APPLIED_TOGETHER) {
           applyHeld(job, job.unapplied().size() < DIRECT_STEPS_HELD_AT_MOST);
         }

@@ -592,6 +592,39 @@ class WorkerTest {
   }
 
   @Test
+  void syncDirectStepsApplyOneByOneAndTheirOutcomesGoInBatchesAndOnceTheMailboxIsEmpty()
+      throws Exception {
+    // A sync job on one worker: each round (one step) applied by the worker itself before the
+    // next step runs, and the outcomes of rounds queued ahead told every
+    // SYNC_DIRECT_REPORT_EVERY steps, the rest once no more steps are queued.
+    int steps = Worker.SYNC_DIRECT_REPORT_EVERY + 4;
+    Fixture f = new Fixture(plan, Map.of(), GroupingTrunk::new);
+    GroupingTrunk direct = (GroupingTrunk) f.direct;
+    f.runStep(1, "binary_times2", 0);
+    assertTrue(direct.reading.await(10, java.util.concurrent.TimeUnit.SECONDS));
+    for (long step = 2; step <= steps; step++) {
+      f.runStep(step, step % 2 == 0 ? "decimal_plus1" : "binary_times2", 0);
+    }
+    direct.release.countDown();
+    List<Integer> batches = new ArrayList<>();
+    long expected = 1;
+    while (expected <= steps) {
+      Worker.StepOutcome outcome = f.outcomes.expectMessageClass(Worker.StepOutcome.class, WAIT);
+      List<Worker.StepDone> done = outcome instanceof Worker.StepsDone batch ? batch.steps()
+          : List.of((Worker.StepDone) outcome);
+      batches.add(done.size());
+      for (Worker.StepDone step : done) {
+        assertEquals(expected++, step.step(), "in step order");
+        assertTrue(step.applied() != null, "applied in place");
+      }
+    }
+    assertEquals(List.of(Worker.SYNC_DIRECT_REPORT_EVERY, 4), batches);
+    assertEquals(java.util.Collections.nCopies(steps, 1), direct.groups, "one round at a time");
+    f.outcomes.expectNoMessage(QUIET);
+    f.gradients.expectNoMessage(Duration.ofMillis(1));
+  }
+
+  @Test
   void withADirectTrunkAStepReadsTheNewestVersionAppliesInPlaceAndReportsIt() throws Exception {
     Fixture f = new Fixture(plan, Map.of(), RecordingTrunk::new);
     RecordingTrunk direct = (RecordingTrunk) f.direct;

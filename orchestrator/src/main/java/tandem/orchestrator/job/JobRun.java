@@ -127,7 +127,10 @@ final class JobRun {
 
           @Override
           public void expectRound(long version, int steps) {
-            sharedParameters.tell(new SharedParameters.ExpectRound(version, steps));
+            if (direct == null) {
+              // With direct updates, the worker applies each round (one step) itself.
+              sharedParameters.tell(new SharedParameters.ExpectRound(version, steps));
+            }
           }
         });
     this.outcomes = context.messageAdapter(Worker.StepOutcome.class, Coordinator.FromWorker::new);

@@ -121,27 +121,30 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
   }
 
   /**
-   * As above; with {@code direct} (async jobs only), the workers update the shared modules in
+   * As above; with {@code direct} (async jobs, and sync jobs on one worker), the workers update the shared modules in
    * place through the {@link DirectTrunk} that {@link Ready} carries, on their own threads, and
    * this actor answers state requests and still applies any gradient sent to it.
    */
   public static Behavior<Command> create(String jobId, TrainingPlan plan, TrunkSnapshot initial,
       Map<String, OptimizerSnapshot> optimizers, List<ActorRef<Worker.Command>> workers,
       ActorRef<Report> coordinator, boolean direct) {
-    if (direct && !plan.consistency().async()) {
-      throw new IllegalArgumentException("job " + jobId + ": only async jobs update the shared"
-          + " modules in place");
+    if (direct && !plan.consistency().async() && workers.size() != 1) {
+      throw new IllegalArgumentException("job " + jobId + ": only async jobs and sync jobs on"
+          + " one worker update the shared modules in place");
     }
     return Behaviors.setup(context -> new SharedParameters(context, jobId, plan,
         new MasterCopy(plan, initial, optimizers), workers, coordinator, direct));
   }
 
   /**
-   * Whether an async job's workers can update its shared modules in place ({@link DirectTrunk}):
-   * every one of them is an actor of this JVM.
+   * Whether a job's workers can update its shared modules in place ({@link DirectTrunk}): every
+   * one of them is an actor of this JVM, and each update is one step's gradient, as in async
+   * mode or in sync mode on one worker (a round of one step; its update is the same arithmetic
+   * whoever runs it). A sync job on one worker then costs no hand-over to this actor and back per
+   * step (bench/run.sh two-head).
    */
   public static boolean directFor(TrainingPlan plan, List<ActorRef<Worker.Command>> workers) {
-    return plan.consistency().async()
+    return (plan.consistency().async() || workers.size() == 1)
         && workers.stream().allMatch(worker -> worker.path().address().hasLocalScope());
   }
 

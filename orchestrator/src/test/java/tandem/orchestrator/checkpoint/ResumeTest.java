@@ -73,7 +73,8 @@ class ResumeTest {
     String jobId;
     try (TandemServer first = TestServers.start(2, jobDir, fewEvents)) {
       jobId = submit(first, SPEC);
-      TestServers.awaitCheckpoint(first, jobId);
+      // Past 200 events (a step each), so that the checkpoint cannot keep them all.
+      TestServers.awaitCheckpoint(first, jobId, 300);
     }
     Checkpoint latest = new JobDirectory(jobDir, jobId).readLatest().orElseThrow();
     assertTrue(latest.events().size() <= 200, latest.events().size() + " events kept");

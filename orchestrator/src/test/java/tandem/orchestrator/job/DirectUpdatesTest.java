@@ -193,12 +193,17 @@ class DirectUpdatesTest {
   }
 
   @Test
-  void onlyAsyncJobsWithLocalWorkersUpdateInPlace() {
+  void onlyAsyncJobsAndSyncJobsOnOneWorkerUpdateInPlace() {
     TrainingPlan sync = TinyJobs.plan("mean", 4, 1);
     List<ActorRef<Worker.Command>> workers = List.of(testKit.<Worker.Command>createTestProbe().ref());
-    assertEquals(false, SharedParameters.directFor(sync, workers));
+    List<ActorRef<Worker.Command>> two = List.of(workers.get(0),
+        testKit.<Worker.Command>createTestProbe().ref());
+    // A sync round on one worker is one step: its worker applies it as the actor would.
+    assertEquals(true, SharedParameters.directFor(sync, workers));
+    assertEquals(false, SharedParameters.directFor(sync, two));
+    assertEquals(true, SharedParameters.directFor(TinyJobs.asyncPlan("apply", 0), two));
     assertThrows(IllegalArgumentException.class, () -> SharedParameters.create(JOB, sync,
-        new TrunkSnapshot(0, Map.of("c", TinyJobs.vector(1))), Map.of(), workers,
+        new TrunkSnapshot(0, Map.of("c", TinyJobs.vector(1))), Map.of(), two,
         testKit.<SharedParameters.Report>createTestProbe().ref(), true));
     // Without in-place updates, Ready carries none.
     TestProbe<SharedParameters.Report> coordinator = testKit.createTestProbe();
