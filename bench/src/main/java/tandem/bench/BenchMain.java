@@ -18,6 +18,7 @@ import tandem.bench.twohead.TwoHeadBench;
         tandem.bench.broadcast.BroadcastBench.class, tandem.bench.conll.ConllBench.class,
         tandem.bench.peers.PeersBench.class, tandem.bench.dashboard.DashboardBench.class,
         tandem.bench.soak.SoakBench.class, tandem.bench.soak.MemoryBench.class,
+        tandem.bench.modules.ModulesBench.class,
         CommandLine.HelpCommand.class})
 public final class BenchMain implements Runnable {
 

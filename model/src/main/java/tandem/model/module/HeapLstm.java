@@ -1,8 +1,10 @@
 package tandem.model.module;
 
+import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.openblas.global.openblas;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import tandem.model.kernel.FusedActivation;
 import tandem.model.kernel.Kernels;
 
 /**
@@ -43,94 +45,122 @@ final class HeapLstm {
     double[] dhs = dh == null ? null : doubles(dh);
     double[] dLast = dLastH == null ? null : doubles(dLastH);
     int[] length = lengths(lengths, batch, time);
-    Recurrence run = recurrence(xs, wxs, wrs, bs, length, batch, time, in, hidden);
-    double[][] act = run.gates();
-    double[][] cells = run.cells();
-    double[][] outs = run.outputs();
-    double[] xt = new double[batch * in];
-    // Backward through time.
-    double[] dxs = new double[batch * time * in];
-    double[] dwxs = new double[in * gates];
-    double[] dwrs = new double[hidden * gates];
-    double[] dbs = new double[gates];
-    double[] dhNext = new double[batch * hidden];
-    double[] dcNext = new double[batch * hidden];
-    double[] dz = new double[batch * gates];
-    double[] dxt = new double[batch * in];
-    for (int t = time - 1; t >= 0; t--) {
-      double[] a = act[t];
-      for (int r = 0; r < batch; r++) {
-        for (int k = 0; k < hidden; k++) {
-          int row = r * gates;
-          int cell = r * hidden + k;
-          if (t >= length[r]) {
-            dz[row + k] = 0;
-            dz[row + hidden + k] = 0;
-            dz[row + 2 * hidden + k] = 0;
-            dz[row + 3 * hidden + k] = 0;
-            dcNext[cell] = 0;
-            continue;
+    boolean fast = approximate(x);
+    try (DoublePointer recurrent = new DoublePointer(wrs);
+        DoublePointer left = new DoublePointer((long) batch * gates);
+        DoublePointer product = new DoublePointer((long) batch * gates)) {
+      Recurrence run = recurrence(xs, wxs, recurrent, bs, length, batch, time, in, hidden, left,
+          product, fast);
+      double[][] act = run.gates();
+      double[][] cells = run.cells();
+      double[][] outs = run.outputs();
+      // Backward through time. Every step's dz, and the output each step read, stacked as the
+      // rows of x are (example-major): the weight gradients and dx are then one product each,
+      // after the loop, and only dh of the step before needs W_r on the way.
+      double[] dzs = new double[batch * time * gates];
+      double[] previous = new double[batch * time * hidden];
+      double[] dhNext = new double[batch * hidden];
+      double[] dcNext = new double[batch * hidden];
+      double[] dz = new double[batch * gates];
+      for (int t = time - 1; t >= 0; t--) {
+        double[] a = act[t];
+        for (int r = 0; r < batch; r++) {
+          for (int k = 0; k < hidden; k++) {
+            int row = r * gates;
+            int cell = r * hidden + k;
+            if (t >= length[r]) {
+              dz[row + k] = 0;
+              dz[row + hidden + k] = 0;
+              dz[row + 2 * hidden + k] = 0;
+              dz[row + 3 * hidden + k] = 0;
+              dcNext[cell] = 0;
+              continue;
+            }
+            double dht = dhNext[cell];
+            if (dhs != null) {
+              dht += dhs[(r * time + t) * hidden + k];
+            }
+            if (dLast != null && t == length[r] - 1) {
+              dht += dLast[cell];
+            }
+            double i = a[row + k];
+            double f = a[row + hidden + k];
+            double g = a[row + 2 * hidden + k];
+            double o = a[row + 3 * hidden + k];
+            double tc = tanh(cells[t + 1][cell], fast);
+            double dc = dht * o * (1 - tc * tc) + dcNext[cell];
+            dz[row + k] = dc * g * i * (1 - i);
+            dz[row + hidden + k] = dc * cells[t][cell] * f * (1 - f);
+            dz[row + 2 * hidden + k] = dc * i * (1 - g * g);
+            dz[row + 3 * hidden + k] = dht * tc * o * (1 - o);
+            dcNext[cell] = dc * f;
           }
-          double dht = dhNext[cell];
-          if (dhs != null) {
-            dht += dhs[(r * time + t) * hidden + k];
-          }
-          if (dLast != null && t == length[r] - 1) {
-            dht += dLast[cell];
-          }
-          double i = a[row + k];
-          double f = a[row + hidden + k];
-          double g = a[row + 2 * hidden + k];
-          double o = a[row + 3 * hidden + k];
-          double tc = Math.tanh(cells[t + 1][cell]);
-          double dc = dht * o * (1 - tc * tc) + dcNext[cell];
-          dz[row + k] = dc * g * i * (1 - i);
-          dz[row + hidden + k] = dc * cells[t][cell] * f * (1 - f);
-          dz[row + 2 * hidden + k] = dc * i * (1 - g * g);
-          dz[row + 3 * hidden + k] = dht * tc * o * (1 - o);
-          dcNext[cell] = dc * f;
+          System.arraycopy(dz, r * gates, dzs, (r * time + t) * gates, gates);
+          System.arraycopy(outs[t], r * hidden, previous, (r * time + t) * hidden, hidden);
+        }
+        if (t > 0) {
+          // dh_(t-1) = dz W_r^T, with W_r in native memory for the whole pass.
+          left.put(dz, 0, batch * gates);
+          gemm(false, true, batch, hidden, gates, left, recurrent, 0, product);
+          product.get(dhNext, 0, batch * hidden);
         }
       }
-      step(xs, t, time, in, xt, batch);
-      gemm(true, false, in, gates, batch, xt, dz, 1, dwxs);
-      gemm(true, false, hidden, gates, batch, outs[t], dz, 1, dwrs);
-      for (int r = 0; r < batch; r++) {
+      double[] dwxs = new double[in * gates];
+      double[] dwrs = new double[hidden * gates];
+      double[] dxs = new double[batch * time * in];
+      double[] dbs = new double[gates];
+      int rows = batch * time;
+      gemm(true, false, in, gates, rows, xs, dzs, 0, dwxs);
+      gemm(true, false, hidden, gates, rows, previous, dzs, 0, dwrs);
+      gemm(false, true, rows, in, gates, dzs, wxs, 0, dxs);
+      for (int row = 0; row < rows; row++) {
         for (int j = 0; j < gates; j++) {
-          dbs[j] += dz[r * gates + j];
+          dbs[j] += dzs[row * gates + j];
         }
       }
-      gemm(false, true, batch, in, gates, dz, wxs, 0, dxt);
-      for (int r = 0; r < batch; r++) {
-        System.arraycopy(dxt, r * in, dxs, (r * time + t) * in, in);
-      }
-      gemm(false, true, batch, hidden, gates, dz, wrs, 0, dhNext);
+      write(dxs, dx);
+      write(dwxs, dwx);
+      write(dwrs, dwr);
+      write(dbs, db);
     }
-    write(dxs, dx);
-    write(dwxs, dwx);
-    write(dwrs, dwr);
-    write(dbs, db);
   }
 
   /** Activated gates ([batch, 4h] per step), cell states and outputs ([batch, h], step 0 zeros). */
   private record Recurrence(double[][] gates, double[][] cells, double[][] outputs) {}
 
-  private static Recurrence recurrence(double[] xs, double[] wxs, double[] wrs, double[] bs,
-      int[] length, int batch, int time, int in, int hidden) {
+  /**
+   * The forward recurrence. The inputs' part of every step's gates is one product over all steps
+   * (with the bias); each step then adds {@code h_(t-1) W_r} with {@code recurrent} (W_r) already
+   * in native memory: passed as a Java array, as it was, JavaCPP copied it in and out of native
+   * memory for every product, which made this several times slower than its arithmetic.
+   * {@code left} and {@code product} are native work arrays of at least {@code batch x 4h}.
+   */
+  private static Recurrence recurrence(double[] xs, double[] wxs, DoublePointer recurrent,
+      double[] bs, int[] length, int batch, int time, int in, int hidden, DoublePointer left,
+      DoublePointer product, boolean fast) {
     double[][] act = new double[time][];
     double[][] cells = new double[time + 1][];
     double[][] outs = new double[time + 1][];
     cells[0] = new double[batch * hidden];
     outs[0] = new double[batch * hidden];
-    double[] xt = new double[batch * in];
     int gates = 4 * hidden;
+    int rows = batch * time;
+    double[] inputs = new double[rows * gates];
+    for (int row = 0; row < rows; row++) {
+      System.arraycopy(bs, 0, inputs, row * gates, gates);
+    }
+    gemm(false, false, rows, gates, in, xs, wxs, 1, inputs);
     for (int t = 0; t < time; t++) {
-      step(xs, t, time, in, xt, batch);
       double[] z = new double[batch * gates];
       for (int r = 0; r < batch; r++) {
-        System.arraycopy(bs, 0, z, r * gates, gates);
+        System.arraycopy(inputs, (r * time + t) * gates, z, r * gates, gates);
       }
-      gemm(false, false, batch, gates, in, xt, wxs, 1, z);
-      gemm(false, false, batch, gates, hidden, outs[t], wrs, 1, z);
+      if (t > 0) {
+        left.put(outs[t], 0, batch * hidden);
+        product.put(z, 0, batch * gates);
+        gemm(false, false, batch, gates, hidden, left, recurrent, 1, product);
+        product.get(z, 0, batch * gates);
+      }
       double[] c = new double[batch * hidden];
       double[] h = new double[batch * hidden];
       for (int r = 0; r < batch; r++) {
@@ -142,16 +172,16 @@ final class HeapLstm {
             h[cell] = outs[t][cell];
             continue;
           }
-          double i = sigmoid(z[row + k]);
-          double f = sigmoid(z[row + hidden + k]);
-          double g = Math.tanh(z[row + 2 * hidden + k]);
-          double o = sigmoid(z[row + 3 * hidden + k]);
+          double i = sigmoid(z[row + k], fast);
+          double f = sigmoid(z[row + hidden + k], fast);
+          double g = tanh(z[row + 2 * hidden + k], fast);
+          double o = sigmoid(z[row + 3 * hidden + k], fast);
           z[row + k] = i;
           z[row + hidden + k] = f;
           z[row + 2 * hidden + k] = g;
           z[row + 3 * hidden + k] = o;
           c[cell] = f * cells[t][cell] + i * g;
-          h[cell] = o * Math.tanh(c[cell]);
+          h[cell] = o * tanh(c[cell], fast);
         }
       }
       act[t] = z;
@@ -174,8 +204,13 @@ final class HeapLstm {
     int in = (int) x.size(2);
     int hidden = (int) wr.size(0);
     int[] length = lengths(lengths, batch, time);
-    Recurrence run = recurrence(doubles(x), doubles(wx), doubles(wr), doubles(b), length, batch,
-        time, in, hidden);
+    Recurrence run;
+    try (DoublePointer recurrent = new DoublePointer(doubles(wr));
+        DoublePointer left = new DoublePointer((long) batch * 4 * hidden);
+        DoublePointer product = new DoublePointer((long) batch * 4 * hidden)) {
+      run = recurrence(doubles(x), doubles(wx), recurrent, doubles(b), length, batch, time, in,
+          hidden, left, product, approximate(x));
+    }
     if (h != null) {
       double[] sequence = new double[batch * time * hidden];
       for (int t = 0; t < time; t++) {
@@ -207,13 +242,6 @@ final class HeapLstm {
     return length;
   }
 
-  /** Rows {@code x[:, t, :]} into {@code xt} ([batch, in], row-major). */
-  private static void step(double[] xs, int t, int time, int in, double[] xt, int batch) {
-    for (int r = 0; r < batch; r++) {
-      System.arraycopy(xs, (r * time + t) * in, xt, r * in, in);
-    }
-  }
-
   /** {@code c = op(a) op(b) + beta c}, row-major, {@code op(a)} [m, k], {@code op(b)} [k, n]. */
   private static void gemm(boolean transposeA, boolean transposeB, int m, int n, int k,
       double[] a, double[] b, double beta, double[] c) {
@@ -223,8 +251,32 @@ final class HeapLstm {
         a, transposeA ? m : k, b, transposeB ? k : n, beta, c, n);
   }
 
-  private static double sigmoid(double v) {
-    return 1 / (1 + Math.exp(-v));
+  /** The same on native arrays. */
+  private static void gemm(boolean transposeA, boolean transposeB, int m, int n, int k,
+      DoublePointer a, DoublePointer b, double beta, DoublePointer c) {
+    openblas.cblas_dgemm(openblas.CblasRowMajor,
+        transposeA ? openblas.CblasTrans : openblas.CblasNoTrans,
+        transposeB ? openblas.CblasTrans : openblas.CblasNoTrans, m, n, k, 1.0,
+        a, transposeA ? m : k, b, transposeB ? k : n, beta, c, n);
+  }
+
+  /**
+   * Whether the layer runs on floats (the fused path, training): then tanh is the float rational
+   * approximation the dense stacks use ({@link FusedActivation#tanh}, within 4e-7 of it), and
+   * the sigmoid follows from it. {@code Math.tanh} is not a JIT intrinsic and took about half of
+   * a pass of {@code examples/shared-decoder.json}'s 28-step encoder (bench/run.sh modules).
+   * Double arrays (the gradient checks, the comparisons with the native ops) get the exact ones.
+   */
+  private static boolean approximate(INDArray x) {
+    return x.dataType() == org.nd4j.linalg.api.buffer.DataType.FLOAT;
+  }
+
+  private static double tanh(double v, boolean fast) {
+    return fast ? FusedActivation.tanh((float) v) : Math.tanh(v);
+  }
+
+  private static double sigmoid(double v, boolean fast) {
+    return fast ? 0.5 + 0.5 * FusedActivation.tanh((float) (0.5 * v)) : 1 / (1 + Math.exp(-v));
   }
 
   /**

@@ -5,6 +5,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.weightinit.impl.XavierInitScheme;
+import tandem.model.kernel.Kernels;
 
 /**
  * A recurrent sequence decoder: the input code {@code [batch, inputSize]} is repeated at each of
@@ -96,6 +97,9 @@ public final class SequenceDecoder implements Module {
       throw new IllegalArgumentException(name + ": expected input [" + work.batchSize + ", "
           + inputSize + "], found " + java.util.Arrays.toString(input.shape()));
     }
+    if (Kernels.fused(parameters, input)) {
+      return forwardFused(parameters, input, work);
+    }
     for (int t = 0; t < maxLength; t++) {
       work.x.get(NDArrayIndex.all(), NDArrayIndex.point(t), NDArrayIndex.all()).assign(input);
     }
@@ -112,6 +116,10 @@ public final class SequenceDecoder implements Module {
       INDArray parameterGradient, boolean inputGradientNeeded) {
     DecoderBuffers work = (DecoderBuffers) buffers;
     layout.check(parameterGradient);
+    if (Kernels.fused(parameters, parameterGradient, outputGradient)) {
+      return backwardFused(parameters, outputGradient, work, parameterGradient,
+          inputGradientNeeded);
+    }
     INDArray dLogits = outputGradient.dup('c')
         .reshape('c', (long) work.batchSize * maxLength, vocabularySize);
     INDArray hRows = work.h.reshape('c', (long) work.batchSize * maxLength, hiddenSize);
@@ -131,6 +139,102 @@ public final class SequenceDecoder implements Module {
     // The code fed every time step: its gradient is the sum over steps.
     work.inputGradient.assign(work.dx.sum(1));
     return work.inputGradient;
+  }
+
+  /**
+   * The forward pass with the code repeated into the time steps by bulk copies and the output
+   * projection straight to OpenBLAS on the flat parameters: on ND4J's ops, a view and an assign
+   * per time step, a gemm and a row-vector add, each with its fixed cost. The LSTM stays on
+   * {@link LstmLayerOp}.
+   */
+  private INDArray forwardFused(INDArray parameters, INDArray input, DecoderBuffers work) {
+    int rows = work.batchSize * maxLength;
+    Kernels.readRowMajor(input, work.heapInput, work.heapScratch);
+    long x = Kernels.addressOf(work.x);
+    for (int b = 0; b < work.batchSize; b++) {
+      for (int t = 0; t < maxLength; t++) {
+        Kernels.write(work.heapInput, b * inputSize, inputSize,
+            x + 4L * ((long) b * maxLength + t) * inputSize);
+      }
+    }
+    LstmLayerOp.forward(work.x, inputWeights(parameters), recurrentWeights(parameters),
+        bias(parameters), null, work.h, null);
+    // Logits (row-major [rows, V], the column-major [V, rows]): the bias in every row, then
+    // plus W_o^T h^T.
+    long flat = Kernels.addressOf(parameters);
+    long logits = Kernels.addressOf(work.output);
+    Kernels.read(flat + 4 * layout.offset(4), work.heapBias, 0, vocabularySize);
+    for (int r = 0; r < rows; r++) {
+      Kernels.write(work.heapBias, 0, vocabularySize, logits + 4L * r * vocabularySize);
+    }
+    Kernels.gemm(outputWeightsAt(flat), true, new Kernels.Matrix(Kernels.addressOf(work.h), rows,
+        hiddenSize, false), true, Kernels.Matrix.columnMajor(logits, vocabularySize, rows), 1f, 1f);
+    return work.output;
+  }
+
+  /**
+   * The backward pass with the output projection's products straight to OpenBLAS, its bias
+   * gradient and the input gradient's sum over time steps as heap loops, and the LSTM's
+   * gradients added into the flat gradient by bulk copies.
+   */
+  private INDArray backwardFused(INDArray parameters, INDArray outputGradient,
+      DecoderBuffers work, INDArray parameterGradient, boolean inputGradientNeeded) {
+    int rows = work.batchSize * maxLength;
+    // dLogits as row-major [rows, V]: the gradient's own floats when it is row-major.
+    INDArray rowMajor = outputGradient.ordering() == 'c' ? outputGradient
+        : outputGradient.dup('c');
+    long dLogits = Kernels.addressOf(rowMajor);
+    Kernels.Matrix dLogitRows = new Kernels.Matrix(dLogits, rows, vocabularySize, false);
+    long flat = Kernels.addressOf(parameters);
+    long gradient = Kernels.addressOf(parameterGradient);
+    // dW_o (row-major [H, V], the column-major [V, H]) += dLogits^T h.
+    Kernels.gemm(dLogitRows, true, new Kernels.Matrix(Kernels.addressOf(work.h), rows, hiddenSize,
+        false), false, Kernels.Matrix.columnMajor(gradient + 4 * layout.offset(3), vocabularySize,
+        hiddenSize), 1f, 1f);
+    // db_o += the column sums of dLogits.
+    java.util.Arrays.fill(work.heapBias, 0f);
+    for (int r = 0; r < rows; r++) {
+      Kernels.read(dLogits + 4L * r * vocabularySize, work.heapRow, 0, vocabularySize);
+      for (int v = 0; v < vocabularySize; v++) {
+        work.heapBias[v] += work.heapRow[v];
+      }
+    }
+    Kernels.addInto(work.heapBias, 0, gradient + 4 * layout.offset(4), vocabularySize,
+        work.heapScratch);
+    // dh (row-major [rows, H], the column-major [H, rows]) = W_o dLogits^T.
+    Kernels.gemm(outputWeightsAt(flat), false, dLogitRows, true,
+        Kernels.Matrix.columnMajor(Kernels.addressOf(work.dh), hiddenSize, rows), 1f, 0f);
+    LstmLayerOp.backward(work.x, inputWeights(parameters), recurrentWeights(parameters),
+        bias(parameters), null, work.dh, null, work.dx, work.dwx, work.dwr, work.db, null);
+    INDArray[] lstmGradients = {work.dwx, work.dwr, work.db};
+    for (int block = 0; block < lstmGradients.length; block++) {
+      int length = (int) lstmGradients[block].length();
+      Kernels.read(lstmGradients[block], work.heapScratch);
+      Kernels.addInto(work.heapScratch, 0, gradient + 4 * layout.offset(block), length,
+          work.heapSum);
+    }
+    if (!inputGradientNeeded) {
+      return null;
+    }
+    // The code fed every time step: its gradient is the sum over steps.
+    java.util.Arrays.fill(work.heapInput, 0f);
+    long dx = Kernels.addressOf(work.dx);
+    for (int b = 0; b < work.batchSize; b++) {
+      for (int t = 0; t < maxLength; t++) {
+        Kernels.read(dx + 4L * ((long) b * maxLength + t) * inputSize, work.heapRow, 0,
+            inputSize);
+        for (int i = 0; i < inputSize; i++) {
+          work.heapInput[b * inputSize + i] += work.heapRow[i];
+        }
+      }
+    }
+    Kernels.write(work.heapInput, work.inputGradient);
+    return work.inputGradient;
+  }
+
+  /** W_o ({@code [H, V]}, row-major) in the flat buffer at {@code flat}. */
+  private Kernels.Matrix outputWeightsAt(long flat) {
+    return new Kernels.Matrix(flat + 4 * layout.offset(3), hiddenSize, vocabularySize, false);
   }
 
   private INDArray inputWeights(INDArray flat) {
@@ -167,6 +271,13 @@ public final class SequenceDecoder implements Module {
     private final INDArray dwr;
     private final INDArray db;
     private final INDArray inputGradient;
+    /** Heap work of the fused path: one example's code each, a bias or a logit row, and two
+     *  arrays as long as the largest parameter block. */
+    private final float[] heapInput;
+    private final float[] heapBias = new float[vocabularySize];
+    private final float[] heapRow = new float[Math.max(vocabularySize, inputSize)];
+    private final float[] heapScratch;
+    private final float[] heapSum;
 
     DecoderBuffers(int batchSize, DataType dataType) {
       this.batchSize = batchSize;
@@ -182,6 +293,11 @@ public final class SequenceDecoder implements Module {
       dwr = Nd4j.create(dataType, hiddenSize, 4L * hiddenSize);
       db = Nd4j.create(dataType, 4L * hiddenSize);
       inputGradient = Nd4j.create(dataType, batchSize, inputSize);
+      heapInput = new float[batchSize * inputSize];
+      int largest = (int) Math.max(Math.max(4L * inputSize * hiddenSize,
+          4L * hiddenSize * hiddenSize), Math.max((long) batchSize * inputSize, vocabularySize));
+      heapScratch = new float[largest];
+      heapSum = new float[largest];
     }
 
     @Override

@@ -22,6 +22,7 @@ import tandem.model.module.Activations;
 import tandem.model.module.DenseStack;
 import tandem.model.module.Embedding;
 import tandem.model.module.Module;
+import tandem.model.module.SequenceDecoder;
 import tandem.model.spec.OutputGraph;
 import tandem.model.spec.TaskGraph;
 import tandem.model.train.ModelParameters;
@@ -171,14 +172,23 @@ class FusedPathTest {
     DenseStack dense = stack("tanh", "sigmoid", "relu");
     INDArray parameters = Nd4j.create(DataType.FLOAT, dense.parameterCount());
     dense.initializeInPlace(parameters, 3);
-    INDArray input = Nd4j.rand(DataType.FLOAT, 3, 4).subi(0.5);
-    INDArray weights = Nd4j.rand(DataType.FLOAT, 3, dense.outputSize()).subi(0.5);
-    Module.Buffers buffers = dense.createBuffers(3, DataType.FLOAT);
-    dense.forward(parameters, input, buffers);
-    INDArray gradient = Nd4j.zeros(DataType.FLOAT, dense.parameterCount());
-    INDArray inputGradient = dense.backward(parameters, weights, buffers, gradient, true).dup();
+    assertGradientsNumerical(dense, parameters, Nd4j.rand(DataType.FLOAT, 3, 4).subi(0.5));
+  }
+
+  /**
+   * {@code module}'s parameter and input gradients of a weighted sum of its output, on the path
+   * in force, against central differences.
+   */
+  private static void assertGradientsNumerical(Module module, INDArray parameters,
+      INDArray input) {
+    int batch = (int) input.size(0);
+    INDArray weights = Nd4j.rand(DataType.FLOAT, batch, module.outputSize()).subi(0.5);
+    Module.Buffers buffers = module.createBuffers(batch, DataType.FLOAT);
+    module.forward(parameters, input, buffers);
+    INDArray gradient = Nd4j.zeros(DataType.FLOAT, module.parameterCount());
+    INDArray inputGradient = module.backward(parameters, weights, buffers, gradient, true).dup();
     Supplier<Double> loss = () -> weightedSum(
-        dense.forward(parameters, input, dense.createBuffers(3, DataType.FLOAT)), weights);
+        module.forward(parameters, input, module.createBuffers(batch, DataType.FLOAT)), weights);
     assertGradientFloat("parameters", parameters, gradient, loss);
     assertGradientFloat("input", input, inputGradient, loss);
   }
@@ -207,6 +217,37 @@ class FusedPathTest {
     Supplier<Double> loss = () -> weightedSum(embedding.forward(parameters, ids,
         embedding.createBuffers(3, DataType.FLOAT)), epsilon);
     assertGradientFloat("tables", parameters, fused.get(1).sub(1), loss);
+  }
+
+  @Test
+  void sequenceDecoderMatchesNd4jInEveryOrderAndItsGradientIsNumerical() {
+    SequenceDecoder decoder = new SequenceDecoder("d", 3, 4, 5, 3);
+    INDArray parameters = Nd4j.create(DataType.FLOAT, decoder.parameterCount());
+    decoder.initializeInPlace(parameters, 11);
+    parameters.addi(Nd4j.rand(DataType.FLOAT, 1, parameters.length())
+        .reshape(parameters.length()).subi(0.5).muli(0.2));
+    for (char inputOrder : new char[] {'c', 'f'}) {
+      for (char gradientOrder : new char[] {'c', 'f'}) {
+        INDArray input = Nd4j.rand(DataType.FLOAT, 2, 3).subi(0.5).dup(inputOrder);
+        INDArray epsilon = Nd4j.rand(DataType.FLOAT, 2, decoder.outputSize()).subi(0.5)
+            .dup(gradientOrder);
+        Supplier<List<INDArray>> step = () -> {
+          Module.Buffers buffers = decoder.createBuffers(2, DataType.FLOAT);
+          INDArray output = decoder.forward(parameters, input, buffers).dup();
+          INDArray gradient = Nd4j.ones(DataType.FLOAT, decoder.parameterCount());
+          INDArray inputGradient = decoder.backward(parameters, epsilon, buffers, gradient, true)
+              .dup();
+          return List.of(output, gradient, inputGradient);
+        };
+        List<INDArray> fused = step.get();
+        List<INDArray> nd4j = Kernels.using(Kernels.Path.ND4J, step);
+        String what = "input " + inputOrder + ", gradient " + gradientOrder;
+        assertClose(what + ": output", nd4j.get(0), fused.get(0));
+        assertClose(what + ": parameter gradient", nd4j.get(1), fused.get(1));
+        assertClose(what + ": input gradient", nd4j.get(2), fused.get(2));
+      }
+    }
+    assertGradientsNumerical(decoder, parameters, Nd4j.rand(DataType.FLOAT, 2, 3).subi(0.5));
   }
 
   @Test
