@@ -28,11 +28,38 @@ final class HeapLstm {
   private HeapLstm() {}
 
   /**
+   * What a forward pass on the heap leaves for the backward pass that follows it with the same
+   * arguments (a module's step): the recurrence's gates, cells and outputs, which the backward
+   * pass otherwise runs again. Taken once; a backward pass without one recomputes them.
+   * Confined to the module's buffers, one thread.
+   */
+  static final class Memo {
+    private Recurrence saved;
+
+    /** The saved recurrence, and none from now on. */
+    private Recurrence take() {
+      Recurrence run = saved;
+      saved = null;
+      return run;
+    }
+  }
+
+  /**
    * Same contract as {@link LstmLayerOp#backward} (without its {@code dLengths}): overwrites
    * {@code dx} ([batch, time, in]), {@code dwx}, {@code dwr} and {@code db}.
    */
   static void backward(INDArray x, INDArray wx, INDArray wr, INDArray b, INDArray lengths,
       INDArray dh, INDArray dLastH, INDArray dx, INDArray dwx, INDArray dwr, INDArray db) {
+    backward(x, wx, wr, b, lengths, dh, dLastH, dx, dwx, dwr, db, null);
+  }
+
+  /**
+   * The same, with the recurrence {@code memo} kept from the forward pass with these arguments
+   * (null, or empty: run again).
+   */
+  static void backward(INDArray x, INDArray wx, INDArray wr, INDArray b, INDArray lengths,
+      INDArray dh, INDArray dLastH, INDArray dx, INDArray dwx, INDArray dwr, INDArray db,
+      Memo memo) {
     int batch = (int) x.size(0);
     int time = (int) x.size(1);
     int in = (int) x.size(2);
@@ -49,8 +76,11 @@ final class HeapLstm {
     try (DoublePointer recurrent = new DoublePointer(wrs);
         DoublePointer left = new DoublePointer((long) batch * gates);
         DoublePointer product = new DoublePointer((long) batch * gates)) {
-      Recurrence run = recurrence(xs, wxs, recurrent, bs, length, batch, time, in, hidden, left,
-          product, fast);
+      Recurrence run = memo == null ? null : memo.take();
+      if (run == null) {
+        run = recurrence(xs, wxs, recurrent, bs, length, batch, time, in, hidden, left, product,
+            fast);
+      }
       double[][] act = run.gates();
       double[][] cells = run.cells();
       double[][] outs = run.outputs();
@@ -199,6 +229,12 @@ final class HeapLstm {
    */
   static void forward(INDArray x, INDArray wx, INDArray wr, INDArray b, INDArray lengths,
       INDArray h, INDArray lastH) {
+    forward(x, wx, wr, b, lengths, h, lastH, null);
+  }
+
+  /** The same, keeping the recurrence in {@code memo} (when not null) for the backward pass. */
+  static void forward(INDArray x, INDArray wx, INDArray wr, INDArray b, INDArray lengths,
+      INDArray h, INDArray lastH, Memo memo) {
     int batch = (int) x.size(0);
     int time = (int) x.size(1);
     int in = (int) x.size(2);
@@ -210,6 +246,9 @@ final class HeapLstm {
         DoublePointer product = new DoublePointer((long) batch * 4 * hidden)) {
       run = recurrence(doubles(x), doubles(wx), recurrent, doubles(b), length, batch, time, in,
           hidden, left, product, approximate(x));
+    }
+    if (memo != null) {
+      memo.saved = run;
     }
     if (h != null) {
       double[] sequence = new double[batch * time * hidden];

@@ -34,9 +34,18 @@ final class LstmLayerOp {
    */
   static void forward(INDArray x, INDArray wx, INDArray wr, INDArray b, INDArray lengths,
       INDArray h, INDArray lastH) {
+    forward(x, wx, wr, b, lengths, h, lastH, null);
+  }
+
+  /**
+   * The same; a pass on the heap keeps its recurrence in {@code memo} (when not null) for
+   * {@link #backward} with the same memo.
+   */
+  static void forward(INDArray x, INDArray wx, INDArray wr, INDArray b, INDArray lengths,
+      INDArray h, INDArray lastH, HeapLstm.Memo memo) {
     if ((lengths != null || lastH != null) && !NATIVE_ONLY) {
       // The native op leaks on this path (HeapLstm).
-      HeapLstm.forward(x, wx, wr, b, lengths, h, lastH);
+      HeapLstm.forward(x, wx, wr, b, lengths, h, lastH, memo);
       return;
     }
     List<INDArray> inputs = new ArrayList<>(List.of(x, wx, wr, b));
@@ -61,6 +70,13 @@ final class LstmLayerOp {
   static void backward(INDArray x, INDArray wx, INDArray wr, INDArray b, INDArray lengths,
       INDArray dh, INDArray dLastH, INDArray dx, INDArray dwx, INDArray dwr, INDArray db,
       INDArray dLengths) {
+    backward(x, wx, wr, b, lengths, dh, dLastH, dx, dwx, dwr, db, dLengths, null);
+  }
+
+  /** The same, with the recurrence {@code memo} the forward pass kept, if any. */
+  static void backward(INDArray x, INDArray wx, INDArray wr, INDArray b, INDArray lengths,
+      INDArray dh, INDArray dLastH, INDArray dx, INDArray dwx, INDArray dwr, INDArray db,
+      INDArray dLengths, HeapLstm.Memo memo) {
     List<INDArray> inputs = new ArrayList<>(List.of(x, wx, wr, b));
     if (lengths != null) {
       inputs.add(lengths);
@@ -72,7 +88,7 @@ final class LstmLayerOp {
       inputs.add(dLastH);
     }
     if (!NATIVE_ONLY) {
-      HeapLstm.backward(x, wx, wr, b, lengths, dh, dLastH, dx, dwx, dwr, db);
+      HeapLstm.backward(x, wx, wr, b, lengths, dh, dLastH, dx, dwx, dwr, db, memo);
       if (dLengths != null) {
         dLengths.assign(0);
       }

@@ -117,7 +117,7 @@ public final class SequenceEncoder implements Module {
     }
     work.lengths.assign(Nd4j.createFromArray(lengths).castTo(work.lengths.dataType()));
     LstmLayerOp.forward(work.x, inputWeights(parameters), recurrentWeights(parameters),
-        bias(parameters), work.lengths, null, work.output);
+        bias(parameters), work.lengths, null, work.output, work.memo);
     return work.output;
   }
 
@@ -132,7 +132,7 @@ public final class SequenceEncoder implements Module {
     }
     LstmLayerOp.backward(work.x, inputWeights(parameters), recurrentWeights(parameters),
         bias(parameters), work.lengths, null, outputGradient.dup('c'), work.dx, work.dwx,
-        work.dwr, work.db, work.dLengths);
+        work.dwr, work.db, work.dLengths, work.memo);
     inputWeights(parameterGradient).addi(work.dwx);
     recurrentWeights(parameterGradient).addi(work.dwr);
     bias(parameterGradient).addi(work.db);
@@ -174,6 +174,8 @@ public final class SequenceEncoder implements Module {
     private final INDArray dwr;
     private final INDArray db;
     private final INDArray dLengths;
+    /** The forward pass's recurrence, for the backward pass of the same step. */
+    private final HeapLstm.Memo memo = new HeapLstm.Memo();
 
     EncoderBuffers(int batchSize, DataType dataType) {
       this.batchSize = batchSize;

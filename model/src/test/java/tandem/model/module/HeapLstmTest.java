@@ -133,6 +133,38 @@ class HeapLstmTest {
     }
   }
 
+  @Test
+  void aBackwardPassWithTheForwardPassesRecurrenceGivesTheSameBitsAndTakesItOnce() {
+    Nd4j.getRandom().setSeed(8);
+    INDArray x = Nd4j.rand(DataType.FLOAT, BATCH, TIME, IN).subi(0.5f);
+    INDArray wx = Nd4j.rand(DataType.FLOAT, IN, 4 * HIDDEN).subi(0.5f);
+    INDArray wr = Nd4j.rand(DataType.FLOAT, HIDDEN, 4 * HIDDEN).subi(0.5f);
+    INDArray b = Nd4j.rand(DataType.FLOAT, 4 * HIDDEN).subi(0.5f);
+    INDArray lengths = Nd4j.createFromArray(6f, 1f, 3f, 6f, 4f);
+    INDArray dLast = Nd4j.rand(DataType.FLOAT, BATCH, HIDDEN);
+    HeapLstm.Memo memo = new HeapLstm.Memo();
+    HeapLstm.forward(x, wx, wr, b, lengths, null, Nd4j.create(DataType.FLOAT, BATCH, HIDDEN),
+        memo);
+    // With the memo, again without it (taken), and with none at all: the same bits each time.
+    List<List<INDArray>> runs = new java.util.ArrayList<>();
+    for (HeapLstm.Memo given : java.util.Arrays.asList(memo, memo, null)) {
+      INDArray dx = Nd4j.create(DataType.FLOAT, BATCH, TIME, IN);
+      INDArray dwx = Nd4j.create(DataType.FLOAT, IN, 4 * HIDDEN);
+      INDArray dwr = Nd4j.create(DataType.FLOAT, HIDDEN, 4 * HIDDEN);
+      INDArray db = Nd4j.create(DataType.FLOAT, 4 * HIDDEN);
+      HeapLstm.backward(x, wx, wr, b, lengths, null, dLast, dx, dwx, dwr, db, given);
+      runs.add(List.of(dx, dwx, dwr, db));
+    }
+    for (int k = 0; k < 4; k++) {
+      float[] expected = runs.get(2).get(k).data().asFloat();
+      org.junit.jupiter.api.Assertions.assertArrayEquals(expected,
+          runs.get(0).get(k).data().asFloat(), "with the memo, output " + k);
+      org.junit.jupiter.api.Assertions.assertArrayEquals(expected,
+          runs.get(1).get(k).data().asFloat(), "after the memo was taken, output " + k);
+      assertTrue(runs.get(2).get(k).amaxNumber().doubleValue() > 0, "output " + k);
+    }
+  }
+
   private static INDArray[] outputs() {
     return new INDArray[] {Nd4j.create(DataType.DOUBLE, BATCH, TIME, IN),
         Nd4j.create(DataType.DOUBLE, IN, 4 * HIDDEN), Nd4j.create(DataType.DOUBLE, HIDDEN,
