@@ -10,7 +10,9 @@ import tandem.model.kernel.Kernels;
 /**
  * A recurrent sequence decoder: the input code {@code [batch, inputSize]} is repeated at each of
  * {@code maxLength} time steps, run through one LSTM layer ({@link LstmLayerOp}: ND4J's
- * {@code lstmLayer} and {@code lstmLayer_bp}) and projected to logits over the vocabulary at every
+ * {@code lstmLayer} forward and {@link HeapLstm} backward; on the fused path {@link HeapLstm} both
+ * ways, the backward pass reusing the forward pass's recurrence) and projected to logits over the
+ * vocabulary at every
  * step. Output {@code [batch, maxLength x vocabulary]}, time-major within a row (step t's logits
  * at columns {@code [t V, (t+1) V)}); the softmax per step belongs to the loss
  * ({@code sequence_softmax_cross_entropy}), which also masks padded steps. Parameters in order:
@@ -144,8 +146,10 @@ public final class SequenceDecoder implements Module {
   /**
    * The forward pass with the code repeated into the time steps by bulk copies and the output
    * projection straight to OpenBLAS on the flat parameters: on ND4J's ops, a view and an assign
-   * per time step, a gemm and a row-vector add, each with its fixed cost. The LSTM stays on
-   * {@link LstmLayerOp}.
+   * per time step, a gemm and a row-vector add, each with its fixed cost. The LSTM runs on the
+   * heap ({@link HeapLstm}), which keeps its recurrence for the backward pass: with ND4J's native
+   * forward op the backward pass ran the recurrence again (bench/run.sh modules: 1.56 ms a pass
+   * against 1.8-1.9).
    */
   private INDArray forwardFused(INDArray parameters, INDArray input, DecoderBuffers work) {
     int rows = work.batchSize * maxLength;
@@ -157,8 +161,9 @@ public final class SequenceDecoder implements Module {
             x + 4L * ((long) b * maxLength + t) * inputSize);
       }
     }
-    LstmLayerOp.forward(work.x, inputWeights(parameters), recurrentWeights(parameters),
-        bias(parameters), null, work.h, null);
+    // On the heap, keeping the recurrence for the backward pass.
+    HeapLstm.forward(work.x, inputWeights(parameters), recurrentWeights(parameters),
+        bias(parameters), null, work.h, null, work.memo);
     // Logits (row-major [rows, V], the column-major [V, rows]): the bias in every row, then
     // plus W_o^T h^T.
     long flat = Kernels.addressOf(parameters);
@@ -205,7 +210,8 @@ public final class SequenceDecoder implements Module {
     Kernels.gemm(outputWeightsAt(flat), false, dLogitRows, true,
         Kernels.Matrix.columnMajor(Kernels.addressOf(work.dh), hiddenSize, rows), 1f, 0f);
     LstmLayerOp.backward(work.x, inputWeights(parameters), recurrentWeights(parameters),
-        bias(parameters), null, work.dh, null, work.dx, work.dwx, work.dwr, work.db, null);
+        bias(parameters), null, work.dh, null, work.dx, work.dwx, work.dwr, work.db, null,
+        work.memo);
     INDArray[] lstmGradients = {work.dwx, work.dwr, work.db};
     for (int block = 0; block < lstmGradients.length; block++) {
       int length = (int) lstmGradients[block].length();
@@ -278,6 +284,8 @@ public final class SequenceDecoder implements Module {
     private final float[] heapRow = new float[Math.max(vocabularySize, inputSize)];
     private final float[] heapScratch;
     private final float[] heapSum;
+    /** The fused forward pass's recurrence, for the backward pass of the same step. */
+    private final HeapLstm.Memo memo = new HeapLstm.Memo();
 
     DecoderBuffers(int batchSize, DataType dataType) {
       this.batchSize = batchSize;
