@@ -81,8 +81,7 @@ public final class AsyncScalingBench implements Callable<Integer> {
   private record Measured(ActorRun run, Map<String, Duration> cpu) {}
 
   private record Repetition(ActorRun oneWorker, ActorRun twoWorkers, ActorRun sync,
-      double bareOneThread, double bareTwoThreads, double sharingCost,
-      Map<String, Duration> oneWorkerCpu, Map<String, Duration> twoWorkersCpu) {
+      double bareOneThread, double bareTwoThreads, double sharingCost) {
     double speedup() {
       return twoWorkers.examplesPerSecond() / oneWorker.examplesPerSecond();
     }
@@ -152,8 +151,7 @@ public final class AsyncScalingBench implements Callable<Integer> {
           bareTwo = bareExamplesPerSecond(syncPlan, 2);
         }
         double sharingCost = CrossCoreProbe.sharingCost(20_000);
-        Repetition repetition = new Repetition(one, two, syncRun, bareOne, bareTwo, sharingCost,
-            oneMeasured.cpu(), twoMeasured.cpu());
+        Repetition repetition = new Repetition(one, two, syncRun, bareOne, bareTwo, sharingCost);
         repetitions.add(repetition);
         progress("repetition %d/%d: async 1 worker %.0f ex/s, 2 workers %.0f ex/s (x%.2f);"
             + " final loss async %.4f, sync %.4f; compute per step %d / %d us; queue per step"

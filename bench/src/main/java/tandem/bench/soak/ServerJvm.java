@@ -125,8 +125,6 @@ final class ServerJvm implements AutoCloseable {
         .map(java.util.Map.Entry::getValue).reduce(Duration.ZERO, Duration::plus);
   }
 
-  /** USER_HZ: 100 on every Linux this runs on. */
-
   /**
    * Resident memory (VmRSS) in bytes after a full GC of the server ({@code jcmd GC.run}; if jcmd
    * fails, the figure is taken without it and {@code gc} in the result says so).

@@ -14,7 +14,7 @@ import tandem.model.kernel.Kernels;
  * 1 MB a call whatever its arguments, which took a server training {@code shared-decoder} to
  * JavaCPP's 8 GB limit in four minutes) and the forward pass with sequence lengths or the last
  * state ({@code lstmLayer}, about 80 KB a call; the full sequence without lengths does not leak
- * and stays native, except on the fused path of {@link SequenceDecoder}). The backward pass
+ * and stays native, unless the caller keeps the recurrence: a {@link Memo}). The backward pass
  * takes the forward pass's recurrence from a {@link Memo} when it has one, and otherwise runs it
  * again to have the gates.
  *

@@ -38,13 +38,13 @@ final class LstmLayerOp {
   }
 
   /**
-   * The same; a pass on the heap keeps its recurrence in {@code memo} (when not null) for
-   * {@link #backward} with the same memo.
+   * The same; with a {@code memo} the pass runs on the heap (unless {@link #NATIVE_ONLY}) and
+   * keeps its recurrence there for {@link #backward} with the same memo.
    */
   static void forward(INDArray x, INDArray wx, INDArray wr, INDArray b, INDArray lengths,
       INDArray h, INDArray lastH, HeapLstm.Memo memo) {
-    if ((lengths != null || lastH != null) && !NATIVE_ONLY) {
-      // The native op leaks on this path (HeapLstm).
+    if ((lengths != null || lastH != null || memo != null) && !NATIVE_ONLY) {
+      // The native op leaks on this path (HeapLstm), or the recurrence is kept.
       HeapLstm.forward(x, wx, wr, b, lengths, h, lastH, memo);
       return;
     }

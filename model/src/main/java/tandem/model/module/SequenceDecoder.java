@@ -99,7 +99,8 @@ public final class SequenceDecoder implements Module {
       throw new IllegalArgumentException(name + ": expected input [" + work.batchSize + ", "
           + inputSize + "], found " + java.util.Arrays.toString(input.shape()));
     }
-    if (Kernels.fused(parameters, input)) {
+    work.fusedPass = Kernels.fused(parameters, input);
+    if (work.fusedPass) {
       return forwardFused(parameters, input, work);
     }
     for (int t = 0; t < maxLength; t++) {
@@ -118,7 +119,8 @@ public final class SequenceDecoder implements Module {
       INDArray parameterGradient, boolean inputGradientNeeded) {
     DecoderBuffers work = (DecoderBuffers) buffers;
     layout.check(parameterGradient);
-    if (Kernels.fused(parameters, parameterGradient, outputGradient)) {
+    // Only after a fused forward pass: the recurrence it kept is this step's.
+    if (work.fusedPass && Kernels.fused(parameters, parameterGradient, outputGradient)) {
       return backwardFused(parameters, outputGradient, work, parameterGradient,
           inputGradientNeeded);
     }
@@ -162,7 +164,7 @@ public final class SequenceDecoder implements Module {
       }
     }
     // On the heap, keeping the recurrence for the backward pass.
-    HeapLstm.forward(work.x, inputWeights(parameters), recurrentWeights(parameters),
+    LstmLayerOp.forward(work.x, inputWeights(parameters), recurrentWeights(parameters),
         bias(parameters), null, work.h, null, work.memo);
     // Logits (row-major [rows, V], the column-major [V, rows]): the bias in every row, then
     // plus W_o^T h^T.
@@ -286,6 +288,8 @@ public final class SequenceDecoder implements Module {
     private final float[] heapSum;
     /** The fused forward pass's recurrence, for the backward pass of the same step. */
     private final HeapLstm.Memo memo = new HeapLstm.Memo();
+    /** Whether the latest forward pass ran on the fused path. */
+    private boolean fusedPass;
 
     DecoderBuffers(int batchSize, DataType dataType) {
       this.batchSize = batchSize;

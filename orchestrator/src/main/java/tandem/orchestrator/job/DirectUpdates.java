@@ -14,9 +14,9 @@ import tandem.worker.Worker;
 /**
  * The {@link DirectTrunk} of an async job whose workers all share this JVM (or a sync job on one
  * worker here): the job's {@link MasterCopy}, updated by the workers on their own threads, one
- * update at a time under one lock, and read by the shared-parameter actor under the same lock (checkpoints, the final
- * collection). Which version each worker reads decides which replaced arrays an update may
- * reuse, as {@link TrunkOffers} does for versions sent by message.
+ * update at a time under one lock, and read by the shared-parameter actor under the same lock
+ * (checkpoints, the final collection). Which version each worker reads decides which replaced
+ * arrays an update may reuse, as {@link TrunkOffers} does for versions sent by message.
  *
  * <p>Thread-safe. Reading the newest version takes no lock: it is published (volatile) once its
  * update is complete, and a worker records the version it reads after reading it, so an update

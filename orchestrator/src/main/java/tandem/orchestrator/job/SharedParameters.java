@@ -121,16 +121,18 @@ public final class SharedParameters extends AbstractBehavior<SharedParameters.Co
   }
 
   /**
-   * As above; with {@code direct} (async jobs, and sync jobs on one worker), the workers update the shared modules in
-   * place through the {@link DirectTrunk} that {@link Ready} carries, on their own threads, and
-   * this actor answers state requests and still applies any gradient sent to it.
+   * As above; with {@code direct} (where {@link #directFor} allows it), the workers update the
+   * shared modules in place through the {@link DirectTrunk} that {@link Ready} carries, on their
+   * own threads, and this actor answers state requests and still applies any gradient sent to
+   * it.
    */
   public static Behavior<Command> create(String jobId, TrainingPlan plan, TrunkSnapshot initial,
       Map<String, OptimizerSnapshot> optimizers, List<ActorRef<Worker.Command>> workers,
       ActorRef<Report> coordinator, boolean direct) {
-    if (direct && !plan.consistency().async() && workers.size() != 1) {
+    if (direct && !directFor(plan, workers)) {
       throw new IllegalArgumentException("job " + jobId + ": only async jobs and sync jobs on"
-          + " one worker update the shared modules in place");
+          + " one worker, all of whose workers run in this JVM, update the shared modules in"
+          + " place");
     }
     return Behaviors.setup(context -> new SharedParameters(context, jobId, plan,
         new MasterCopy(plan, initial, optimizers), workers, coordinator, direct));
