@@ -48,7 +48,7 @@ public final class SoakBench implements Callable<Integer> {
 
   private static final Duration POLL = Duration.ofMillis(50);
 
-  @Option(names = "--rounds", defaultValue = "3", description = "Measured rounds (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--rounds", defaultValue = "5", description = "Measured rounds (default: ${DEFAULT-VALUE}).")
   int rounds;
 
   @Option(names = "--jobs", defaultValue = "20", description = "Jobs per run (default: ${DEFAULT-VALUE}).")
@@ -70,6 +70,12 @@ public final class SoakBench implements Callable<Integer> {
       description = "How subscribers follow: batches (StreamEventBatches, as the Java client and "
           + "the CLI do) or events (StreamEvents, one message an event) (default: ${DEFAULT-VALUE}).")
   SoakSubscribers.Stream stream;
+
+  @Option(names = "--connections", defaultValue = "kept",
+      description = "Each subscriber's connection: kept from round to round (long-running "
+          + "clients) or per-round (a new connection for each job followed) (default: "
+          + "${DEFAULT-VALUE}).")
+  String connections;
 
   @Option(names = "--spec", defaultValue = "examples/arithmetic.json",
       description = "The job spec (default: ${DEFAULT-VALUE}, found above the working directory).")
@@ -106,7 +112,7 @@ public final class SoakBench implements Callable<Integer> {
       description = "An extra option of the subscribers' JVM (repeatable).")
   List<String> subscriberJvmOptions = new ArrayList<>();
 
-  @Option(names = "--warmup-rounds", defaultValue = "2",
+  @Option(names = "--warmup-rounds", defaultValue = "15",
       description = "Unmeasured warm-up rounds, the jobs without and then with subscribers"
           + " (default: ${DEFAULT-VALUE}).")
   int warmupRounds;
@@ -135,9 +141,11 @@ public final class SoakBench implements Callable<Integer> {
     serverOptions.addAll(serverJvmOptions);
     report.addProperty("retainedJobs", retainedJobs > 0 ? retainedJobs : 2 * jobs);
     report.addProperty("subscriberPriority", subscriberPriority);
+    report.addProperty("connections", perRoundConnections() ? "per-round" : "kept");
     try (ServerJvm server = ServerJvm.start(workers, serverHeap, serverOptions, dir);
         SubscriberJvm followers = SubscriberJvm.start(server.port(), subscribers, slow,
-            micros(slowDelay), stream, !"nice".equals(subscriberPriority), subscriberJvmOptions,
+            micros(slowDelay), stream, perRoundConnections(), !"nice".equals(subscriberPriority),
+            subscriberJvmOptions,
             dir.resolve("subscribers.log"))) {
       report.addProperty("logs", dir.toString());
       ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port())
@@ -149,7 +157,13 @@ public final class SoakBench implements Callable<Integer> {
         report.addProperty("rssAfterGc", idle.gc());
         // Both kinds of run, so that the JIT compiles the streaming path before the rounds
         // (unwarmed, the compiler threads were most of the extra CPU of a first round; after one
-        // warm-up round, they still took up to a second of a 6-second run).
+        // warm-up round, they still took up to a second of a 6-second run). Code that runs once
+        // per stream, connection or job reaches the C2 compiler's thresholds only after some
+        // hundreds of them: after two warm-up rounds, the compiler threads still took 0.2-0.45 s
+        // of a 2-second run with subscribers (first compilations of gRPC's and Netty's
+        // per-stream code, not recompilations), after six 0.05-0.35 s, after fifteen mostly
+        // under 0.15 s; the subscribers' own process needed 0.4-0.6 s a round after two and
+        // 0.2 s after fifteen. A soak measures the server as it runs for days: warmed up.
         for (int warmup = 1; warmup <= warmupRounds; warmup++) {
           int round = -warmup;
           runJobs(stub, spec, null, round, failures);
@@ -306,6 +320,15 @@ public final class SoakBench implements Callable<Integer> {
       spec.getStopBuilder().setMaxSteps(maxSteps);
     }
     return spec.build();
+  }
+
+  private boolean perRoundConnections() {
+    return switch (connections) {
+      case "kept" -> false;
+      case "per-round" -> true;
+      default -> throw new picocli.CommandLine.ParameterException(command.commandLine(),
+          "--connections must be kept or per-round, found " + connections);
+    };
   }
 
   /** "2ms", "500us", "0" as microseconds. */

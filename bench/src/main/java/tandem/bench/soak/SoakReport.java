@@ -14,10 +14,12 @@ final class SoakReport {
 
   static void print(PrintWriter out, JsonObject report) {
     out.printf(Locale.ROOT, "soak: %d jobs of %d steps, %d subscribers (%d slow) in a process of "
-            + "their own (%s priority, %s), server keeps %d jobs%n", report.get("jobs").getAsInt(),
+            + "their own (%s priority, %s, %s connections), server keeps %d jobs%n",
+        report.get("jobs").getAsInt(),
         report.get("stepsPerJob").getAsLong(), report.get("subscribers").getAsInt(),
         report.get("slowSubscribers").getAsInt(), report.get("subscriberPriority").getAsString(),
-        report.get("stream").getAsString(), report.get("retainedJobs").getAsInt());
+        report.get("stream").getAsString(), report.get("connections").getAsString(),
+        report.get("retainedJobs").getAsInt());
     JsonObject machine = report.getAsJsonObject("machine");
     out.printf(Locale.ROOT, "machine: a kernel entry %.2f us, and %.2f us more to touch 1,024 "
             + "pages right after one (KernelEntryProbe)%n",

@@ -35,7 +35,8 @@ final class SubscriberJvm implements AutoCloseable {
   }
 
   static SubscriberJvm start(int port, int subscribers, int slow, long slowDelayMicros,
-      SoakSubscribers.Stream stream, boolean idleClass, List<String> jvmOptions, Path log)
+      SoakSubscribers.Stream stream, boolean perRoundConnections, boolean idleClass,
+      List<String> jvmOptions, Path log)
       throws IOException {
     List<String> command = new ArrayList<>();
     if (idleClass && Files.isExecutable(Path.of("/usr/bin/chrt"))) {
@@ -54,10 +55,15 @@ final class SubscriberJvm implements AutoCloseable {
     }
     command.addAll(List.of("-cp", System.getProperty("java.class.path"),
         SoakSubscribers.class.getName(), Integer.toString(port), Integer.toString(subscribers),
-        Integer.toString(slow), Long.toString(slowDelayMicros), stream.name()));
+        Integer.toString(slow), Long.toString(slowDelayMicros), stream.name(),
+        perRoundConnections ? "PER_ROUND" : "KEPT"));
     Process process = new ProcessBuilder(command).redirectError(log.toFile()).start();
     SubscriberJvm jvm = new SubscriberJvm(process);
+    // The JVM's own messages (e.g. a flight recording's start) may come before "ready".
     String ready = jvm.answers.readLine();
+    while (ready != null && !ready.equals("ready") && ready.startsWith("[")) {
+      ready = jvm.answers.readLine();
+    }
     if (!"ready".equals(ready)) {
       process.destroyForcibly();
       throw new IllegalStateException("the subscriber process did not start (" + ready

@@ -13,7 +13,8 @@ import tandem.bench.BenchMain;
 
 /**
  * {@code bench/run.sh soak} in smoke mode: a server JVM, a nice'd subscriber JVM, two short jobs
- * with four subscribers (one slow); every check passes and every figure is there. Not timed.
+ * with four subscribers (one slow), two rounds (the subscribers' connections kept from the first
+ * to the second); every check passes and every figure is there. Not timed.
  */
 class SoakBenchTest {
 
@@ -22,7 +23,7 @@ class SoakBenchTest {
     StringWriter out = new StringWriter();
     CommandLine command = BenchMain.commandLine();
     command.setOut(new PrintWriter(out));
-    int exitCode = command.execute("soak", "--rounds", "1", "--jobs", "2", "--subscribers", "4",
+    int exitCode = command.execute("soak", "--rounds", "2", "--jobs", "2", "--subscribers", "4",
         "--slow", "1", "--slow-delay", "200us", "--max-steps", "40", "--warmup-rounds", "0",
         "--server-heap", "512m", "--json");
     assertEquals(0, exitCode, out.toString());
