@@ -83,6 +83,11 @@ final class ServerJvm implements AutoCloseable {
     return new ServerJvm(process, Integer.parseInt(Files.readString(portFile).trim()), log);
   }
 
+  /** How long {@link #rssAfterGc} waits at most for the resident memory to stop falling. */
+  private static final Duration RSS_SETTLE = Duration.ofSeconds(5);
+  /** A fall of less than this in 100 ms counts as settled. */
+  private static final long RSS_STEADY_BYTES = 1 << 20;
+
   int port() {
     return port;
   }
@@ -127,7 +132,10 @@ final class ServerJvm implements AutoCloseable {
 
   /**
    * Resident memory (VmRSS) in bytes after a full GC of the server ({@code jcmd GC.run}; if jcmd
-   * fails, the figure is taken without it and {@code gc} in the result says so).
+   * fails, the figure is taken without it and {@code gc} in the result says so), once it stopped
+   * falling: G1 gives the freed heap back to the system after the collection, on a thread of its
+   * own, so a figure read at once was up to twice the settled one (1.2 GB against 0.6 GB after the
+   * soak's warm-up rounds).
    */
   Rss rssAfterGc() throws IOException, InterruptedException {
     boolean collected = false;
@@ -137,11 +145,25 @@ final class ServerJvm implements AutoCloseable {
           .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
       collected = gc.waitFor(60, TimeUnit.SECONDS) && gc.exitValue() == 0;
     }
+    long deadline = System.nanoTime() + RSS_SETTLE.toNanos();
+    long rss = rss();
+    int steady = 0;
+    while (steady < 3 && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+      long now = rss();
+      steady = now > rss - RSS_STEADY_BYTES ? steady + 1 : 0;
+      rss = Math.min(rss, now);
+    }
+    return new Rss(rss, collected);
+  }
+
+  /** The server's VmRSS now, in bytes. */
+  private long rss() throws IOException {
     for (String line : Files.readAllLines(Path.of("/proc", Long.toString(process.pid()),
         "status"))) {
       if (line.startsWith("VmRSS:")) {
         String[] parts = line.substring(6).trim().split("\\s+");
-        return new Rss(Long.parseLong(parts[0]) * 1024, collected);
+        return Long.parseLong(parts[0]) * 1024;
       }
     }
     throw new IllegalStateException("no VmRSS for process " + process.pid());
