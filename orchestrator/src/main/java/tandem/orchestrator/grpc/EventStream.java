@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import tandem.api.v1.EventsMissed;
@@ -74,6 +73,7 @@ public final class EventStream {
   private final AtomicInteger wip = new AtomicInteger();
   private final Runnable wake = this::wake;
   private final Runnable appended = this::appended;
+  private final Runnable drain = this::drain;
   private final long afterIncarnation;
   private long position;
   private boolean rewindChecked;
@@ -146,17 +146,17 @@ public final class EventStream {
   }
 
   /**
-   * Schedules a drain, after the linger or at once, unless one is scheduled or running (the
-   * linger is read only then: this runs on the coordinator's thread for every event).
+   * Schedules a drain, after the linger (with the other streams' batches of the pacing) or at
+   * once, unless one is scheduled or running (the linger is read only then: this runs on the
+   * coordinator's thread for every event).
    */
   private void send(boolean linger) {
     if (!finished && wip.getAndIncrement() == 0) {
       try {
-        long delayNanos = linger ? pacing.lingerNanos() : 0;
-        if (delayNanos <= 0) {
-          executor.execute(this::drain);
+        if (linger) {
+          pacing.later(drain, executor);
         } else {
-          executor.schedule(this::drain, delayNanos, TimeUnit.NANOSECONDS);
+          executor.execute(drain);
         }
       } catch (RejectedExecutionException e) {
         // The server is shutting down and its calls are being cancelled: nobody to send to.

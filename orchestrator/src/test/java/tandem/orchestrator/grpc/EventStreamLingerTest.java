@@ -22,8 +22,9 @@ import tandem.orchestrator.job.EventLog;
 
 /**
  * How {@link EventStream} batches live events: the first event appended after a send schedules
- * one delayed send (the linger), later ones ride along, and what is there at the start or when
- * the client can take more goes out at once. The executor here runs immediate work inline and
+ * one delayed send (the linger), later ones ride along, the streams of a shared pacing go out
+ * together in one task, and what is there at the start or when the client can take more goes out
+ * at once. The executor here runs immediate work inline and
  * keeps delayed work until the test runs it, so nothing depends on timing.
  */
 class EventStreamLingerTest {
@@ -99,8 +100,8 @@ class EventStreamLingerTest {
     assertEquals(Duration.ofMillis(40), pacing.linger(), "5 streams would want 50 ms: at most 40");
 
     step(1);
-    assertEquals(java.util.Collections.nCopies(5, TimeUnit.MILLISECONDS.toNanos(40)),
-        executor.delays, "each stream's batch lingers the paced time");
+    assertEquals(List.of(TimeUnit.MILLISECONDS.toNanos(40)), executor.delays,
+        "the streams' batches linger the paced time and go out together, in one task");
     calls.get(0).onCancel.run();
     calls.get(0).onCancel.run();
     assertEquals(4, pacing.openStreams(), "a cancelled stream counts once, however often told");
@@ -117,6 +118,27 @@ class EventStreamLingerTest {
     assertEquals(0, pacing.openStreams(), "streams that sent the job's end are closed");
     assertEquals(List.of(1L, 2L), calls.get(3).sequences());
     assertEquals(List.of(), calls.get(1).sequences(), "a cancelled stream gets nothing more");
+  }
+
+  @Test
+  void aStreamWhoseSendFailsDoesNotHoldUpTheOthersGoingOutWithIt() {
+    EventPacing pacing = EventPacing.shared(Duration.ofMillis(20), Duration.ofMillis(20), 0);
+    RecordingCall broken = new RecordingCall();
+    RecordingCall healthy = new RecordingCall();
+    new EventStream(log, 0, 0, broken, executor, pacing).start();
+    new EventStream(log, 0, 0, healthy, executor, pacing).start();
+    broken.failing = true;
+    step(1);
+    step(2);
+    assertEquals(1, executor.delays.size(), "one task for both streams' batches");
+    executor.runDelayed();
+    assertEquals(List.of(1L, 2L), healthy.sequences());
+    assertEquals(List.of(), broken.sequences());
+
+    step(3);
+    assertEquals(2, executor.delays.size(), "the next batch is scheduled anew");
+    executor.runDelayed();
+    assertEquals(List.of(1L, 2L, 3L), healthy.sequences());
   }
 
   private void step(long step) {
@@ -156,6 +178,7 @@ class EventStreamLingerTest {
   private static final class RecordingCall extends ServerCallStreamObserver<TrainingEvent> {
     final List<TrainingEvent> sent = new ArrayList<>();
     volatile boolean ready = true;
+    boolean failing;
     boolean completed;
     Runnable onReady = () -> { };
     Runnable onCancel = () -> { };
@@ -198,6 +221,9 @@ class EventStreamLingerTest {
 
     @Override
     public void onNext(TrainingEvent value) {
+      if (failing) {
+        throw new IllegalStateException("the call is broken");
+      }
       sent.add(value);
     }
 
