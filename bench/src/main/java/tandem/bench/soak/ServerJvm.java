@@ -21,6 +21,11 @@ final class ServerJvm implements AutoCloseable {
 
   private static final Duration START = Duration.ofMinutes(3);
 
+  /** How long {@link #rssAfterGc} waits at most for the resident memory to stop falling. */
+  private static final Duration RSS_SETTLE = Duration.ofSeconds(5);
+  /** A fall of less than this in 100 ms counts as settled. */
+  private static final long RSS_STEADY_BYTES = 1 << 20;
+
   private final Process process;
   private final int port;
   private final Path log;
@@ -82,11 +87,6 @@ final class ServerJvm implements AutoCloseable {
     }
     return new ServerJvm(process, Integer.parseInt(Files.readString(portFile).trim()), log);
   }
-
-  /** How long {@link #rssAfterGc} waits at most for the resident memory to stop falling. */
-  private static final Duration RSS_SETTLE = Duration.ofSeconds(5);
-  /** A fall of less than this in 100 ms counts as settled. */
-  private static final long RSS_STEADY_BYTES = 1 << 20;
 
   int port() {
     return port;

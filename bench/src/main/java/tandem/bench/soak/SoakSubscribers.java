@@ -32,9 +32,10 @@ import tandem.api.v1.TrainingServiceGrpc;
  * own connection, from the start of the log to {@code job_finished}. Each checks that it saw
  * sequence numbers 1, 2, 3, ... without a gap, a repeat or a skipped range, and that the job
  * succeeded. They are asynchronous calls read on one event-loop thread, as an efficient client
- * of many streams would be: a thread per blocking call, each message handed from the transport's
- * thread to the caller's, took this process 1.4–2.0 s of CPU a round (bench/run.sh soak, per-round
- * connections) against 0.7–0.9 s. Prints {@code done ROUND DELIVERED FAILURES [FIRST_FAILURE]} when all ended.
+ * of many streams would be: a thread per blocking call, each message handed from the
+ * transport's thread to the caller's, took this process 1.4–2.0 s of CPU a round (bench/run.sh
+ * soak, per-round connections) against 0.7–0.9 s. Prints {@code done ROUND DELIVERED FAILURES
+ * [FIRST_FAILURE]} when all ended.
  *
  * <p>Subscriber {@code i} keeps its connection from round to round, as a long-running client
  * (a dashboard, a monitor) keeps its channel; with {@code PER_ROUND} it connects anew each round,
