@@ -32,8 +32,9 @@ public interface DirectTrunk {
 
   /**
    * Applies several steps' shared gradients in order, one after the other with no update of
-   * another worker in between, as {@link #apply} does each: the shared state stays in this
-   * thread's caches from one to the next.
+   * another worker in between, as {@link #apply} does each (the same results, bit for bit): the
+   * shared state is read once for all of them, in one pass of the optimizer where it can, and
+   * only the last of their versions is published.
    */
   default java.util.List<Applied> applyAll(java.util.List<Worker.SharedGradients> gradients) {
     return gradients.stream().map(this::apply).toList();

@@ -345,9 +345,9 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
 
   /**
    * With a {@link DirectTrunk}, a step's shared gradients wait for the next step's, and the two
-   * are applied together, one after the other: the shared state (the trunk's parameters and
-   * optimizer moments) then moves between the workers' cores once per two steps instead of once
-   * per step. When the two CPUs do not share their caches (bench/run.sh async prints how much
+   * are applied together, in one pass of the optimizer over both: the shared state (the trunk's
+   * parameters and optimizer moments) then moves between the workers' cores once per two steps
+   * instead of once per step, and is read and written once for the two. When the two CPUs do not share their caches (bench/run.sh async prints how much
    * sharing costs at the moment), two threads taking turns on the two-head trunk's optimizer
    * state took 23-27 us an update against 5.3 us on one thread. The price: a worker's next step
    * reads a version without its own previous gradient (one more version of staleness). A step

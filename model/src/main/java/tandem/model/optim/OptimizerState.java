@@ -1,5 +1,6 @@
 package tandem.model.optim;
 
+import java.util.List;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -42,8 +43,6 @@ public final class OptimizerState {
   private float[] firstMoments;
   private float[] secondMoments;
   private int iteration;
-  private int stepSizeIteration = -1;
-  private float stepSize;
 
   /** Consecutive tables of {@code counts[t]} rows of {@code widths[t]} values. */
   private record Rows(int[] counts, int[] widths) {}
@@ -135,7 +134,7 @@ public final class OptimizerState {
       if (rows != null) {
         applyLazy(parameters, gradient);
       } else {
-        applyFused(parameters, target, gradient);
+        applyFused(parameters, target, List.of(gradient));
       }
     } else if (updater == null) {
       throw new IllegalArgumentException("expected contiguous float buffers, found "
@@ -145,6 +144,42 @@ public final class OptimizerState {
       parameters.subi(gradient);
     }
     iteration++;
+  }
+
+  /**
+   * As {@link #applyInto} once per gradient, in order: the first update reads {@code parameters},
+   * each next one the result of the one before, and the last result is in {@code target}. With
+   * the fused loops, in one pass over the block: each chunk of the parameters and moments takes
+   * every update while it is in the L1 cache, and is read and written once instead of once per
+   * update (the same arithmetic in the same order, so the same floats as one by one). An async
+   * job's worker applying several steps' shared gradients together reads the shared state, which
+   * the other worker's core wrote last, once for all of them.
+   */
+  public void applyAllInto(INDArray parameters, INDArray target, List<INDArray> gradients) {
+    if (gradients.isEmpty()) {
+      throw new IllegalArgumentException("expected at least one gradient");
+    }
+    if (gradients.size() == 1 || !fusedFor(parameters, target, gradients)) {
+      applyInto(parameters, target, gradients.get(0));
+      for (int j = 1; j < gradients.size(); j++) {
+        applyInPlace(target, gradients.get(j));
+      }
+      return;
+    }
+    applyFused(parameters, target, gradients);
+    iteration += gradients.size();
+  }
+
+  /** Whether {@link #applyFused} takes these buffers: dense float blocks of the right length. */
+  private boolean fusedFor(INDArray parameters, INDArray target, List<INDArray> gradients) {
+    if (updater != null || rows != null || parameterCount > Integer.MAX_VALUE) {
+      return false;
+    }
+    List<INDArray> buffers = new java.util.ArrayList<>(gradients);
+    buffers.add(parameters);
+    buffers.add(target);
+    return buffers.stream().allMatch(buffer -> buffer.dataType() == DataType.FLOAT
+        && contiguous(buffer) && buffer.length() == parameterCount);
   }
 
   /** Updates applied so far. */
@@ -211,22 +246,31 @@ public final class OptimizerState {
    * array went through L2 twice more; the two-head bare loop's optimizer step took 15-27 us
    * then and 12-14 us now (timing probes, since removed, in separate runs).
    */
-  private void applyFused(INDArray parameters, INDArray target, INDArray gradient) {
+  private void applyFused(INDArray parameters, INDArray target, List<INDArray> gradients) {
     int n = (int) parameterCount;
     float[] p = scratch(0, n);
     float[] g = scratch(1, n);
     boolean sgd = settings.name().equals("sgd");
-    float rate = (float) settings.learningRate(iteration);
+    int updates = gradients.size();
+    float[] rates = new float[updates];
+    float[] stepSizes = new float[updates];
+    long[] gradientAddresses = new long[updates];
+    for (int j = 0; j < updates; j++) {
+      rates[j] = (float) settings.learningRate(iteration + j);
+      stepSizes[j] = sgd ? 0f : stepSize(iteration + j);
+      gradientAddresses[j] = Kernels.addressOf(gradients.get(j));
+    }
     long parameterAddress = Kernels.addressOf(parameters);
-    long gradientAddress = Kernels.addressOf(gradient);
     long targetAddress = Kernels.addressOf(target);
     for (int from = 0; from < n; from += CHUNK) {
       int length = Math.min(CHUNK, n - from);
       // Bulk copies to heap arrays let the JIT vectorise the loop; element-wise access to the
       // native buffers was ten times slower.
       Kernels.read(parameterAddress + 4L * from, p, from, length);
-      Kernels.read(gradientAddress + 4L * from, g, from, length);
-      step(p, g, from, length, sgd, rate);
+      for (int j = 0; j < updates; j++) {
+        Kernels.read(gradientAddresses[j] + 4L * from, g, from, length);
+        step(p, g, from, length, sgd, rates[j], stepSizes[j]);
+      }
       Kernels.write(p, from, length, targetAddress + 4L * from);
     }
   }
@@ -242,6 +286,7 @@ public final class OptimizerState {
     Kernels.read(gradient, g);
     boolean sgd = settings.name().equals("sgd");
     float rate = (float) settings.learningRate(iteration);
+    float stepSize = sgd ? 0f : stepSize(iteration);
     long parameterAddress = Kernels.addressOf(parameters);
     int start = 0;
     for (int t = 0; t < rows.counts().length; t++) {
@@ -251,7 +296,7 @@ public final class OptimizerState {
           continue;
         }
         Kernels.read(parameterAddress + 4L * start, p, start, width);
-        step(p, g, start, width, sgd, rate);
+        step(p, g, start, width, sgd, rate, stepSize);
         Kernels.write(p, start, width, parameterAddress + 4L * start);
       }
     }
@@ -266,14 +311,18 @@ public final class OptimizerState {
     return false;
   }
 
-  /** SGD at {@code rate}, or Adam, on entries {@code [from, from + length)} of the block. */
-  private void step(float[] p, float[] g, int from, int length, boolean sgd, float rate) {
+  /**
+   * SGD at {@code rate}, or Adam with {@code stepSize} ({@link #stepSize}), on entries {@code
+   * [from, from + length)} of the block.
+   */
+  private void step(float[] p, float[] g, int from, int length, boolean sgd, float rate,
+      float stepSize) {
     if (sgd) {
       for (int i = from; i < from + length; i++) {
         p[i] -= rate * g[i];
       }
     } else {
-      adam(p, g, from, length);
+      adam(p, g, from, length, stepSize);
     }
   }
 
@@ -283,7 +332,7 @@ public final class OptimizerState {
    * vectorises; an offset between them kept this loop scalar, 3x slower). {@code g} is left as
    * it was.
    */
-  private void adam(float[] p, float[] g, int from, int length) {
+  private void adam(float[] p, float[] g, int from, int length, float stepSize) {
     if (firstMoments == null) {
       int n = (int) parameterCount;
       firstMoments = new float[n];
@@ -293,7 +342,6 @@ public final class OptimizerState {
     float[] v = secondMoments;
     double beta1 = settings.beta1();
     double beta2 = settings.beta2();
-    float stepSize = stepSize();
     float b1 = (float) beta1;
     float b2 = (float) beta2;
     float oneMinusB1 = (float) (1 - beta1);
@@ -309,15 +357,14 @@ public final class OptimizerState {
     }
   }
 
-  /** Adam's step size of this update, the bias corrections folded in; computed once per update. */
-  private float stepSize() {
-    if (stepSizeIteration != iteration) {
-      int t = iteration + 1;
-      stepSize = (float) (settings.learningRate(iteration)
-          * Math.sqrt(1 - Math.pow(settings.beta2(), t)) / (1 - Math.pow(settings.beta1(), t)));
-      stepSizeIteration = iteration;
-    }
-    return stepSize;
+  /**
+   * Adam's step size of the update after {@code updates} others, the bias corrections folded
+   * in; computed once per update.
+   */
+  private float stepSize(int updates) {
+    int t = updates + 1;
+    return (float) (settings.learningRate(updates)
+        * Math.sqrt(1 - Math.pow(settings.beta2(), t)) / (1 - Math.pow(settings.beta1(), t)));
   }
 
   private float[] scratch(int which, int n) {

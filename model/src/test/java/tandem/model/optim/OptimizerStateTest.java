@@ -94,6 +94,50 @@ class OptimizerStateTest {
   }
 
   @Test
+  void applyAllIntoGivesTheSameFloatsAsOneUpdateAfterTheOther() {
+    for (String name : java.util.List.of("adam", "sgd")) {
+      for (DataType type : java.util.List.of(DataType.FLOAT, DataType.DOUBLE)) {
+        // A half-life, so that each update of a pass has its own rate; a length that is not a
+        // whole number of the loop's chunks.
+        OptimizerSettings settings =
+            new OptimizerSettings(name, 0.01, 0.9, 0.999, 1e-8, false, 3);
+        int n = 2_500;
+        OptimizerState oneByOne = new OptimizerState(settings, n, type);
+        OptimizerState together = new OptimizerState(settings, n, type);
+        Nd4j.getRandom().setSeed(5);
+        INDArray expected = Nd4j.rand(type, n);
+        INDArray current = expected.dup();
+        for (int pass = 0; pass < 4; pass++) {
+          java.util.List<INDArray> gradients = new java.util.ArrayList<>();
+          for (int j = 0; j <= pass; j++) {
+            INDArray gradient = Nd4j.randn(type, n);
+            gradients.add(gradient);
+            oneByOne.applyInPlace(expected, gradient.dup());
+          }
+          java.util.List<INDArray> before = gradients.stream().map(INDArray::dup).toList();
+          INDArray source = current.dup();
+          INDArray target = Nd4j.valueArrayOf(new long[] {n}, 1e6, type);
+          together.applyAllInto(current, target, gradients);
+          assertArrayEquals(source.toDoubleVector(), current.toDoubleVector(), 0.0,
+              "source kept");
+          if (type == DataType.FLOAT) {
+            for (int j = 0; j < gradients.size(); j++) {
+              assertArrayEquals(before.get(j).toDoubleVector(),
+                  gradients.get(j).toDoubleVector(), 0.0, "fused loops keep the gradients");
+            }
+          }
+          current = target;
+        }
+        String what = name + " " + type;
+        assertArrayEquals(expected.toDoubleVector(), current.toDoubleVector(), 0.0, what);
+        assertEquals(oneByOne.iteration(), together.iteration(), what);
+        assertEquals(10, together.iteration(), what);
+        assertArrayEquals(oneByOne.copyOfState(), together.copyOfState(), 0f, what);
+      }
+    }
+  }
+
+  @Test
   void aHalfLifeDecaysTheRateExponentiallyInBothPathsAlike() {
     for (String name : java.util.List.of("adam", "sgd")) {
       OptimizerSettings settings = new OptimizerSettings(name, 0.01, 0.9, 0.999, 1e-8, false, 10);

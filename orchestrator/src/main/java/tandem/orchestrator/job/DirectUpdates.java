@@ -1,5 +1,6 @@
 package tandem.orchestrator.job;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -86,30 +87,39 @@ final class DirectUpdates implements DirectTrunk {
     return lock.tryLock() ? Optional.of(applyAllLocked(gradients)) : Optional.empty();
   }
 
-  /** Applies {@code gradients} in order, the lock taken; releases it. */
+  /**
+   * Applies {@code gradients} in order, the lock taken, in one pass of the optimizer over them
+   * ({@link MasterCopy#applyEach}); releases it.
+   */
   private List<Applied> applyAllLocked(List<Worker.SharedGradients> gradients) {
     try {
-      List<Applied> applied = new java.util.ArrayList<>(gradients.size());
+      List<Worker.SharedGradients> first = new ArrayList<>(gradients.size());
       for (Worker.SharedGradients step : gradients) {
-        applied.add(applyLocked(step));
+        // A step re-run after its worker was lost, whose first gradient was applied, counts once.
+        if (arrived.firstArrival(step.step())) {
+          first.add(step);
+        }
+      }
+      long before = master.current().version();
+      List<SharedParameters.AppliedStep> steps = first.isEmpty() ? List.of()
+          : master.applyEach(first, oldestRead()).steps();
+      published = master.current();
+      List<Applied> applied = new ArrayList<>(gradients.size());
+      long version = before;
+      int next = 0;
+      for (Worker.SharedGradients step : gradients) {
+        if (next < first.size() && first.get(next) == step) {
+          SharedParameters.AppliedStep done = steps.get(next++);
+          version += done.dropped() ? 0 : 1;
+          applied.add(new Applied(version, done.staleness(), done.dropped()));
+        } else {
+          applied.add(new Applied(version, version - step.trunkVersion(), true));
+        }
       }
       return applied;
     } finally {
       lock.unlock();
     }
-  }
-
-  private Applied applyLocked(Worker.SharedGradients gradients) {
-    long current = master.current().version();
-    if (!arrived.firstArrival(gradients.step())) {
-      // A step re-run after its worker was lost, whose first gradient was applied: it counts
-      // once.
-      return new Applied(current, current - gradients.trunkVersion(), true);
-    }
-    MasterCopy.Applied applied = master.apply(List.of(gradients), oldestRead());
-    published = applied.version();
-    SharedParameters.AppliedStep step = applied.steps().get(0);
-    return new Applied(applied.version().version(), step.staleness(), step.dropped());
   }
 
   /** The oldest version a worker reads (the current one when none does). */

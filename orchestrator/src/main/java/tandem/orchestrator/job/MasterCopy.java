@@ -89,6 +89,67 @@ final class MasterCopy {
     return new Applied(current, handled);
   }
 
+  /**
+   * Applies async steps' gradients each as its own update, in order, as {@link #apply} would one
+   * by one (each one's staleness against the version before it, one version per step kept), but
+   * with one pass of each module's optimizer over all of them ({@link
+   * OptimizerState#applyAllInto}) and only the last of those versions built: the others are
+   * never read. With one optimizer state per module and task, updates of one module by
+   * different tasks' states would change order, so those go one by one.
+   */
+  Applied applyEach(List<Worker.SharedGradients> gradients, long unreadBelow) {
+    if (gradients.size() == 1 || plan.optimizer().perTaskSharedState()) {
+      List<SharedParameters.AppliedStep> handled = new ArrayList<>();
+      for (Worker.SharedGradients step : gradients) {
+        handled.addAll(apply(List.of(step), unreadBelow).steps());
+      }
+      return new Applied(current, handled);
+    }
+    long version = current.version();
+    Set<String> frozen = plan.frozenModules();
+    Map<String, List<INDArray>> byModule = new LinkedHashMap<>();
+    List<SharedParameters.AppliedStep> handled = new ArrayList<>();
+    for (Worker.SharedGradients step : gradients) {
+      long staleness = version - step.trunkVersion();
+      double factor = stalePolicy.factor(staleness, consistency.dropStaleness());
+      handled.add(new SharedParameters.AppliedStep(step.step(), staleness, factor == 0));
+      if (factor == 0) {
+        continue;
+      }
+      if (factor != 1) {
+        step.gradients().values().forEach(g -> InPlace.multiply(g, factor));
+      }
+      // The step's gradient per module, its tasks' contributions added, as update() does.
+      Map<String, INDArray> combined = new LinkedHashMap<>();
+      aggregation.combine(List.of(new StepGradient(step.task(), step.step(), step.loss(),
+          step.gradients())), version).values().forEach(taskGradients ->
+              taskGradients.forEach((module, gradient) -> {
+                if (!frozen.contains(module)) {
+                  combined.merge(module, gradient, (sum, term) -> {
+                    InPlace.add(sum, term);
+                    return sum;
+                  });
+                }
+              }));
+      combined.forEach((module, gradient) ->
+          byModule.computeIfAbsent(module, m -> new ArrayList<>()).add(gradient));
+      version++;
+    }
+    if (version == current.version()) {
+      return new Applied(current, handled);
+    }
+    Map<String, INDArray> next = new LinkedHashMap<>(current.parameters());
+    byModule.forEach((module, moduleGradients) -> {
+      INDArray parameters = parameters(module);
+      INDArray target = arrays.writable(module, parameters, unreadBelow);
+      optimizer(new OptimizerKey(module, null)).applyAllInto(parameters, target, moduleGradients);
+      next.put(module, target);
+      arrays.replaced(module, current.version(), parameters);
+    });
+    current = new TrunkSnapshot(version, next);
+    return new Applied(current, handled);
+  }
+
   /** Copies of the current parameters. */
   Map<String, INDArray> copyOfParameters() {
     Map<String, INDArray> copy = new LinkedHashMap<>();
@@ -138,11 +199,7 @@ final class MasterCopy {
 
   private void step(OptimizerKey key, Map<String, INDArray> fresh, INDArray gradient,
       long unreadBelow) {
-    INDArray parameters = current.parameters().get(key.module());
-    if (parameters == null) {
-      throw new IllegalStateException("a gradient for module '" + key.module()
-          + "', which is not a shared module of the job");
-    }
+    INDArray parameters = parameters(key.module());
     INDArray next = fresh.get(key.module());
     if (next == null) {
       // The first update of this module in this version: straight from the current values into
@@ -153,6 +210,16 @@ final class MasterCopy {
     } else {
       optimizer(key).applyInPlace(next, gradient);
     }
+  }
+
+  /** The current parameters of shared module {@code module}. */
+  private INDArray parameters(String module) {
+    INDArray parameters = current.parameters().get(module);
+    if (parameters == null) {
+      throw new IllegalStateException("a gradient for module '" + module
+          + "', which is not a shared module of the job");
+    }
+    return parameters;
   }
 
   /** The state of a shared module's updates, made on first use. */

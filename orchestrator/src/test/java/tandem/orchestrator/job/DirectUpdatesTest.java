@@ -112,6 +112,30 @@ class DirectUpdatesTest {
   }
 
   @Test
+  void manyStepsAppliedTogetherGiveTheFloatsVersionsAndStalenessOfOneByOne() {
+    for (String policy : List.of("apply", "scale")) {
+      Fixture together = new Fixture(policy, 0);
+      Fixture oneByOne = new Fixture(policy, 0);
+      together.apply(1, 0, 1);
+      oneByOne.apply(1, 0, 1);
+      // (step, version read, gradient); step 1 again in the middle is a re-run: it counts once.
+      float[][] steps = {{2, 1, 2}, {3, 0, -3}, {1, 0, 50}, {4, 1, 0.25f}, {5, 1, 7}};
+      List<Worker.SharedGradients> gradients = new java.util.ArrayList<>();
+      List<DirectTrunk.Applied> expected = new java.util.ArrayList<>();
+      for (float[] step : steps) {
+        gradients.add(new Worker.SharedGradients(JOB, (long) step[0], "t1", (long) step[1], 0.0,
+            Map.of("c", TinyJobs.vector(step[2])), together.worker1.ref()));
+        expected.add(oneByOne.apply((long) step[0], (long) step[1], step[2]));
+      }
+      assertEquals(expected, together.direct.applyAll(gradients), policy);
+      assertEquals(new DirectTrunk.Applied(5, 3, false), expected.get(4), policy);
+      assertEquals(5, together.direct.newest(together.worker2.ref()).version(), policy);
+      assertArrayEquals(oneByOne.parameters().parameters().get("c").toFloatVector(),
+          together.parameters().parameters().get("c").toFloatVector(), 0f, policy);
+    }
+  }
+
+  @Test
   void anUpdateUnlessBusyAppliesNothingWhileAnotherRunsAndAppliesOnceItEnded() throws Exception {
     Fixture f = new Fixture("apply", 0);
     java.util.concurrent.CountDownLatch inside = new java.util.concurrent.CountDownLatch(1);
