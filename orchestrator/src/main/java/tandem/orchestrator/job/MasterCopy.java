@@ -72,14 +72,8 @@ final class MasterCopy {
     List<StepGradient> kept = new ArrayList<>();
     List<SharedParameters.AppliedStep> handled = new ArrayList<>();
     for (Worker.SharedGradients step : gradients) {
-      long staleness = version - step.trunkVersion();
-      double factor = stalePolicy.factor(staleness, consistency.dropStaleness());
-      handled.add(new SharedParameters.AppliedStep(step.step(), staleness, factor == 0));
-      if (factor == 0) {
+      if (!policed(step, version, handled)) {
         continue;
-      }
-      if (factor != 1) {
-        step.gradients().values().forEach(g -> InPlace.multiply(g, factor));
       }
       kept.add(new StepGradient(step.task(), step.step(), step.loss(), step.gradients()));
     }
@@ -106,32 +100,14 @@ final class MasterCopy {
       return new Applied(current, handled);
     }
     long version = current.version();
-    Set<String> frozen = plan.frozenModules();
     Map<String, List<INDArray>> byModule = new LinkedHashMap<>();
     List<SharedParameters.AppliedStep> handled = new ArrayList<>();
     for (Worker.SharedGradients step : gradients) {
-      long staleness = version - step.trunkVersion();
-      double factor = stalePolicy.factor(staleness, consistency.dropStaleness());
-      handled.add(new SharedParameters.AppliedStep(step.step(), staleness, factor == 0));
-      if (factor == 0) {
+      if (!policed(step, version, handled)) {
         continue;
       }
-      if (factor != 1) {
-        step.gradients().values().forEach(g -> InPlace.multiply(g, factor));
-      }
-      // The step's gradient per module, its tasks' contributions added, as update() does.
-      Map<String, INDArray> combined = new LinkedHashMap<>();
-      aggregation.combine(List.of(new StepGradient(step.task(), step.step(), step.loss(),
-          step.gradients())), version).values().forEach(taskGradients ->
-              taskGradients.forEach((module, gradient) -> {
-                if (!frozen.contains(module)) {
-                  combined.merge(module, gradient, (sum, term) -> {
-                    InPlace.add(sum, term);
-                    return sum;
-                  });
-                }
-              }));
-      combined.forEach((module, gradient) ->
+      tasksAdded(aggregation.combine(List.of(new StepGradient(step.task(), step.step(),
+          step.loss(), step.gradients())), version)).forEach((module, gradient) ->
           byModule.computeIfAbsent(module, m -> new ArrayList<>()).add(gradient));
       version++;
     }
@@ -178,16 +154,7 @@ final class MasterCopy {
         }
       }));
     } else {
-      Map<String, INDArray> combined = new LinkedHashMap<>();
-      byTask.values().forEach(gradients -> gradients.forEach((module, gradient) -> {
-        if (!frozen.contains(module)) {
-          combined.merge(module, gradient, (sum, term) -> {
-            InPlace.add(sum, term);
-            return sum;
-          });
-        }
-      }));
-      combined.forEach((module, gradient) ->
+      tasksAdded(byTask).forEach((module, gradient) ->
           step(new OptimizerKey(module, null), fresh, gradient, unreadBelow));
     }
     Map<String, INDArray> next = new LinkedHashMap<>(current.parameters());
@@ -210,6 +177,40 @@ final class MasterCopy {
     } else {
       optimizer(key).applyInPlace(next, gradient);
     }
+  }
+
+  /**
+   * The stale-gradient policy on {@code step}, whose update would follow {@code version}: what
+   * it does goes to {@code handled}; false if the step is dropped, else its gradients are scaled
+   * in place as the policy says.
+   */
+  private boolean policed(Worker.SharedGradients step, long version,
+      List<SharedParameters.AppliedStep> handled) {
+    long staleness = version - step.trunkVersion();
+    double factor = stalePolicy.factor(staleness, consistency.dropStaleness());
+    handled.add(new SharedParameters.AppliedStep(step.step(), staleness, factor == 0));
+    if (factor != 0 && factor != 1) {
+      step.gradients().values().forEach(g -> InPlace.multiply(g, factor));
+    }
+    return factor != 0;
+  }
+
+  /**
+   * Per module, the tasks' gradients of {@code byTask} added (into the first one's array), the
+   * frozen modules left out: one update per module with one optimizer state per module.
+   */
+  private Map<String, INDArray> tasksAdded(Map<String, Map<String, INDArray>> byTask) {
+    Set<String> frozen = plan.frozenModules();
+    Map<String, INDArray> combined = new LinkedHashMap<>();
+    byTask.values().forEach(gradients -> gradients.forEach((module, gradient) -> {
+      if (!frozen.contains(module)) {
+        combined.merge(module, gradient, (sum, term) -> {
+          InPlace.add(sum, term);
+          return sum;
+        });
+      }
+    }));
+    return combined;
   }
 
   /** The current parameters of shared module {@code module}. */
