@@ -196,7 +196,12 @@ public final class EventLog {
         .build());
   }
 
-  /** Numbers, stamps, stores and publishes an event; returns it as stored. */
+  /**
+   * Numbers, stamps, stores and publishes an event; returns it as stored. While a subscriber
+   * follows the log, the event is serialized here for all of them ({@link #serialized}), on the
+   * appending thread, which has just built it: the stream's thread, coming to it later on a core
+   * where it was not built, took several times as long.
+   */
   public TrainingEvent append(TrainingEvent.Builder event) {
     TrainingEvent stored;
     synchronized (this) {
@@ -212,7 +217,10 @@ public final class EventLog {
       progress.apply(stored, now);
       complete = stored.hasJobFinished();
     }
-    listeners.forEach(Runnable::run);
+    if (!listeners.isEmpty()) {
+      serialized(stored);
+      listeners.forEach(Runnable::run);
+    }
     return stored;
   }
 
@@ -268,6 +276,15 @@ public final class EventLog {
       }
     }
     return bytes;
+  }
+
+  /** Whether event {@code sequence} is held serialized. */
+  synchronized boolean heldSerialized(long sequence) {
+    if (sequence < 1 || sequence > lastSequence) {
+      return false;
+    }
+    int slot = slot(sequence);
+    return ring[slot] != null && ring[slot].getSequence() == sequence && wire[slot] != null;
   }
 
   private int slotHolding(TrainingEvent event) {

@@ -1,5 +1,6 @@
 package tandem.orchestrator.job;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -169,6 +170,24 @@ class EventLogTest {
     log.removeListener(listener);
     log.append(step("a", 3, 1.0));
     assertEquals(List.of(1L, 2L), calls);
+  }
+
+  @Test
+  void eventsAreSerializedAtAppendOnlyWhileSomeoneFollowsTheLog() {
+    EventLog log = log(100);
+    TrainingEvent unfollowed = log.append(step("a", 1, 1.0));
+    assertFalse(log.heldSerialized(1), "no subscriber: nothing serialized");
+    List<Boolean> readyForListener = new ArrayList<>();
+    Runnable listener = () -> readyForListener.add(log.heldSerialized(log.lastSequence()));
+    log.addListener(listener);
+    TrainingEvent followed = log.append(step("a", 2, 1.0));
+    assertEquals(List.of(true), readyForListener, "serialized before the listeners run");
+    assertArrayEquals(followed.toByteArray(), log.serialized(followed));
+    assertFalse(log.heldSerialized(1), "earlier events stay as they were");
+    assertArrayEquals(unfollowed.toByteArray(), log.serialized(unfollowed));
+    log.removeListener(listener);
+    log.append(step("a", 3, 1.0));
+    assertFalse(log.heldSerialized(3));
   }
 
   @Test
