@@ -175,11 +175,21 @@ public final class OptimizerState {
     if (updater != null || rows != null || parameterCount > Integer.MAX_VALUE) {
       return false;
     }
-    List<INDArray> buffers = new java.util.ArrayList<>(gradients);
-    buffers.add(parameters);
-    buffers.add(target);
-    return buffers.stream().allMatch(buffer -> buffer.dataType() == DataType.FLOAT
-        && contiguous(buffer) && buffer.length() == parameterCount);
+    if (!denseFloats(parameters) || !denseFloats(target)) {
+      return false;
+    }
+    for (INDArray gradient : gradients) {
+      if (!denseFloats(gradient)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** A contiguous float buffer of the block's length. */
+  private boolean denseFloats(INDArray buffer) {
+    return buffer.dataType() == DataType.FLOAT && contiguous(buffer)
+        && buffer.length() == parameterCount;
   }
 
   /** Updates applied so far. */
