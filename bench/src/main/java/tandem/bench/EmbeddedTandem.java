@@ -62,13 +62,23 @@ public final class EmbeddedTandem implements AutoCloseable {
    */
   public static EmbeddedTandem start(int workers, boolean dashboard,
       java.nio.file.Path... dataRoots) throws IOException {
+    return start(workers, dashboard, java.util.Map.of(), dataRoots);
+  }
+
+  /**
+   * {@link #start(int, boolean, java.nio.file.Path...)}, with {@code overrides} (e.g.
+   * {@code tandem.worker.async-updates-together}) over the configuration's own.
+   */
+  public static EmbeddedTandem start(int workers, boolean dashboard,
+      java.util.Map<String, ?> overrides, java.nio.file.Path... dataRoots) throws IOException {
     java.util.List<String> roots = new java.util.ArrayList<>(
         java.util.List.of(".", System.getProperty("java.io.tmpdir")));
     for (java.nio.file.Path root : dataRoots) {
       roots.add(root.toAbsolutePath().normalize().toString());
     }
-    Config config = ConfigFactory.parseMap(java.util.Map.of("tandem.orchestrator.data-roots",
-        roots))
+    Config config = ConfigFactory.parseMap(overrides)
+        .withFallback(ConfigFactory.parseMap(java.util.Map.of("tandem.orchestrator.data-roots",
+            roots)))
         .withFallback(ConfigFactory.load());
     ServerSettings settings = ServerSettings.create(config)
         .withHost("127.0.0.1").withPort(0).withLocalWorkers(workers)

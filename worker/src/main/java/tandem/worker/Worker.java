@@ -232,22 +232,39 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
    */
   static final int SYNC_DIRECT_REPORT_EVERY = 16;
 
-  /** With a {@link DirectTrunk}: steps whose shared gradients are applied together at most. */
-  static final int DIRECT_STEPS_APPLIED_TOGETHER = 2;
-
-  /**
-   * With a {@link DirectTrunk}: steps whose shared gradients are held at most while another
-   * worker's update runs (each held step is one more version of staleness for the next).
-   */
-  static final int DIRECT_STEPS_HELD_AT_MOST = 4;
+  /** The setting of how many steps' shared gradients an async worker applies together. */
+  public static final String UPDATES_TOGETHER_SETTING = "tandem.worker.async-updates-together";
 
   private final String name;
   private final Map<String, JobTasks> jobs = new HashMap<>();
+  /**
+   * Async jobs with a {@link DirectTrunk}: steps whose shared gradients are applied together
+   * ({@link #UPDATES_TOGETHER_SETTING}).
+   */
+  private final int updatesTogether;
+  /**
+   * Async jobs with a {@link DirectTrunk}: steps whose shared gradients are held at most while
+   * another worker's update runs (each held step is one more version of staleness for the next),
+   * twice {@link #updatesTogether}.
+   */
+  private final int heldAtMost;
 
   private Worker(ActorContext<Command> context, String name) {
     super(context);
     this.name = name;
+    this.updatesTogether = updatesTogether(context.getSystem().settings().config());
+    this.heldAtMost = 2 * updatesTogether;
     context.getLog().info("worker {} started on thread {}", name, Thread.currentThread().getName());
+  }
+
+  /** {@link #UPDATES_TOGETHER_SETTING} of {@code config}, checked to be at least 1. */
+  public static int updatesTogether(com.typesafe.config.Config config) {
+    int together = config.getInt(UPDATES_TOGETHER_SETTING);
+    if (together < 1) {
+      throw new IllegalArgumentException(UPDATES_TOGETHER_SETTING + " must be at least 1, found "
+          + together);
+    }
+    return together;
   }
 
   @Override
@@ -344,15 +361,17 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
   }
 
   /**
-   * With a {@link DirectTrunk}, a step's shared gradients wait for the next step's, and the two
-   * are applied together, in one pass of the optimizer over both: the shared state (the trunk's
-   * parameters and optimizer moments) then moves between the workers' cores once per two steps
-   * instead of once per step, and is read and written once for the two. When the two CPUs do not share their caches (bench/run.sh async prints how much
-   * sharing costs at the moment), two threads taking turns on the two-head trunk's optimizer
-   * state took 23-27 us an update against 5.3 us on one thread. The price: a worker's next step
-   * reads a version without its own previous gradient (one more version of staleness). A step
-   * never waits for one that is not queued: whatever waits is applied when the worker's mailbox
-   * holds no more steps ({@link FlushOutcomes}), so with one step in flight nothing changes.
+   * With a {@link DirectTrunk} in async jobs, a step's shared gradients wait for the next steps'
+   * until {@link #updatesTogether} wait, and they are applied together, in one pass of the
+   * optimizer: the shared state (the trunk's parameters and optimizer moments) then moves
+   * between the workers' cores once per that many steps instead of once per step, and is read
+   * and written once for all of them. When the two CPUs do not share their caches (bench/run.sh
+   * async prints how much sharing costs at the moment), two threads taking turns on the two-head
+   * trunk's optimizer state took 23-27 us an update against 5.3 us on one thread. The price: a
+   * worker's next steps read versions without its own last gradients (more versions of
+   * staleness). A step never waits for one that is not queued: whatever waits is applied when
+   * the worker's mailbox holds no more steps ({@link FlushOutcomes}), so with one step in flight
+   * nothing changes.
    */
   private void applyHeld(JobTasks job) {
     applyHeld(job, false);
@@ -433,8 +452,8 @@ public final class Worker extends AbstractBehavior<Worker.Command> {
         if (!job.async()) {
           applyHeld(job);
           job.roundApplied();
-        } else if (job.unapplied().size() >= DIRECT_STEPS_APPLIED_TOGETHER) {
-          applyHeld(job, job.unapplied().size() < DIRECT_STEPS_HELD_AT_MOST);
+        } else if (job.unapplied().size() >= updatesTogether) {
+          applyHeld(job, job.unapplied().size() < heldAtMost);
         }
         return;
       }

@@ -53,9 +53,10 @@ class WorkerTest {
   private static final class Fixture {
     final String jobId = "job-" + jobs.incrementAndGet();
     final String name = "worker-" + jobId;
-    final ActorRef<Worker.Command> worker = testKit.spawn(Worker.create(name), name);
-    final TestProbe<Worker.SharedGradients> gradients = testKit.createTestProbe();
-    final TestProbe<Worker.StepOutcome> outcomes = testKit.createTestProbe();
+    final ActorTestKit kit;
+    final ActorRef<Worker.Command> worker;
+    final TestProbe<Worker.SharedGradients> gradients;
+    final TestProbe<Worker.StepOutcome> outcomes;
     final Map<String, INDArray> initial;
     final TrunkSnapshot trunk;
     final Map<String, INDArray> trunkCopy = new HashMap<>();
@@ -79,6 +80,16 @@ class WorkerTest {
      */
     Fixture(TrainingPlan jobPlan, Map<String, INDArray> headOverrides,
         java.util.function.Function<TrunkSnapshot, DirectTrunk> directFor) {
+      this(testKit, jobPlan, headOverrides, directFor);
+    }
+
+    /** As above, with the worker in {@code kit}'s actor system (its settings). */
+    Fixture(ActorTestKit kit, TrainingPlan jobPlan, Map<String, INDArray> headOverrides,
+        java.util.function.Function<TrunkSnapshot, DirectTrunk> directFor) {
+      this.kit = kit;
+      worker = kit.spawn(Worker.create(name), name);
+      gradients = kit.createTestProbe();
+      outcomes = kit.createTestProbe();
       initial = ModelParameters.initial(jobPlan.graph(), jobPlan.seed(), DataType.FLOAT);
       Map<String, INDArray> shared = new LinkedHashMap<>();
       jobPlan.graph().sharedModules().forEach(m -> {
@@ -90,7 +101,7 @@ class WorkerTest {
       Map<String, INDArray> heads = new LinkedHashMap<>();
       OWNED.forEach(task -> jobPlan.graph().heads(task)
           .forEach(h -> heads.put(h, headOverrides.getOrDefault(h, initial.get(h).dup()))));
-      TestProbe<Worker.Assigned> replies = testKit.createTestProbe();
+      TestProbe<Worker.Assigned> replies = kit.createTestProbe();
       worker.tell(new Worker.AssignTasks(new TaskAssignment(jobId, jobPlan, OWNED, heads, trunk,
           gradients.ref(), outcomes.ref(), direct), replies.ref()));
       assigned = replies.expectMessageClass(Worker.Assigned.class, WAIT);
@@ -117,7 +128,7 @@ class WorkerTest {
     }
 
     Map<String, INDArray> heads() {
-      TestProbe<Worker.Heads> probe = testKit.createTestProbe();
+      TestProbe<Worker.Heads> probe = kit.createTestProbe();
       worker.tell(new Worker.GetHeads(jobId, probe.ref()));
       Worker.Heads heads = probe.expectMessageClass(Worker.Heads.class, WAIT);
       assertEquals(jobId, heads.jobId());
@@ -543,11 +554,12 @@ class WorkerTest {
     GroupingTrunk once = runQueuedWhileBusy(5, 1);
     assertEquals(List.of(2), once.refused);
     assertEquals(List.of(3, 2), once.groups);
-    // Busy throughout: held up to DIRECT_STEPS_HELD_AT_MOST, which then waits for the update;
+    // Busy throughout: held up to twice the steps applied together (2 by default), which then
+    // waits for the update;
     // the last step alone once no more steps are queued.
     GroupingTrunk always = runQueuedWhileBusy(5, Integer.MAX_VALUE);
     assertEquals(List.of(2, 3), always.refused);
-    assertEquals(List.of(Worker.DIRECT_STEPS_HELD_AT_MOST, 1), always.groups);
+    assertEquals(List.of(4, 1), always.groups);
   }
 
   @Test
@@ -572,6 +584,43 @@ class WorkerTest {
     direct.recording.applied.forEach(g -> applied.add(g.step()));
     assertEquals(List.of(1L, 2L, 3L), applied, "in step order");
     f.outcomes.expectNoMessage(QUIET);
+  }
+
+  @Test
+  void asyncDirectStepsApplyAsManyTogetherAsTheSettingSays() throws Exception {
+    ActorTestKit four = ActorTestKit.create("four-together", com.typesafe.config.ConfigFactory
+        .parseString(Worker.UPDATES_TOGETHER_SETTING + " = 4")
+        .withFallback(com.typesafe.config.ConfigFactory.load()));
+    try {
+      Fixture f = new Fixture(four, asyncPlan(8), Map.of(), GroupingTrunk::new);
+      GroupingTrunk direct = (GroupingTrunk) f.direct;
+      // Six steps queued while the worker is inside the first one's read: four go together,
+      // the last two together once no more steps are queued.
+      f.runStep(1, "binary_times2", 0);
+      assertTrue(direct.reading.await(10, java.util.concurrent.TimeUnit.SECONDS));
+      for (long step = 2; step <= 6; step++) {
+        f.runStep(step, step % 2 == 0 ? "decimal_plus1" : "binary_times2", 0);
+      }
+      direct.release.countDown();
+      for (long step = 1; step <= 6; step++) {
+        assertEquals(step, f.expectDone().step());
+      }
+      assertEquals(List.of(4, 2), direct.groups);
+      List<Long> applied = new ArrayList<>();
+      direct.recording.applied.forEach(g -> applied.add(g.step()));
+      assertEquals(List.of(1L, 2L, 3L, 4L, 5L, 6L), applied, "in step order");
+    } finally {
+      four.shutdownTestKit();
+    }
+  }
+
+  @Test
+  void aSettingOfFewerThanOneUpdateTogetherIsRefusedNamingIt() {
+    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(
+        IllegalArgumentException.class, () -> Worker.updatesTogether(
+            com.typesafe.config.ConfigFactory.parseString(Worker.UPDATES_TOGETHER_SETTING
+                + " = 0")));
+    assertTrue(e.getMessage().contains(Worker.UPDATES_TOGETHER_SETTING), e.getMessage());
   }
 
   @Test

@@ -24,6 +24,7 @@ import tandem.bench.Settle;
 import tandem.bench.ThreadCpu;
 import tandem.bench.twohead.TwoHeadData;
 import tandem.bench.twohead.TwoHeadJob;
+import tandem.worker.Worker;
 
 /**
  * Async training on the two-head MLP through the full actor path, side by side in one run: examples/s
@@ -74,14 +75,24 @@ public final class AsyncScalingBench implements Callable<Integer> {
           + "once each job ended, so no subscriber shares the cores with the workers.")
   EmbeddedTandem.EventReading events;
 
+  @Option(names = "--updates-together", split = ",", paramLabel = "N",
+      description = "Steps' shared gradients an async worker applies together, one server per"
+          + " value compared side by side, e.g. 2,4 (default: the configured"
+          + " tandem.worker.async-updates-together).")
+  List<Integer> updatesTogether;
+
   @Option(names = "--json", description = "Print one JSON object instead of a table.")
   boolean json;
+
+  @picocli.CommandLine.Spec
+  picocli.CommandLine.Model.CommandSpec spec;
 
   /** A run and the CPU each thread group of this JVM took during it. */
   private record Measured(ActorRun run, Map<String, Duration> cpu) {}
 
   private record Repetition(ActorRun oneWorker, ActorRun twoWorkers, ActorRun sync,
-      double bareOneThread, double bareTwoThreads, double sharingCost) {
+      double bareOneThread, double bareTwoThreads, double sharedTrunkTwoThreads,
+      double sharingCost) {
     double speedup() {
       return twoWorkers.examplesPerSecond() / oneWorker.examplesPerSecond();
     }
@@ -94,11 +105,30 @@ public final class AsyncScalingBench implements Callable<Integer> {
     double ofCeiling() {
       return speedup() / bareSpeedup();
     }
+
+    /** Two loops sharing the trunk ({@link SharedTrunkLoops}) over one bare loop. */
+    double sharedTrunkSpeedup() {
+      return sharedTrunkTwoThreads / bareOneThread;
+    }
+
+    /** The speedup as a fraction of what two loops sharing the trunk reach. */
+    double ofSharedTrunk() {
+      return speedup() / sharedTrunkSpeedup();
+    }
   }
 
   @Override
   public Integer call() throws Exception {
     PrintStream out = System.out;
+    List<Integer> variants = updatesTogether == null || updatesTogether.isEmpty()
+        ? List.of(Worker.updatesTogether(com.typesafe.config.ConfigFactory.load()))
+        : List.copyOf(updatesTogether);
+    for (int together : variants) {
+      if (together < 1) {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+            "--updates-together takes numbers of at least 1, found " + together);
+      }
+    }
     Path dir = Files.createTempDirectory("tandem-bench-async");
     Path data = dir.resolve("two-head.csv");
     TwoHeadData.writeCsv(data, rows, 1);
@@ -107,8 +137,17 @@ public final class AsyncScalingBench implements Callable<Integer> {
     JobSpec async2 = async(base, 2);
     JobSpec sync = base.toBuilder().setWorkers(1).build();
     tandem.model.spec.TrainingPlan syncPlan = tandem.model.spec.JobSpecCompiler.compile(sync);
-    List<Repetition> repetitions = new ArrayList<>();
-    try (EmbeddedTandem tandem = EmbeddedTandem.start(2)) {
+    Map<Integer, List<Repetition>> byVariant = new java.util.LinkedHashMap<>();
+    variants.forEach(v -> byVariant.put(v, new ArrayList<>()));
+    Map<Integer, EmbeddedTandem> servers = new java.util.LinkedHashMap<>();
+    try {
+      for (int together : variants) {
+        // One server per setting, all up for the whole run, so that the repetitions alternate
+        // between them and compare them in the same phases of the machine.
+        servers.put(together, EmbeddedTandem.start(2, false,
+            Map.of(Worker.UPDATES_TOGETHER_SETTING, together)));
+      }
+      EmbeddedTandem first = servers.get(variants.get(0));
       // Turns of every kind of run the repetitions make, each after a full GC as there, until
       // a turn leaves the JIT compilers nearly idle: after a fixed three short turns the C2
       // compiler still took a tenth of a core during the measured two-worker runs, and the
@@ -118,14 +157,22 @@ public final class AsyncScalingBench implements Callable<Integer> {
       for (int turn = 1; turn <= maxWarmupTurns; turn++) {
         long compiledBefore = jit.getTotalCompilationTime();
         long turnStart = System.nanoTime();
-        for (JobSpec spec : List.of(async1, async2, sync)) {
-          System.gc();
-          tandem.run(spec, events);
+        for (int together : variants) {
+          for (JobSpec spec : List.of(async1, async2)) {
+            System.gc();
+            servers.get(together).run(spec, events);
+          }
         }
+        System.gc();
+        first.run(sync, events);
         System.gc();
         bareExamplesPerSecond(syncPlan, 1);
         System.gc();
         bareExamplesPerSecond(syncPlan, 2);
+        for (int together : variants) {
+          System.gc();
+          SharedTrunkLoops.examplesPerSecond(syncPlan, steps, together);
+        }
         long compileMillis = jit.getTotalCompilationTime() - compiledBefore;
         double share = compileMillis / ((System.nanoTime() - turnStart) / 1e6);
         progress("warm-up turn %d: %d ms compiling, %.1f%% of the turn", turn, compileMillis,
@@ -135,11 +182,13 @@ public final class AsyncScalingBench implements Callable<Integer> {
         }
       }
       for (int r = 1; r <= repeats; r++) {
-        Measured oneMeasured = settled(tandem, async1);
-        Measured twoMeasured = settled(tandem, async2);
-        ActorRun one = oneMeasured.run();
-        ActorRun two = twoMeasured.run();
-        ActorRun syncRun = settled(tandem, sync).run();
+        Map<Integer, Measured[]> actorRuns = new java.util.LinkedHashMap<>();
+        for (int together : variants) {
+          EmbeddedTandem tandem = servers.get(together);
+          actorRuns.put(together, new Measured[] {settled(tandem, async1),
+              settled(tandem, async2)});
+        }
+        ActorRun syncRun = settled(first, sync).run();
         double bareOne = 0;
         double bareTwo = 0;
         for (int run = 0; run <= settleRuns; run++) {
@@ -151,34 +200,45 @@ public final class AsyncScalingBench implements Callable<Integer> {
           bareTwo = bareExamplesPerSecond(syncPlan, 2);
         }
         double sharingCost = CrossCoreProbe.sharingCost(20_000);
-        Repetition repetition = new Repetition(one, two, syncRun, bareOne, bareTwo, sharingCost);
-        repetitions.add(repetition);
-        progress("repetition %d/%d: async 1 worker %.0f ex/s, 2 workers %.0f ex/s (x%.2f);"
-            + " final loss async %.4f, sync %.4f; compute per step %d / %d us; queue per step"
-            + " %d / %d us; bare loops on 1 and 2 threads x%.2f; %.2f of the ceiling; state"
-            + " shared across the cores x%.2f", r, repeats,
-            one.examplesPerSecond(), two.examplesPerSecond(), repetition.speedup(),
-            finalLoss(two.losses()), finalLoss(syncRun.losses()),
-            one.computeTime().dividedBy(one.steps()).toNanos() / 1000,
-            two.computeTime().dividedBy(two.steps()).toNanos() / 1000,
-            one.queueTime().dividedBy(one.steps()).toNanos() / 1000,
-            two.queueTime().dividedBy(two.steps()).toNanos() / 1000, repetition.bareSpeedup(),
-            repetition.ofCeiling(), sharingCost);
-        progress("  CPU per step by thread group, 1 worker: %s", perStep(oneMeasured));
-        progress("  CPU per step by thread group, 2 workers: %s", perStep(twoMeasured));
+        for (int together : variants) {
+          double sharedTwo = 0;
+          for (int run = 0; run <= settleRuns; run++) {
+            Settle.gcAndQuietJit();
+            sharedTwo = SharedTrunkLoops.examplesPerSecond(syncPlan, steps, together);
+          }
+          Measured oneMeasured = actorRuns.get(together)[0];
+          Measured twoMeasured = actorRuns.get(together)[1];
+          ActorRun one = oneMeasured.run();
+          ActorRun two = twoMeasured.run();
+          Repetition repetition = new Repetition(one, two, syncRun, bareOne, bareTwo, sharedTwo,
+              sharingCost);
+          byVariant.get(together).add(repetition);
+          progress("repetition %d/%d%s: async 1 worker %.0f ex/s, 2 workers %.0f ex/s (x%.2f);"
+              + " final loss async %.4f, sync %.4f; compute per step %d / %d us; queue per"
+              + " step %d / %d us; bare loops on 1 and 2 threads x%.2f; %.2f of the ceiling;"
+              + " two loops sharing the trunk x%.2f (%.2f of the ceiling; the actor path %.2f"
+              + " of them); state shared across the cores x%.2f", r, repeats,
+              variants.size() > 1 ? ", " + together + " updates together" : "",
+              one.examplesPerSecond(), two.examplesPerSecond(), repetition.speedup(),
+              finalLoss(two.losses()), finalLoss(syncRun.losses()),
+              one.computeTime().dividedBy(one.steps()).toNanos() / 1000,
+              two.computeTime().dividedBy(two.steps()).toNanos() / 1000,
+              one.queueTime().dividedBy(one.steps()).toNanos() / 1000,
+              two.queueTime().dividedBy(two.steps()).toNanos() / 1000,
+              repetition.bareSpeedup(), repetition.ofCeiling(), repetition.sharedTrunkSpeedup(),
+              repetition.sharedTrunkSpeedup() / repetition.bareSpeedup(),
+              repetition.ofSharedTrunk(), sharingCost);
+          progress("  CPU per step by thread group, 1 worker: %s", perStep(oneMeasured));
+          progress("  CPU per step by thread group, 2 workers: %s", perStep(twoMeasured));
+        }
       }
     } finally {
+      for (EmbeddedTandem server : servers.values()) {
+        server.close();
+      }
       Files.deleteIfExists(data);
       Files.deleteIfExists(dir);
     }
-    double one = median(repetitions.stream().map(r -> r.oneWorker().examplesPerSecond()).toList());
-    double two = median(repetitions.stream().map(r -> r.twoWorkers().examplesPerSecond()).toList());
-    double asyncLoss = median(repetitions.stream().map(r -> finalLoss(r.twoWorkers().losses())).toList());
-    double syncLoss = median(repetitions.stream().map(r -> finalLoss(r.sync().losses())).toList());
-    double lossGap = (asyncLoss - syncLoss) / syncLoss;
-    double bareSpeedup = median(repetitions.stream().map(Repetition::bareSpeedup).toList());
-    double ofCeiling = median(repetitions.stream().map(Repetition::ofCeiling).toList());
-    double sharing = median(repetitions.stream().map(Repetition::sharingCost).toList());
     MachineInfo machine = MachineInfo.current();
     if (json) {
       JsonObject result = new JsonObject();
@@ -187,51 +247,102 @@ public final class AsyncScalingBench implements Callable<Integer> {
       result.addProperty("stepsInFlightPerWorker", inFlight);
       result.addProperty("settleRuns", settleRuns);
       result.addProperty("events", events.name().toLowerCase(java.util.Locale.ROOT));
-      result.addProperty("oneWorkerExamplesPerSecond", one);
-      result.addProperty("twoWorkersExamplesPerSecond", two);
-      result.addProperty("speedup", two / one);
-      result.addProperty("bareTwoThreadSpeedup", bareSpeedup);
-      result.addProperty("ofCeilingMedian", ofCeiling);
-      result.addProperty("crossCoreSharingCost", sharing);
-      result.addProperty("asyncFinalLoss", asyncLoss);
-      result.addProperty("syncFinalLoss", syncLoss);
-      result.addProperty("finalLossRelativeGap", lossGap);
-      JsonArray runs = new JsonArray();
-      for (Repetition r : repetitions) {
-        JsonObject run = new JsonObject();
-        run.addProperty("oneWorker", r.oneWorker().examplesPerSecond());
-        run.addProperty("twoWorkers", r.twoWorkers().examplesPerSecond());
-        run.addProperty("sync", r.sync().examplesPerSecond());
-        run.addProperty("ofCeiling", r.ofCeiling());
-        run.addProperty("crossCoreSharingCost", r.sharingCost());
-        run.addProperty("asyncFinalLoss", finalLoss(r.twoWorkers().losses()));
-        run.addProperty("syncFinalLoss", finalLoss(r.sync().losses()));
-        runs.add(run);
-      }
-      result.add("repetitions", runs);
+      JsonArray results = new JsonArray();
+      byVariant.forEach((together, repetitions) -> {
+        JsonObject variant = summary(repetitions).toJson();
+        variant.addProperty("updatesTogether", together);
+        JsonArray runs = new JsonArray();
+        for (Repetition r : repetitions) {
+          JsonObject run = new JsonObject();
+          run.addProperty("oneWorker", r.oneWorker().examplesPerSecond());
+          run.addProperty("twoWorkers", r.twoWorkers().examplesPerSecond());
+          run.addProperty("sync", r.sync().examplesPerSecond());
+          run.addProperty("ofCeiling", r.ofCeiling());
+          run.addProperty("crossCoreSharingCost", r.sharingCost());
+          run.addProperty("sharedTrunkTwoThreadSpeedup", r.sharedTrunkSpeedup());
+          run.addProperty("asyncFinalLoss", finalLoss(r.twoWorkers().losses()));
+          run.addProperty("syncFinalLoss", finalLoss(r.sync().losses()));
+          runs.add(run);
+        }
+        variant.add("repetitions", runs);
+        results.add(variant);
+      });
+      result.add("variants", results);
       result.add("machine", machine.toJson());
       out.println(new GsonBuilder().setPrettyPrinting().create().toJson(result));
     } else {
       out.printf("async two-head: %d steps per run, %d in flight per worker, %d repetitions, %d"
           + " settle runs before each run, events %s; %s%n", steps, inFlight, repeats, settleRuns,
           events.name().toLowerCase(java.util.Locale.ROOT), machine.describe());
+      byVariant.forEach((together, repetitions) -> summary(repetitions).print(out, together,
+          variants.size() > 1));
+    }
+    return 0;
+  }
+
+  /** One setting's medians over the repetitions. */
+  private record Summary(double one, double two, double sync, double bareSpeedup,
+      double ofCeiling, double sharing, double sharedTrunkSpeedup, double ofSharedTrunk,
+      double asyncLoss, double syncLoss, long steps) {
+
+    double lossGap() {
+      return (asyncLoss - syncLoss) / syncLoss;
+    }
+
+    JsonObject toJson() {
+      JsonObject result = new JsonObject();
+      result.addProperty("oneWorkerExamplesPerSecond", one);
+      result.addProperty("twoWorkersExamplesPerSecond", two);
+      result.addProperty("speedup", two / one);
+      result.addProperty("bareTwoThreadSpeedup", bareSpeedup);
+      result.addProperty("ofCeilingMedian", ofCeiling);
+      result.addProperty("crossCoreSharingCost", sharing);
+      result.addProperty("sharedTrunkTwoThreadSpeedup", sharedTrunkSpeedup);
+      result.addProperty("ofSharedTrunkMedian", ofSharedTrunk);
+      result.addProperty("asyncFinalLoss", asyncLoss);
+      result.addProperty("syncFinalLoss", syncLoss);
+      result.addProperty("finalLossRelativeGap", lossGap());
+      return result;
+    }
+
+    void print(PrintStream out, int together, boolean heading) {
+      if (heading) {
+        out.printf("%n%d steps' shared gradients applied together (%s):%n", together,
+            Worker.UPDATES_TOGETHER_SETTING);
+      }
       out.printf("%-28s %12s%n", "run (median)", "examples/s");
       out.printf("%-28s %12.0f%n", "async, 1 worker", one);
       out.printf("%-28s %12.0f%n", "async, 2 workers", two);
-      out.printf("%-28s %12.0f%n", "sync, 1 worker", median(repetitions.stream()
-          .map(r -> r.sync().examplesPerSecond()).toList()));
+      out.printf("%-28s %12.0f%n", "sync, 1 worker", sync);
       out.printf("speedup 2 workers / 1 worker: %.2f%n", two / one);
       out.printf("ceiling on this machine: two bare loops on two threads reach x%.2f of one (the"
           + " same steps, no actors, no messages)%n", bareSpeedup);
       out.printf("speedup / ceiling: %.2f of medians; median of the repetitions' own %.2f"
           + " (target >= 0.95)%n", two / one / bareSpeedup, ofCeiling);
+      out.printf("two loops sharing the trunk and its optimizer state (no actors, no messages;"
+          + " %d updates together): x%.2f of one bare loop, %.2f of the ceiling; the actor path"
+          + " reaches %.2f of them (median of the repetitions' own)%n", together,
+          sharedTrunkSpeedup, sharedTrunkSpeedup / bareSpeedup, ofSharedTrunk);
       out.printf("state shared across the cores: an update taken in turns by two threads costs"
           + " x%.2f of one on a state of its own (median; 1.0 when the two CPUs share their"
           + " caches, see CrossCoreProbe)%n", sharing);
       out.printf("final loss after %d steps: async (2 workers) %.4f, sync %.4f, gap %+.1f%%"
-          + " (target within 5%%)%n", steps, asyncLoss, syncLoss, 100 * lossGap);
+          + " (target within 5%%)%n", steps, asyncLoss, syncLoss, 100 * lossGap());
     }
-    return 0;
+  }
+
+  private Summary summary(List<Repetition> repetitions) {
+    return new Summary(
+        median(repetitions.stream().map(r -> r.oneWorker().examplesPerSecond()).toList()),
+        median(repetitions.stream().map(r -> r.twoWorkers().examplesPerSecond()).toList()),
+        median(repetitions.stream().map(r -> r.sync().examplesPerSecond()).toList()),
+        median(repetitions.stream().map(Repetition::bareSpeedup).toList()),
+        median(repetitions.stream().map(Repetition::ofCeiling).toList()),
+        median(repetitions.stream().map(Repetition::sharingCost).toList()),
+        median(repetitions.stream().map(Repetition::sharedTrunkSpeedup).toList()),
+        median(repetitions.stream().map(Repetition::ofSharedTrunk).toList()),
+        median(repetitions.stream().map(r -> finalLoss(r.twoWorkers().losses())).toList()),
+        median(repetitions.stream().map(r -> finalLoss(r.sync().losses())).toList()), steps);
   }
 
   /**
