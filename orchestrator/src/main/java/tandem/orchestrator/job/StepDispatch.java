@@ -182,6 +182,20 @@ final class StepDispatch {
     return handled;
   }
 
+  /**
+   * Step {@code number}'s gradient was applied in place by its worker ({@code DirectTrunk}), as
+   * its outcome says: {@link #applied} for that one step, without a report around it.
+   */
+  void appliedInPlace(long number, long version, long staleness, boolean dropped) {
+    // Workers that apply in place report their versions each on its own: not in order.
+    trunkVersion = Math.max(trunkVersion, version);
+    PendingStep step = pending.get(number);
+    if (step != null) {
+      step.applied = new SharedParameters.AppliedStep(number, staleness, dropped);
+      step.appliedVersion = version;
+    }
+  }
+
   /** Takes step {@code number} off the steps out if its outcome and application are both in. */
   boolean completeIfReady(long number) {
     PendingStep step = pending.get(number);

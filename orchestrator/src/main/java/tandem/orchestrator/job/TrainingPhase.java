@@ -62,9 +62,8 @@ final class TrainingPhase extends PhaseBehavior {
       run.progressNanos = System.nanoTime();
       if (done.applied() != null) {
         // Applied in place by the worker (DirectTrunk): the outcome says so itself.
-        run.dispatch.applied(new SharedParameters.VersionApplied(done.applied().version(),
-            List.of(new SharedParameters.AppliedStep(done.step(), done.applied().staleness(),
-                done.applied().dropped()))));
+        run.dispatch.appliedInPlace(done.step(), done.applied().version(),
+            done.applied().staleness(), done.applied().dropped());
       }
       run.completeIfReady(done.step(), step);
     }

@@ -145,6 +145,27 @@ class StepDispatchTest {
   }
 
   @Test
+  void aStepAppliedInPlaceByItsWorkerCompletesWithItsOwnVersionOutOfOrder() {
+    StepDispatch dispatch = dispatch(TinyJobs.plan("mean", 2, 1));
+    dispatch.dispatch();
+    dispatch.outcome(done(1, "binary_plus1"));
+    dispatch.outcome(done(2, "binary_plus1"));
+    // Step 2's worker applied first (version 1), step 1's after it (version 2).
+    dispatch.appliedInPlace(2, 1, 0, false);
+    assertEquals(1, dispatch.trunkVersion());
+    dispatch.appliedInPlace(1, 2, 1, true);
+    dispatch.appliedInPlace(99, 3, 0, false);
+    assertEquals(3, dispatch.trunkVersion(), "a version is news even for a step not out");
+    StepDispatch.PendingStep one = dispatch.oldest().getValue();
+    assertEquals(2, one.appliedVersion);
+    assertEquals(1, one.applied.staleness());
+    assertTrue(one.applied.dropped());
+    assertTrue(dispatch.completeIfReady(1));
+    assertTrue(dispatch.completeIfReady(2));
+    assertTrue(dispatch.idle());
+  }
+
+  @Test
   void asyncUnderBoundedStalenessKeepsAtMostSPlusOneStepsOut() {
     TrainingPlan plan = TinyJobs.plan(TinyJobs.spec()
         .setConsistency(ConsistencySpec.newBuilder().setMode("async").setStepsInFlight(4)
