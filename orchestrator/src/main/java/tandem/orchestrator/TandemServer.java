@@ -67,6 +67,8 @@ public final class TandemServer implements AutoCloseable {
     // Before anything starts: a server that must not serve this address starts nothing.
     GrpcSecurity security = GrpcSecurity.create(config);
     security.checkBind(settings.host());
+    // Refused here, once, rather than by every local worker as it starts.
+    tandem.worker.Worker.updatesTogether(config);
     this.jobs = new JobStore(LimitSettings.create(config).retainedJobs());
     Config nodeConfig = settings.clusterPort() > 0
         ? ClusterSettings.config(config, settings.clusterHost(), settings.clusterPort(),

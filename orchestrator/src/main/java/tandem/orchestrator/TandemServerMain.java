@@ -129,7 +129,9 @@ public final class TandemServerMain implements Callable<Integer> {
     TandemServer server;
     try {
       server = TandemServer.start(settings, http, config);
-    } catch (IllegalStateException e) {
+    } catch (IllegalStateException | IllegalArgumentException
+        | com.typesafe.config.ConfigException e) {
+      // A setting the server refuses to start with: the reason, not a stack trace.
       err.println("tandem server: " + e.getMessage());
       return 2;
     }

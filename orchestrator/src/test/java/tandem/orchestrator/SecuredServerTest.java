@@ -162,6 +162,17 @@ class SecuredServerTest {
     }
   }
 
+  @Test
+  void aServerWithFewerThanOneAsyncUpdateTogetherDoesNotStartAndSaysWhy() {
+    Config config = ConfigFactory.parseMap(Map.of(tandem.worker.Worker.UPDATES_TOGETHER_SETTING, 0))
+        .withFallback(ConfigFactory.load());
+    IllegalArgumentException error = assertThrows(IllegalArgumentException.class, () ->
+        TandemServer.start(ServerSettings.create(config).withHost("127.0.0.1").withPort(0)
+            .withLocalWorkers(1).withJobDir(null), config));
+    assertTrue(error.getMessage().contains(tandem.worker.Worker.UPDATES_TOGETHER_SETTING),
+        error.getMessage());
+  }
+
   private static void assertRefused(Status.Code code,
       TrainingServiceGrpc.TrainingServiceBlockingStub stub, String words) {
     StatusRuntimeException error = assertThrows(StatusRuntimeException.class,

@@ -47,6 +47,22 @@ class TandemServerMainTest {
   }
 
   @Test
+  void aSettingTheServerRefusesEndsItWithTheReasonAndNoStackTrace() {
+    String setting = tandem.worker.Worker.UPDATES_TOGETHER_SETTING;
+    System.setProperty(setting, "0");
+    com.typesafe.config.ConfigFactory.invalidateCaches();
+    try {
+      assertEquals(2, run("--host", "127.0.0.1", "--port", "0", "--workers", "1"));
+    } finally {
+      System.clearProperty(setting);
+      com.typesafe.config.ConfigFactory.invalidateCaches();
+    }
+    assertTrue(err.toString().startsWith("tandem server: " + setting + " must be at least 1"),
+        err.toString());
+    assertTrue(!err.toString().contains("\tat "), err.toString());
+  }
+
+  @Test
   void anUnknownFlagOrAMissingValueIsAUsageError() {
     assertEquals(2, run("--bogus"));
     assertTrue(err.toString().contains("Unknown option: '--bogus'"), err.toString());
