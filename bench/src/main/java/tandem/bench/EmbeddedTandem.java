@@ -131,8 +131,10 @@ public final class EmbeddedTandem implements AutoCloseable {
     Iterator<TrainingEventBatch> batches = stub.withDeadlineAfter(JOB_DEADLINE.toMillis(),
         TimeUnit.MILLISECONDS).streamEventBatches(
             StreamEventsRequest.newBuilder().setJobId(jobId).build());
-    TreeMap<Long, StepCompleted> steps = new TreeMap<>();
-    TreeMap<Long, Timestamp> stepTimes = new TreeMap<>();
+    // In arrival order here, by step number once the job ended: a follower that sorts as it
+    // reads takes that much more of the cores the job trains on.
+    List<StepCompleted> arrived = new ArrayList<>();
+    List<Timestamp> arrivedAt = new ArrayList<>();
     Timestamp startedAt = null;
     Timestamp lastStepAt = null;
     JobFinished finished = null;
@@ -142,8 +144,8 @@ public final class EmbeddedTandem implements AutoCloseable {
         switch (event.getKindCase()) {
           case JOB_STARTED -> startedAt = event.getTime();
           case STEP_COMPLETED -> {
-            steps.put(event.getStepCompleted().getStep(), event.getStepCompleted());
-            stepTimes.put(event.getStepCompleted().getStep(), event.getTime());
+            arrived.add(event.getStepCompleted());
+            arrivedAt.add(event.getTime());
             lastStepAt = event.getTime();
           }
           case JOB_FINISHED -> finished = event.getJobFinished();
@@ -162,6 +164,12 @@ public final class EmbeddedTandem implements AutoCloseable {
     }
     if (startedAt == null || lastStepAt == null) {
       throw new IllegalStateException("job " + jobId + " has no job_started or no step event");
+    }
+    TreeMap<Long, StepCompleted> steps = new TreeMap<>();
+    TreeMap<Long, Timestamp> stepTimes = new TreeMap<>();
+    for (int k = 0; k < arrived.size(); k++) {
+      steps.put(arrived.get(k).getStep(), arrived.get(k));
+      stepTimes.put(arrived.get(k).getStep(), arrivedAt.get(k));
     }
     List<String> tasks = new ArrayList<>(steps.size());
     double[] losses = new double[steps.size()];
