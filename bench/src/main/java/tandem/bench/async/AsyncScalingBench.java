@@ -92,7 +92,7 @@ public final class AsyncScalingBench implements Callable<Integer> {
 
   private record Repetition(ActorRun oneWorker, ActorRun twoWorkers, ActorRun sync,
       double bareOneThread, double bareTwoThreads, double sharedTrunkTwoThreads,
-      double sharingCost) {
+      double versionedTrunkTwoThreads, double sharingCost) {
     double speedup() {
       return twoWorkers.examplesPerSecond() / oneWorker.examplesPerSecond();
     }
@@ -115,7 +115,23 @@ public final class AsyncScalingBench implements Callable<Integer> {
     double ofSharedTrunk() {
       return speedup() / sharedTrunkSpeedup();
     }
+
+    /** Two loops sharing the trunk in versions ({@link #SHARING_VERSIONS}) over one bare loop. */
+    double versionedTrunkSpeedup() {
+      return versionedTrunkTwoThreads / bareOneThread;
+    }
+
+    /** The speedup as a fraction of what two loops sharing the trunk in versions reach. */
+    double ofVersionedTrunk() {
+      return speedup() / versionedTrunkSpeedup();
+    }
   }
+
+  /**
+   * Arrays per shared module that the versioned sharing loops write their versions into in
+   * turn: about as many as a job's master copy cycles through with two workers reading.
+   */
+  private static final int SHARING_VERSIONS = 4;
 
   @Override
   public Integer call() throws Exception {
@@ -172,6 +188,8 @@ public final class AsyncScalingBench implements Callable<Integer> {
         for (int together : variants) {
           System.gc();
           SharedTrunkLoops.examplesPerSecond(syncPlan, steps, together);
+          System.gc();
+          SharedTrunkLoops.examplesPerSecond(syncPlan, steps, together, SHARING_VERSIONS);
         }
         long compileMillis = jit.getTotalCompilationTime() - compiledBefore;
         double share = compileMillis / ((System.nanoTime() - turnStart) / 1e6);
@@ -206,18 +224,25 @@ public final class AsyncScalingBench implements Callable<Integer> {
             Settle.gcAndQuietJit();
             sharedTwo = SharedTrunkLoops.examplesPerSecond(syncPlan, steps, together);
           }
+          double versionedTwo = 0;
+          for (int run = 0; run <= settleRuns; run++) {
+            Settle.gcAndQuietJit();
+            versionedTwo = SharedTrunkLoops.examplesPerSecond(syncPlan, steps, together,
+                SHARING_VERSIONS);
+          }
           Measured oneMeasured = actorRuns.get(together)[0];
           Measured twoMeasured = actorRuns.get(together)[1];
           ActorRun one = oneMeasured.run();
           ActorRun two = twoMeasured.run();
           Repetition repetition = new Repetition(one, two, syncRun, bareOne, bareTwo, sharedTwo,
-              sharingCost);
+              versionedTwo, sharingCost);
           byVariant.get(together).add(repetition);
           progress("repetition %d/%d%s: async 1 worker %.0f ex/s, 2 workers %.0f ex/s (x%.2f);"
               + " final loss async %.4f, sync %.4f; compute per step %d / %d us; queue per"
               + " step %d / %d us; bare loops on 1 and 2 threads x%.2f; %.2f of the ceiling;"
-              + " two loops sharing the trunk x%.2f (%.2f of the ceiling; the actor path %.2f"
-              + " of them); state shared across the cores x%.2f", r, repeats,
+              + " two loops sharing the trunk x%.2f in place, x%.2f in versions (%.2f and %.2f of"
+              + " the ceiling; the actor path %.2f and %.2f of them); state shared across the"
+              + " cores x%.2f", r, repeats,
               variants.size() > 1 ? ", " + together + " updates together" : "",
               one.examplesPerSecond(), two.examplesPerSecond(), repetition.speedup(),
               finalLoss(two.losses()), finalLoss(syncRun.losses()),
@@ -226,8 +251,10 @@ public final class AsyncScalingBench implements Callable<Integer> {
               one.queueTime().dividedBy(one.steps()).toNanos() / 1000,
               two.queueTime().dividedBy(two.steps()).toNanos() / 1000,
               repetition.bareSpeedup(), repetition.ofCeiling(), repetition.sharedTrunkSpeedup(),
+              repetition.versionedTrunkSpeedup(),
               repetition.sharedTrunkSpeedup() / repetition.bareSpeedup(),
-              repetition.ofSharedTrunk(), sharingCost);
+              repetition.versionedTrunkSpeedup() / repetition.bareSpeedup(),
+              repetition.ofSharedTrunk(), repetition.ofVersionedTrunk(), sharingCost);
           progress("  CPU per step by thread group, 1 worker: %s", perStep(oneMeasured));
           progress("  CPU per step by thread group, 2 workers: %s", perStep(twoMeasured));
         }
@@ -260,6 +287,7 @@ public final class AsyncScalingBench implements Callable<Integer> {
           run.addProperty("ofCeiling", r.ofCeiling());
           run.addProperty("crossCoreSharingCost", r.sharingCost());
           run.addProperty("sharedTrunkTwoThreadSpeedup", r.sharedTrunkSpeedup());
+          run.addProperty("versionedTrunkTwoThreadSpeedup", r.versionedTrunkSpeedup());
           run.addProperty("asyncFinalLoss", finalLoss(r.twoWorkers().losses()));
           run.addProperty("syncFinalLoss", finalLoss(r.sync().losses()));
           runs.add(run);
@@ -283,7 +311,8 @@ public final class AsyncScalingBench implements Callable<Integer> {
   /** One setting's medians over the repetitions. */
   private record Summary(double one, double two, double sync, double bareSpeedup,
       double ofCeiling, double sharing, double sharedTrunkSpeedup, double ofSharedTrunk,
-      double asyncLoss, double syncLoss, long steps) {
+      double versionedTrunkSpeedup, double ofVersionedTrunk, double asyncLoss, double syncLoss,
+      long steps) {
 
     double lossGap() {
       return (asyncLoss - syncLoss) / syncLoss;
@@ -299,6 +328,8 @@ public final class AsyncScalingBench implements Callable<Integer> {
       result.addProperty("crossCoreSharingCost", sharing);
       result.addProperty("sharedTrunkTwoThreadSpeedup", sharedTrunkSpeedup);
       result.addProperty("ofSharedTrunkMedian", ofSharedTrunk);
+      result.addProperty("versionedTrunkTwoThreadSpeedup", versionedTrunkSpeedup);
+      result.addProperty("ofVersionedTrunkMedian", ofVersionedTrunk);
       result.addProperty("asyncFinalLoss", asyncLoss);
       result.addProperty("syncFinalLoss", syncLoss);
       result.addProperty("finalLossRelativeGap", lossGap());
@@ -323,6 +354,10 @@ public final class AsyncScalingBench implements Callable<Integer> {
           + " %d updates together): x%.2f of one bare loop, %.2f of the ceiling; the actor path"
           + " reaches %.2f of them (median of the repetitions' own)%n", together,
           sharedTrunkSpeedup, sharedTrunkSpeedup / bareSpeedup, ofSharedTrunk);
+      out.printf("the same loops writing each update as a new version, into %d arrays per module"
+          + " in turn, as a job's master copy does: x%.2f of one bare loop, %.2f of the ceiling;"
+          + " the actor path reaches %.2f of them%n", SHARING_VERSIONS, versionedTrunkSpeedup,
+          versionedTrunkSpeedup / bareSpeedup, ofVersionedTrunk);
       out.printf("state shared across the cores: an update taken in turns by two threads costs"
           + " x%.2f of one on a state of its own (median; 1.0 when the two CPUs share their"
           + " caches, see CrossCoreProbe)%n", sharing);
@@ -341,6 +376,8 @@ public final class AsyncScalingBench implements Callable<Integer> {
         median(repetitions.stream().map(Repetition::sharingCost).toList()),
         median(repetitions.stream().map(Repetition::sharedTrunkSpeedup).toList()),
         median(repetitions.stream().map(Repetition::ofSharedTrunk).toList()),
+        median(repetitions.stream().map(Repetition::versionedTrunkSpeedup).toList()),
+        median(repetitions.stream().map(Repetition::ofVersionedTrunk).toList()),
         median(repetitions.stream().map(r -> finalLoss(r.twoWorkers().losses())).toList()),
         median(repetitions.stream().map(r -> finalLoss(r.sync().losses())).toList()), steps);
   }

@@ -37,6 +37,16 @@ final class SharedTrunkLoops {
   /** Examples/s of the two loops together, each running {@code steps} steps of its task. */
   static double examplesPerSecond(TrainingPlan plan, long steps, int together)
       throws InterruptedException {
+    return examplesPerSecond(plan, steps, together, 0);
+  }
+
+  /**
+   * As above; with {@code versions} of at least 2, each update writes a new version into the
+   * next of that many arrays per module, in turn, and each step reads the newest one, as a
+   * job's master copy keeps versions (without its checks of who still reads what).
+   */
+  static double examplesPerSecond(TrainingPlan plan, long steps, int together, int versions)
+      throws InterruptedException {
     List<TaskGraph> tasks = plan.graph().tasks();
     if (tasks.size() != 2) {
       throw new IllegalArgumentException("expected a plan of two tasks, found " + tasks.size());
@@ -50,13 +60,14 @@ final class SharedTrunkLoops {
           plan.graph().modules().get(module), starting.get(module).length(), DataType.FLOAT));
     }
     ReentrantLock lock = new ReentrantLock();
+    Versions ring = versions >= 2 ? new Versions(shared, versions) : null;
     long[] examples = new long[2];
     Thread[] loops = new Thread[2];
     for (int t = 0; t < 2; t++) {
       TaskGraph task = tasks.get(t);
       int me = t;
       loops[t] = new Thread(() -> examples[me] = run(plan, task, shared, sharedOptimizers, lock,
-          steps, together), "shared-trunk-" + t);
+          steps, together, ring), "shared-trunk-" + t);
     }
     long start = System.nanoTime();
     for (Thread loop : loops) {
@@ -71,7 +82,7 @@ final class SharedTrunkLoops {
 
   private static long run(TrainingPlan plan, TaskGraph task, Map<String, INDArray> shared,
       Map<String, OptimizerState> sharedOptimizers, ReentrantLock lock, long steps,
-      int together) {
+      int together, Versions ring) {
     Map<String, INDArray> parameters = ModelParameters.starting(plan, DataType.FLOAT);
     parameters.putAll(shared);
     Map<String, INDArray> gradients = ModelParameters.zerosLike(parameters);
@@ -98,6 +109,9 @@ final class SharedTrunkLoops {
     int heldSteps = 0;
     for (long step = 0; step < steps; step++) {
       data.fill(sampler.next(), batch);
+      if (ring != null) {
+        parameters.putAll(ring.newest);
+      }
       for (Map.Entry<String, List<INDArray>> module : held.entrySet()) {
         // The step writes its trunk gradients straight into the buffer they wait in.
         gradients.put(module.getKey(), module.getValue().get(heldSteps));
@@ -109,8 +123,12 @@ final class SharedTrunkLoops {
       if (++heldSteps == together) {
         lock.lock();
         try {
-          held.forEach((module, buffers) -> sharedOptimizers.get(module)
-              .applyAllInto(shared.get(module), shared.get(module), buffers));
+          if (ring == null) {
+            held.forEach((module, buffers) -> sharedOptimizers.get(module)
+                .applyAllInto(shared.get(module), shared.get(module), buffers));
+          } else {
+            ring.update(held, sharedOptimizers);
+          }
         } finally {
           lock.unlock();
         }
@@ -118,5 +136,35 @@ final class SharedTrunkLoops {
       }
     }
     return examples;
+  }
+
+  /** Versions written in turn into a ring of arrays per module; updates under the lock. */
+  private static final class Versions {
+    private final Map<String, INDArray[]> arrays = new HashMap<>();
+    private int next;
+    volatile Map<String, INDArray> newest;
+
+    Versions(Map<String, INDArray> start, int count) {
+      start.forEach((module, array) -> {
+        INDArray[] ring = new INDArray[count];
+        ring[0] = array;
+        for (int i = 1; i < count; i++) {
+          ring[i] = array.dup();
+        }
+        arrays.put(module, ring);
+      });
+      newest = Map.copyOf(start);
+    }
+
+    void update(Map<String, List<INDArray>> held, Map<String, OptimizerState> optimizers) {
+      next = (next + 1) % arrays.values().iterator().next().length;
+      Map<String, INDArray> written = new HashMap<>();
+      held.forEach((module, buffers) -> {
+        INDArray target = arrays.get(module)[next];
+        optimizers.get(module).applyAllInto(newest.get(module), target, buffers);
+        written.put(module, target);
+      });
+      newest = Map.copyOf(written);
+    }
   }
 }

@@ -45,6 +45,8 @@ class AsyncScalingBenchTest {
       assertTrue(variant.get("twoWorkersExamplesPerSecond").getAsDouble() > 0, variant.toString());
       assertTrue(variant.get("sharedTrunkTwoThreadSpeedup").getAsDouble() > 0,
           variant.toString());
+      assertTrue(variant.get("versionedTrunkTwoThreadSpeedup").getAsDouble() > 0,
+          variant.toString());
       assertTrue(Double.isFinite(variant.get("asyncFinalLoss").getAsDouble()), variant.toString());
       assertEquals(1, variant.getAsJsonArray("repetitions").size());
     }
