@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs Tandem's benchmarks with the JVM flags and OpenMP setting their figures assume.
 #   bench/run.sh two-head [--steps 2000] [--repeats 7] [--json]
-#   bench/run.sh async [--steps 10000] [--repeats 5] [--in-flight 0] [--events live|after] [--updates-together 2,4] [--json]
+#   bench/run.sh async [--steps 10000] [--repeats 5] [--in-flight 16,32] [--events live|after] [--updates-together 2,4] [--json]
 #     (prints the cross-core sharing cost of the moment beside each repetition)
 #   bench/run.sh serving [--requests 3000] [--max-delay 2ms,0ms] [--json]
 #   bench/run.sh broadcast [--parameters 4000000] [--repeats 20] [--json]

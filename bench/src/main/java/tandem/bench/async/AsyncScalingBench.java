@@ -44,10 +44,19 @@ public final class AsyncScalingBench implements Callable<Integer> {
   @Option(names = "--repeats", defaultValue = "5", description = "Measured repetitions (default: ${DEFAULT-VALUE}).")
   int repeats;
 
-  @Option(names = "--in-flight", defaultValue = "0",
-      description = "Async steps in flight per worker (default: ${DEFAULT-VALUE}, the job"
-          + " default of async jobs, 16: outcomes go to the coordinator 8 at a time).")
-  int inFlight;
+  @Option(names = "--in-flight", defaultValue = "0", split = ",", paramLabel = "N",
+      description = "Async steps in flight per worker, several compared side by side, e.g. 16,32"
+          + " (default: ${DEFAULT-VALUE}, the job default of async jobs, 16: outcomes go to the"
+          + " coordinator 8 at a time).")
+  List<Integer> inFlight;
+
+  /** One kind of async job the run compares: a server setting and a spec setting. */
+  private record Variant(int together, int inFlight) {
+    String label() {
+      return together + " updates together, " + (inFlight == 0 ? "the default" : inFlight)
+          + " in flight";
+    }
+  }
 
   // A run straight after another path's run is often slower for its whole length (see the
   // two-head benchmark): a single bare loop after the actor runs made the ceiling x2.0-2.4, more
@@ -136,34 +145,42 @@ public final class AsyncScalingBench implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintStream out = System.out;
-    List<Integer> variants = updatesTogether == null || updatesTogether.isEmpty()
+    List<Integer> togethers = updatesTogether == null || updatesTogether.isEmpty()
         ? List.of(Worker.updatesTogether(com.typesafe.config.ConfigFactory.load()))
         : List.copyOf(updatesTogether);
-    for (int together : variants) {
+    for (int together : togethers) {
       if (together < 1) {
         throw new picocli.CommandLine.ParameterException(spec.commandLine(),
             "--updates-together takes numbers of at least 1, found " + together);
       }
     }
+    for (int n : inFlight) {
+      if (n < 0) {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+            "--in-flight takes numbers of at least 0 (0: the job default), found " + n);
+      }
+    }
+    List<Variant> variants = new ArrayList<>();
+    togethers.forEach(t -> inFlight.forEach(n -> variants.add(new Variant(t, n))));
     Path dir = Files.createTempDirectory("tandem-bench-async");
     Path data = dir.resolve("two-head.csv");
     TwoHeadData.writeCsv(data, rows, 1);
     JobSpec base = TwoHeadJob.spec(data, steps, 1);
-    JobSpec async1 = async(base, 1);
-    JobSpec async2 = async(base, 2);
+    Map<Integer, List<JobSpec>> asyncSpecs = new java.util.LinkedHashMap<>();
+    inFlight.forEach(n -> asyncSpecs.put(n, List.of(async(base, 1, n), async(base, 2, n))));
     JobSpec sync = base.toBuilder().setWorkers(1).build();
     tandem.model.spec.TrainingPlan syncPlan = tandem.model.spec.JobSpecCompiler.compile(sync);
-    Map<Integer, List<Repetition>> byVariant = new java.util.LinkedHashMap<>();
+    Map<Variant, List<Repetition>> byVariant = new java.util.LinkedHashMap<>();
     variants.forEach(v -> byVariant.put(v, new ArrayList<>()));
     Map<Integer, EmbeddedTandem> servers = new java.util.LinkedHashMap<>();
     try {
-      for (int together : variants) {
+      for (int together : togethers) {
         // One server per setting, all up for the whole run, so that the repetitions alternate
         // between them and compare them in the same phases of the machine.
         servers.put(together, EmbeddedTandem.start(2, false,
             Map.of(Worker.UPDATES_TOGETHER_SETTING, together)));
       }
-      EmbeddedTandem first = servers.get(variants.get(0));
+      EmbeddedTandem first = servers.get(togethers.get(0));
       // Turns of every kind of run the repetitions make, each after a full GC as there, until
       // a turn leaves the JIT compilers nearly idle: after a fixed three short turns the C2
       // compiler still took a tenth of a core during the measured two-worker runs, and the
@@ -173,10 +190,10 @@ public final class AsyncScalingBench implements Callable<Integer> {
       for (int turn = 1; turn <= maxWarmupTurns; turn++) {
         long compiledBefore = jit.getTotalCompilationTime();
         long turnStart = System.nanoTime();
-        for (int together : variants) {
-          for (JobSpec spec : List.of(async1, async2)) {
+        for (Variant variant : variants) {
+          for (JobSpec spec : asyncSpecs.get(variant.inFlight())) {
             System.gc();
-            servers.get(together).run(spec, events);
+            servers.get(variant.together()).run(spec, events);
           }
         }
         System.gc();
@@ -185,7 +202,7 @@ public final class AsyncScalingBench implements Callable<Integer> {
         bareExamplesPerSecond(syncPlan, 1);
         System.gc();
         bareExamplesPerSecond(syncPlan, 2);
-        for (int together : variants) {
+        for (int together : togethers) {
           System.gc();
           SharedTrunkLoops.examplesPerSecond(syncPlan, steps, together);
           System.gc();
@@ -200,11 +217,12 @@ public final class AsyncScalingBench implements Callable<Integer> {
         }
       }
       for (int r = 1; r <= repeats; r++) {
-        Map<Integer, Measured[]> actorRuns = new java.util.LinkedHashMap<>();
-        for (int together : variants) {
-          EmbeddedTandem tandem = servers.get(together);
-          actorRuns.put(together, new Measured[] {settled(tandem, async1),
-              settled(tandem, async2)});
+        Map<Variant, Measured[]> actorRuns = new java.util.LinkedHashMap<>();
+        for (Variant variant : variants) {
+          EmbeddedTandem tandem = servers.get(variant.together());
+          List<JobSpec> specs = asyncSpecs.get(variant.inFlight());
+          actorRuns.put(variant, new Measured[] {settled(tandem, specs.get(0)),
+              settled(tandem, specs.get(1))});
         }
         ActorRun syncRun = settled(first, sync).run();
         double bareOne = 0;
@@ -218,7 +236,8 @@ public final class AsyncScalingBench implements Callable<Integer> {
           bareTwo = bareExamplesPerSecond(syncPlan, 2);
         }
         double sharingCost = CrossCoreProbe.sharingCost(20_000);
-        for (int together : variants) {
+        Map<Integer, double[]> loops = new java.util.HashMap<>();
+        for (int together : togethers) {
           double sharedTwo = 0;
           for (int run = 0; run <= settleRuns; run++) {
             Settle.gcAndQuietJit();
@@ -230,20 +249,25 @@ public final class AsyncScalingBench implements Callable<Integer> {
             versionedTwo = SharedTrunkLoops.examplesPerSecond(syncPlan, steps, together,
                 SHARING_VERSIONS);
           }
-          Measured oneMeasured = actorRuns.get(together)[0];
-          Measured twoMeasured = actorRuns.get(together)[1];
+          loops.put(together, new double[] {sharedTwo, versionedTwo});
+        }
+        for (Variant variant : variants) {
+          double sharedTwo = loops.get(variant.together())[0];
+          double versionedTwo = loops.get(variant.together())[1];
+          Measured oneMeasured = actorRuns.get(variant)[0];
+          Measured twoMeasured = actorRuns.get(variant)[1];
           ActorRun one = oneMeasured.run();
           ActorRun two = twoMeasured.run();
           Repetition repetition = new Repetition(one, two, syncRun, bareOne, bareTwo, sharedTwo,
               versionedTwo, sharingCost);
-          byVariant.get(together).add(repetition);
+          byVariant.get(variant).add(repetition);
           progress("repetition %d/%d%s: async 1 worker %.0f ex/s, 2 workers %.0f ex/s (x%.2f);"
               + " final loss async %.4f, sync %.4f; compute per step %d / %d us; queue per"
               + " step %d / %d us; bare loops on 1 and 2 threads x%.2f; %.2f of the ceiling;"
               + " two loops sharing the trunk x%.2f in place, x%.2f in versions (%.2f and %.2f of"
               + " the ceiling; the actor path %.2f and %.2f of them); state shared across the"
               + " cores x%.2f", r, repeats,
-              variants.size() > 1 ? ", " + together + " updates together" : "",
+              variants.size() > 1 ? ", " + variant.label() : "",
               one.examplesPerSecond(), two.examplesPerSecond(), repetition.speedup(),
               finalLoss(two.losses()), finalLoss(syncRun.losses()),
               one.computeTime().dividedBy(one.steps()).toNanos() / 1000,
@@ -271,13 +295,14 @@ public final class AsyncScalingBench implements Callable<Integer> {
       JsonObject result = new JsonObject();
       result.addProperty("benchmark", "async");
       result.addProperty("steps", steps);
-      result.addProperty("stepsInFlightPerWorker", inFlight);
+      result.addProperty("stepsInFlightPerWorker", inFlight.get(0));
       result.addProperty("settleRuns", settleRuns);
       result.addProperty("events", events.name().toLowerCase(java.util.Locale.ROOT));
       JsonArray results = new JsonArray();
-      byVariant.forEach((together, repetitions) -> {
+      byVariant.forEach((kind, repetitions) -> {
         JsonObject variant = summary(repetitions).toJson();
-        variant.addProperty("updatesTogether", together);
+        variant.addProperty("updatesTogether", kind.together());
+        variant.addProperty("stepsInFlightPerWorker", kind.inFlight());
         JsonArray runs = new JsonArray();
         for (Repetition r : repetitions) {
           JsonObject run = new JsonObject();
@@ -299,11 +324,11 @@ public final class AsyncScalingBench implements Callable<Integer> {
       result.add("machine", machine.toJson());
       out.println(new GsonBuilder().setPrettyPrinting().create().toJson(result));
     } else {
-      out.printf("async two-head: %d steps per run, %d in flight per worker, %d repetitions, %d"
+      out.printf("async two-head: %d steps per run, %s in flight per worker, %d repetitions, %d"
           + " settle runs before each run, events %s; %s%n", steps, inFlight, repeats, settleRuns,
           events.name().toLowerCase(java.util.Locale.ROOT), machine.describe());
-      byVariant.forEach((together, repetitions) -> summary(repetitions).print(out, together,
-          variants.size() > 1));
+      byVariant.forEach((kind, repetitions) -> summary(repetitions).print(out, kind.together(),
+          variants.size() > 1 ? kind.label() : null));
     }
     return 0;
   }
@@ -336,10 +361,9 @@ public final class AsyncScalingBench implements Callable<Integer> {
       return result;
     }
 
-    void print(PrintStream out, int together, boolean heading) {
-      if (heading) {
-        out.printf("%n%d steps' shared gradients applied together (%s):%n", together,
-            Worker.UPDATES_TOGETHER_SETTING);
+    void print(PrintStream out, int together, String heading) {
+      if (heading != null) {
+        out.printf("%n%s:%n", heading);
       }
       out.printf("%-28s %12s%n", "run (median)", "examples/s");
       out.printf("%-28s %12.0f%n", "async, 1 worker", one);
@@ -406,7 +430,7 @@ public final class AsyncScalingBench implements Callable<Integer> {
         .collect(java.util.stream.Collectors.joining(", ")) + " us";
   }
 
-  private JobSpec async(JobSpec base, int workers) {
+  private static JobSpec async(JobSpec base, int workers, int inFlight) {
     return base.toBuilder().setWorkers(workers)
         .setConsistency(ConsistencySpec.newBuilder().setMode("async").setStepsInFlight(inFlight))
         .build();

@@ -16,12 +16,13 @@ import tandem.bench.BenchMain;
 
 /**
  * A smoke run of {@code bench/run.sh async}: two settings of how many updates go together, side
- * by side on servers of their own, each with its actor runs and its loops sharing the trunk.
+ * by side on servers of their own, each with two numbers of steps in flight, with their actor
+ * runs and the loops sharing the trunk.
  */
 class AsyncScalingBenchTest {
 
   @Test
-  void comparesEachSettingOfUpdatesTogetherOnItsOwnServer() {
+  void comparesEachSettingOfUpdatesTogetherOnItsOwnServerWithEachNumberInFlight() {
     ByteArrayOutputStream captured = new ByteArrayOutputStream();
     PrintStream out = System.out;
     int exit;
@@ -29,7 +30,7 @@ class AsyncScalingBenchTest {
     try {
       exit = BenchMain.commandLine().execute("async", "--steps", "40", "--repeats", "1",
           "--rows", "512", "--max-warmup-turns", "1", "--settle-runs", "0",
-          "--updates-together", "1,3", "--events", "after", "--json");
+          "--updates-together", "1,3", "--in-flight", "0,4", "--events", "after", "--json");
     } finally {
       System.setOut(out);
     }
@@ -37,10 +38,11 @@ class AsyncScalingBenchTest {
     JsonObject report = JsonParser.parseString(captured.toString(StandardCharsets.UTF_8))
         .getAsJsonObject();
     JsonArray variants = report.getAsJsonArray("variants");
-    assertEquals(2, variants.size());
-    for (int i = 0; i < 2; i++) {
+    assertEquals(4, variants.size(), "every setting with every number in flight");
+    for (int i = 0; i < 4; i++) {
       JsonObject variant = variants.get(i).getAsJsonObject();
-      assertEquals(i == 0 ? 1 : 3, variant.get("updatesTogether").getAsInt());
+      assertEquals(i < 2 ? 1 : 3, variant.get("updatesTogether").getAsInt());
+      assertEquals(i % 2 == 0 ? 0 : 4, variant.get("stepsInFlightPerWorker").getAsInt());
       assertTrue(variant.get("oneWorkerExamplesPerSecond").getAsDouble() > 0, variant.toString());
       assertTrue(variant.get("twoWorkersExamplesPerSecond").getAsDouble() > 0, variant.toString());
       assertTrue(variant.get("sharedTrunkTwoThreadSpeedup").getAsDouble() > 0,
