@@ -33,6 +33,11 @@ import tandem.worker.Worker;
  * final loss of async training next to sync training after the same number of examples (target:
  * within 5%). The final loss is the mean step loss over the last tenth of the run, per task,
  * averaged over the tasks, so that one noisy batch does not decide it.
+ *
+ * <p>Beside the ceiling, {@link SharedTrunkLoops}: the same two loops sharing one trunk, in place
+ * and in versions, with no actors, which splits the gap into what sharing the trunk costs the
+ * hardware and what the actor machinery costs. Several settings of updates together (one server
+ * each) and of steps in flight run in the same repetitions when given as lists.
  */
 @Command(name = "async", mixinStandardHelpOptions = true,
     description = "Async examples/s with 1 and 2 workers, and async vs sync final loss.")
