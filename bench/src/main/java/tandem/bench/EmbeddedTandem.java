@@ -133,8 +133,7 @@ public final class EmbeddedTandem implements AutoCloseable {
             StreamEventsRequest.newBuilder().setJobId(jobId).build());
     // In arrival order here, by step number once the job ended: a follower that sorts as it
     // reads takes that much more of the cores the job trains on.
-    List<StepCompleted> arrived = new ArrayList<>();
-    List<Timestamp> arrivedAt = new ArrayList<>();
+    List<TrainingEvent> stepEvents = new ArrayList<>();
     Timestamp startedAt = null;
     Timestamp lastStepAt = null;
     JobFinished finished = null;
@@ -144,8 +143,7 @@ public final class EmbeddedTandem implements AutoCloseable {
         switch (event.getKindCase()) {
           case JOB_STARTED -> startedAt = event.getTime();
           case STEP_COMPLETED -> {
-            arrived.add(event.getStepCompleted());
-            arrivedAt.add(event.getTime());
+            stepEvents.add(event);
             lastStepAt = event.getTime();
           }
           case JOB_FINISHED -> finished = event.getJobFinished();
@@ -167,9 +165,9 @@ public final class EmbeddedTandem implements AutoCloseable {
     }
     TreeMap<Long, StepCompleted> steps = new TreeMap<>();
     TreeMap<Long, Timestamp> stepTimes = new TreeMap<>();
-    for (int k = 0; k < arrived.size(); k++) {
-      steps.put(arrived.get(k).getStep(), arrived.get(k));
-      stepTimes.put(arrived.get(k).getStep(), arrivedAt.get(k));
+    for (TrainingEvent event : stepEvents) {
+      steps.put(event.getStepCompleted().getStep(), event.getStepCompleted());
+      stepTimes.put(event.getStepCompleted().getStep(), event.getTime());
     }
     List<String> tasks = new ArrayList<>(steps.size());
     double[] losses = new double[steps.size()];

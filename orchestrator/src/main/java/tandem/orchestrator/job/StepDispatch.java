@@ -168,14 +168,12 @@ final class StepDispatch {
 
   /** A new version: the steps it handled that are still out, by number. */
   Map<Long, PendingStep> applied(SharedParameters.VersionApplied applied) {
-    // Workers that apply in place report their versions each on its own: not in order.
+    // A version with no step of this job's still out is news too.
     trunkVersion = Math.max(trunkVersion, applied.version());
     Map<Long, PendingStep> handled = new TreeMap<>();
     for (SharedParameters.AppliedStep appliedStep : applied.steps()) {
-      PendingStep step = pending.get(appliedStep.step());
+      PendingStep step = markApplied(appliedStep, applied.version());
       if (step != null) {
-        step.applied = appliedStep;
-        step.appliedVersion = applied.version();
         handled.put(appliedStep.step(), step);
       }
     }
@@ -187,13 +185,19 @@ final class StepDispatch {
    * its outcome says: {@link #applied} for that one step, without a report around it.
    */
   void appliedInPlace(long number, long version, long staleness, boolean dropped) {
+    markApplied(new SharedParameters.AppliedStep(number, staleness, dropped), version);
+  }
+
+  /** Step {@code applied.step()} landed in {@code version}: the step if it is out, else null. */
+  private PendingStep markApplied(SharedParameters.AppliedStep applied, long version) {
     // Workers that apply in place report their versions each on its own: not in order.
     trunkVersion = Math.max(trunkVersion, version);
-    PendingStep step = pending.get(number);
+    PendingStep step = pending.get(applied.step());
     if (step != null) {
-      step.applied = new SharedParameters.AppliedStep(number, staleness, dropped);
+      step.applied = applied;
       step.appliedVersion = version;
     }
+    return step;
   }
 
   /** Takes step {@code number} off the steps out if its outcome and application are both in. */
