@@ -45,13 +45,17 @@ import tandem.orchestrator.checkpoint.Resumable;
 class DurableModelsTest {
 
   /**
-   * Checkpoints keep every event (the default is the newest 10,000): events reach a test's
-   * subscriber a linger after they happen, and this job trains tens of thousands of steps a
-   * second, so by the time the server closed, the checkpoint a restart falls back to sometimes
-   * held events from the 3,000s on only, and the resumed log began with events_missed.
+   * Checkpoints and the live log keep every event (the defaults are the newest 10,000 and
+   * 200,000). These jobs train tens of thousands of steps a second and their events reach a
+   * test's subscriber a linger after they happen. With the checkpoint's default, by the time the
+   * server closed, the checkpoint a restart falls back to sometimes held events from the 3,000s
+   * on only, and the resumed log began with events_missed. With the log's, a subscriber that
+   * came a few seconds after the restart (a loaded CI machine) found job_resumed already out of
+   * the log, got events_missed in its place, and waited for it until its deadline.
    */
-  private static final Config EVERY_EVENT =
-      ConfigFactory.parseString("tandem.orchestrator.checkpoint.events = 10000000");
+  private static final Config EVERY_EVENT = ConfigFactory.parseString(
+      "tandem.orchestrator.checkpoint.events = 10000000\n"
+      + "tandem.orchestrator.retained-events = 10000000");
 
   @Test
   void aSucceededJobsModelServesPredictAfterARestart(@TempDir Path jobDir) throws Exception {
@@ -213,9 +217,14 @@ class DurableModelsTest {
         Iterator<TrainingEvent> stream = training.withDeadlineAfter(2, TimeUnit.MINUTES)
             .streamEvents(StreamEventsRequest.newBuilder().setJobId(jobId).build());
         List<TrainingEvent> events = new ArrayList<>();
+        TrainingEvent event;
         do {
-          events.add(stream.next());
-        } while (!events.get(events.size() - 1).hasJobResumed());
+          event = stream.next();
+          events.add(event);
+          // The job runs until cancelled: job_resumed missed would be waited for forever.
+          assertTrue(!event.hasEventsMissed() && !event.hasJobFinished(),
+              "before job_resumed: " + event);
+        } while (!event.hasJobResumed());
         check.accept(events);
         training.cancelJob(tandem.api.v1.CancelJobRequest.newBuilder().setJobId(jobId).build());
         stream.forEachRemaining(events::add);
