@@ -122,8 +122,15 @@ class StreamAcrossRestartTest {
     }
   }
 
+  /**
+   * The server keeps every event in its live log (200,000 by default): the restarted one resumes
+   * the job before it listens, and a subscriber that connects seconds later on a loaded machine
+   * would otherwise find job_resumed already dropped (tens of thousands of steps a second), told
+   * of it as missed.
+   */
   private static ChildJvm orchestrator(Path log, Path jobDir) throws Exception {
-    return ChildJvm.start("tandem.orchestrator.TandemServerMain", log, "--host", "127.0.0.1",
+    return ChildJvm.start(List.of("-Dtandem.orchestrator.retained-events=10000000"),
+        "tandem.orchestrator.TandemServerMain", log, "--host", "127.0.0.1",
         "--port", "0", "--workers", "2", "--job-dir", jobDir.toString());
   }
 
