@@ -330,7 +330,9 @@ public final class AsyncScalingBench implements Callable<Integer> {
       out.println(new GsonBuilder().setPrettyPrinting().create().toJson(result));
     } else {
       out.printf("async two-head: %d steps per run, %s in flight per worker, %d repetitions, %d"
-          + " settle runs before each run, events %s; %s%n", steps, inFlight, repeats, settleRuns,
+          + " settle runs before each run, events %s; %s%n", steps,
+          inFlight.stream().map(n -> n == 0 ? "the default number" : String.valueOf(n))
+              .collect(java.util.stream.Collectors.joining(", ")), repeats, settleRuns,
           events.name().toLowerCase(java.util.Locale.ROOT), machine.describe());
       byVariant.forEach((kind, repetitions) -> summary(repetitions).print(out, kind.together(),
           variants.size() > 1 ? kind.label() : null));
