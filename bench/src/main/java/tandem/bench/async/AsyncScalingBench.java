@@ -18,7 +18,6 @@ import tandem.api.v1.JobSpec;
 import tandem.bench.ActorRun;
 import tandem.bench.BareLoop;
 import tandem.bench.EmbeddedTandem;
-import tandem.bench.LossTrace;
 import tandem.bench.MachineInfo;
 import tandem.bench.Settle;
 import tandem.bench.ThreadCpu;
@@ -104,48 +103,11 @@ public final class AsyncScalingBench implements Callable<Integer> {
   /** A run and the CPU each thread group of this JVM took during it. */
   private record Measured(ActorRun run, Map<String, Duration> cpu) {}
 
-  private record Repetition(ActorRun oneWorker, ActorRun twoWorkers, ActorRun sync,
-      double bareOneThread, double bareTwoThreads, double sharedTrunkTwoThreads,
-      double versionedTrunkTwoThreads, double sharingCost) {
-    double speedup() {
-      return twoWorkers.examplesPerSecond() / oneWorker.examplesPerSecond();
-    }
-
-    double bareSpeedup() {
-      return bareTwoThreads / bareOneThread;
-    }
-
-    /** The speedup as a fraction of the machine's ceiling measured beside it. */
-    double ofCeiling() {
-      return speedup() / bareSpeedup();
-    }
-
-    /** Two loops sharing the trunk ({@link SharedTrunkLoops}) over one bare loop. */
-    double sharedTrunkSpeedup() {
-      return sharedTrunkTwoThreads / bareOneThread;
-    }
-
-    /** The speedup as a fraction of what two loops sharing the trunk reach. */
-    double ofSharedTrunk() {
-      return speedup() / sharedTrunkSpeedup();
-    }
-
-    /** Two loops sharing the trunk in versions ({@link #SHARING_VERSIONS}) over one bare loop. */
-    double versionedTrunkSpeedup() {
-      return versionedTrunkTwoThreads / bareOneThread;
-    }
-
-    /** The speedup as a fraction of what two loops sharing the trunk in versions reach. */
-    double ofVersionedTrunk() {
-      return speedup() / versionedTrunkSpeedup();
-    }
-  }
-
   /**
    * Arrays per shared module that the versioned sharing loops write their versions into in
    * turn: about as many as a job's master copy cycles through with two workers reading.
    */
-  private static final int SHARING_VERSIONS = 4;
+  static final int SHARING_VERSIONS = 4;
 
   @Override
   public Integer call() throws Exception {
@@ -175,7 +137,7 @@ public final class AsyncScalingBench implements Callable<Integer> {
     inFlight.forEach(n -> asyncSpecs.put(n, List.of(async(base, 1, n), async(base, 2, n))));
     JobSpec sync = base.toBuilder().setWorkers(1).build();
     tandem.model.spec.TrainingPlan syncPlan = tandem.model.spec.JobSpecCompiler.compile(sync);
-    Map<Variant, List<Repetition>> byVariant = new java.util.LinkedHashMap<>();
+    Map<Variant, List<AsyncReport.Repetition>> byVariant = new java.util.LinkedHashMap<>();
     variants.forEach(v -> byVariant.put(v, new ArrayList<>()));
     Map<Integer, EmbeddedTandem> servers = new java.util.LinkedHashMap<>();
     try {
@@ -263,8 +225,8 @@ public final class AsyncScalingBench implements Callable<Integer> {
           Measured twoMeasured = actorRuns.get(variant)[1];
           ActorRun one = oneMeasured.run();
           ActorRun two = twoMeasured.run();
-          Repetition repetition = new Repetition(one, two, syncRun, bareOne, bareTwo, sharedTwo,
-              versionedTwo, sharingCost);
+          AsyncReport.Repetition repetition = new AsyncReport.Repetition(one, two, syncRun,
+              bareOne, bareTwo, sharedTwo, versionedTwo, sharingCost);
           byVariant.get(variant).add(repetition);
           progress("repetition %d/%d%s: async 1 worker %.0f ex/s, 2 workers %.0f ex/s (x%.2f);"
               + " final loss async %.4f, sync %.4f; compute per step %d / %d us; queue per"
@@ -274,7 +236,7 @@ public final class AsyncScalingBench implements Callable<Integer> {
               + " cores x%.2f", r, repeats,
               variants.size() > 1 ? ", " + variant.label() : "",
               one.examplesPerSecond(), two.examplesPerSecond(), repetition.speedup(),
-              finalLoss(two.losses()), finalLoss(syncRun.losses()),
+              AsyncReport.finalLoss(two.losses()), AsyncReport.finalLoss(syncRun.losses()),
               one.computeTime().dividedBy(one.steps()).toNanos() / 1000,
               two.computeTime().dividedBy(two.steps()).toNanos() / 1000,
               one.queueTime().dividedBy(one.steps()).toNanos() / 1000,
@@ -305,24 +267,10 @@ public final class AsyncScalingBench implements Callable<Integer> {
       result.addProperty("events", events.name().toLowerCase(java.util.Locale.ROOT));
       JsonArray results = new JsonArray();
       byVariant.forEach((kind, repetitions) -> {
-        JsonObject variant = summary(repetitions).toJson();
+        JsonObject variant = AsyncReport.Summary.of(repetitions, steps).toJson();
         variant.addProperty("updatesTogether", kind.together());
         variant.addProperty("stepsInFlightPerWorker", kind.inFlight());
-        JsonArray runs = new JsonArray();
-        for (Repetition r : repetitions) {
-          JsonObject run = new JsonObject();
-          run.addProperty("oneWorker", r.oneWorker().examplesPerSecond());
-          run.addProperty("twoWorkers", r.twoWorkers().examplesPerSecond());
-          run.addProperty("sync", r.sync().examplesPerSecond());
-          run.addProperty("ofCeiling", r.ofCeiling());
-          run.addProperty("crossCoreSharingCost", r.sharingCost());
-          run.addProperty("sharedTrunkTwoThreadSpeedup", r.sharedTrunkSpeedup());
-          run.addProperty("versionedTrunkTwoThreadSpeedup", r.versionedTrunkSpeedup());
-          run.addProperty("asyncFinalLoss", finalLoss(r.twoWorkers().losses()));
-          run.addProperty("syncFinalLoss", finalLoss(r.sync().losses()));
-          runs.add(run);
-        }
-        variant.add("repetitions", runs);
+        variant.add("repetitions", AsyncReport.repetitionsJson(repetitions));
         results.add(variant);
       });
       result.add("variants", results);
@@ -334,83 +282,11 @@ public final class AsyncScalingBench implements Callable<Integer> {
           inFlight.stream().map(n -> n == 0 ? "the default number" : String.valueOf(n))
               .collect(java.util.stream.Collectors.joining(", ")), repeats, settleRuns,
           events.name().toLowerCase(java.util.Locale.ROOT), machine.describe());
-      byVariant.forEach((kind, repetitions) -> summary(repetitions).print(out, kind.together(),
+      byVariant.forEach((kind, repetitions) -> AsyncReport.Summary.of(repetitions, steps)
+          .print(out, kind.together(),
           variants.size() > 1 ? kind.label() : null));
     }
     return 0;
-  }
-
-  /** One setting's medians over the repetitions. */
-  private record Summary(double one, double two, double sync, double bareSpeedup,
-      double ofCeiling, double sharing, double sharedTrunkSpeedup, double ofSharedTrunk,
-      double versionedTrunkSpeedup, double ofVersionedTrunk, double asyncLoss, double syncLoss,
-      long steps) {
-
-    double lossGap() {
-      return (asyncLoss - syncLoss) / syncLoss;
-    }
-
-    JsonObject toJson() {
-      JsonObject result = new JsonObject();
-      result.addProperty("oneWorkerExamplesPerSecond", one);
-      result.addProperty("twoWorkersExamplesPerSecond", two);
-      result.addProperty("speedup", two / one);
-      result.addProperty("bareTwoThreadSpeedup", bareSpeedup);
-      result.addProperty("ofCeilingMedian", ofCeiling);
-      result.addProperty("crossCoreSharingCost", sharing);
-      result.addProperty("sharedTrunkTwoThreadSpeedup", sharedTrunkSpeedup);
-      result.addProperty("ofSharedTrunkMedian", ofSharedTrunk);
-      result.addProperty("versionedTrunkTwoThreadSpeedup", versionedTrunkSpeedup);
-      result.addProperty("ofVersionedTrunkMedian", ofVersionedTrunk);
-      result.addProperty("asyncFinalLoss", asyncLoss);
-      result.addProperty("syncFinalLoss", syncLoss);
-      result.addProperty("finalLossRelativeGap", lossGap());
-      return result;
-    }
-
-    void print(PrintStream out, int together, String heading) {
-      if (heading != null) {
-        out.printf("%n%s:%n", heading);
-      }
-      out.printf("%-28s %12s%n", "run (median)", "examples/s");
-      out.printf("%-28s %12.0f%n", "async, 1 worker", one);
-      out.printf("%-28s %12.0f%n", "async, 2 workers", two);
-      out.printf("%-28s %12.0f%n", "sync, 1 worker", sync);
-      out.printf("speedup 2 workers / 1 worker: %.2f%n", two / one);
-      out.printf("ceiling on this machine: two bare loops on two threads reach x%.2f of one (the"
-          + " same steps, no actors, no messages)%n", bareSpeedup);
-      out.printf("speedup / ceiling: %.2f of medians; median of the repetitions' own %.2f"
-          + " (target >= 0.95)%n", two / one / bareSpeedup, ofCeiling);
-      out.printf("two loops sharing the trunk and its optimizer state (no actors, no messages;"
-          + " %d updates together): x%.2f of one bare loop, %.2f of the ceiling; the actor path"
-          + " reaches %.2f of them (median of the repetitions' own)%n", together,
-          sharedTrunkSpeedup, sharedTrunkSpeedup / bareSpeedup, ofSharedTrunk);
-      out.printf("the same loops writing each update as a new version, into %d arrays per module"
-          + " in turn, as a job's master copy does: x%.2f of one bare loop, %.2f of the ceiling;"
-          + " the actor path reaches %.2f of them%n", SHARING_VERSIONS, versionedTrunkSpeedup,
-          versionedTrunkSpeedup / bareSpeedup, ofVersionedTrunk);
-      out.printf("state shared across the cores: an update taken in turns by two threads costs"
-          + " x%.2f of one on a state of its own (median; 1.0 when the two CPUs share their"
-          + " caches, see CrossCoreProbe)%n", sharing);
-      out.printf("final loss after %d steps: async (2 workers) %.4f, sync %.4f, gap %+.1f%%"
-          + " (target within 5%%)%n", steps, asyncLoss, syncLoss, 100 * lossGap());
-    }
-  }
-
-  private Summary summary(List<Repetition> repetitions) {
-    return new Summary(
-        median(repetitions.stream().map(r -> r.oneWorker().examplesPerSecond()).toList()),
-        median(repetitions.stream().map(r -> r.twoWorkers().examplesPerSecond()).toList()),
-        median(repetitions.stream().map(r -> r.sync().examplesPerSecond()).toList()),
-        median(repetitions.stream().map(Repetition::bareSpeedup).toList()),
-        median(repetitions.stream().map(Repetition::ofCeiling).toList()),
-        median(repetitions.stream().map(Repetition::sharingCost).toList()),
-        median(repetitions.stream().map(Repetition::sharedTrunkSpeedup).toList()),
-        median(repetitions.stream().map(Repetition::ofSharedTrunk).toList()),
-        median(repetitions.stream().map(Repetition::versionedTrunkSpeedup).toList()),
-        median(repetitions.stream().map(Repetition::ofVersionedTrunk).toList()),
-        median(repetitions.stream().map(r -> finalLoss(r.twoWorkers().losses())).toList()),
-        median(repetitions.stream().map(r -> finalLoss(r.sync().losses())).toList()), steps);
   }
 
   /**
@@ -462,24 +338,6 @@ public final class AsyncScalingBench implements Callable<Integer> {
       loop.join();
     }
     return threads * steps * TwoHeadJob.BATCH_SIZE / ((System.nanoTime() - start) / 1e9);
-  }
-
-  /** Mean step loss over the last tenth of the steps, per task, averaged over tasks. */
-  static double finalLoss(LossTrace trace) {
-    int n = trace.losses().length;
-    int from = n - Math.max(1, n / 10);
-    java.util.Map<String, double[]> sums = new java.util.LinkedHashMap<>();
-    for (int i = from; i < n; i++) {
-      double[] sum = sums.computeIfAbsent(trace.tasks().get(i), t -> new double[2]);
-      sum[0] += trace.losses()[i];
-      sum[1]++;
-    }
-    return sums.values().stream().mapToDouble(s -> s[0] / s[1]).average().orElse(Double.NaN);
-  }
-
-  private static double median(List<Double> values) {
-    List<Double> sorted = values.stream().sorted().toList();
-    return sorted.get(sorted.size() / 2);
   }
 
   private void progress(String format, Object... args) {
