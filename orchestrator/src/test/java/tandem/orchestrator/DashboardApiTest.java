@@ -229,7 +229,17 @@ class DashboardApiTest {
     HttpResponse<String> uplot = get("/webjars/uplot/uPlot.iife.min.js");
     assertEquals(200, uplot.statusCode());
     assertTrue(uplot.body().contains("uPlot"));
-    assertEquals(200, get("/assets/job.js").statusCode());
+    // Every script the pages load is served (the job page's come in several files).
+    for (String page : List.of("/", "/job?id=" + finishedJob)) {
+      Matcher script =
+          Pattern.compile("<script src=\"(/assets/[^\"]+)\"").matcher(get(page).body());
+      int scripts = 0;
+      while (script.find()) {
+        assertEquals(200, get(script.group(1)).statusCode(), script.group(1));
+        scripts++;
+      }
+      assertTrue(scripts > 0, page);
+    }
   }
 
   /** The values of {@code metric} for {@code job}, by task label. */
