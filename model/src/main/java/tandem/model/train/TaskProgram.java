@@ -230,22 +230,24 @@ public final class TaskProgram {
    */
   private static float[] logSoftmaxInto(INDArray logits, float[] scores, int start, int rows) {
     int classes = (int) logits.size(1);
+    int batchRows = (int) logits.size(0);
     float[] out = scores.length == 0 ? new float[rows * classes] : scores;
-    float[][] batch = Kernels.rows(logits);
-    for (int i = 0; i < batch.length; i++) {
-      float[] row = batch[i];
+    // One row-major copy of the batch, read in place: no array per row.
+    float[] batch = Kernels.rowMajor(logits);
+    for (int i = 0; i < batchRows; i++) {
+      int from = i * classes;
       double max = Double.NEGATIVE_INFINITY;
-      for (float value : row) {
-        max = Math.max(max, value);
+      for (int k = 0; k < classes; k++) {
+        max = Math.max(max, batch[from + k]);
       }
       double sum = 0;
-      for (float value : row) {
-        sum += Math.exp(value - max);
+      for (int k = 0; k < classes; k++) {
+        sum += Math.exp(batch[from + k] - max);
       }
       double logSum = max + Math.log(sum);
       int base = (start + i) * classes;
       for (int k = 0; k < classes; k++) {
-        out[base + k] = (float) (row[k] - logSum);
+        out[base + k] = (float) (batch[from + k] - logSum);
       }
     }
     return out;
