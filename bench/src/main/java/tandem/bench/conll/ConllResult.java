@@ -19,9 +19,12 @@ import tandem.model.eval.ChunkScore;
  *     {@code chunk_f1} metric of the job's evaluation), or {@code null} when it has no chunk
  *     output
  * @param greedyChunk chunk counts of each token's highest-scoring tag on its own, or {@code null}
+ * @param evaluationTime the job's evaluation of every task on the test file, as a job's final
+ *     evaluation runs it ({@code SequentialTraining.evaluate}: forward passes, metrics, Viterbi
+ *     decoding of the chunk tags)
  */
 public record ConllResult(String variant, long steps, long examples, Duration trainingTime,
-    double posAccuracy, ChunkScore chunk, ChunkScore greedyChunk) {
+    double posAccuracy, ChunkScore chunk, ChunkScore greedyChunk, Duration evaluationTime) {
 
   public double examplesPerSecond() {
     return examples / (trainingTime.toNanos() / 1e9);
@@ -42,6 +45,7 @@ public record ConllResult(String variant, long steps, long examples, Duration tr
     json.addProperty("examples", examples);
     json.addProperty("trainingSeconds", trainingTime.toNanos() / 1e9);
     json.addProperty("examplesPerSecond", examplesPerSecond());
+    json.addProperty("evaluationSeconds", evaluationTime.toNanos() / 1e9);
     if (hasPos()) {
       json.addProperty("posAccuracy", posAccuracy);
     }

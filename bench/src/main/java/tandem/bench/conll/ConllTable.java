@@ -10,9 +10,9 @@ final class ConllTable {
   private ConllTable() {}
 
   static void print(PrintWriter out, List<ConllResult> results) {
-    String format = "%-20s %9s %22s %9s %8s %10s %11s%n";
+    String format = "%-20s %9s %22s %9s %8s %10s %11s %9s%n";
     out.printf(format, "variant", "POS acc", "chunk F1 (P / R)", "greedy F1", "steps",
-        "train time", "examples/s");
+        "train time", "examples/s", "eval ms");
     for (ConllResult result : results) {
       out.printf(format, result.variant(),
           result.hasPos() ? String.format("%.2f%%", 100 * result.posAccuracy()) : "-",
@@ -20,7 +20,8 @@ final class ConllTable {
               100 * result.chunk().precision(), 100 * result.chunk().recall()) : "-",
           result.hasChunk() ? String.format("%.2f", 100 * result.greedyChunk().f1()) : "-",
           result.steps(), String.format("%.0f s", result.trainingTime().toMillis() / 1e3),
-          String.format("%.0f", result.examplesPerSecond()));
+          String.format("%.0f", result.examplesPerSecond()),
+          String.format("%.0f", result.evaluationTime().toNanos() / 1e6));
     }
     multiTaskGain(results).ifPresent(gain -> out.printf("best multi-task chunk F1 %s single-task "
         + "by %.2f points%n", gain > 0 ? "beats" : "does not beat", 100 * Math.abs(gain)));
@@ -37,7 +38,8 @@ final class ConllTable {
           100 * result.chunk().f1(), 100 * result.chunk().precision(),
           100 * result.chunk().recall(), 100 * result.greedyChunk().f1()));
     }
-    return line.append(String.format("%.0f examples/s", result.examplesPerSecond())).toString();
+    return line.append(String.format("%.0f examples/s; evaluated in %.0f ms",
+        result.examplesPerSecond(), result.evaluationTime().toNanos() / 1e6)).toString();
   }
 
   /**

@@ -61,8 +61,11 @@ final class ConllTraining {
     double posAccuracy = Double.NaN;
     ChunkScore chunk = null;
     ChunkScore greedyChunk = null;
+    long evaluating = 0;
     for (TaskGraph task : plan.graph().tasks()) {
+      long start = System.nanoTime();
       Map<String, Double> metrics = training.evaluate(task.name());
+      evaluating += System.nanoTime() - start;
       for (OutputGraph output : task.outputs()) {
         if (output.metric().equals(ChunkScorer.METRIC)) {
           TaskProgram program = new TaskProgram(task, DataType.FLOAT);
@@ -80,6 +83,7 @@ final class ConllTraining {
         }
       }
     }
-    return new ConllResult(variant, steps, examples, time, posAccuracy, chunk, greedyChunk);
+    return new ConllResult(variant, steps, examples, time, posAccuracy, chunk, greedyChunk,
+        Duration.ofNanos(evaluating));
   }
 }

@@ -69,6 +69,7 @@ class ConllBenchTest {
       assertEquals(name.endsWith("alternate") ? 2 * STEPS_PER_TASK : STEPS_PER_TASK, steps);
       assertEquals(steps * BATCH_SIZE, variant.get("examples").getAsLong());
       assertTrue(variant.get("examplesPerSecond").getAsDouble() > 0, name);
+      assertTrue(variant.get("evaluationSeconds").getAsDouble() > 0, name);
       boolean pos = !name.endsWith("chunk");
       boolean chunk = !name.endsWith("pos");
       assertEquals(pos, variant.has("posAccuracy"), name);
