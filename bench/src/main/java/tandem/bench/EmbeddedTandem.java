@@ -163,11 +163,9 @@ public final class EmbeddedTandem implements AutoCloseable {
     if (startedAt == null || lastStepAt == null) {
       throw new IllegalStateException("job " + jobId + " has no job_started or no step event");
     }
-    TreeMap<Long, StepCompleted> steps = new TreeMap<>();
-    TreeMap<Long, Timestamp> stepTimes = new TreeMap<>();
+    TreeMap<Long, TrainingEvent> steps = new TreeMap<>();
     for (TrainingEvent event : stepEvents) {
-      steps.put(event.getStepCompleted().getStep(), event.getStepCompleted());
-      stepTimes.put(event.getStepCompleted().getStep(), event.getTime());
+      steps.put(event.getStepCompleted().getStep(), event);
     }
     List<String> tasks = new ArrayList<>(steps.size());
     double[] losses = new double[steps.size()];
@@ -175,7 +173,8 @@ public final class EmbeddedTandem implements AutoCloseable {
     Duration compute = Duration.ZERO;
     Duration queue = Duration.ZERO;
     int i = 0;
-    for (StepCompleted step : steps.values()) {
+    for (TrainingEvent event : steps.values()) {
+      StepCompleted step = event.getStepCompleted();
       tasks.add(step.getTask());
       losses[i++] = step.getLoss();
       examples += step.getExamples();
@@ -185,8 +184,9 @@ public final class EmbeddedTandem implements AutoCloseable {
     // The second half: the steps after the middle one, over the time from its event to the last.
     long middle = steps.keySet().stream().skip(steps.size() / 2).findFirst().orElseThrow();
     long laterExamples = steps.tailMap(middle, false).values().stream()
-        .mapToLong(StepCompleted::getExamples).sum();
-    Duration laterTime = between(stepTimes.get(middle), stepTimes.lastEntry().getValue());
+        .mapToLong(event -> event.getStepCompleted().getExamples()).sum();
+    Duration laterTime = between(steps.get(middle).getTime(),
+        steps.lastEntry().getValue().getTime());
     double laterRate = laterTime.isZero() ? Double.NaN : laterExamples / (laterTime.toNanos() / 1e9);
     return new ActorRun(finished.getSteps(), examples, finished.getExamplesPerSecond(),
         duration(finished.getElapsed()), between(startedAt, lastStepAt), compute, queue,

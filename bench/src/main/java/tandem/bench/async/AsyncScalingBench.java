@@ -283,8 +283,7 @@ public final class AsyncScalingBench implements Callable<Integer> {
               .collect(java.util.stream.Collectors.joining(", ")), repeats, settleRuns,
           events.name().toLowerCase(java.util.Locale.ROOT), machine.describe());
       byVariant.forEach((kind, repetitions) -> AsyncReport.Summary.of(repetitions, steps)
-          .print(out, kind.together(),
-          variants.size() > 1 ? kind.label() : null));
+          .print(out, kind.together(), variants.size() > 1 ? kind.label() : null));
     }
     return 0;
   }
