@@ -57,4 +57,60 @@ public final class ThreadCpu {
         Duration.ZERO))));
     return delta;
   }
+
+  /** Context switches of a thread group: voluntary (it blocked) and involuntary (preempted). */
+  public record Switches(long voluntary, long involuntary) {
+    Switches plus(Switches other) {
+      return new Switches(voluntary + other.voluntary, involuntary + other.involuntary);
+    }
+
+    Switches minus(Switches other) {
+      return new Switches(voluntary - other.voluntary, involuntary - other.involuntary);
+    }
+
+    /** Both kinds together. */
+    public long total() {
+      return voluntary + involuntary;
+    }
+  }
+
+  /**
+   * Context switches so far per thread group of this JVM, from {@code
+   * /proc/self/task/<tid>/status}: each voluntary one (the thread parked, waited or slept) is a
+   * later wake-up, which on a machine whose cores all compute takes a core from a thread that
+   * computes, and each involuntary one is such a thread preempted.
+   */
+  public static Map<String, Switches> switchesByGroup() throws IOException {
+    Map<String, Switches> groups = new TreeMap<>();
+    try (var threads = Files.list(Path.of("/proc/self/task"))) {
+      for (Path thread : threads.toList()) {
+        String name;
+        long voluntary = 0;
+        long involuntary = 0;
+        try {
+          name = Files.readString(thread.resolve("comm")).strip().replaceAll("\\d+", "N");
+          for (String line : Files.readAllLines(thread.resolve("status"))) {
+            if (line.startsWith("voluntary_ctxt_switches:")) {
+              voluntary = Long.parseLong(line.substring(line.indexOf(':') + 1).strip());
+            } else if (line.startsWith("nonvoluntary_ctxt_switches:")) {
+              involuntary = Long.parseLong(line.substring(line.indexOf(':') + 1).strip());
+            }
+          }
+        } catch (IOException e) {
+          continue; // the thread ended meanwhile
+        }
+        groups.merge(name, new Switches(voluntary, involuntary), Switches::plus);
+      }
+    }
+    return groups;
+  }
+
+  /** {@code after - before} per group of {@link #switchesByGroup}. */
+  public static Map<String, Switches> minusSwitches(Map<String, Switches> after,
+      Map<String, Switches> before) {
+    Map<String, Switches> delta = new TreeMap<>();
+    after.forEach((group, n) -> delta.put(group, n.minus(before.getOrDefault(group,
+        new Switches(0, 0)))));
+    return delta;
+  }
 }

@@ -55,10 +55,16 @@ public final class AsyncScalingBench implements Callable<Integer> {
   List<Integer> inFlight;
 
   /** One kind of async job the run compares: a server setting and a spec setting. */
-  private record Variant(int together, int inFlight) {
+  private record Variant(int together, int inFlight, boolean coordinatorOnWorker) {
     String label() {
       return together + " updates together, " + (inFlight == 0 ? "the default" : inFlight)
-          + " in flight";
+          + " in flight, coordinator on the " + (coordinatorOnWorker ? "worker's thread"
+              : "default dispatcher");
+    }
+
+    /** The server this variant runs on: one per setting of the server. */
+    List<Object> server() {
+      return List.of(together, coordinatorOnWorker);
     }
   }
 
@@ -94,14 +100,24 @@ public final class AsyncScalingBench implements Callable<Integer> {
           + " tandem.worker.async-updates-together).")
   List<Integer> updatesTogether;
 
+  @Option(names = "--coordinator-on-worker-thread", arity = "1", split = ",", paramLabel = "BOOL",
+      description = "Whether coordinators run on their first worker's thread, one server per"
+          + " value compared side by side, e.g. true,false (default: the configured"
+          + " tandem.orchestrator.coordinator-on-worker-thread).")
+  List<Boolean> coordinatorOnWorker;
+
   @Option(names = "--json", description = "Print one JSON object instead of a table.")
   boolean json;
 
   @picocli.CommandLine.Spec
   picocli.CommandLine.Model.CommandSpec spec;
 
-  /** A run and the CPU each thread group of this JVM took during it. */
-  private record Measured(ActorRun run, Map<String, Duration> cpu) {}
+  /** The server setting {@code --coordinator-on-worker-thread} compares. */
+  static final String COORDINATOR_ON_WORKER_THREAD =
+      "tandem.orchestrator.coordinator-on-worker-thread";
+
+  /** A run with the CPU each thread group of this JVM took during it and its context switches. */
+  private record Measured(ActorRun run, Map<String, Duration> cpu, Map<String, ThreadCpu.Switches> switches) {}
 
   /**
    * Arrays per shared module that the versioned sharing loops write their versions into in
@@ -127,8 +143,13 @@ public final class AsyncScalingBench implements Callable<Integer> {
             "--in-flight takes numbers of at least 0 (0: the job default), found " + n);
       }
     }
+    List<Boolean> placements = coordinatorOnWorker == null || coordinatorOnWorker.isEmpty()
+        ? List.of(com.typesafe.config.ConfigFactory.load()
+            .getBoolean(COORDINATOR_ON_WORKER_THREAD))
+        : List.copyOf(coordinatorOnWorker);
     List<Variant> variants = new ArrayList<>();
-    togethers.forEach(t -> inFlight.forEach(n -> variants.add(new Variant(t, n))));
+    togethers.forEach(t -> inFlight.forEach(n -> placements.forEach(
+        onWorker -> variants.add(new Variant(t, n, onWorker)))));
     Path dir = Files.createTempDirectory("tandem-bench-async");
     Path data = dir.resolve("two-head.csv");
     TwoHeadData.writeCsv(data, rows, 1);
@@ -139,15 +160,19 @@ public final class AsyncScalingBench implements Callable<Integer> {
     tandem.model.spec.TrainingPlan syncPlan = tandem.model.spec.JobSpecCompiler.compile(sync);
     Map<Variant, List<AsyncReport.Repetition>> byVariant = new java.util.LinkedHashMap<>();
     variants.forEach(v -> byVariant.put(v, new ArrayList<>()));
-    Map<Integer, EmbeddedTandem> servers = new java.util.LinkedHashMap<>();
+    Map<List<Object>, EmbeddedTandem> servers = new java.util.LinkedHashMap<>();
     try {
-      for (int together : togethers) {
+      for (Variant variant : variants) {
         // One server per setting, all up for the whole run, so that the repetitions alternate
         // between them and compare them in the same phases of the machine.
-        servers.put(together, EmbeddedTandem.start(2, false,
-            Map.of(Worker.UPDATES_TOGETHER_SETTING, together)));
+        if (!servers.containsKey(variant.server())) {
+          servers.put(variant.server(), EmbeddedTandem.start(2, false, Map.of(
+              Worker.UPDATES_TOGETHER_SETTING, variant.together(),
+              COORDINATOR_ON_WORKER_THREAD,
+              variant.coordinatorOnWorker())));
+        }
       }
-      EmbeddedTandem first = servers.get(togethers.get(0));
+      EmbeddedTandem first = servers.get(variants.get(0).server());
       // Turns of every kind of run the repetitions make, each after a full GC as there, until
       // a turn leaves the JIT compilers nearly idle: after a fixed three short turns the C2
       // compiler still took a tenth of a core during the measured two-worker runs, and the
@@ -160,7 +185,7 @@ public final class AsyncScalingBench implements Callable<Integer> {
         for (Variant variant : variants) {
           for (JobSpec spec : asyncSpecs.get(variant.inFlight())) {
             System.gc();
-            servers.get(variant.together()).run(spec, events);
+            servers.get(variant.server()).run(spec, events);
           }
         }
         System.gc();
@@ -186,7 +211,7 @@ public final class AsyncScalingBench implements Callable<Integer> {
       for (int r = 1; r <= repeats; r++) {
         Map<Variant, Measured[]> actorRuns = new java.util.LinkedHashMap<>();
         for (Variant variant : variants) {
-          EmbeddedTandem tandem = servers.get(variant.together());
+          EmbeddedTandem tandem = servers.get(variant.server());
           List<JobSpec> specs = asyncSpecs.get(variant.inFlight());
           actorRuns.put(variant, new Measured[] {settled(tandem, specs.get(0)),
               settled(tandem, specs.get(1))});
@@ -248,6 +273,10 @@ public final class AsyncScalingBench implements Callable<Integer> {
               repetition.ofSharedTrunk(), repetition.ofVersionedTrunk(), sharingCost);
           progress("  CPU per step by thread group, 1 worker: %s", perStep(oneMeasured));
           progress("  CPU per step by thread group, 2 workers: %s", perStep(twoMeasured));
+          progress("  context switches per 100 steps (voluntary + involuntary), 1 worker: %s",
+              switchesPer100(oneMeasured));
+          progress("  context switches per 100 steps (voluntary + involuntary), 2 workers: %s",
+              switchesPer100(twoMeasured));
         }
       }
     } finally {
@@ -270,6 +299,7 @@ public final class AsyncScalingBench implements Callable<Integer> {
         JsonObject variant = AsyncReport.Summary.of(repetitions, steps).toJson();
         variant.addProperty("updatesTogether", kind.together());
         variant.addProperty("stepsInFlightPerWorker", kind.inFlight());
+        variant.addProperty("coordinatorOnWorkerThread", kind.coordinatorOnWorker());
         variant.add("repetitions", AsyncReport.repetitionsJson(repetitions));
         results.add(variant);
       });
@@ -297,8 +327,10 @@ public final class AsyncScalingBench implements Callable<Integer> {
     for (int i = 0; i <= settleRuns; i++) {
       Settle.gcAndQuietJit();
       Map<String, Duration> before = ThreadCpu.byGroup();
+      Map<String, ThreadCpu.Switches> switchesBefore = ThreadCpu.switchesByGroup();
       ActorRun run = tandem.run(spec, events);
-      measured = new Measured(run, ThreadCpu.minus(ThreadCpu.byGroup(), before));
+      measured = new Measured(run, ThreadCpu.minus(ThreadCpu.byGroup(), before),
+          ThreadCpu.minusSwitches(ThreadCpu.switchesByGroup(), switchesBefore));
     }
     return measured;
   }
@@ -310,6 +342,22 @@ public final class AsyncScalingBench implements Callable<Integer> {
         .sorted(Map.Entry.<String, Duration>comparingByValue().reversed())
         .map(e -> String.format("%s %.1f", e.getKey(), e.getValue().toNanos() / 1e3 / steps))
         .collect(java.util.stream.Collectors.joining(", ")) + " us";
+  }
+
+  /**
+   * Context switches per 100 steps of the run, voluntary + involuntary, per thread group with
+   * at least one per 1,000 steps, most first.
+   */
+  private static String switchesPer100(Measured measured) {
+    long steps = measured.run().steps();
+    return measured.switches().entrySet().stream()
+        .filter(e -> e.getValue().total() * 1000 >= steps)
+        .sorted(java.util.Comparator.comparingLong(
+            (Map.Entry<String, ThreadCpu.Switches> e) -> e.getValue().total()).reversed())
+        .map(e -> String.format("%s %.1f + %.1f", e.getKey(),
+            e.getValue().voluntary() * 100.0 / steps,
+            e.getValue().involuntary() * 100.0 / steps))
+        .collect(java.util.stream.Collectors.joining(", "));
   }
 
   private static JobSpec async(JobSpec base, int workers, int inFlight) {

@@ -53,6 +53,12 @@ public final class Coordinator {
   public record UpdateSchedule(ScheduleSpec spec, ScheduleSettings settings,
       ActorRef<JobManager.Outcome> replyTo) implements Command {}
 
+  /**
+   * Answered with {@code Done} in every phase: the job manager's check that the coordinator's
+   * thread still runs it ({@link CoordinatorWatch}).
+   */
+  record Ping(ActorRef<org.apache.pekko.Done> replyTo) implements Command {}
+
   record FromWorker(Worker.StepOutcome outcome) implements Command {}
 
   record FromParameters(SharedParameters.Report report) implements Command {}

@@ -1,9 +1,7 @@
 package tandem.orchestrator.job;
 
 import java.time.Instant;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -13,6 +11,7 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import tandem.api.v1.JobFinished;
 import tandem.api.v1.JobSpec;
 import tandem.api.v1.JobState;
@@ -104,8 +103,8 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
       int retainedEvents, CheckpointSettings checkpoints, int minWorkers) {
     ManagerRecovery.Memory memory = new ManagerRecovery.Memory(workers,
         checkpoints == null ? null : new DirectoryWork(checkpoints.jobDir()));
-    return Behaviors.setup(context ->
-        new JobManager(context, store, memory, retainedEvents, checkpoints, minWorkers));
+    return Behaviors.setup(context -> Behaviors.withTimers(timers -> new JobManager(context,
+        timers, store, memory, retainedEvents, checkpoints, minWorkers)));
   }
 
   /**
@@ -118,6 +117,13 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
         .onFailure(SupervisorStrategy.restart().withStopChildren(false));
   }
 
+  /** Time to ask the coordinators whether they answer ({@link CoordinatorWatch}). */
+  private enum Tick implements Command { CHECK_COORDINATORS }
+
+  /** A coordinator answered ({@code error} null) or did not, in time. */
+  private record CoordinatorAnswered(ActorRef<Coordinator.Command> coordinator, Throwable error)
+      implements Command {}
+
   /** A job's directory is ready for its coordinator (its finished mark cleared). */
   private record DirectoryReady(JobRecord record, TrainingPlan plan, Checkpoint from)
       implements Command {}
@@ -128,14 +134,15 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
   private final int retainedEvents;
   private final CheckpointSettings checkpoints;
   private final int minWorkers;
-  private final Map<String, ActorRef<Coordinator.Command>> running = new HashMap<>();
+  /** The running jobs' coordinators, and whether they still answer. */
+  private final RunningJobs running;
   /** Jobs waiting for workers, in arrival order: what to spawn once there are enough. */
   private final java.util.ArrayDeque<Runnable> waiting = new java.util.ArrayDeque<>();
   private long jobsStarted;
 
-  private JobManager(ActorContext<Command> context, JobStore store,
-      ManagerRecovery.Memory memory,
-      int retainedEvents, CheckpointSettings checkpoints, int minWorkers) {
+  private JobManager(ActorContext<Command> context, TimerScheduler<Command> timers,
+      JobStore store, ManagerRecovery.Memory memory, int retainedEvents,
+      CheckpointSettings checkpoints, int minWorkers) {
     super(context);
     this.store = store;
     this.memory = memory;
@@ -143,6 +150,8 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
     this.retainedEvents = retainedEvents;
     this.checkpoints = checkpoints;
     this.minWorkers = Math.max(1, minWorkers);
+    this.running = new RunningJobs(context.getSystem().settings().config());
+    timers.startTimerWithFixedDelay(Tick.CHECK_COORDINATORS, running.every());
     this.jobsStarted =
         ManagerRecovery.highestJobNumber(checkpoints == null ? null : checkpoints.jobDir(), store);
     if (memory.started) {
@@ -156,12 +165,9 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
    * each job's, by name) and fails the jobs that were waiting to start, whose plans were lost.
    */
   private void recover() {
-    ManagerRecovery.coordinators(getContext().getChildren()).forEach((jobId, coordinator) -> {
-      running.put(jobId, coordinator);
-      getContext().watch(coordinator);
-    });
+    running.recover(getContext());
     for (JobRecord record : store.all()) {
-      if (!record.events().complete() && !running.containsKey(record.jobId())) {
+      if (!record.events().complete() && !running.contains(record.jobId())) {
         failJob(record, "the job manager restarted (after an error, see the server log) while "
             + "the job waited to start; resume it to run it");
       }
@@ -178,10 +184,13 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
         .onMessage(UpdateSchedule.class, this::onUpdateSchedule)
         .onMessage(ResumeJob.class, this::onResumeJob)
         .onMessage(WorkersChanged.class, this::onWorkersChanged)
-        .onMessage(DirectoryReady.class, ready -> {
-          startWhenWorkers(ready.record(), ready.plan(), ready.from());
+        .onMessage(DirectoryReady.class,
+            ready -> startWhenWorkers(ready.record(), ready.plan(), ready.from()))
+        .onMessageEquals(Tick.CHECK_COORDINATORS, () -> {
+          running.askAll(getContext(), CoordinatorAnswered::new);
           return this;
         })
+        .onMessage(CoordinatorAnswered.class, this::onCoordinatorAnswered)
         .onSignal(Terminated.class, this::onTerminated)
         .build();
   }
@@ -217,23 +226,19 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
     }
     Checkpoint checkpoint = command.checkpoint();
     JobSpec spec = command.plan().spec();
-    List<TrainingEvent> history =
-        checkpoint == null ? List.of() : checkpoint.events();
-    Instant submitted = checkpoint == null ? Instant.now()
-        : ProtoTime.instant(checkpoint.logState().getSubmittedAt());
     EventLog log;
     try {
       // From the checkpoint's log state and newest events; without one, a log of no events.
       log = checkpoint != null
           ? EventLog.resumed(jobId, spec.getName(), retainedEvents, checkpoint.logState(),
-              history)
-          : EventLog.resumed(jobId, spec.getName(), retainedEvents, submitted, history);
+              checkpoint.events())
+          : EventLog.resumed(jobId, spec.getName(), retainedEvents, Instant.now(), List.of());
     } catch (RuntimeException e) {
       // A gapped or damaged history (or one whose start the event ring had dropped before the
       // first checkpoint): this one job fails, with the reason; the manager goes on.
       getContext().getLog().error("job {}: cannot resume from its checkpoint's events", jobId, e);
-      JobRecord failed = new JobRecord(jobId, spec,
-          new EventLog(jobId, spec.getName(), retainedEvents, submitted));
+      JobRecord failed = new JobRecord(jobId, spec, new EventLog(jobId, spec.getName(),
+          retainedEvents, ProtoTime.instant(checkpoint.logState().getSubmittedAt())));
       store.put(failed);
       failJob(failed, "cannot resume from the checkpoint at step " + checkpoint.step()
           + ": its event history is unusable (" + e.getMessage() + ")");
@@ -272,7 +277,7 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
   }
 
   /** Spawns the job's coordinator now, or once enough workers are known. */
-  private void startWhenWorkers(JobRecord record, TrainingPlan plan, Checkpoint from) {
+  private Behavior<Command> startWhenWorkers(JobRecord record, TrainingPlan plan, Checkpoint from) {
     Runnable start = () -> spawnCoordinator(record, plan, from);
     if (workers.size() >= minWorkers && waiting.isEmpty()) {
       start.run();
@@ -281,6 +286,7 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
           workers.size(), minWorkers);
       waiting.add(start);
     }
+    return this;
   }
 
   private void spawnCoordinator(JobRecord record, TrainingPlan plan, Checkpoint from) {
@@ -288,28 +294,27 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
       return; // cancelled while it waited
     }
     try {
-      spawnCoordinatorOf(record, plan, from);
+      List<WorkerHandle> chosen = WorkerChoice.choose(plan, workers, memory.coordinatorsSpawned);
+      getContext().watch(running.spawn(getContext(), record, plan, chosen,
+          ++memory.coordinatorsSpawned, checkpoints, from));
     } catch (RuntimeException e) {
       getContext().getLog().error("job {}: cannot start its coordinator", record.jobId(), e);
       failJob(record, "the job could not start; see the server log");
     }
   }
 
-  private void spawnCoordinatorOf(JobRecord record, TrainingPlan plan, Checkpoint from) {
-    List<WorkerHandle> chosen = WorkerChoice.choose(plan, workers, memory.coordinatorsSpawned);
-    long spawned = ++memory.coordinatorsSpawned;
-    JobDirectory directory = checkpoints == null ? null
-        : new JobDirectory(checkpoints.jobDir(), record.jobId());
-    // A resumed job's earlier coordinator may still be stopping under the plain name.
-    String name = from == null && !running.containsKey(record.jobId())
-        ? record.jobId() : record.jobId() + "-" + spawned;
-    ActorRef<Coordinator.Command> coordinator = getContext().spawn(
-        Coordinator.create(record, plan, chosen.stream().map(WorkerHandle::ref).toList(),
-            chosen.stream().map(WorkerHandle::name).toList(), directory, checkpoints, from,
-            WorkerChoice.parameterDispatcher(plan, chosen)),
-        name);
-    getContext().watch(coordinator);
-    running.put(record.jobId(), coordinator);
+  /**
+   * A coordinator that did not answer in time: its job fails, naming where it is stuck, and it
+   * is stopped (once its thread frees, if ever); the manager and the other jobs go on.
+   */
+  private Behavior<Command> onCoordinatorAnswered(CoordinatorAnswered answer) {
+    String reason = running.answered(getContext(), answer.coordinator(), answer.error());
+    if (reason != null) {
+      running.remove(answer.coordinator()).flatMap(store::find)
+          .ifPresent(record -> failJob(record, reason));
+      getContext().stop(answer.coordinator());
+    }
+    return this;
   }
 
   private Behavior<Command> onCancelJob(CancelJob command) {
@@ -322,12 +327,8 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
       command.replyTo().tell(Outcome.NOT_RUNNING);
     } else if (coordinator == null) {
       // Waiting for workers: it never started.
-      record.get().events().append(finished(JobState.JOB_STATE_CANCELLED,
-          "cancelled by request while waiting for workers"));
-      if (checkpoints != null) {
-        memory.directories.submit(blocking(), command.jobId(), "mark its directory finished",
-            directory -> directory.markFinished(JobState.JOB_STATE_CANCELLED.name()));
-      }
+      endJob(record.get(), JobState.JOB_STATE_CANCELLED,
+          "cancelled by request while waiting for workers");
       command.replyTo().tell(Outcome.ACCEPTED);
     } else {
       coordinator.tell(new Coordinator.Cancel(command.replyTo()));
@@ -368,9 +369,7 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
    * jobs resumable.
    */
   private Behavior<Command> onTerminated(Terminated signal) {
-    java.util.Optional<String> jobId = running.entrySet().stream()
-        .filter(e -> e.getValue().equals(signal.getRef())).map(Map.Entry::getKey).findFirst();
-    running.values().removeIf(ref -> ref.equals(signal.getRef()));
+    java.util.Optional<String> jobId = running.remove(signal.getRef());
     boolean shuttingDown = org.apache.pekko.actor.CoordinatedShutdown.get(getContext().getSystem())
         .getShutdownReason().isPresent();
     jobId.flatMap(store::find).filter(record -> !record.events().complete() && !shuttingDown)
@@ -384,17 +383,18 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
 
   /** Ends {@code record}'s log as failed and marks its directory finished: never resumed. */
   private void failJob(JobRecord record, String message) {
+    endJob(record, JobState.JOB_STATE_FAILED, message);
+  }
+
+  /** Ends {@code record}'s log in {@code state} (unless it ended) and marks its directory so. */
+  private void endJob(JobRecord record, JobState state, String message) {
     if (!record.events().complete()) {
-      record.events().append(finished(JobState.JOB_STATE_FAILED, message));
+      record.events().append(TrainingEvent.newBuilder().setJobFinished(
+          JobFinished.newBuilder().setState(state).setMessage(message)));
     }
     if (checkpoints != null) {
       memory.directories.submit(blocking(), record.jobId(), "mark its directory finished",
-          directory -> directory.markFinished(JobState.JOB_STATE_FAILED.name()));
+          directory -> directory.markFinished(state.name()));
     }
-  }
-
-  private static TrainingEvent.Builder finished(JobState state, String message) {
-    return TrainingEvent.newBuilder()
-        .setJobFinished(JobFinished.newBuilder().setState(state).setMessage(message));
   }
 }

@@ -261,6 +261,10 @@ final class JobRun {
       return;
     }
     published = true;
+    if (log.complete()) {
+      // Ended by the job manager: this coordinator stopped answering (CoordinatorWatch).
+      return;
+    }
     Duration elapsed = Duration.ofNanos(startedAtNanos == 0 ? 0
         : System.nanoTime() - startedAtNanos);
     log.append(JobEvents.finished(state, message, completed, elapsed, examples));
@@ -281,7 +285,12 @@ final class JobRun {
     try {
       if (!published) {
         placements.workers().forEach(w -> w.tell(new Worker.ReleaseJob(jobId())));
-        if (shuttingDown()) {
+        if (log.complete()) {
+          // Ended by the job manager: this coordinator had stopped answering (RunningJobs).
+          published = true;
+          context.getLog().warn("coordinator of job {} stopped after the job manager ended the"
+              + " job", jobId());
+        } else if (shuttingDown()) {
           stoppedFromOutside = true;
           context.getLog().info("job {} stopped by the server's shutdown", jobId());
           publishFinished(JobState.JOB_STATE_FAILED, directory == null

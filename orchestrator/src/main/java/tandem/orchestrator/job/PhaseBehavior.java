@@ -24,9 +24,9 @@ import tandem.worker.Worker;
 
 /**
  * What every phase of a coordinator accepts: cancel, schedule changes, a checkpoint written, a
- * lost worker, the time limit, a late assignment's timeout; and the one place an exception in a
- * handler ends up (the job fails naming it, instead of the actor dying mid-job). Replies of other
- * phases (stale ones) are dropped. A phase's own handlers come first.
+ * lost worker, the time limit, a late assignment's timeout, the job manager's ping; and the one
+ * place an exception in a handler ends up (the job fails naming it, instead of the actor dying
+ * mid-job). Replies of other phases (stale ones) are dropped. A phase's own handlers come first.
  */
 abstract class PhaseBehavior extends AbstractBehavior<Command> {
 
@@ -50,6 +50,10 @@ abstract class PhaseBehavior extends AbstractBehavior<Command> {
         .onMessage(CheckpointSaved.class, safely(this::onCheckpointSaved))
         .onMessage(TasksAssigned.class, safely(this::onTasksAssigned))
         .onMessage(Tick.class, safely(this::onTick))
+        .onMessage(Coordinator.Ping.class, ping -> {
+          ping.replyTo().tell(org.apache.pekko.Done.getInstance());
+          return this;
+        })
         .onSignal(Terminated.class, safely(this::onTerminated))
         .onSignal(PostStop.class, signal -> onPostStop())
         .onAnyMessage(message -> this)

@@ -3,6 +3,7 @@ package tandem.orchestrator.job;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.Props;
 import tandem.model.spec.TrainingPlan;
 
 /**
@@ -48,5 +49,23 @@ final class WorkerChoice {
     }
     return dispatcher == null
         ? DispatcherSelector.defaultDispatcher() : DispatcherSelector.fromConfig(dispatcher);
+  }
+
+  /**
+   * Where a job's coordinator runs: when {@code onWorkerThread} ({@link
+   * RunningJobs#ON_WORKER_THREAD}) and the job's first worker is local, on that
+   * worker's thread; otherwise on the default dispatcher. A worker reports its outcomes every
+   * few steps and the coordinator answers with the next steps at once: on the default
+   * dispatcher each report woke one of its threads, which on a machine whose cores all compute
+   * took a core from a worker (bench/run.sh async, 2 workers: 13 context switches of the
+   * dispatcher's threads and 14 preemptions of the workers per 100 steps, 6-10 us of the
+   * dispatcher's CPU a step). On the worker's thread a report is a task in that thread's queue,
+   * run between two of the worker's turns, with no wake-up (0.1 and 3-4 per 100 steps). The
+   * price: what blocks that thread blocks the coordinator too, which {@link RunningJobs} checks.
+   */
+  static Props coordinatorProps(List<JobManager.WorkerHandle> chosen, boolean onWorkerThread) {
+    String dispatcher = chosen.get(0).dispatcher();
+    return onWorkerThread && dispatcher != null
+        ? DispatcherSelector.fromConfig(dispatcher) : Props.empty();
   }
 }

@@ -1,0 +1,186 @@
+package tandem.orchestrator.job;
+
+import com.typesafe.config.Config;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import tandem.model.spec.TrainingPlan;
+import tandem.orchestrator.checkpoint.Checkpoint;
+import tandem.orchestrator.checkpoint.CheckpointSettings;
+import tandem.orchestrator.checkpoint.JobDirectory;
+
+/**
+ * The running jobs' coordinators, by job, and the job manager's check that each still answers.
+ * A coordinator runs on its job's first local worker's thread ({@link
+ * WorkerChoice#coordinatorProps}), so a step, an evaluation or a collection that never returns
+ * there stops it too, and with it every timeout of the job's waits (they are its own timers).
+ * Every half {@link #SETTING} the manager asks each coordinator that has no question open
+ * ({@link Coordinator.Ping}); one that does not answer within {@link #SETTING} has its job
+ * failed by the manager, naming the thread, whose stack goes to the log.
+ *
+ * <p>Plain class, confined to the {@link JobManager}.
+ */
+final class RunningJobs {
+
+  /**
+   * Whether a job's coordinator runs on its first worker's thread when that worker is local
+   * ({@link WorkerChoice#coordinatorProps}).
+   */
+  static final String ON_WORKER_THREAD = "tandem.orchestrator.coordinator-on-worker-thread";
+
+  /** How long a coordinator may go without answering. */
+  static final String SETTING = "tandem.orchestrator.coordinator-answer-timeout";
+
+  private final Duration timeout;
+  /** {@link #ON_WORKER_THREAD}. */
+  private final boolean onWorkerThread;
+  private final Map<String, ActorRef<Coordinator.Command>> byJob = new HashMap<>();
+  /** Where each coordinator runs (no entry: the default dispatcher, or unknown). */
+  private final Map<ActorRef<Coordinator.Command>, Where> where = new HashMap<>();
+  private final Set<ActorRef<Coordinator.Command>> asked = new HashSet<>();
+
+  /** Where a coordinator runs: on {@code worker}'s thread, dispatcher {@code dispatcher}. */
+  record Where(String worker, String dispatcher) {}
+
+  RunningJobs(Config config) {
+    onWorkerThread = config.getBoolean(ON_WORKER_THREAD);
+    timeout = config.getDuration(SETTING);
+    if (timeout.isNegative() || timeout.isZero()) {
+      throw new IllegalArgumentException(SETTING + " must be positive, found " + timeout);
+    }
+  }
+
+  /** How often {@link #askAll} runs: half the timeout, so a question is out most of the time. */
+  Duration every() {
+    return timeout.dividedBy(2);
+  }
+
+  /**
+   * Spawns job {@code record}'s coordinator (the {@code spawned}-th of the manager) over {@code
+   * chosen} workers, as a child of the manager, where {@link WorkerChoice#coordinatorProps} says,
+   * and adds it.
+   */
+  ActorRef<Coordinator.Command> spawn(ActorContext<JobManager.Command> context, JobRecord record,
+      TrainingPlan plan, List<JobManager.WorkerHandle> chosen, long spawned,
+      CheckpointSettings checkpoints, Checkpoint from) {
+    JobDirectory directory = checkpoints == null ? null
+        : new JobDirectory(checkpoints.jobDir(), record.jobId());
+    // A resumed job's earlier coordinator may still be stopping under the plain name.
+    String name = from == null && !contains(record.jobId())
+        ? record.jobId() : record.jobId() + "-" + spawned;
+    ActorRef<Coordinator.Command> coordinator = context.spawn(
+        Coordinator.create(record, plan, chosen.stream().map(JobManager.WorkerHandle::ref)
+            .toList(), chosen.stream().map(JobManager.WorkerHandle::name).toList(), directory,
+            checkpoints, from, WorkerChoice.parameterDispatcher(plan, chosen)),
+        name, WorkerChoice.coordinatorProps(chosen, onWorkerThread));
+    JobManager.WorkerHandle first = chosen.get(0);
+    add(record.jobId(), coordinator, first.dispatcher() == null || !onWorkerThread ? null
+        : new Where(first.name(), first.dispatcher()));
+    return coordinator;
+  }
+
+  /**
+   * Job {@code jobId} runs with {@code coordinator}, on the thread of a local worker ({@code
+   * on}), or on the default dispatcher or somewhere unknown (null).
+   */
+  void add(String jobId, ActorRef<Coordinator.Command> coordinator, Where on) {
+    byJob.put(jobId, coordinator);
+    if (on != null) {
+      where.put(coordinator, on);
+    }
+  }
+
+  /**
+   * After the manager's restart: its children's coordinators (the newest of each job's, by
+   * name), added and watched by the new incarnation.
+   */
+  void recover(ActorContext<JobManager.Command> context) {
+    ManagerRecovery.coordinators(context.getChildren()).forEach((jobId, coordinator) -> {
+      add(jobId, coordinator, null);
+      context.watch(coordinator);
+    });
+  }
+
+  /** The coordinator of job {@code jobId}, or null. */
+  ActorRef<Coordinator.Command> get(String jobId) {
+    return byJob.get(jobId);
+  }
+
+  boolean contains(String jobId) {
+    return byJob.containsKey(jobId);
+  }
+
+  int size() {
+    return byJob.size();
+  }
+
+  /** Forgets {@code coordinator}; the id of its job, if it had one here. */
+  Optional<String> remove(ActorRef<?> coordinator) {
+    Optional<String> jobId = byJob.entrySet().stream()
+        .filter(e -> e.getValue().equals(coordinator)).map(Map.Entry::getKey).findFirst();
+    jobId.ifPresent(byJob::remove);
+    where.remove(coordinator);
+    asked.remove(coordinator);
+    return jobId;
+  }
+
+  /**
+   * Asks every coordinator with no question open whether it answers; each answer, or its
+   * timeout, comes back to the manager as {@code adapt(coordinator, error)}.
+   */
+  void askAll(ActorContext<JobManager.Command> context, Answer adapt) {
+    for (ActorRef<Coordinator.Command> coordinator : byJob.values()) {
+      if (asked.add(coordinator)) {
+        context.ask(Done.class, coordinator, timeout, Coordinator.Ping::new,
+            (reply, error) -> adapt.answered(coordinator, error));
+      }
+    }
+  }
+
+  /** How an answer (or its timeout: {@code error} not null) reaches the manager. */
+  @FunctionalInterface
+  interface Answer {
+    JobManager.Command answered(ActorRef<Coordinator.Command> coordinator, Throwable error);
+  }
+
+  /**
+   * An answer, or its timeout: the reason to fail the coordinator's job when it timed out and
+   * the job still runs with it, otherwise null. Logs the stacks of the threads it may be stuck
+   * on.
+   */
+  String answered(ActorContext<JobManager.Command> context,
+      ActorRef<Coordinator.Command> coordinator, Throwable error) {
+    asked.remove(coordinator);
+    if (error == null || !byJob.containsValue(coordinator)) {
+      return null;
+    }
+    Where on = where.get(coordinator);
+    String threadName = on == null ? null : on.dispatcher();
+    StringBuilder stacks = new StringBuilder();
+    Thread.getAllStackTraces().forEach((thread, stack) -> {
+      if (threadName != null && thread.getName().contains(threadName)) {
+        stacks.append("\n  thread ").append(thread.getName()).append(" (")
+            .append(thread.getState()).append(")");
+        for (StackTraceElement frame : stack) {
+          stacks.append("\n    at ").append(frame);
+        }
+      }
+    });
+    context.getLog().error("coordinator {} did not answer for {}{}", coordinator.path().name(),
+        CoordinatorTimeouts.readable(timeout), stacks);
+    return on == null
+        ? "the job's coordinator did not answer for " + CoordinatorTimeouts.readable(timeout)
+            + "; see the server log"
+        : "the job's coordinator did not answer for " + CoordinatorTimeouts.readable(timeout)
+            + ": it runs on the thread of worker '" + on.worker() + "', which was busy all"
+            + " that time (a step, evaluation or collection that does not return?); its stack is"
+            + " in the server log";
+  }
+}
