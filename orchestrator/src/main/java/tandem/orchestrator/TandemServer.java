@@ -69,6 +69,7 @@ public final class TandemServer implements AutoCloseable {
     security.checkBind(settings.host());
     // Refused here, once, rather than by every local worker as it starts.
     tandem.worker.Worker.updatesTogether(config);
+    tandem.orchestrator.job.CoordinatorTimeouts.create(config);
     this.jobs = new JobStore(LimitSettings.create(config).retainedJobs());
     Config nodeConfig = settings.clusterPort() > 0
         ? ClusterSettings.config(config, settings.clusterHost(), settings.clusterPort(),

@@ -173,6 +173,18 @@ class SecuredServerTest {
         error.getMessage());
   }
 
+  @Test
+  void aServerWithACoordinatorAnswerTimeoutOfZeroDoesNotStartAndSaysWhy() {
+    Config config = ConfigFactory.parseMap(Map.of(
+        "tandem.orchestrator.coordinator-answer-timeout", "0s"))
+        .withFallback(ConfigFactory.load());
+    IllegalArgumentException error = assertThrows(IllegalArgumentException.class, () ->
+        TandemServer.start(ServerSettings.create(config).withHost("127.0.0.1").withPort(0)
+            .withLocalWorkers(1).withJobDir(null), config));
+    assertTrue(error.getMessage().contains("coordinator-answer-timeout must be positive"),
+        error.getMessage());
+  }
+
   private static void assertRefused(Status.Code code,
       TrainingServiceGrpc.TrainingServiceBlockingStub stub, String words) {
     StatusRuntimeException error = assertThrows(StatusRuntimeException.class,

@@ -55,7 +55,7 @@ public final class Coordinator {
 
   /**
    * Answered with {@code Done} in every phase: the job manager's check that the coordinator's
-   * thread still runs it ({@link CoordinatorWatch}).
+   * thread still runs it ({@link RunningJobs}).
    */
   record Ping(ActorRef<org.apache.pekko.Done> replyTo) implements Command {}
 

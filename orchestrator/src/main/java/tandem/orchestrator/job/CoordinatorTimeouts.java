@@ -19,16 +19,26 @@ import java.time.Duration;
  *     ({@code checkpoint-collect-timeout})
  * @param checkpointWrite a checkpoint write or the finished mark by the job directory's writer
  *     ({@code checkpoint-write-timeout})
+ * @param answer the coordinator itself answering the job manager's periodic check, which fails
+ *     the job when its thread is stuck ({@code coordinator-answer-timeout}, see {@link
+ *     RunningJobs}); must be positive
  */
 public record CoordinatorTimeouts(Duration assign, Duration step, Duration evaluate,
-    Duration collect, Duration checkpointCollect, Duration checkpointWrite) {
+    Duration collect, Duration checkpointCollect, Duration checkpointWrite, Duration answer) {
+
+  public CoordinatorTimeouts {
+    if (answer.isNegative() || answer.isZero()) {
+      throw new IllegalArgumentException(
+          "tandem.orchestrator.coordinator-answer-timeout must be positive, found " + answer);
+    }
+  }
 
   public static CoordinatorTimeouts create(Config config) {
     Config c = config.getConfig("tandem.orchestrator");
     return new CoordinatorTimeouts(c.getDuration("assign-timeout"),
         c.getDuration("step-timeout"), c.getDuration("evaluate-timeout"),
         c.getDuration("collect-timeout"), c.getDuration("checkpoint-collect-timeout"),
-        c.getDuration("checkpoint-write-timeout"));
+        c.getDuration("checkpoint-write-timeout"), c.getDuration("coordinator-answer-timeout"));
   }
 
   /** "timed out after 30s waiting for WHAT": the message of every expired wait. */

@@ -117,7 +117,7 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
         .onFailure(SupervisorStrategy.restart().withStopChildren(false));
   }
 
-  /** Time to ask the coordinators whether they answer ({@link CoordinatorWatch}). */
+  /** Time to ask the coordinators whether they answer ({@link RunningJobs}). */
   private enum Tick implements Command { CHECK_COORDINATORS }
 
   /** A coordinator answered ({@code error} null) or did not, in time. */

@@ -262,7 +262,7 @@ final class JobRun {
     }
     published = true;
     if (log.complete()) {
-      // Ended by the job manager: this coordinator stopped answering (CoordinatorWatch).
+      // Ended by the job manager: this coordinator stopped answering (RunningJobs).
       return;
     }
     Duration elapsed = Duration.ofNanos(startedAtNanos == 0 ? 0

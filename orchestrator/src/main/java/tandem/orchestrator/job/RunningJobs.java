@@ -21,8 +21,8 @@ import tandem.orchestrator.checkpoint.JobDirectory;
  * A coordinator runs on its job's first local worker's thread ({@link
  * WorkerChoice#coordinatorProps}), so a step, an evaluation or a collection that never returns
  * there stops it too, and with it every timeout of the job's waits (they are its own timers).
- * Every half {@link #SETTING} the manager asks each coordinator that has no question open
- * ({@link Coordinator.Ping}); one that does not answer within {@link #SETTING} has its job
+ * Every half {@link CoordinatorTimeouts#answer} the manager asks each coordinator that has no
+ * question open ({@link Coordinator.Ping}); one that does not answer within it has its job
  * failed by the manager, naming the thread, whose stack goes to the log.
  *
  * <p>Plain class, confined to the {@link JobManager}.
@@ -34,9 +34,6 @@ final class RunningJobs {
    * ({@link WorkerChoice#coordinatorProps}).
    */
   static final String ON_WORKER_THREAD = "tandem.orchestrator.coordinator-on-worker-thread";
-
-  /** How long a coordinator may go without answering. */
-  static final String SETTING = "tandem.orchestrator.coordinator-answer-timeout";
 
   private final Duration timeout;
   /** {@link #ON_WORKER_THREAD}. */
@@ -51,10 +48,7 @@ final class RunningJobs {
 
   RunningJobs(Config config) {
     onWorkerThread = config.getBoolean(ON_WORKER_THREAD);
-    timeout = config.getDuration(SETTING);
-    if (timeout.isNegative() || timeout.isZero()) {
-      throw new IllegalArgumentException(SETTING + " must be positive, found " + timeout);
-    }
+    timeout = CoordinatorTimeouts.create(config).answer();
   }
 
   /** How often {@link #askAll} runs: half the timeout, so a question is out most of the time. */
@@ -165,7 +159,8 @@ final class RunningJobs {
     String threadName = on == null ? null : on.dispatcher();
     StringBuilder stacks = new StringBuilder();
     Thread.getAllStackTraces().forEach((thread, stack) -> {
-      if (threadName != null && thread.getName().contains(threadName)) {
+      // Named after their dispatcher and a number: "worker-1-" is not "worker-10-".
+      if (threadName != null && thread.getName().contains(threadName + "-")) {
         stacks.append("\n  thread ").append(thread.getName()).append(" (")
             .append(thread.getState()).append(")");
         for (StackTraceElement frame : stack) {
