@@ -7,6 +7,7 @@ import com.typesafe.config.ConfigFactory;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
@@ -17,9 +18,11 @@ import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import tandem.api.v1.ConsistencySpec;
 import tandem.api.v1.JobFinished;
 import tandem.api.v1.JobSpec;
 import tandem.api.v1.JobState;
+import tandem.api.v1.StopCondition;
 import tandem.api.v1.TrainingEvent;
 import tandem.worker.Worker;
 
@@ -32,12 +35,12 @@ import tandem.worker.Worker;
 class CoordinatorThreadTest {
 
   private static final String THREAD = "tandem-test.blocked-thread";
+  // A worker thread as the server configures one (one thread, its throughput and deadline).
   private static final ActorTestKit testKit = ActorTestKit.create(ConfigFactory.parseString(
-      THREAD + " { type = Dispatcher, executor = thread-pool-executor,"
-          + " thread-pool-executor.fixed-pool-size = 1, throughput = 8 }\n"
+      THREAD + " = ${tandem.orchestrator.worker-thread}\n"
           // Only the manager's check can end the job: the step timeout is far away.
           + "tandem.orchestrator { coordinator-answer-timeout = 2s, step-timeout = 1h }")
-      .withFallback(ConfigFactory.load()));
+      .withFallback(ConfigFactory.load()).resolve());
   private static final Duration WAIT = Duration.ofSeconds(60);
 
   @AfterAll
@@ -90,6 +93,69 @@ class CoordinatorThreadTest {
       assertEquals(JobState.JOB_STATE_SUCCEEDED, finished(store, second).getState());
     } finally {
       release.countDown();
+    }
+  }
+
+  /**
+   * A worker whose steps each take until the test releases one, and 20ms at least (never
+   * answered).
+   */
+  private static Behavior<Worker.Command> gatedWorker(String name, Semaphore steps,
+      CountDownLatch stepping) {
+    return Behaviors.receive(Worker.Command.class)
+        .onMessage(Worker.AssignTasks.class, assign -> {
+          assign.replyTo().tell(new Worker.Assigned(assign.assignment().jobId(), name,
+              assign.assignment().tasks()));
+          return Behaviors.same();
+        })
+        .onMessage(Worker.RunStep.class, step -> {
+          long start = System.nanoTime();
+          stepping.countDown();
+          steps.tryAcquire(WAIT.toSeconds(), TimeUnit.SECONDS);
+          // A step computes for 20ms at least: longer than the thread's 10ms deadline.
+          long left;
+          while ((left = start + 20_000_000 - System.nanoTime()) > 0) {
+            java.util.concurrent.locks.LockSupport.parkNanos(left);
+          }
+          return Behaviors.same();
+        })
+        .onAnyMessage(message -> Behaviors.same())
+        .build();
+  }
+
+  /**
+   * The coordinator, on its worker's thread, gets a turn once a step of the worker's has run
+   * past the thread's deadline (10ms), not only after the worker's 8 messages: a cancel sent
+   * while 16 async steps wait in the worker's mailbox ends the job after the step then running.
+   */
+  @Test
+  void aCancelEndsTheJobAfterTheRunningStepNotAfterTheWorkersWholeTurn() {
+    Semaphore steps = new Semaphore(0);
+    CountDownLatch stepping = new CountDownLatch(1);
+    try {
+      ActorRef<Worker.Command> slow = testKit.spawn(gatedWorker("slow", steps, stepping), "slow",
+          DispatcherSelector.fromConfig(THREAD));
+      JobStore store = new JobStore();
+      ActorRef<JobManager.Command> manager = testKit.spawn(JobManager.create(store,
+          List.of(new JobManager.WorkerHandle("slow", slow, THREAD)), 10_000));
+      String jobId = start(manager, TinyJobs.spec()
+          .setConsistency(ConsistencySpec.newBuilder().setMode("async").setStepsInFlight(16))
+          .setStop(StopCondition.newBuilder().setMaxSteps(1_000)).build());
+      assertTrue(stepping.await(WAIT.toSeconds(), TimeUnit.SECONDS), "no step came");
+      TestProbe<JobManager.Outcome> reply = testKit.createTestProbe();
+      manager.tell(new JobManager.CancelJob(jobId, reply.ref()));
+      // Answered after the manager handled the cancel: the coordinator has it in its mailbox.
+      TestProbe<JobManager.Outcome> fence = testKit.createTestProbe();
+      manager.tell(new JobManager.CancelJob("job-9999", fence.ref()));
+      fence.expectMessage(WAIT, JobManager.Outcome.UNKNOWN_JOB);
+      steps.release(); // the first step ends; the next one waits for a release that never comes
+      reply.expectMessage(Duration.ofSeconds(20), JobManager.Outcome.ACCEPTED);
+      assertEquals(JobState.JOB_STATE_CANCELLED, finished(store, jobId).getState());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    } finally {
+      steps.release(1_000);
     }
   }
 
