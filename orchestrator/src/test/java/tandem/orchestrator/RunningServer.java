@@ -15,16 +15,23 @@ import tandem.api.v1.TrainingServiceGrpc;
 final class RunningServer implements BeforeAllCallback, AfterAllCallback {
 
   private final int workers;
+  private final com.typesafe.config.Config overrides;
   private TandemServer server;
   private ManagedChannel channel;
 
   RunningServer(int workers) {
+    this(workers, com.typesafe.config.ConfigFactory.empty());
+  }
+
+  /** With {@code overrides} over the defaults. */
+  RunningServer(int workers, com.typesafe.config.Config overrides) {
     this.workers = workers;
+    this.overrides = overrides;
   }
 
   @Override
   public void beforeAll(ExtensionContext context) throws Exception {
-    server = TestServers.start(workers);
+    server = TestServers.start(workers, null, overrides);
     channel = TestServers.channel(server);
   }
 

@@ -48,22 +48,49 @@ class CoordinatorThreadTest {
     testKit.shutdownTestKit();
   }
 
-  /** A worker that takes its tasks, then blocks its thread in its first step until released. */
-  private static Behavior<Worker.Command> blockingWorker(String name, CountDownLatch stepping,
-      CountDownLatch release) {
+  /** What a stand-in worker's step does with the worker's thread. */
+  @FunctionalInterface
+  private interface Step {
+    void run() throws InterruptedException;
+  }
+
+  /**
+   * A worker that takes its tasks and, for each step, counts {@code stepping} down and runs
+   * {@code step} on its thread; it never answers a step.
+   */
+  private static Behavior<Worker.Command> standIn(String name, CountDownLatch stepping,
+      Step step) {
     return Behaviors.receive(Worker.Command.class)
         .onMessage(Worker.AssignTasks.class, assign -> {
           assign.replyTo().tell(new Worker.Assigned(assign.assignment().jobId(), name,
               assign.assignment().tasks()));
           return Behaviors.same();
         })
-        .onMessage(Worker.RunStep.class, step -> {
+        .onMessage(Worker.RunStep.class, message -> {
           stepping.countDown();
-          release.await(WAIT.toSeconds(), TimeUnit.SECONDS);
+          step.run();
           return Behaviors.same();
         })
         .onAnyMessage(message -> Behaviors.same())
         .build();
+  }
+
+  /** Blocks until {@code release}, however long. */
+  private static Step blockedUntil(CountDownLatch release) {
+    return () -> release.await(WAIT.toSeconds(), TimeUnit.SECONDS);
+  }
+
+  /** Takes until the test releases a permit of {@code steps}, and computes for 20ms at least. */
+  private static Step gatedBy(Semaphore steps) {
+    return () -> {
+      long start = System.nanoTime();
+      steps.tryAcquire(WAIT.toSeconds(), TimeUnit.SECONDS);
+      // Longer than the worker thread's 10ms deadline.
+      long left;
+      while ((left = start + 20_000_000 - System.nanoTime()) > 0) {
+        java.util.concurrent.locks.LockSupport.parkNanos(left);
+      }
+    };
   }
 
   @Test
@@ -73,7 +100,7 @@ class CoordinatorThreadTest {
     CountDownLatch release = new CountDownLatch(1);
     try {
       ActorRef<Worker.Command> stuck = testKit.spawn(
-          blockingWorker("stuck", stepping, release), "stuck",
+          standIn("stuck", stepping, blockedUntil(release)), "stuck",
           DispatcherSelector.fromConfig(THREAD));
       JobStore store = new JobStore();
       ActorRef<JobManager.Command> manager = testKit.spawn(JobManager.create(store,
@@ -97,33 +124,6 @@ class CoordinatorThreadTest {
   }
 
   /**
-   * A worker whose steps each take until the test releases one, and 20ms at least (never
-   * answered).
-   */
-  private static Behavior<Worker.Command> gatedWorker(String name, Semaphore steps,
-      CountDownLatch stepping) {
-    return Behaviors.receive(Worker.Command.class)
-        .onMessage(Worker.AssignTasks.class, assign -> {
-          assign.replyTo().tell(new Worker.Assigned(assign.assignment().jobId(), name,
-              assign.assignment().tasks()));
-          return Behaviors.same();
-        })
-        .onMessage(Worker.RunStep.class, step -> {
-          long start = System.nanoTime();
-          stepping.countDown();
-          steps.tryAcquire(WAIT.toSeconds(), TimeUnit.SECONDS);
-          // A step computes for 20ms at least: longer than the thread's 10ms deadline.
-          long left;
-          while ((left = start + 20_000_000 - System.nanoTime()) > 0) {
-            java.util.concurrent.locks.LockSupport.parkNanos(left);
-          }
-          return Behaviors.same();
-        })
-        .onAnyMessage(message -> Behaviors.same())
-        .build();
-  }
-
-  /**
    * The coordinator, on its worker's thread, gets a turn once a step of the worker's has run
    * past the thread's deadline (10ms), not only after the worker's 8 messages: a cancel sent
    * while 16 async steps wait in the worker's mailbox ends the job after the step then running.
@@ -133,8 +133,8 @@ class CoordinatorThreadTest {
     Semaphore steps = new Semaphore(0);
     CountDownLatch stepping = new CountDownLatch(1);
     try {
-      ActorRef<Worker.Command> slow = testKit.spawn(gatedWorker("slow", steps, stepping), "slow",
-          DispatcherSelector.fromConfig(THREAD));
+      ActorRef<Worker.Command> slow = testKit.spawn(standIn("slow", stepping, gatedBy(steps)),
+          "slow", DispatcherSelector.fromConfig(THREAD));
       JobStore store = new JobStore();
       ActorRef<JobManager.Command> manager = testKit.spawn(JobManager.create(store,
           List.of(new JobManager.WorkerHandle("slow", slow, THREAD)), 10_000));
