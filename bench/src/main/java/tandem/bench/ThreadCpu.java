@@ -34,7 +34,7 @@ public final class ThreadCpu {
         }
         int open = stat.indexOf('(');
         int close = stat.lastIndexOf(')');
-        String name = stat.substring(open + 1, close).replaceAll("\\d+", "N");
+        String name = group(stat.substring(open + 1, close));
         String[] fields = stat.substring(close + 2).split(" ");
         // After the name: state(0) ... utime(11) stime(12), in clock ticks.
         long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
@@ -42,6 +42,11 @@ public final class ThreadCpu {
       }
     }
     return groups;
+  }
+
+  /** The group of a thread named {@code name} as Linux keeps it: its digits dropped. */
+  private static String group(String name) {
+    return name.replaceAll("\\d+", "N");
   }
 
   /** The same for this JVM. */
@@ -88,7 +93,7 @@ public final class ThreadCpu {
         long voluntary = 0;
         long involuntary = 0;
         try {
-          name = Files.readString(thread.resolve("comm")).strip().replaceAll("\\d+", "N");
+          name = group(Files.readString(thread.resolve("comm")).strip());
           for (String line : Files.readAllLines(thread.resolve("status"))) {
             if (line.startsWith("voluntary_ctxt_switches:")) {
               voluntary = Long.parseLong(line.substring(line.indexOf(':') + 1).strip());

@@ -63,10 +63,13 @@ public final class AsyncScalingBench implements Callable<Integer> {
     }
 
     /** The server this variant runs on: one per setting of the server. */
-    List<Object> server() {
-      return List.of(together, coordinatorOnWorker);
+    Server server() {
+      return new Server(together, coordinatorOnWorker);
     }
   }
+
+  /** The server settings the variants compare. */
+  private record Server(int together, boolean coordinatorOnWorker) {}
 
   // A run straight after another path's run is often slower for its whole length (see the
   // two-head benchmark): a single bare loop after the actor runs made the ceiling x2.0-2.4, more
@@ -117,7 +120,8 @@ public final class AsyncScalingBench implements Callable<Integer> {
       "tandem.orchestrator.coordinator-on-worker-thread";
 
   /** A run with the CPU each thread group of this JVM took during it and its context switches. */
-  private record Measured(ActorRun run, Map<String, Duration> cpu, Map<String, ThreadCpu.Switches> switches) {}
+  private record Measured(ActorRun run, Map<String, Duration> cpu,
+      Map<String, ThreadCpu.Switches> switches) {}
 
   /**
    * Arrays per shared module that the versioned sharing loops write their versions into in
@@ -160,7 +164,7 @@ public final class AsyncScalingBench implements Callable<Integer> {
     tandem.model.spec.TrainingPlan syncPlan = tandem.model.spec.JobSpecCompiler.compile(sync);
     Map<Variant, List<AsyncReport.Repetition>> byVariant = new java.util.LinkedHashMap<>();
     variants.forEach(v -> byVariant.put(v, new ArrayList<>()));
-    Map<List<Object>, EmbeddedTandem> servers = new java.util.LinkedHashMap<>();
+    Map<Server, EmbeddedTandem> servers = new java.util.LinkedHashMap<>();
     try {
       for (Variant variant : variants) {
         // One server per setting, all up for the whole run, so that the repetitions alternate

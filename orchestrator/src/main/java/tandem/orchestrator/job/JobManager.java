@@ -172,8 +172,6 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
             + "the job waited to start; resume it to run it");
       }
     }
-    getContext().getLog().warn("job manager restarted after an error: {} running jobs recovered",
-        running.size());
   }
 
   @Override
@@ -224,6 +222,8 @@ public final class JobManager extends AbstractBehavior<JobManager.Command> {
       command.replyTo().tell(Outcome.ALREADY_RUNNING);
       return this;
     }
+    // The ended run's coordinator may still be stopping: its end must not fail the new run.
+    running.forget(jobId);
     Checkpoint checkpoint = command.checkpoint();
     JobSpec spec = command.plan().spec();
     EventLog log;

@@ -39,12 +39,11 @@ final class RunningJobs {
   /** {@link #ON_WORKER_THREAD}. */
   private final boolean onWorkerThread;
   private final Map<String, ActorRef<Coordinator.Command>> byJob = new HashMap<>();
-  /** Where each coordinator runs (no entry: the default dispatcher, or unknown). */
-  private final Map<ActorRef<Coordinator.Command>, Where> where = new HashMap<>();
+  /** The worker on whose thread each coordinator runs (no entry: the default dispatcher, or
+   *  unknown). */
+  private final Map<ActorRef<Coordinator.Command>, JobManager.WorkerHandle> hosts =
+      new HashMap<>();
   private final Set<ActorRef<Coordinator.Command>> asked = new HashSet<>();
-
-  /** Where a coordinator runs: on {@code worker}'s thread, dispatcher {@code dispatcher}. */
-  record Where(String worker, String dispatcher) {}
 
   RunningJobs(Config config) {
     onWorkerThread = config.getBoolean(ON_WORKER_THREAD);
@@ -67,27 +66,26 @@ final class RunningJobs {
     JobDirectory directory = checkpoints == null ? null
         : new JobDirectory(checkpoints.jobDir(), record.jobId());
     // A resumed job's earlier coordinator may still be stopping under the plain name.
-    String name = from == null && !contains(record.jobId())
+    String name = from == null && context.getChild(record.jobId()).isEmpty()
         ? record.jobId() : record.jobId() + "-" + spawned;
     ActorRef<Coordinator.Command> coordinator = context.spawn(
         Coordinator.create(record, plan, chosen.stream().map(JobManager.WorkerHandle::ref)
             .toList(), chosen.stream().map(JobManager.WorkerHandle::name).toList(), directory,
             checkpoints, from, WorkerChoice.parameterDispatcher(plan, chosen)),
         name, WorkerChoice.coordinatorProps(chosen, onWorkerThread));
-    JobManager.WorkerHandle first = chosen.get(0);
-    add(record.jobId(), coordinator, first.dispatcher() == null || !onWorkerThread ? null
-        : new Where(first.name(), first.dispatcher()));
+    add(record.jobId(), coordinator, WorkerChoice.coordinatorHost(chosen, onWorkerThread));
     return coordinator;
   }
 
   /**
-   * Job {@code jobId} runs with {@code coordinator}, on the thread of a local worker ({@code
-   * on}), or on the default dispatcher or somewhere unknown (null).
+   * Job {@code jobId} runs with {@code coordinator}, on the thread of local worker {@code
+   * host}, or on the default dispatcher or somewhere unknown (null).
    */
-  void add(String jobId, ActorRef<Coordinator.Command> coordinator, Where on) {
+  void add(String jobId, ActorRef<Coordinator.Command> coordinator,
+      JobManager.WorkerHandle host) {
     byJob.put(jobId, coordinator);
-    if (on != null) {
-      where.put(coordinator, on);
+    if (host != null) {
+      hosts.put(coordinator, host);
     }
   }
 
@@ -100,6 +98,8 @@ final class RunningJobs {
       add(jobId, coordinator, null);
       context.watch(coordinator);
     });
+    context.getLog().warn("job manager restarted after an error: {} running jobs recovered",
+        byJob.size());
   }
 
   /** The coordinator of job {@code jobId}, or null. */
@@ -111,8 +111,12 @@ final class RunningJobs {
     return byJob.containsKey(jobId);
   }
 
-  int size() {
-    return byJob.size();
+  /** Forgets job {@code jobId}'s coordinator, if it has one here. */
+  void forget(String jobId) {
+    ActorRef<Coordinator.Command> coordinator = byJob.get(jobId);
+    if (coordinator != null) {
+      remove(coordinator);
+    }
   }
 
   /** Forgets {@code coordinator}; the id of its job, if it had one here. */
@@ -120,7 +124,7 @@ final class RunningJobs {
     Optional<String> jobId = byJob.entrySet().stream()
         .filter(e -> e.getValue().equals(coordinator)).map(Map.Entry::getKey).findFirst();
     jobId.ifPresent(byJob::remove);
-    where.remove(coordinator);
+    hosts.remove(coordinator);
     asked.remove(coordinator);
     return jobId;
   }
@@ -155,8 +159,8 @@ final class RunningJobs {
     if (error == null || !byJob.containsValue(coordinator)) {
       return null;
     }
-    Where on = where.get(coordinator);
-    String threadName = on == null ? null : on.dispatcher();
+    JobManager.WorkerHandle host = hosts.get(coordinator);
+    String threadName = host == null ? null : host.dispatcher();
     StringBuilder stacks = new StringBuilder();
     Thread.getAllStackTraces().forEach((thread, stack) -> {
       // Named after their dispatcher and a number: "worker-1-" is not "worker-10-".
@@ -170,11 +174,11 @@ final class RunningJobs {
     });
     context.getLog().error("coordinator {} did not answer for {}{}", coordinator.path().name(),
         CoordinatorTimeouts.readable(timeout), stacks);
-    return on == null
+    return host == null
         ? "the job's coordinator did not answer for " + CoordinatorTimeouts.readable(timeout)
             + "; see the server log"
         : "the job's coordinator did not answer for " + CoordinatorTimeouts.readable(timeout)
-            + ": it runs on the thread of worker '" + on.worker() + "', which was busy all"
+            + ": it runs on the thread of worker '" + host.name() + "', which was busy all"
             + " that time (a step, evaluation or collection that does not return?); its stack is"
             + " in the server log";
   }

@@ -64,8 +64,14 @@ final class WorkerChoice {
    * price: what blocks that thread blocks the coordinator too, which {@link RunningJobs} checks.
    */
   static Props coordinatorProps(List<JobManager.WorkerHandle> chosen, boolean onWorkerThread) {
-    String dispatcher = chosen.get(0).dispatcher();
-    return onWorkerThread && dispatcher != null
-        ? DispatcherSelector.fromConfig(dispatcher) : Props.empty();
+    JobManager.WorkerHandle host = coordinatorHost(chosen, onWorkerThread);
+    return host == null ? Props.empty() : DispatcherSelector.fromConfig(host.dispatcher());
+  }
+
+  /** The worker on whose thread {@link #coordinatorProps} puts the coordinator, or null. */
+  static JobManager.WorkerHandle coordinatorHost(List<JobManager.WorkerHandle> chosen,
+      boolean onWorkerThread) {
+    JobManager.WorkerHandle first = chosen.get(0);
+    return onWorkerThread && first.dispatcher() != null ? first : null;
   }
 }
