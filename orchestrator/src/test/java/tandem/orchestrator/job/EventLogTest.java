@@ -3,6 +3,8 @@ package tandem.orchestrator.job;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -173,21 +175,23 @@ class EventLogTest {
   }
 
   @Test
-  void eventsAreSerializedAtAppendOnlyWhileSomeoneFollowsTheLog() {
-    EventLog log = log(100);
-    TrainingEvent unfollowed = log.append(step("a", 1, 1.0));
-    assertFalse(log.heldSerialized(1), "no subscriber: nothing serialized");
-    List<Boolean> readyForListener = new ArrayList<>();
-    Runnable listener = () -> readyForListener.add(log.heldSerialized(log.lastSequence()));
-    log.addListener(listener);
-    TrainingEvent followed = log.append(step("a", 2, 1.0));
-    assertEquals(List.of(true), readyForListener, "serialized before the listeners run");
-    assertArrayEquals(followed.toByteArray(), log.serialized(followed));
-    assertFalse(log.heldSerialized(1), "earlier events stay as they were");
-    assertArrayEquals(unfollowed.toByteArray(), log.serialized(unfollowed));
-    log.removeListener(listener);
+  void eachEventIsSerializedOnceByItsFirstReaderNotByTheAppender() {
+    EventLog log = log(2);
+    List<Boolean> heldForListener = new ArrayList<>();
+    log.addListener(() -> heldForListener.add(log.heldSerialized(log.lastSequence())));
+    TrainingEvent first = log.append(step("a", 1, 1.0));
+    assertEquals(List.of(false), heldForListener, "the appending thread serializes nothing");
+    byte[] bytes = log.serialized(first);
+    assertArrayEquals(first.toByteArray(), bytes);
+    assertTrue(log.heldSerialized(1));
+    assertSame(bytes, log.serialized(first), "every later reader gets the same bytes");
+    log.append(step("a", 2, 1.0));
     log.append(step("a", 3, 1.0));
-    assertFalse(log.heldSerialized(3));
+    assertFalse(log.heldSerialized(1), "dropped from the ring with its event");
+    byte[] again = log.serialized(first);
+    assertArrayEquals(first.toByteArray(), again, "an event no longer held is serialized anew");
+    assertNotSame(bytes, again);
+    assertFalse(log.heldSerialized(1), "and not kept: its slot holds another event");
   }
 
   @Test
