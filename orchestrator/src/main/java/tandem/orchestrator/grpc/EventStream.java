@@ -46,6 +46,12 @@ public final class EventStream {
 
     void send(TrainingEvent event);
 
+    /** Sends the events of {@code slice} ({@link EventLog.Slice#events()} one by one, unless
+     *  it can send them as the log holds them, serialized). */
+    default void send(EventLog.Slice slice) {
+      slice.events().forEach(this::send);
+    }
+
     /**
      * The events sent since the last flush were read together and may go out together (one
      * message, one write); called after each read of the log and before {@link #complete()}.
@@ -82,18 +88,18 @@ public final class EventStream {
   EventStream(EventLog log, long afterSequence, long afterIncarnation,
       ServerCallStreamObserver<TrainingEvent> call, ScheduledExecutorService executor,
       EventPacing pacing) {
-    this(log, afterSequence, afterIncarnation, grpcCall(call, event -> event), executor, pacing);
+    this(log, afterSequence, afterIncarnation, grpcCall(call), executor, pacing);
   }
 
   /**
    * A gRPC call whose responses are serialized events ({@link SerializedEvents}): each event of
-   * the log goes out as the bytes {@link EventLog#serialized} keeps for all its subscribers.
+   * the log goes out as the bytes the log holds it in, the same for all its subscribers.
    */
   static EventStream serialized(EventLog log, long afterSequence, long afterIncarnation,
       ServerCallStreamObserver<byte[]> call, ScheduledExecutorService executor,
       EventPacing pacing) {
-    return new EventStream(log, afterSequence, afterIncarnation,
-        grpcCall(call, log::serialized), executor, pacing);
+    return new EventStream(log, afterSequence, afterIncarnation, new SerializedCall(call),
+        executor, pacing);
   }
 
   /**
@@ -202,9 +208,9 @@ public final class EventStream {
             .build());
         position = slice.lastMissed();
       }
-      for (TrainingEvent event : slice.events()) {
-        call.send(event);
-        position = event.getSequence();
+      if (!slice.serialized().isEmpty()) {
+        call.send(slice);
+        position = slice.lastSequence();
       }
       call.flush();
       if (slice.complete()) {
@@ -212,7 +218,7 @@ public final class EventStream {
         call.complete();
         return;
       }
-      if (slice.events().isEmpty()) {
+      if (slice.serialized().isEmpty()) {
         return;
       }
     }
@@ -220,36 +226,42 @@ public final class EventStream {
 
   /**
    * A gRPC call whose responses are serialized {@code TrainingEventBatch}es: the events of one
-   * read of the log go out as one message, built from the bytes {@link EventLog#serialized}
-   * keeps for all subscribers (a batch's wire form is its events' bytes, each behind its field
-   * tag and length). A message costs the server's transport several microseconds whatever its
+   * read of the log go out as one message, built from the bytes the log holds them in, the same
+   * for all subscribers (a batch's wire form is its events' bytes, each behind its field tag and
+   * length). A message costs the server's transport several microseconds whatever its
    * size, so a batch of a hundred events costs about what one event did.
    */
   static EventStream batched(EventLog log, long afterSequence, long afterIncarnation,
       ServerCallStreamObserver<byte[]> call, ScheduledExecutorService executor,
       EventPacing pacing) {
-    return new EventStream(log, afterSequence, afterIncarnation, new BatchingCall(log, call),
+    return new EventStream(log, afterSequence, afterIncarnation, new BatchingCall(call),
         executor, pacing);
   }
 
   /** Events gathered until a flush, then sent as one serialized {@code TrainingEventBatch}. */
   private static final class BatchingCall extends GrpcSubscriber<byte[]> {
 
-    private final EventLog log;
     private final List<byte[]> pending = new ArrayList<>();
     private int size;
 
-    BatchingCall(EventLog log, ServerCallStreamObserver<byte[]> call) {
+    BatchingCall(ServerCallStreamObserver<byte[]> call) {
       super(call);
-      this.log = log;
     }
 
     @Override
     public void send(TrainingEvent event) {
-      byte[] bytes = log.serialized(event);
-      pending.add(bytes);
+      add(event.toByteArray());
+    }
+
+    @Override
+    public void send(EventLog.Slice slice) {
+      slice.serialized().forEach(this::add);
+    }
+
+    private void add(byte[] event) {
+      pending.add(event);
       size += CodedOutputStream.computeByteArraySize(
-          TrainingEventBatch.EVENTS_FIELD_NUMBER, bytes);
+          TrainingEventBatch.EVENTS_FIELD_NUMBER, event);
     }
 
     @Override
@@ -273,14 +285,31 @@ public final class EventStream {
     }
   }
 
-  private static <T> Subscriber grpcCall(ServerCallStreamObserver<T> call,
-      java.util.function.Function<TrainingEvent, T> message) {
+  private static Subscriber grpcCall(ServerCallStreamObserver<TrainingEvent> call) {
     return new GrpcSubscriber<>(call) {
       @Override
       public void send(TrainingEvent event) {
-        call.onNext(message.apply(event));
+        call.onNext(event);
       }
     };
+  }
+
+  /** A message an event, each as the bytes the log holds it in. */
+  private static final class SerializedCall extends GrpcSubscriber<byte[]> {
+
+    SerializedCall(ServerCallStreamObserver<byte[]> call) {
+      super(call);
+    }
+
+    @Override
+    public void send(TrainingEvent event) {
+      call.onNext(event.toByteArray());
+    }
+
+    @Override
+    public void send(EventLog.Slice slice) {
+      slice.serialized().forEach(call::onNext);
+    }
   }
 
   /** A gRPC server call as a {@link Subscriber}: its flow control, cancellation and end. */

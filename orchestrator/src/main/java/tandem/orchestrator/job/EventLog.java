@@ -1,7 +1,10 @@
 package tandem.orchestrator.job;
 
+import com.google.protobuf.InvalidProtocolBufferException;
 import java.time.Instant;
+import java.util.AbstractList;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import tandem.api.v1.JobState;
@@ -27,13 +30,36 @@ import tandem.api.v1.TrainingEvent;
  */
 public final class EventLog {
 
-  /** Events after a reader's position, and the range it can no longer get, if any. */
-  public record Slice(List<TrainingEvent> events, long firstMissed, long lastMissed,
-      boolean complete) {
+  /**
+   * Events after a reader's position, as the log holds them, serialized (numbered from {@code
+   * firstSequence} on, consecutive), and the range it can no longer get, if any.
+   */
+  public record Slice(List<byte[]> serialized, long firstSequence, long firstMissed,
+      long lastMissed, boolean complete) {
 
     /** Whether events were dropped between the reader's position and {@link #events()}. */
     public boolean missed() {
       return lastMissed >= firstMissed && firstMissed > 0;
+    }
+
+    /** The events, each parsed from its bytes as it is got: read them once. */
+    public List<TrainingEvent> events() {
+      return new AbstractList<>() {
+        @Override
+        public TrainingEvent get(int index) {
+          return parse(serialized.get(index));
+        }
+
+        @Override
+        public int size() {
+          return serialized.size();
+        }
+      };
+    }
+
+    /** The number of the last event, or {@code firstSequence - 1} when there is none. */
+    public long lastSequence() {
+      return firstSequence + serialized.size() - 1;
     }
   }
 
@@ -42,9 +68,13 @@ public final class EventLog {
 
   private final String jobId;
   private final int retained;
-  private TrainingEvent[] ring;
-  /** Each ring slot's event serialized, once a subscriber asked for it; null until then. */
-  private byte[][] wire;
+  /**
+   * The events, serialized: a step's event as objects (the event, its step, two durations, a
+   * timestamp, the outputs' losses and their list) took about 500 bytes in ten objects, which
+   * every young collection copied while the job lived; serialized, about 100 in one array, which
+   * is also what its subscribers send.
+   */
+  private byte[][] ring;
   private LogIncarnations incarnations = new LogIncarnations();
   private JobProgress progress;
   /** The oldest event this log ever held: 1, or a resumed log's first retained event. */
@@ -59,8 +89,7 @@ public final class EventLog {
     }
     this.jobId = jobId;
     this.retained = retained;
-    this.ring = new TrainingEvent[Math.min(retained, INITIAL_CAPACITY)];
-    this.wire = new byte[ring.length][];
+    this.ring = new byte[Math.min(retained, INITIAL_CAPACITY)][];
     this.progress = new JobProgress(jobId, jobName, submittedAt);
   }
 
@@ -197,14 +226,8 @@ public final class EventLog {
   }
 
   /**
-   * Numbers, stamps, stores and publishes an event; returns it as stored. Its subscribers'
-   * streams serialize it later, once for all of them ({@link #serialized}), on their own thread:
-   * the appending thread is the job's coordinator, which runs on a worker's thread, so work done
-   * here is done between two steps. Serialized here instead while someone followed the log, the
-   * soak's training time with subscribers ÷ without was 1.087-1.121 (median of the rounds, four
-   * runs), against 1.037-1.085 serialized by the streams, in four runs taking turns with them;
-   * the stream thread's own CPU went from 0.05-0.10 s to 0.06-0.13 s a round (bench/run.sh
-   * soak).
+   * Numbers, stamps, stores and publishes an event; returns it as built. The log keeps it
+   * serialized (see {@link #ring}), so its subscribers' streams send those bytes as they are.
    */
   public TrainingEvent append(TrainingEvent.Builder event) {
     TrainingEvent stored;
@@ -229,7 +252,7 @@ public final class EventLog {
   public synchronized Slice read(long afterSequence, int max) {
     if (afterSequence >= lastSequence) {
       // Nothing after it yet; and afterSequence + 1 must not overflow near Long.MAX_VALUE.
-      return new Slice(List.of(), 0, -1, complete);
+      return new Slice(List.of(), lastSequence + 1, 0, -1, complete);
     }
     long firstRetained = Math.max(firstSequence, lastSequence - retained + 1);
     long firstMissed = 0;
@@ -241,11 +264,12 @@ public final class EventLog {
       from = firstRetained;
     }
     long to = Math.min(lastSequence, from + max - 1);
-    List<TrainingEvent> out = new ArrayList<>((int) Math.max(0, to - from + 1));
+    byte[][] out = new byte[(int) Math.max(0, to - from + 1)][];
     for (long sequence = from; sequence <= to; sequence++) {
-      out.add(ring[slot(sequence)]);
+      out[(int) (sequence - from)] = ring[slot(sequence)];
     }
-    return new Slice(out, firstMissed, lastMissed, complete && to >= lastSequence);
+    return new Slice(Arrays.asList(out), from, firstMissed, lastMissed,
+        complete && to >= lastSequence);
   }
 
   /**
@@ -255,46 +279,6 @@ public final class EventLog {
    */
   public synchronized long rewoundTo(long afterSequence, long incarnation) {
     return incarnations.rewoundTo(afterSequence, incarnation);
-  }
-
-  /**
-   * {@code event} serialized: for an event of this log still in the ring, the same bytes for every
-   * caller (serialized by the first), so that a hundred subscribers cost one serialization;
-   * otherwise (an event made for one subscriber, one dropped meanwhile) serialized anew.
-   */
-  public byte[] serialized(TrainingEvent event) {
-    synchronized (this) {
-      int slot = slotHolding(event);
-      if (slot >= 0 && wire[slot] != null) {
-        return wire[slot];
-      }
-    }
-    byte[] bytes = event.toByteArray();
-    synchronized (this) {
-      int slot = slotHolding(event);
-      if (slot >= 0) {
-        wire[slot] = bytes;
-      }
-    }
-    return bytes;
-  }
-
-  /** Whether event {@code sequence} is held serialized. */
-  synchronized boolean heldSerialized(long sequence) {
-    if (sequence < 1 || sequence > lastSequence) {
-      return false;
-    }
-    int slot = slot(sequence);
-    return ring[slot] != null && ring[slot].getSequence() == sequence && wire[slot] != null;
-  }
-
-  private int slotHolding(TrainingEvent event) {
-    long sequence = event.getSequence();
-    if (sequence < 1 || sequence > lastSequence) {
-      return -1;
-    }
-    int slot = slot(sequence);
-    return ring[slot] == event ? slot : -1;
   }
 
   /** The incarnation that appends the log's new events. */
@@ -313,21 +297,16 @@ public final class EventLog {
       grow();
     }
     lastSequence = event.getSequence();
-    ring[slot(lastSequence)] = event;
-    wire[slot(lastSequence)] = null;
+    ring[slot(lastSequence)] = event.toByteArray();
   }
 
   /** Doubles the ring (up to {@code retained}); it is full, so it holds the newest ring.length events. */
   private void grow() {
-    TrainingEvent[] larger = new TrainingEvent[(int) Math.min(retained, 2L * ring.length)];
-    byte[][] largerWire = new byte[larger.length][];
+    byte[][] larger = new byte[(int) Math.min(retained, 2L * ring.length)][];
     for (long sequence = lastSequence - ring.length + 1; sequence <= lastSequence; sequence++) {
-      int to = (int) ((sequence - 1) % larger.length);
-      larger[to] = ring[slot(sequence)];
-      largerWire[to] = wire[slot(sequence)];
+      larger[(int) ((sequence - 1) % larger.length)] = ring[slot(sequence)];
     }
     ring = larger;
-    wire = largerWire;
   }
 
   private int slot(long sequence) {
@@ -378,5 +357,14 @@ public final class EventLog {
 
   public String jobId() {
     return jobId;
+  }
+
+  /** An event the log serialized. */
+  private static TrainingEvent parse(byte[] serialized) {
+    try {
+      return TrainingEvent.parseFrom(serialized);
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException("an event log's own bytes do not parse", e);
+    }
   }
 }

@@ -3,7 +3,6 @@ package tandem.orchestrator.job;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -175,23 +174,20 @@ class EventLogTest {
   }
 
   @Test
-  void eachEventIsSerializedOnceByItsFirstReaderNotByTheAppender() {
-    EventLog log = log(2);
-    List<Boolean> heldForListener = new ArrayList<>();
-    log.addListener(() -> heldForListener.add(log.heldSerialized(log.lastSequence())));
+  void theLogHoldsEachEventSerializedOnceAndEveryReaderGetsThoseBytes() throws Exception {
+    EventLog log = log(100);
     TrainingEvent first = log.append(step("a", 1, 1.0));
-    assertEquals(List.of(false), heldForListener, "the appending thread serializes nothing");
-    byte[] bytes = log.serialized(first);
-    assertArrayEquals(first.toByteArray(), bytes);
-    assertTrue(log.heldSerialized(1));
-    assertSame(bytes, log.serialized(first), "every later reader gets the same bytes");
-    log.append(step("a", 2, 1.0));
-    log.append(step("a", 3, 1.0));
-    assertFalse(log.heldSerialized(1), "dropped from the ring with its event");
-    byte[] again = log.serialized(first);
-    assertArrayEquals(first.toByteArray(), again, "an event no longer held is serialized anew");
-    assertNotSame(bytes, again);
-    assertFalse(log.heldSerialized(1), "and not kept: its slot holds another event");
+    TrainingEvent second = log.append(step("b", 2, 0.5));
+    EventLog.Slice slice = log.read(0, 10);
+    assertEquals(1, slice.firstSequence());
+    assertEquals(2, slice.lastSequence());
+    assertArrayEquals(first.toByteArray(), slice.serialized().get(0));
+    assertEquals(List.of(first, second), slice.events(), "parsed back as appended");
+    assertSame(slice.serialized().get(1), log.read(1, 10).serialized().get(0),
+        "every reader gets the same bytes, serialized once");
+    EventLog.Slice none = log.read(2, 10);
+    assertTrue(none.serialized().isEmpty());
+    assertEquals(2, none.lastSequence(), "an empty read ends where the reader stands");
   }
 
   @Test
