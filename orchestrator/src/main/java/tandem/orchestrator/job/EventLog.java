@@ -69,10 +69,11 @@ public final class EventLog {
   private final String jobId;
   private final int retained;
   /**
-   * The events, serialized: a step's event as objects (the event, its step, two durations, a
-   * timestamp, the outputs' losses and their list) took about 500 bytes in ten objects, which
-   * every young collection copied while the job lived; serialized, about 100 in one array, which
-   * is also what its subscribers send.
+   * The events, serialized, which is also what subscribers' streams send. A step's event as
+   * objects (the event, its step, two durations, a timestamp, the outputs' losses and their
+   * list) took about 500 bytes in ten objects; serialized, about 150 in one array. A server that
+   * kept 40 jobs of 2,000 steps (bench/run.sh soak) held 35 MB of live heap after a full GC
+   * instead of 60, and its resident memory was 330-355 MB instead of 430-465.
    */
   private byte[][] ring;
   private LogIncarnations incarnations = new LogIncarnations();
@@ -216,7 +217,7 @@ public final class EventLog {
    */
   public synchronized Retained retainedWithState(int max) {
     List<TrainingEvent> events = max <= 0 ? List.of()
-        : read(Math.max(0, lastSequence - max), max).events();
+        : List.copyOf(read(Math.max(0, lastSequence - max), max).events());
     return new Retained(events, tandem.api.v1.EventLogState.newBuilder()
         .setSubmittedAt(ProtoTime.timestamp(progress.submittedAt()))
         .setLastSequence(lastSequence)
