@@ -73,7 +73,8 @@ public final class EventLog {
    * objects (the event, its step, two durations, a timestamp, the outputs' losses and their
    * list) took about 500 bytes in ten objects; serialized, about 150 in one array. A server that
    * kept 40 jobs of 2,000 steps (bench/run.sh soak) held 35 MB of live heap after a full GC
-   * instead of 60, and its resident memory was 330-355 MB instead of 430-465.
+   * instead of 60; its resident memory was 330-355 MB in three runs of four (460 in the fourth)
+   * against 430-465 in two.
    */
   private byte[][] ring;
   private LogIncarnations incarnations = new LogIncarnations();
