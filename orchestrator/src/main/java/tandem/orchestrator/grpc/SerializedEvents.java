@@ -17,9 +17,10 @@ import tandem.api.v1.TrainingServiceGrpc;
 
 /**
  * {@code StreamEvents} and {@code StreamEventBatches} with responses that are already
- * serialized: the bytes on the wire are the same, but each event of a log is serialized once
- * ({@link tandem.orchestrator.job.EventLog#serialized}) and the same bytes go to every
- * subscriber, instead of grpc-java's marshaller serializing the message again for each.
+ * serialized: the bytes on the wire are the same, but each event of a log is serialized once,
+ * when it is appended, and the bytes the log holds ({@link
+ * tandem.orchestrator.job.EventLog.Slice#serialized}) go to every subscriber, instead of
+ * grpc-java's marshaller serializing the message again for each.
  * Stateless.
  */
 final class SerializedEvents {
