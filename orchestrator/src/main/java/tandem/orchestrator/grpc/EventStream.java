@@ -239,7 +239,7 @@ public final class EventStream {
   }
 
   /** Events gathered until a flush, then sent as one serialized {@code TrainingEventBatch}. */
-  private static final class BatchingCall extends GrpcSubscriber<byte[]> {
+  private static final class BatchingCall extends BytesCall {
 
     private final List<byte[]> pending = new ArrayList<>();
     private int size;
@@ -249,16 +249,7 @@ public final class EventStream {
     }
 
     @Override
-    public void send(TrainingEvent event) {
-      add(event.toByteArray());
-    }
-
-    @Override
-    public void send(EventLog.Slice slice) {
-      slice.serialized().forEach(this::add);
-    }
-
-    private void add(byte[] event) {
+    void send(byte[] event) {
       pending.add(event);
       size += CodedOutputStream.computeByteArraySize(
           TrainingEventBatch.EVENTS_FIELD_NUMBER, event);
@@ -295,20 +286,39 @@ public final class EventStream {
   }
 
   /** A message an event, each as the bytes the log holds it in. */
-  private static final class SerializedCall extends GrpcSubscriber<byte[]> {
+  private static final class SerializedCall extends BytesCall {
 
     SerializedCall(ServerCallStreamObserver<byte[]> call) {
       super(call);
     }
 
     @Override
-    public void send(TrainingEvent event) {
-      call.onNext(event.toByteArray());
+    void send(byte[] event) {
+      call.onNext(event);
+    }
+  }
+
+  /**
+   * A gRPC call whose responses are bytes: the log's events go as the log holds them, an event
+   * made for this subscriber (a missed range, a rewind) serialized here.
+   */
+  private abstract static class BytesCall extends GrpcSubscriber<byte[]> {
+
+    BytesCall(ServerCallStreamObserver<byte[]> call) {
+      super(call);
+    }
+
+    /** Sends one serialized event. */
+    abstract void send(byte[] event);
+
+    @Override
+    public final void send(TrainingEvent event) {
+      send(event.toByteArray());
     }
 
     @Override
-    public void send(EventLog.Slice slice) {
-      slice.serialized().forEach(call::onNext);
+    public final void send(EventLog.Slice slice) {
+      slice.serialized().forEach(this::send);
     }
   }
 

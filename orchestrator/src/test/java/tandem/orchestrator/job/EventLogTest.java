@@ -187,7 +187,7 @@ class EventLogTest {
         "every reader gets the same bytes, serialized once");
     EventLog.Slice none = log.read(2, 10);
     assertTrue(none.serialized().isEmpty());
-    assertEquals(2, none.lastSequence(), "an empty read ends where the reader stands");
+    assertEquals(2, none.lastSequence(), "an empty read ends at the log's last event");
   }
 
   @Test
