@@ -9,12 +9,56 @@ public final class Median {
 
   /** The middle value, or the mean of the two middle ones for an even count. */
   public static double of(double[] values) {
+    double[] sorted = sorted(values);
+    int middle = sorted.length / 2;
+    return sorted.length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  }
+
+  /**
+   * Where the median of the distribution the values were drawn from lies, {@code level} sure
+   * (0.9: 90%), assuming nothing of that distribution but independent draws: the order
+   * statistics x(k) and x(n + 1 - k) with the largest k for which the chance that fewer than k
+   * of n draws fall below the median, Binomial(n, 1/2), is at most (1 - level) / 2 (the
+   * textbook sign-test interval). Few values cannot reach the level: then the smallest and the
+   * largest, with the coverage they have (5 values: 93.75%).
+   */
+  public static Interval confidenceInterval(double[] values, double level) {
+    if (!(level > 0 && level < 1)) {
+      throw new IllegalArgumentException("confidence level must be between 0 and 1, found " + level);
+    }
+    double[] sorted = sorted(values);
+    int n = sorted.length;
+    if (n > 1000) {
+      throw new IllegalArgumentException("at most 1,000 values (2^-n underflows beyond), found " + n);
+    }
+    double tail = (1 - level) / 2;
+    int k = 1;
+    while (k + 1 <= (n + 1) / 2 && binomialBelow(n, k + 1) <= tail) {
+      k++;
+    }
+    return new Interval(sorted[k - 1], sorted[n - k], 1 - 2 * binomialBelow(n, k));
+  }
+
+  /** P(Binomial(n, 1/2) < k). */
+  private static double binomialBelow(int n, int k) {
+    double term = Math.pow(0.5, n);
+    double sum = 0;
+    for (int j = 0; j < k; j++) {
+      sum += term;
+      term = term * (n - j) / (j + 1);
+    }
+    return sum;
+  }
+
+  private static double[] sorted(double[] values) {
     if (values.length == 0) {
       throw new IllegalArgumentException("expected at least one value, found none");
     }
     double[] sorted = values.clone();
     Arrays.sort(sorted);
-    int middle = sorted.length / 2;
-    return sorted.length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+    return sorted;
   }
+
+  /** From {@code low} to {@code high}, holding the median with probability {@code coverage}. */
+  public record Interval(double low, double high, double coverage) {}
 }

@@ -48,6 +48,16 @@ final class SoakReport {
         report.get("medianWallWithoutSeconds").getAsDouble(),
         report.get("medianWallWithSeconds").getAsDouble(), report.get("wallRatio").getAsDouble(),
         report.get("medianRoundRatio").getAsDouble());
+    JsonObject interval = report.getAsJsonObject("roundRatioInterval");
+    out.printf(Locale.ROOT, "the median round ratio lies in [%.3f, %.3f] (%.0f%% sure, %d rounds):"
+            + " target <= 1.1 %s%n",
+        interval.get("low").getAsDouble(), interval.get("high").getAsDouble(),
+        100 * interval.get("coverage").getAsDouble(), report.getAsJsonArray("rounds").size(),
+        switch (report.get("wallRatioTarget").getAsString()) {
+          case "met" -> "met";
+          case "not met" -> "NOT met";
+          default -> "undecided (the interval spans it: more rounds narrow it)";
+        });
     out.printf(Locale.ROOT, "server CPU per delivered event: %.1f us (median over rounds)%n",
         report.get("medianServerCpuMicrosPerEvent").getAsDouble());
     out.printf(Locale.ROOT, "server RSS after full GC: idle %.0f MB, start (after warm-up) %.0f MB,"

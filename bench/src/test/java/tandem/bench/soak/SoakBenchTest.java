@@ -36,6 +36,13 @@ class SoakBenchTest {
     assertTrue(round.get("rssBytes").getAsLong() > 0, round.toString());
     assertTrue(Double.isFinite(report.get("wallRatio").getAsDouble()), report.toString());
     assertTrue(report.get("rssEndToStart").getAsDouble() > 0, report.toString());
+    // Two rounds: the interval is their range, which holds their median.
+    JsonObject interval = report.getAsJsonObject("roundRatioInterval");
+    assertTrue(interval.get("low").getAsDouble() <= report.get("medianRoundRatio").getAsDouble()
+        && report.get("medianRoundRatio").getAsDouble() <= interval.get("high").getAsDouble(),
+        report.toString());
+    assertTrue(java.util.Set.of("met", "not met", "undecided")
+        .contains(report.get("wallRatioTarget").getAsString()), report.toString());
   }
 
   @Test
