@@ -330,10 +330,10 @@ public final class AsyncScalingBench implements Callable<Integer> {
     Measured measured = null;
     for (int i = 0; i <= settleRuns; i++) {
       Settle.gcAndQuietJit();
-      Map<String, Duration> before = ThreadCpu.byGroup();
+      ThreadCpu.Snapshot before = ThreadCpu.snapshot();
       Map<String, ThreadCpu.Switches> switchesBefore = ThreadCpu.switchesByGroup();
       ActorRun run = tandem.run(spec, events);
-      measured = new Measured(run, ThreadCpu.minus(ThreadCpu.byGroup(), before),
+      measured = new Measured(run, ThreadCpu.snapshot().since(before),
           ThreadCpu.minusSwitches(ThreadCpu.switchesByGroup(), switchesBefore));
     }
     return measured;

@@ -110,9 +110,9 @@ final class ServerJvm implements AutoCloseable {
         () -> new IllegalStateException("no CPU time for process " + process.pid()));
   }
 
-  /** CPU time so far per group of the server's threads ({@link tandem.bench.ThreadCpu}). */
-  java.util.Map<String, Duration> cpuByThreadGroup() throws IOException {
-    return tandem.bench.ThreadCpu.byGroup(process.pid());
+  /** The server's threads and their CPU time so far ({@link tandem.bench.ThreadCpu}). */
+  tandem.bench.ThreadCpu.Snapshot threadCpu() throws IOException {
+    return tandem.bench.ThreadCpu.snapshot(process.pid());
   }
 
   /**
@@ -125,7 +125,7 @@ final class ServerJvm implements AutoCloseable {
   }
 
   private Duration compilerCpu() throws IOException {
-    return cpuByThreadGroup().entrySet().stream()
+    return threadCpu().byGroup().entrySet().stream()
         .filter(group -> group.getKey().contains("CompilerThre"))
         .map(java.util.Map.Entry::getValue).reduce(Duration.ZERO, Duration::plus);
   }

@@ -206,18 +206,18 @@ public final class SoakBench implements Callable<Integer> {
             server.rssAfterGc();
             server.awaitQuietJit();
             Duration before = server.cpuTime();
-            java.util.Map<String, Duration> threadsBefore = server.cpuByThreadGroup();
+            tandem.bench.ThreadCpu.Snapshot threadsBefore = server.threadCpu();
             if ((turn == 0) == withFirst) {
               Duration subscribersBefore = followers.cpuTime();
               wallWith = runJobs(stub, spec, followers, round, failures);
               seen = followers.awaitRound(round);
               cpuWith = server.cpuTime().minus(before);
               subscriberCpu = followers.cpuTime().minus(subscribersBefore);
-              threadsWith = ThreadCpu.minus(server.cpuByThreadGroup(), threadsBefore);
+              threadsWith = server.threadCpu().since(threadsBefore);
             } else {
               wallWithout = runJobs(stub, spec, null, round, failures);
               cpuWithout = server.cpuTime().minus(before);
-              threadsWithout = ThreadCpu.minus(server.cpuByThreadGroup(), threadsBefore);
+              threadsWithout = server.threadCpu().since(threadsBefore);
             }
           }
           if (seen.failures() > 0) {
@@ -251,6 +251,7 @@ public final class SoakBench implements Callable<Integer> {
         report.addProperty("medianWallWithoutSeconds", medianWithout);
         report.addProperty("medianWallWithSeconds", medianWith);
         report.addProperty("wallRatio", medianWith / medianWithout);
+        report.addProperty("totalWallRatio", sum(with) / sum(without));
         double[] ratios = new double[rounds];
         for (int i = 0; i < rounds; i++) {
           ratios[i] = with[i] / without[i];
@@ -385,6 +386,14 @@ public final class SoakBench implements Callable<Integer> {
         Files.deleteIfExists(path);
       }
     }
+  }
+
+  private static double sum(double[] values) {
+    double total = 0;
+    for (double value : values) {
+      total += value;
+    }
+    return total;
   }
 
   private static double seconds(Duration duration) {

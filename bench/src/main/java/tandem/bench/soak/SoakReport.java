@@ -44,10 +44,11 @@ final class SoakReport {
           + "group (s): %s%n", r.get("round").getAsInt(), r.get("extraCpuSecondsByThreadGroup"));
     }
     out.printf(Locale.ROOT, "median wall time: %.2fs without subscribers, %.2fs with: ratio %.3f; "
-            + "median of the rounds' ratios %.3f (target <= 1.1)%n",
+            + "all rounds' wall time with against without %.3f; median of the rounds' ratios %.3f"
+            + " (target <= 1.1)%n",
         report.get("medianWallWithoutSeconds").getAsDouble(),
         report.get("medianWallWithSeconds").getAsDouble(), report.get("wallRatio").getAsDouble(),
-        report.get("medianRoundRatio").getAsDouble());
+        report.get("totalWallRatio").getAsDouble(), report.get("medianRoundRatio").getAsDouble());
     JsonObject interval = report.getAsJsonObject("roundRatioInterval");
     out.printf(Locale.ROOT, "the median round ratio lies in [%.3f, %.3f] (%.0f%% sure, %d rounds):"
             + " target <= 1.1 %s%n",
