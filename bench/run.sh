@@ -5,8 +5,8 @@
 #     (prints the cross-core sharing cost of the moment beside each repetition)
 #   bench/run.sh serving [--requests 3000] [--max-delay 2ms,0ms] [--json]
 #   bench/run.sh broadcast [--parameters 4000000] [--repeats 20] [--json]
-#   bench/run.sh soak [--rounds 30] [--warmup-rounds 15] [--jobs 20] [--subscribers 100] [--slow 5] [--max-steps N] [--stream batches|events] [--connections kept|per-round] [--subscriber-priority idle|nice] [--json]
-#     (starts its own server JVM and a nice'd subscriber JVM; smoke: --rounds 1 --jobs 2 --subscribers 4 --max-steps 40 --warmup-rounds 0)
+#   bench/run.sh soak [--rounds 60] [--warmup-rounds 15] [--jobs 20] [--subscribers 100] [--slow 5] [--max-steps N] [--stream batches|events] [--connections kept|per-round] [--subscriber-priority idle|nice] [--json]
+#     (starts its own server JVM and a nice'd subscriber JVM; about 12 minutes; smoke: --rounds 1 --jobs 2 --subscribers 4 --max-steps 40 --warmup-rounds 0)
 #   bench/run.sh memory [--rounds 3] [--examples a,b,...] [--max-steps N] [--json]   (its own server JVM)
 #   bench/run.sh dashboard [--steps 60000] [--repeats 3] [--followers none,http,browser] [--follower-priority nice|idle] [--json]
 #   bench/run.sh peers [--repeats 5] [--workloads two-head,conll] [--json]   (PyTorch side: bench/peers.py;
