@@ -17,27 +17,26 @@ class MedianTest {
   @Test
   void thirtyValuesGiveTheTenthAndTheTwentyFirstAt95Percent() {
     // P(Binomial(30, 1/2) <= 9) = 0.0214 <= 0.025 < P(<= 10) = 0.0494: k = 10.
-    double[] values = new double[30];
-    for (int i = 0; i < values.length; i++) {
-      values[(i * 7) % 30] = i + 1; // 1..30, shuffled
-    }
-    Median.Interval interval = Median.confidenceInterval(values, 0.95);
-    assertEquals(10, interval.low());
-    assertEquals(21, interval.high());
-    assertEquals(1 - 2 * 0.021387, interval.coverage(), 1e-5);
+    assertIntervalOfOneToThirty(0.95, 10, 21, 0.021387);
   }
 
   @Test
   void at90PercentThirtyValuesGiveTheEleventhAndTheTwentieth() {
     // P(<= 10) = 0.0494 <= 0.05 < P(<= 11) = 0.1002: k = 11.
+    assertIntervalOfOneToThirty(0.9, 11, 20, 0.049369);
+  }
+
+  /** 1..30 in a shuffled order: the interval's ends are the values of their ranks. */
+  private static void assertIntervalOfOneToThirty(double level, double low, double high,
+      double tail) {
     double[] values = new double[30];
     for (int i = 0; i < values.length; i++) {
-      values[i] = 30 - i;
+      values[(i * 7) % 30] = i + 1;
     }
-    Median.Interval interval = Median.confidenceInterval(values, 0.9);
-    assertEquals(11, interval.low());
-    assertEquals(20, interval.high());
-    assertEquals(1 - 2 * 0.049369, interval.coverage(), 1e-5);
+    Median.Interval interval = Median.confidenceInterval(values, level);
+    assertEquals(low, interval.low());
+    assertEquals(high, interval.high());
+    assertEquals(1 - 2 * tail, interval.coverage(), 1e-5);
   }
 
   @Test
