@@ -32,22 +32,19 @@ public final class Median {
       throw new IllegalArgumentException("at most 1,000 values (2^-n underflows beyond), found " + n);
     }
     double tail = (1 - level) / 2;
+    // P(B = k - 1) and P(B < k) for B ~ Binomial(n, 1/2), k from 1 up.
+    double term = Math.pow(0.5, n);
+    double below = term;
     int k = 1;
-    while (k + 1 <= (n + 1) / 2 && binomialBelow(n, k + 1) <= tail) {
+    while (k + 1 <= (n + 1) / 2) {
+      term = term * (n - k + 1) / k;
+      if (below + term > tail) {
+        break;
+      }
+      below += term;
       k++;
     }
-    return new Interval(sorted[k - 1], sorted[n - k], 1 - 2 * binomialBelow(n, k));
-  }
-
-  /** P(Binomial(n, 1/2) < k). */
-  private static double binomialBelow(int n, int k) {
-    double term = Math.pow(0.5, n);
-    double sum = 0;
-    for (int j = 0; j < k; j++) {
-      sum += term;
-      term = term * (n - j) / (j + 1);
-    }
-    return sum;
+    return new Interval(sorted[k - 1], sorted[n - k], 1 - 2 * below);
   }
 
   private static double[] sorted(double[] values) {

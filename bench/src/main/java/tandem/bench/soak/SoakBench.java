@@ -55,7 +55,7 @@ public final class SoakBench implements Callable<Integer> {
   // Rounds of the same jobs with no subscribers in either run (--subscribers 0) gave ratios
   // from 0.79 to 1.26 (a median of 1.016, the medians' ratio 1.143, in 9 rounds): this machine's
   // speed moves a 2-second run by more than the subscribers do, so the target is judged on a
-  // confidence interval of the median ratio: about ±0.04 wide after 30 rounds, ±0.02 after 60.
+  // confidence interval of the median ratio: ±0.04 wide after 30 rounds, ±0.02-0.035 after 60.
   @Option(names = "--rounds", defaultValue = "60", description = "Measured rounds (default: ${DEFAULT-VALUE}).")
   int rounds;
 
